@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libbdkit: read, write, repair and diagnose BitLocker (FVE) volumes.
+ *
+ * Conventions:
+ *  - every function that can fail returns 0 (or a byte count) on success and a
+ *    negative BD_ERR_* code on failure; a human-readable message describing the
+ *    failure is then available from bd_last_error() (per thread);
+ *  - handles are opaque and come in open/close pairs;
+ *  - the library never prints; it reports through the callback of bd_set_log();
+ *  - secrets passed in are copied into locked memory and wiped after use.
+ *
+ * Each feature area has its own section below; keep additions inside the
+ * matching section.
+ */
+#ifndef BDKIT_H
+#define BDKIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BDKIT_VERSION "0.1.0"
+
+/* ===================================================================== */
+/* Errors and logging                                                    */
+/* ===================================================================== */
+
+enum bd_error {
+	BD_OK                = 0,
+	BD_ERR_IO            = -1,  /* a read or write of the source failed */
+	BD_ERR_NOT_BITLOCKER = -2,  /* no BitLocker volume found in the input */
+	BD_ERR_CORRUPT       = -3,  /* metadata (or other structure) damaged beyond use */
+	BD_ERR_WRONG_KEY     = -4,  /* the secret does not unlock any protector */
+	BD_ERR_NO_PROTECTOR  = -5,  /* the volume has no protector usable with this secret kind */
+	BD_ERR_UNSUPPORTED   = -6,  /* a feature bdkit does not implement */
+	BD_ERR_NOMEM         = -7,
+	BD_ERR_INVALID       = -8,  /* malformed argument (bad recovery password, bad hex, ...) */
+	BD_ERR_TRUNCATED     = -9,  /* the input is shorter than the volume it holds */
+	BD_ERR_LOCKED        = -10, /* the operation needs an unlocked volume */
+	BD_ERR_READONLY      = -11, /* opened read-only, or the medium refuses writes */
+	BD_ERR_EXISTS        = -12, /* target holds data and no force was given */
+	BD_ERR_STATE         = -13, /* the volume's conversion state forbids the operation */
+	BD_ERR_INTERRUPTED   = -14, /* stopped by the caller (signal, cancel) */
+};
+
+/* Short fixed text for an error code ("wrong key", ...). */
+const char *bd_strerror(int code);
+/* The detailed message of the last failure in the calling thread ("" if none). */
+const char *bd_last_error(void);
+
+enum bd_log_level { BD_LOG_ERROR = 0, BD_LOG_WARN = 1, BD_LOG_INFO = 2, BD_LOG_DEBUG = 3 };
+typedef void (*bd_log_fn)(int level, const char *msg, void *userdata);
+/* Set the process-wide log callback (NULL: silent). */
+void bd_set_log(bd_log_fn fn, void *userdata);
+
+/* ===================================================================== */
+/* I/O layer: everything reads and writes through this                   */
+/* ===================================================================== */
+
+struct bd_io;
+struct bd_io_ops {
+	/* Read/write up to len bytes at off; return bytes done (0 at end) or -errno. */
+	ssize_t (*pread)(struct bd_io *io, void *buf, size_t len, uint64_t off);
+	ssize_t (*pwrite)(struct bd_io *io, const void *buf, size_t len, uint64_t off);
+	int (*sync)(struct bd_io *io);      /* 0 or -errno; may be NULL */
+	void (*close)(struct bd_io *io);    /* frees priv; may be NULL */
+};
+struct bd_io {
+	const struct bd_io_ops *ops;
+	void *priv;
+	uint64_t size;     /* bytes available */
+	int writable;
+	char name[256];    /* for messages */
+};
+
+enum { BD_IO_RDONLY = 0, BD_IO_RDWR = 1 };
+/* Open a file or block device. Read-only unless BD_IO_RDWR. */
+int bd_io_open_file(const char *path, int flags, struct bd_io **out);
+/* Wrap an existing io with a fault injector for tests: `ranges` holds n_ranges
+ * pairs {start, len}; reads touching one fail with EIO. After `fail_writes_after` successful
+ * pwrite calls (-1: never) every further write fails. The inner io is owned. */
+int bd_io_fault_wrap(struct bd_io *inner, const uint64_t *ranges, size_t n_ranges,
+		     long fail_writes_after, struct bd_io **out);
+/* Read exactly len bytes: 0, BD_ERR_IO, or BD_ERR_TRUNCATED when the io ends first. */
+int bd_io_read_full(struct bd_io *io, void *buf, size_t len, uint64_t off);
+int bd_io_write_full(struct bd_io *io, const void *buf, size_t len, uint64_t off);
+int bd_io_sync(struct bd_io *io);
+void bd_io_close(struct bd_io *io);
+
+/* ===================================================================== */
+/* Identifiers and small helpers                                         */
+/* ===================================================================== */
+
+/* GUIDs are kept in on-disk (mixed-endian) byte order. */
+void bd_guid_format(const uint8_t guid[16], char out[37]);          /* lower case */
+int bd_guid_parse(const char *text, uint8_t guid[16]);              /* accepts {..} and any case */
+/* FILETIME (100 ns since 1601) to "YYYY-MM-DD HH:MM:SS UTC"; out >= 32 bytes. */
+void bd_filetime_format(uint64_t filetime, char *out, size_t outlen);
+
+/* ===================================================================== */
+/* Volumes: open, inspect, unlock, read, write                           */
+/* ===================================================================== */
+
+typedef struct bd_volume bd_volume;
+
+struct bd_open_opts {
+	int64_t offset;     /* byte offset of the BitLocker volume in the input; -1 = detect */
+	int writable;       /* open the source read-write (only for commands that write) */
+};
+
+/* Open a bare volume, or a whole disk (MBR/GPT partitions are scanned). */
+int bd_volume_open(const char *path, const struct bd_open_opts *opts, bd_volume **out);
+/* Same over an io the caller made; the volume takes ownership of io even on failure. */
+int bd_volume_open_io(struct bd_io *io, const struct bd_open_opts *opts, bd_volume **out);
+void bd_volume_close(bd_volume *v);
+
+enum bd_copy_status {
+	BD_COPY_OK = 0,
+	BD_COPY_UNREADABLE,      /* I/O error or beyond the end of the input */
+	BD_COPY_BAD_SIGNATURE,   /* no -FVE-FS- block there */
+	BD_COPY_BAD_CRC,         /* CRC32 mismatch */
+	BD_COPY_BAD_HASH,        /* CRC fine but the VMK-keyed SHA-256 does not match */
+	BD_COPY_BAD_STRUCTURE,   /* sizes or datums inconsistent */
+};
+const char *bd_copy_status_name(int status);
+
+struct bd_info {
+	int meta_version;          /* 1 = Vista, 2 = Windows 7 and later */
+	int to_go;                 /* BitLocker To Go (FAT/exFAT discovery volume header) */
+	int eow;                   /* encrypt-on-write bitmaps are in use */
+	uint16_t method;           /* 0x8000..0x8005, 0 when decrypted */
+	const char *method_name;   /* "AES-XTS-128", ... */
+	uint16_t state, next_state;
+	const char *state_name;    /* "encrypted", "decrypted", "paused", ... */
+	uint64_t offset;           /* where the volume starts in the input */
+	uint64_t size;             /* bytes presented by the decrypted view */
+	uint64_t encrypted_size;   /* conversion watermark (StateOffset) */
+	uint32_t sector_size;
+	uint8_t guid[16];          /* volume GUID */
+	char description[256];     /* UTF-8 */
+	uint64_t creation_time;    /* FILETIME */
+	uint64_t copy_offset[3];
+	int copy_status[3];        /* enum bd_copy_status */
+	int copy_used;             /* index of the metadata copy in use */
+	uint64_t virtualized_offset, virtualized_size;
+	size_t n_protectors;
+	int unlocked;
+	int hash_verified;         /* the copy in use passed the VMK-keyed SHA-256 check */
+};
+int bd_volume_info(bd_volume *v, struct bd_info *info);
+
+/* Protection types (VMK entry, compare value & 0xFF00). */
+enum bd_protector_type {
+	BD_PROT_CLEAR_KEY         = 0x0000,
+	BD_PROT_TPM               = 0x0100,
+	BD_PROT_STARTUP_KEY       = 0x0200,
+	BD_PROT_TPM_PIN           = 0x0400,
+	BD_PROT_TPM_PIN_2         = 0x0500,
+	BD_PROT_RECOVERY_PASSWORD = 0x0800,
+	BD_PROT_PUBLIC_KEY        = 0x1000,
+	BD_PROT_PASSWORD          = 0x2000,
+};
+
+struct bd_protector_info {
+	uint8_t guid[16];          /* protector ID */
+	char key_id[9];            /* first 8 hex digits, upper case: what the recovery screen shows */
+	uint16_t type;             /* enum bd_protector_type (raw value) */
+	const char *type_name;     /* "recovery password", "TPM", ... */
+	uint64_t mtime;            /* FILETIME */
+	char label[64];            /* e.g. "DiskPassword", "ExternalKey" (UTF-8), may be empty */
+	int usable;                /* bdkit can unlock with it given the secret */
+	int has_pcrs;              /* TPM family: pcr_mask valid */
+	uint32_t pcr_mask;         /* bit i set = bound to PCR i */
+};
+int bd_volume_protector(bd_volume *v, size_t index, struct bd_protector_info *out);
+
+/* Unlock. Each tries every protector of the matching kind. On success the
+ * volume can be read. BD_ERR_WRONG_KEY when none accepted the secret,
+ * BD_ERR_NO_PROTECTOR when the volume has none of that kind,
+ * BD_ERR_INVALID when the secret is malformed (message names the bad block). */
+int bd_unlock_recovery_password(bd_volume *v, const char *recovery_password);
+int bd_unlock_password(bd_volume *v, const char *utf8_password);
+int bd_unlock_bek(bd_volume *v, const uint8_t *bek, size_t len);
+int bd_unlock_clear_key(bd_volume *v);
+/* Raw keys: FVEK as the cipher uses it (16/32/64 bytes; for Elephant also the
+ * 32-byte key||tweak form that cryptsetup dumps), or the 32-byte VMK. */
+int bd_unlock_fvek(bd_volume *v, const uint8_t *key, size_t len);
+int bd_unlock_vmk(bd_volume *v, const uint8_t *key, size_t len);
+
+/* Check a recovery password's syntax (dashes optional) and derive its 16-byte key.
+ * On BD_ERR_INVALID the message names the offending block(s). */
+int bd_recovery_password_parse(const char *text, uint8_t key16[16]);
+
+/* The decrypted view. Thread-safe for concurrent pread/pwrite calls.
+ * Return bytes transferred or a negative BD_ERR_* code. */
+uint64_t bd_volume_size(const bd_volume *v);
+uint32_t bd_volume_sector_size(const bd_volume *v);
+ssize_t bd_volume_pread(bd_volume *v, void *buf, size_t len, uint64_t off);
+/* Writes need the volume opened writable, unlocked, and in a normal state
+ * (fully encrypted or fully decrypted); BD_ERR_STATE otherwise. */
+ssize_t bd_volume_pwrite(bd_volume *v, const void *buf, size_t len, uint64_t off);
+int bd_volume_sync(bd_volume *v);
+/* 0 if writes are possible, else the code bd_volume_pwrite would give (message set). */
+int bd_volume_can_write(bd_volume *v);
+
+/* ===================================================================== */
+/* Writer: create volumes, manage protectors (issue: writer)             */
+/* ===================================================================== */
+
+/* ===================================================================== */
+/* Repair and key packages (issue: repair)                               */
+/* ===================================================================== */
+
+/* ===================================================================== */
+/* Measured-boot event logs and diagnosis (issue: diagnose)              */
+/* ===================================================================== */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BDKIT_H */

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The I/O layer: files and block devices, and a fault injector for tests. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+struct file_io {
+	int fd;
+};
+
+static ssize_t file_pread(struct bd_io *io, void *buf, size_t len, uint64_t off)
+{
+	struct file_io *f = io->priv;
+	ssize_t n;
+
+	do
+		n = pread(f->fd, buf, len, (off_t)off);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+static ssize_t file_pwrite(struct bd_io *io, const void *buf, size_t len, uint64_t off)
+{
+	struct file_io *f = io->priv;
+	ssize_t n;
+
+	do
+		n = pwrite(f->fd, buf, len, (off_t)off);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+static int file_sync(struct bd_io *io)
+{
+	struct file_io *f = io->priv;
+
+	return fsync(f->fd) ? -errno : 0;
+}
+
+static void file_close(struct bd_io *io)
+{
+	struct file_io *f = io->priv;
+
+	close(f->fd);
+	free(f);
+}
+
+static const struct bd_io_ops file_ops = { file_pread, file_pwrite, file_sync, file_close };
+
+int bd_io_open_file(const char *path, int flags, struct bd_io **out)
+{
+	int rw = flags & BD_IO_RDWR;
+	int fd = open(path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	struct stat st;
+	uint64_t size;
+
+	*out = NULL;
+	if (fd < 0) {
+		int e = errno;
+		if (rw && (e == EROFS || e == EACCES))
+			return bd_err(BD_ERR_READONLY, "cannot open %s for writing: %s", path, strerror(e));
+		return bd_err(BD_ERR_IO, "cannot open %s: %s", path, strerror(e));
+	}
+	if (fstat(fd, &st)) {
+		close(fd);
+		return bd_err(BD_ERR_IO, "cannot stat %s: %s", path, strerror(errno));
+	}
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(fd, BLKGETSIZE64, &size)) {
+			close(fd);
+			return bd_err(BD_ERR_IO, "cannot get the size of %s: %s", path, strerror(errno));
+		}
+	} else if (S_ISREG(st.st_mode)) {
+		size = (uint64_t)st.st_size;
+	} else {
+		close(fd);
+		return bd_err(BD_ERR_INVALID, "%s is neither a file nor a block device", path);
+	}
+	struct bd_io *io = calloc(1, sizeof(*io));
+	struct file_io *f = calloc(1, sizeof(*f));
+	if (!io || !f) {
+		free(io);
+		free(f);
+		close(fd);
+		return bd_err(BD_ERR_NOMEM, "out of memory");
+	}
+	f->fd = fd;
+	io->ops = &file_ops;
+	io->priv = f;
+	io->size = size;
+	io->writable = rw;
+	snprintf(io->name, sizeof(io->name), "%s", path);
+	*out = io;
+	return 0;
+}
+
+int bd_io_read_full(struct bd_io *io, void *buf, size_t len, uint64_t off)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = io->ops->pread(io, p, len, off);
+		if (n < 0)
+			return bd_err(BD_ERR_IO, "read of %s at offset %llu failed: %s", io->name,
+				      (unsigned long long)off, strerror((int)-n));
+		if (n == 0)
+			return bd_err(BD_ERR_TRUNCATED, "%s ends at %llu bytes, before offset %llu (truncated image?)",
+				      io->name, (unsigned long long)io->size, (unsigned long long)off);
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int bd_io_write_full(struct bd_io *io, const void *buf, size_t len, uint64_t off)
+{
+	const uint8_t *p = buf;
+
+	if (!io->writable || !io->ops->pwrite)
+		return bd_err(BD_ERR_READONLY, "%s is open read-only", io->name);
+	while (len) {
+		ssize_t n = io->ops->pwrite(io, p, len, off);
+		if (n <= 0)
+			return bd_err(n == -EROFS ? BD_ERR_READONLY : BD_ERR_IO,
+				      "write to %s at offset %llu failed: %s", io->name,
+				      (unsigned long long)off, n ? strerror((int)-n) : "no progress");
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int bd_io_sync(struct bd_io *io)
+{
+	int r;
+
+	if (!io->ops->sync)
+		return 0;
+	r = io->ops->sync(io);
+	if (r)
+		return bd_err(BD_ERR_IO, "sync of %s failed: %s", io->name, strerror(-r));
+	return 0;
+}
+
+void bd_io_close(struct bd_io *io)
+{
+	if (!io)
+		return;
+	if (io->ops->close)
+		io->ops->close(io);
+	free(io);
+}
+
+/* ---- fault injection ---- */
+
+struct fault_io {
+	struct bd_io *inner;
+	uint64_t *ranges;   /* pairs start, len */
+	size_t n_ranges;
+	long writes_left;   /* -1: unlimited */
+};
+
+static ssize_t fault_pread(struct bd_io *io, void *buf, size_t len, uint64_t off)
+{
+	struct fault_io *f = io->priv;
+
+	for (size_t i = 0; i < f->n_ranges; i++) {
+		uint64_t s = f->ranges[2 * i], e = s + f->ranges[2 * i + 1];
+		if (off < e && off + len > s)
+			return -EIO;
+	}
+	return f->inner->ops->pread(f->inner, buf, len, off);
+}
+
+static ssize_t fault_pwrite(struct bd_io *io, const void *buf, size_t len, uint64_t off)
+{
+	struct fault_io *f = io->priv;
+
+	if (f->writes_left == 0)
+		return -EIO;
+	if (f->writes_left > 0)
+		f->writes_left--;
+	return f->inner->ops->pwrite(f->inner, buf, len, off);
+}
+
+static int fault_sync(struct bd_io *io)
+{
+	struct fault_io *f = io->priv;
+
+	if (f->writes_left == 0)
+		return -EIO;
+	return f->inner->ops->sync ? f->inner->ops->sync(f->inner) : 0;
+}
+
+static void fault_close(struct bd_io *io)
+{
+	struct fault_io *f = io->priv;
+
+	bd_io_close(f->inner);
+	free(f->ranges);
+	free(f);
+}
+
+static const struct bd_io_ops fault_ops = { fault_pread, fault_pwrite, fault_sync, fault_close };
+
+int bd_io_fault_wrap(struct bd_io *inner, const uint64_t *ranges, size_t n_ranges,
+		     long fail_writes_after, struct bd_io **out)
+{
+	struct bd_io *io = calloc(1, sizeof(*io));
+	struct fault_io *f = calloc(1, sizeof(*f));
+
+	*out = NULL;
+	if (!io || !f || (n_ranges && !(f->ranges = malloc(n_ranges * 2 * sizeof(uint64_t))))) {
+		free(io);
+		if (f)
+			free(f->ranges);
+		free(f);
+		bd_io_close(inner);
+		return bd_err(BD_ERR_NOMEM, "out of memory");
+	}
+	if (n_ranges)
+		memcpy(f->ranges, ranges, n_ranges * 2 * sizeof(uint64_t));
+	f->inner = inner;
+	f->n_ranges = n_ranges;
+	f->writes_left = fail_writes_after;
+	io->ops = &fault_ops;
+	io->priv = f;
+	io->size = inner->size;
+	io->writable = inner->writable;
+	snprintf(io->name, sizeof(io->name), "%s", inner->name);
+	*out = io;
+	return 0;
+}

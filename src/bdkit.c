@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* bdkit: dispatch to one subcommand per file (src/cmd_*.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+struct command {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *help;
+};
+
+#define X(n, h) { #n, NULL, h },
+static struct command commands[] = { CLI_COMMANDS(X) };
+#undef X
+
+static void bind_commands(void)
+{
+	size_t i = 0;
+#define X(n, h) commands[i++].fn = cmd_##n;
+	CLI_COMMANDS(X)
+#undef X
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: bdkit [-v|-q] COMMAND [OPTIONS] ...\n"
+		   "Recover, read, write, repair and diagnose BitLocker volumes.\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (commands[i].fn)
+			fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\n'bdkit COMMAND --help' describes a command; 'man bdkit' lists exit codes.\n");
+}
+
+static void log_to_stderr(int level, const char *msg, void *ud)
+{
+	static const char *names[] = { "error", "warning", "info", "debug" };
+
+	(void)ud;
+	if (level <= BD_LOG_WARN || level <= cli_verbose + 1)
+		fprintf(stderr, "bdkit: %s: %s\n", names[level & 3], msg);
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+
+	bind_commands();
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
+			cli_verbose++;
+		else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
+			cli_quiet = 1;
+		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {
+			printf("bdkit %s\n", BDKIT_VERSION);
+			return 0;
+		} else {
+			cli_error("unknown option '%s'", argv[i]);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[i], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	bd_set_log(log_to_stderr, NULL);
+	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++) {
+		if (strcmp(commands[c].name, argv[i]))
+			continue;
+		if (!commands[c].fn) {
+			cli_error("'%s' is not available in this build yet", argv[i]);
+			return EXIT_UNSUPPORTED;
+		}
+		optind = 1;
+		return commands[c].fn(argc - i, argv + i);
+	}
+	cli_error("unknown command '%s'", argv[i]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

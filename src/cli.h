@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Shared pieces of the bdkit command: exit codes, secret options, progress, JSON output.
+ * The CLI holds no format knowledge: it only calls the public API in bdkit.h. */
+#ifndef BDKIT_CLI_H
+#define BDKIT_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "bdkit.h"
+
+/* Documented exit codes (man/bdkit.1, README). */
+enum cli_exit {
+	EXIT_OK = 0,
+	EXIT_FAILURE_OTHER = 1,  /* anything not below (out of memory, output file errors) */
+	EXIT_USAGE = 2,          /* bad command line */
+	EXIT_NOT_BITLOCKER = 3,  /* the input holds no BitLocker volume */
+	EXIT_WRONG_KEY = 4,      /* the secret did not unlock any protector */
+	EXIT_CORRUPT = 5,        /* metadata damaged beyond use (see bdkit repair) */
+	EXIT_IO = 6,             /* read or write error */
+	EXIT_TRUNCATED = 7,      /* the input is shorter than the volume */
+	EXIT_UNSUPPORTED = 8,    /* a feature bdkit does not implement */
+	EXIT_NO_PROTECTOR = 9,   /* no protector of the kind given (or no secret and no clear key) */
+	EXIT_BAD_SECRET = 10,    /* malformed secret (bad recovery password block, bad hex) */
+	EXIT_REFUSED = 11,       /* refused for safety: read-only, state, target not empty */
+	EXIT_INTERRUPTED = 12,
+};
+int cli_exit_code(int bd_error);
+/* Print "bdkit: <what>: <bd_last_error() or bd_strerror(code)>" to stderr; return the exit code. */
+int cli_fail(int code, const char *what);
+/* printf-style error line "bdkit: ..." on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+extern int cli_verbose;  /* -v count */
+extern int cli_quiet;
+
+/* ---- secrets and unlocking ---- */
+
+/* Long options every unlocking subcommand accepts; append them with CLI_UNLOCK_OPTIONS. */
+enum {
+	OPT_RECOVERY_PASSWORD = 1000, OPT_RECOVERY_PASSWORD_FILE, OPT_PASSWORD, OPT_PASSWORD_FILE,
+	OPT_BEK, OPT_FVEK, OPT_VMK, OPT_CLEAR_KEY, OPT_OFFSET, OPT_NO_PROMPT,
+	OPT_CLI_LAST = 1100, /* subcommands number their own options above this */
+};
+#define CLI_UNLOCK_OPTIONS \
+	{ "recovery-password", required_argument, 0, OPT_RECOVERY_PASSWORD }, \
+	{ "recovery-password-file", required_argument, 0, OPT_RECOVERY_PASSWORD_FILE }, \
+	{ "password", required_argument, 0, OPT_PASSWORD }, \
+	{ "password-file", required_argument, 0, OPT_PASSWORD_FILE }, \
+	{ "bek", required_argument, 0, OPT_BEK }, \
+	{ "fvek", required_argument, 0, OPT_FVEK }, \
+	{ "vmk", required_argument, 0, OPT_VMK }, \
+	{ "clear-key", no_argument, 0, OPT_CLEAR_KEY }, \
+	{ "offset", required_argument, 0, OPT_OFFSET }, \
+	{ "no-prompt", no_argument, 0, OPT_NO_PROMPT }
+
+/* Help text for those options, for each subcommand's --help. */
+extern const char cli_unlock_help[];
+
+struct cli_unlock {
+	char *recovery_password;       /* from the command line (warned about) */
+	char *recovery_password_file;  /* "-" = stdin */
+	char *password;
+	char *password_file;
+	char *bek;
+	char *fvek;                    /* hex or file */
+	char *vmk;
+	bool clear_key;
+	bool no_prompt;
+	int64_t offset;                /* -1 = detect */
+};
+void cli_unlock_init(struct cli_unlock *u);
+/* Handle one getopt result; returns 1 if it was an unlock option, 0 if not, -1 on a bad value. */
+int cli_unlock_option(struct cli_unlock *u, int opt, const char *arg);
+void cli_unlock_free(struct cli_unlock *u);
+
+/* Open the volume read-only (or writable) honouring u->offset; prints errors. Returns exit code. */
+int cli_open(const char *path, const struct cli_unlock *u, bool writable, bd_volume **out);
+/*
+ * Unlock with what the user gave; with nothing given: clear key if the volume has
+ * one, else a no-echo prompt on the terminal (a recovery password or a password,
+ * told apart by shape), else one line from stdin. Prints a helpful error listing
+ * the protectors and key IDs. Returns an exit code (0 = unlocked).
+ */
+int cli_unlock_volume(bd_volume *v, const struct cli_unlock *u);
+
+/* Read a whole small file ("-" = stdin) into locked memory; strips one trailing newline
+ * when strip_nl. Caller frees with cli_secret_free. NULL on error (message printed). */
+char *cli_read_secret_file(const char *path, size_t *len, bool strip_nl);
+void cli_secret_free(char *s, size_t len);
+/* Prompt on /dev/tty without echo. NULL when there is no terminal. */
+char *cli_prompt_secret(const char *prompt);
+
+/* ---- progress ---- */
+struct cli_progress {
+	uint64_t total;
+	double start, last;
+	bool enabled;     /* only on a terminal (stderr) and not quiet */
+	const char *label;
+};
+void cli_progress_start(struct cli_progress *p, const char *label, uint64_t total);
+void cli_progress_update(struct cli_progress *p, uint64_t done);
+void cli_progress_done(struct cli_progress *p, uint64_t done);
+double cli_now(void);
+
+/* ---- output helpers ---- */
+void cli_json_string(FILE *f, const char *s);   /* quoted and escaped */
+void cli_human_size(uint64_t bytes, char *out, size_t outlen);
+/* Parse "123", "0x1000", "1M", "4G" etc. Returns 0 or -1. */
+int cli_parse_size(const char *s, uint64_t *out);
+
+/* ---- subcommands: int cmd_NAME(int argc, char **argv), argv[0] = subcommand name ---- */
+#define CLI_COMMANDS(X) \
+	X(info, "show a volume's metadata, state and protectors") \
+	X(decrypt, "write the decrypted volume to a file or stdout") \
+	X(mount, "FUSE-mount the decrypted volume (read-only unless --rw)") \
+	X(umount, "unmount a bdkit mount") \
+	X(format, "create a new BitLocker volume") \
+	X(encrypt, "make a BitLocker volume from a plain file-system image") \
+	X(protector, "list, add, remove, rotate or reveal protectors") \
+	X(suspend, "suspend protection (add a clear key)") \
+	X(resume, "resume protection (remove the clear key)") \
+	X(metadata, "check, repair, back up or restore metadata") \
+	X(keypackage, "export or inspect a key package") \
+	X(repair, "salvage the decrypted data of a damaged volume") \
+	X(eventlog, "show or verify a TPM measured-boot log") \
+	X(diagnose, "explain why a machine fell into BitLocker recovery")
+
+#define X(name, help) int cmd_##name(int argc, char **argv) __attribute__((weak));
+CLI_COMMANDS(X)
+#undef X
+
+#endif /* BDKIT_CLI_H */
