@@ -31,7 +31,7 @@
 static void stretch_openssl(const uint8_t initial[32], const uint8_t salt[16], uint8_t out[32])
 {
 	uint8_t b1[64], b2[64];
-	SHA256_CTX ctx;
+	SHA256_CTX ctx, base;
 
 	memset(b1, 0, 32);
 	memcpy(b1 + 32, initial, 32);
@@ -40,17 +40,15 @@ static void stretch_openssl(const uint8_t initial[32], const uint8_t salt[16], u
 	b2[24] = 0x80;
 	b2[62] = 0x02; /* be64(88 * 8 = 0x2c0) */
 	b2[63] = 0xc0;
+	SHA256_Init(&base);
 	for (uint32_t i = 0; i < BD_STRETCH_ROUNDS; i++) {
 		put_le32(b2 + 16, i); /* count < 2^32: the high half stays 0 */
-		SHA256_Init(&ctx);
+		memcpy(ctx.h, base.h, sizeof(ctx.h));
 		SHA256_Transform(&ctx, b1);
 		SHA256_Transform(&ctx, b2);
 		for (int w = 0; w < 8; w++) {
-			uint32_t v = ctx.h[w];
-			b1[4 * w] = (uint8_t)(v >> 24);
-			b1[4 * w + 1] = (uint8_t)(v >> 16);
-			b1[4 * w + 2] = (uint8_t)(v >> 8);
-			b1[4 * w + 3] = (uint8_t)v;
+			uint32_t v = __builtin_bswap32(ctx.h[w]);
+			memcpy(b1 + 4 * w, &v, 4);
 		}
 	}
 	memcpy(out, b1, 32);
