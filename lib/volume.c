@@ -107,6 +107,14 @@ static int build_reserved(struct bd_volume *v)
 
 /* ---- open ---- */
 
+static int looks_like_boot_sector(const uint8_t *bs)
+{
+	return bs[510] == 0x55 && bs[511] == 0xAA &&
+	       (!memcmp(bs + 3, "NTFS    ", 8) || !memcmp(bs + 3, "EXFAT   ", 8) || !memcmp(bs + 3, "MSDOS5.0", 8) ||
+		!memcmp(bs + 3, "MSWIN4.1", 8) || !memcmp(bs + 0x52, "FAT32   ", 8) || !memcmp(bs + 0x36, "FAT", 3));
+}
+
+
 static int load_metadata(struct bd_volume *v)
 {
 	uint64_t offs[3];
@@ -180,6 +188,11 @@ static int setup_view(struct bd_volume *v)
 			bd_info("encrypt-on-write volume without readable bitmaps (%s): sectors that are all zero "
 				"on disk are taken as never written (plain)", bd_last_error());
 			v->eow_zero_plain = 1;
+			/* the conversion may not have reached the relocated boot sectors yet */
+			uint8_t bs[512];
+			if (v->virt_size && !bd_io_read_full(v->io, bs, 512, v->off + v->virt_off) &&
+			    looks_like_boot_sector(bs))
+				v->virt_plain = 1;
 		}
 	}
 	free(v->reserved);
@@ -432,13 +445,6 @@ int bd_volume_set_vmk(struct bd_volume *v, const uint8_t vmk[32])
 	return 0;
 }
 
-static int looks_like_boot_sector(const uint8_t *bs)
-{
-	return bs[510] == 0x55 && bs[511] == 0xAA &&
-	       (!memcmp(bs + 3, "NTFS    ", 8) || !memcmp(bs + 3, "EXFAT   ", 8) || !memcmp(bs + 3, "MSDOS5.0", 8) ||
-		!memcmp(bs + 3, "MSWIN4.1", 8) || !memcmp(bs + 0x52, "FAT32   ", 8) || !memcmp(bs + 0x36, "FAT", 3));
-}
-
 int bd_unlock_fvek(bd_volume *v, const uint8_t *key, size_t len)
 {
 	const struct bd_metadata *m = bd_vol_meta(v);
@@ -520,6 +526,10 @@ static int classify(const struct bd_volume *v, uint64_t l, uint64_t *phys, uint6
 	}
 	if (l < v->virt_size) {
 		*phys = v->virt_off + l;
+		if (v->virt_plain) {
+			*run = v->virt_size - l;
+			return SEG_PLAIN;
+		}
 		k = classify_phys(v, *phys, &prun);
 		*run = MIN(v->virt_size - l, prun);
 		return k;

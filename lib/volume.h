@@ -51,7 +51,8 @@ struct bd_volume {
 	struct bd_range *reserved; /* read as zeros; sorted */
 	size_t n_reserved;
 	struct bd_eow *eow;        /* NULL: no usable bitmaps */
-	int eow_zero_plain;        /* EOW volume without bitmaps: all-zero sectors are plain */
+	int eow_zero_plain;
+	int virt_plain;            /* EOW without bitmaps: relocated boot sectors found in plain text */        /* EOW volume without bitmaps: all-zero sectors are plain */
 	/* after unlock */
 	int unlocked;
 	int hash_verified;
