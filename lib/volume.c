@@ -455,7 +455,7 @@ int bd_unlock_fvek(bd_volume *v, const uint8_t *key, size_t len)
 
 	if (!fvek_len_for(method))
 		return bd_err(BD_ERR_UNSUPPORTED, "the volume's method 0x%04x takes no FVEK", method);
-	if ((method == 0x8000 && len == 32) || (method == 0x8001 && len == 64 && 0)) {
+	if (method == 0x8000 && len == 32) {
 		/* cryptsetup's repacked Elephant key: data key || tweak key */
 		memcpy(full, key, 16);
 		memcpy(full + 32, key + 16, 16);
