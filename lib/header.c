@@ -56,6 +56,12 @@ int bd_header_parse(const uint8_t bs[512], struct bd_header *h)
 
 const char *bd_header_describe_plain(const uint8_t bs[512])
 {
+	if (!memcmp(bs, "LUKS\xba\xbe", 6))
+		return "a LUKS volume";
+	if (bd_is_zero(bs, 512))
+		return "zeros in its first sector";
+	if (bs[0] != 0xEB && bs[0] != 0xE9)  /* a file system boot sector starts with a jump */
+		return NULL;
 	if (!memcmp(bs + 3, "NTFS    ", 8))
 		return "an NTFS file system (not encrypted, or already decrypted)";
 	if (!memcmp(bs + 3, "EXFAT   ", 8))
@@ -64,10 +70,6 @@ const char *bd_header_describe_plain(const uint8_t bs[512])
 		return "a FAT file system (not encrypted)";
 	if (!memcmp(bs + 3, "MSDOS5.0", 8))
 		return "a FAT file system (not encrypted)";
-	if (!memcmp(bs, "LUKS\xba\xbe", 6))
-		return "a LUKS volume";
-	if (bd_is_zero(bs, 512))
-		return "zeros in its first sector";
 	return NULL;
 }
 
@@ -198,6 +200,9 @@ int bd_header_locate(struct bd_io *io, int64_t offset, struct bd_header *h, uint
 		snprintf(where, wherelen, "the whole input");
 		return 0;
 	}
+	plain = bd_header_describe_plain(bs);
+	if (plain && memcmp(plain, "zeros", 5))
+		return bd_err(BD_ERR_NOT_BITLOCKER, "%s is not BitLocker: it holds %s", io->name, plain);
 	parts = calloc(MAX_PARTS, sizeof(*parts));
 	if (!parts)
 		return bd_err(BD_ERR_NOMEM, "out of memory");
@@ -224,7 +229,6 @@ int bd_header_locate(struct bd_io *io, int64_t offset, struct bd_header *h, uint
 		free(parts);
 		return 0;
 	}
-	plain = bd_header_describe_plain(bs);
 	if (n > 0 && beyond)
 		r = bd_err(BD_ERR_NOT_BITLOCKER, "%s is a disk image with %d partition(s); none of those inside "
 			   "the image is BitLocker and %d start(s) beyond its end (%llu bytes): the BitLocker "
