@@ -251,14 +251,20 @@ int bd_bek_parse(const uint8_t *buf, size_t len, struct bd_bek *out)
 	memset(out, 0, sizeof(*out));
 	if (len < 0x30)
 		return bd_err(BD_ERR_INVALID, "key file is %zu bytes: too short for a .BEK file", len);
+	char why[256];
+
 	r = bd_dataset_parse(buf, len, &ds);
-	if (r)
-		return bd_err(BD_ERR_INVALID, "not a .BEK startup key file (%s)", bd_last_error());
+	if (r) {
+		snprintf(why, sizeof(why), "%s", bd_last_error());
+		return bd_err(BD_ERR_INVALID, "not a .BEK startup key file (%s)", why);
+	}
 	if (ds.version != 1)
 		return bd_err(BD_ERR_INVALID, "not a .BEK file: dataset version %u", ds.version);
 	r = bd_datum_validate(ds.entries, ds.entries_len, 0);
-	if (r)
-		return bd_err(BD_ERR_INVALID, "damaged .BEK file: %s", bd_last_error());
+	if (r) {
+		snprintf(why, sizeof(why), "%s", bd_last_error());
+		return bd_err(BD_ERR_INVALID, "damaged .BEK file: %s", why);
+	}
 	if (!bd_datum_find(ds.entries, ds.entries_len, -1, BD_DT_EXTERNAL_KEY, &ext) ||
 	    bd_datum_external(&ext, &guid, &out->ctime))
 		return bd_err(BD_ERR_INVALID, "not a .BEK file: no external-key entry");
