@@ -461,6 +461,13 @@ int bd_create(struct bd_io *target, const struct bd_create_opts *o, struct bd_cr
 			   target->name, what);
 		goto out;
 	}
+	/* probe: rewrite the first sector unchanged, so a read-only medium is refused
+	 * before anything changes (a read-only loop device accepts O_RDWR opens) */
+	if (target->ops->pwrite(target, c.buf, 512, 0) != 512) {
+		r = bd_err(BD_ERR_READONLY, "target %s refuses writes (read-only medium?); nothing was written",
+			   target->name);
+		goto out;
+	}
 	if (o->source) {
 		uint32_t ss;
 		r = bd_io_read_full(o->source, head, 512, 0);

@@ -73,7 +73,9 @@ int cmd_encrypt(int argc, char **argv)
 		create_cli_free(&c);
 		return EXIT_IO;
 	}
-	if (!stat(out_path, &st) && st.st_dev == sp.st_dev && st.st_ino == sp.st_ino) {
+	bool target_exists = !stat(out_path, &st);
+	bool target_is_dev = target_exists && S_ISBLK(st.st_mode);
+	if (target_exists && st.st_dev == sp.st_dev && st.st_ino == sp.st_ino) {
 		cli_error("TARGET is PLAIN itself; in-place encryption is not supported, write to a new file");
 		create_cli_free(&c);
 		return EXIT_USAGE;
@@ -89,7 +91,7 @@ int cmd_encrypt(int argc, char **argv)
 		goto out;
 	c.o.source = source;
 	c.o.allow_unknown_fs = c.o.force;
-	c.o.size = c.size ? c.size : S_ISBLK(st.st_mode) && !created ? target->size : size;
+	c.o.size = c.size ? c.size : target_is_dev ? target->size : size;
 	r = create_cli_run(&c, target, out_path);
 	if (!c.created_ok && (c.refused || created)) {
 		bd_io_close(target);

@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -160,12 +162,31 @@ int create_cli_open_target(const char *path, uint64_t size, struct bd_io **io, b
 			return EXIT_IO;
 		}
 		close(fd);
+		if (stat(path, &st)) {
+			cli_error("%s: %s", path, strerror(errno));
+			unlink(path);
+			return EXIT_IO;
+		}
 	} else if (S_ISREG(st.st_mode)) {
 		*old_size = (uint64_t)st.st_size;
 	} else if (!S_ISBLK(st.st_mode)) {
 		cli_error("%s is neither a regular file nor a block device", path);
 		return EXIT_USAGE;
 	}
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		create_cli_undo_target(path, *created, *old_size);
+		cli_error("cannot open %s for writing: %s", path, strerror(e));
+		return e == EPERM || e == EACCES || e == EROFS ? EXIT_REFUSED : EXIT_IO;
+	}
+	int ro = 0;
+	if (S_ISBLK(st.st_mode) && !ioctl(fd, BLKROGET, &ro) && ro) {
+		close(fd);
+		cli_error("%s is a read-only block device; nothing was written", path);
+		return EXIT_REFUSED;
+	}
+	close(fd);
 	r = bd_io_open_file(path, BD_IO_RDWR, io);
 	if (r) {
 		create_cli_undo_target(path, *created, *old_size);
@@ -173,16 +194,16 @@ int create_cli_open_target(const char *path, uint64_t size, struct bd_io **io, b
 	}
 	if (S_ISREG(st.st_mode) && !*created && size > (*io)->size) {
 		/* grow the file to the volume size (sparse); undone if bd_create refuses */
-		int fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || ftruncate(fd, (off_t)size)) {
+		int gfd = open(path, O_WRONLY | O_CLOEXEC);
+		if (gfd < 0 || ftruncate(gfd, (off_t)size)) {
 			cli_error("cannot grow %s to %llu bytes: %s", path, (unsigned long long)size, strerror(errno));
-			if (fd >= 0)
-				close(fd);
+			if (gfd >= 0)
+				close(gfd);
 			bd_io_close(*io);
 			*io = NULL;
 			return EXIT_IO;
 		}
-		close(fd);
+		close(gfd);
 		(*io)->size = size;
 	}
 	return 0;
@@ -237,7 +258,9 @@ int create_cli_run(struct create_cli *c, struct bd_io *target, const char *targe
 		if (pr.enabled)
 			fputc('\n', stderr);
 		c->refused = r == BD_ERR_EXISTS || r == BD_ERR_INVALID || r == BD_ERR_READONLY;
-		return cli_fail(r, target_name);
+		r = cli_fail(r, target_name);
+		/* bad sizes and options are usage errors here, not malformed secrets */
+		return r == EXIT_BAD_SECRET ? EXIT_USAGE : r;
 	}
 	c->created_ok = true;
 	cli_progress_done(&pr, res.size);
