@@ -333,7 +333,7 @@ static int build_metadata(struct create_ctx *c, struct bd_create_result *res, ui
 	}
 	/* Windows skips one counter between the protectors and the FVEK; harmless either way */
 	bd_build_fvek(&b, vmk, &ns, res->method, fvek, key_len);
-	bd_datum_virtualization(&b, c->l.virt_offset, BD_VIRT_BYTES);
+	bd_put_virtualization(&b, c->l.virt_offset, BD_VIRT_BYTES);
 	if (b.err) {
 		r = bd_err(b.err, "building the metadata entries failed (%s)",
 			   b.err == BD_ERR_INVALID ? "description is not valid UTF-8 or too long" : "out of memory");

@@ -93,7 +93,7 @@ void bd_buf_u64(struct bd_buf *b, uint64_t v)
 
 /* ---- datums ---- */
 
-size_t bd_datum_begin(struct bd_buf *b, uint16_t role, uint16_t type, uint16_t version)
+size_t bd_put_begin(struct bd_buf *b, uint16_t role, uint16_t type, uint16_t version)
 {
 	size_t start = b->len;
 
@@ -104,7 +104,7 @@ size_t bd_datum_begin(struct bd_buf *b, uint16_t role, uint16_t type, uint16_t v
 	return start;
 }
 
-void bd_datum_end(struct bd_buf *b, size_t start)
+void bd_put_end(struct bd_buf *b, size_t start)
 {
 	if (b->err)
 		return;
@@ -151,7 +151,7 @@ int bd_guid_generate(uint8_t guid[16])
 	return 0;
 }
 
-void bd_datum_unicode(struct bd_buf *b, uint16_t role, const char *utf8)
+void bd_put_unicode(struct bd_buf *b, uint16_t role, const char *utf8)
 {
 	size_t max = 2 * strlen(utf8) + 2;
 	uint8_t *tmp = calloc(1, max + 2);
@@ -167,42 +167,42 @@ void bd_datum_unicode(struct bd_buf *b, uint16_t role, const char *utf8)
 		b->err = b->err ? b->err : BD_ERR_INVALID;
 		return;
 	}
-	size_t d = bd_datum_begin(b, role, BD_TYPE_UNICODE, 1);
+	size_t d = bd_put_begin(b, role, BD_T_UNICODE, 1);
 	bd_buf_put(b, tmp, (size_t)n);
 	bd_buf_u16(b, 0);   /* the terminator is part of the datum (§10.20) */
-	bd_datum_end(b, d);
+	bd_put_end(b, d);
 	free(tmp);
 }
 
-void bd_datum_key(struct bd_buf *b, uint16_t role, uint16_t version, uint16_t key_type,
+void bd_put_key(struct bd_buf *b, uint16_t role, uint16_t version, uint16_t key_type,
 		  const uint8_t *key, size_t len)
 {
-	size_t d = bd_datum_begin(b, role, BD_TYPE_KEY, version);
+	size_t d = bd_put_begin(b, role, BD_T_KEY, version);
 
 	bd_buf_u16(b, key_type);
 	bd_buf_u16(b, 0);
 	bd_buf_put(b, key, len);
-	bd_datum_end(b, d);
+	bd_put_end(b, d);
 }
 
-void bd_datum_guid(struct bd_buf *b, uint16_t role, const uint8_t guid[16])
+void bd_put_guid(struct bd_buf *b, uint16_t role, const uint8_t guid[16])
 {
-	size_t d = bd_datum_begin(b, role, BD_TYPE_GUID, 1);
+	size_t d = bd_put_begin(b, role, BD_T_GUID, 1);
 
 	bd_buf_put(b, guid, 16);
-	bd_datum_end(b, d);
+	bd_put_end(b, d);
 }
 
-void bd_datum_virtualization(struct bd_buf *b, uint64_t offset, uint64_t size)
+void bd_put_virtualization(struct bd_buf *b, uint64_t offset, uint64_t size)
 {
-	size_t d = bd_datum_begin(b, BD_ROLE_VIRTUALIZATION, BD_TYPE_VIRTUALIZATION, 1);
+	size_t d = bd_put_begin(b, BD_R_VIRTUALIZATION, BD_T_VIRTUALIZATION, 1);
 
 	bd_buf_u64(b, offset);
 	bd_buf_u64(b, size);
-	bd_datum_end(b, d);
+	bd_put_end(b, d);
 }
 
-void bd_datum_ccm(struct bd_buf *b, uint16_t role, const uint8_t key32[32], struct bd_nonce_src *ns,
+void bd_put_ccm(struct bd_buf *b, uint16_t role, const uint8_t key32[32], struct bd_nonce_src *ns,
 		  uint16_t key_type, const uint8_t *key, size_t len)
 {
 	/* plaintext: KEY datum, version 0 as Windows writes inside AES-CCM (§4.2) */
@@ -225,7 +225,7 @@ void bd_datum_ccm(struct bd_buf *b, uint16_t role, const uint8_t key32[32], stru
 	ct = pt + plen;
 	put_le16(pt, (uint16_t)plen);
 	put_le16(pt + 2, 0);
-	put_le16(pt + 4, BD_TYPE_KEY);
+	put_le16(pt + 4, BD_T_KEY);
 	put_le16(pt + 6, 0);
 	put_le16(pt + 8, key_type);
 	put_le16(pt + 10, 0);
@@ -235,11 +235,11 @@ void bd_datum_ccm(struct bd_buf *b, uint16_t role, const uint8_t key32[32], stru
 	if (r) {
 		b->err = r;
 	} else {
-		size_t d = bd_datum_begin(b, role, BD_TYPE_AES_CCM, 1);
+		size_t d = bd_put_begin(b, role, BD_T_AES_CCM, 1);
 		bd_buf_put(b, nonce, 12);
 		bd_buf_put(b, tag, 16);
 		bd_buf_put(b, ct, plen);
-		bd_datum_end(b, d);
+		bd_put_end(b, d);
 	}
 	bd_wipe(pt, 2 * plen);
 	free(pt);
@@ -249,19 +249,19 @@ void bd_datum_ccm(struct bd_buf *b, uint16_t role, const uint8_t key32[32], stru
 
 void bd_build_description(struct bd_buf *b, const char *utf8)
 {
-	bd_datum_unicode(b, BD_ROLE_DESCRIPTION, utf8);
+	bd_put_unicode(b, BD_R_DESCRIPTION, utf8);
 }
 
 void bd_build_fvek(struct bd_buf *b, const uint8_t vmk[32], struct bd_nonce_src *ns, uint16_t method,
 		   const uint8_t *fvek, size_t len)
 {
-	bd_datum_ccm(b, BD_ROLE_FVEK, vmk, ns, method, fvek, len);
+	bd_put_ccm(b, BD_R_FVEK, vmk, ns, method, fvek, len);
 }
 
 static size_t vmk_entry_begin(struct bd_buf *b, const uint8_t guid[16], uint64_t mtime, uint16_t protection,
 			      uint16_t version)
 {
-	size_t d = bd_datum_begin(b, BD_ROLE_VMK, BD_TYPE_VMK, version);
+	size_t d = bd_put_begin(b, BD_R_VMK, BD_T_VMK, version);
 
 	bd_buf_put(b, guid, 16);
 	bd_buf_u64(b, mtime);
@@ -272,7 +272,7 @@ static size_t vmk_entry_begin(struct bd_buf *b, const uint8_t guid[16], uint64_t
 
 static size_t stretch_begin(struct bd_buf *b, uint16_t key_type, const uint8_t salt[16])
 {
-	size_t d = bd_datum_begin(b, BD_ROLE_PROPERTY, BD_TYPE_STRETCH_KEY, 1);
+	size_t d = bd_put_begin(b, BD_R_PROPERTY, BD_T_STRETCH_KEY, 1);
 
 	bd_buf_u16(b, key_type);
 	bd_buf_u16(b, 0);
@@ -287,10 +287,10 @@ void bd_build_vmk_password(struct bd_buf *b, const uint8_t guid[16], uint64_t mt
 	size_t s = stretch_begin(b, BD_KEY_PASSWORD, salt);
 
 	/* VMK-encrypted backup of the stretched key (Windows: counter before the VMK's) */
-	bd_datum_ccm(b, BD_ROLE_PROPERTY, vmk, ns, BD_KEY_PASSWORD_STRETCHED, stretched, 32);
-	bd_datum_end(b, s);
-	bd_datum_ccm(b, BD_ROLE_PROPERTY, stretched, ns, BD_KEY_VMK, vmk, 32);
-	bd_datum_end(b, e);
+	bd_put_ccm(b, BD_R_PROPERTY, vmk, ns, BD_KEY_PASSWORD_STRETCHED, stretched, 32);
+	bd_put_end(b, s);
+	bd_put_ccm(b, BD_R_PROPERTY, stretched, ns, BD_KEY_VMK, vmk, 32);
+	bd_put_end(b, e);
 }
 
 void bd_build_vmk_recovery(struct bd_buf *b, const uint8_t guid[16], uint64_t mtime, const uint8_t vmk[32],
@@ -300,11 +300,11 @@ void bd_build_vmk_recovery(struct bd_buf *b, const uint8_t guid[16], uint64_t mt
 	size_t e = vmk_entry_begin(b, guid, mtime, BD_PROT_RECOVERY_PASSWORD, 1);
 	size_t s = stretch_begin(b, BD_KEY_RECOVERY, salt);
 
-	bd_datum_ccm(b, BD_ROLE_RECOVERY_KEY_BACKUP, vmk, ns, BD_KEY_RECOVERY, key16, 16);
-	bd_datum_ccm(b, BD_ROLE_RECOVERY_STRETCH_BACKUP, vmk, ns, BD_KEY_RECOVERY_STRETCHED, stretched, 32);
-	bd_datum_end(b, s);
-	bd_datum_ccm(b, BD_ROLE_PROPERTY, stretched, ns, BD_KEY_VMK, vmk, 32);
-	bd_datum_end(b, e);
+	bd_put_ccm(b, BD_R_RECOVERY_KEY_BACKUP, vmk, ns, BD_KEY_RECOVERY, key16, 16);
+	bd_put_ccm(b, BD_R_RECOVERY_STRETCH_BACKUP, vmk, ns, BD_KEY_RECOVERY_STRETCHED, stretched, 32);
+	bd_put_end(b, s);
+	bd_put_ccm(b, BD_R_PROPERTY, stretched, ns, BD_KEY_VMK, vmk, 32);
+	bd_put_end(b, e);
 }
 
 void bd_build_vmk_startup_key(struct bd_buf *b, const uint8_t guid[16], uint64_t mtime, const uint8_t vmk[32],
@@ -313,14 +313,14 @@ void bd_build_vmk_startup_key(struct bd_buf *b, const uint8_t guid[16], uint64_t
 	size_t e = vmk_entry_begin(b, guid, mtime, BD_PROT_STARTUP_KEY, 1);
 	size_t u;
 
-	bd_datum_unicode(b, BD_ROLE_PROPERTY, "ExternalKey");
-	u = bd_datum_begin(b, BD_ROLE_PROPERTY, BD_TYPE_USE_KEY, 1);
+	bd_put_unicode(b, BD_R_PROPERTY, "ExternalKey");
+	u = bd_put_begin(b, BD_R_PROPERTY, BD_T_USE_KEY, 1);
 	bd_buf_u16(b, BD_KEY_EXTERNAL);
 	bd_buf_u16(b, 0);
-	bd_datum_ccm(b, BD_ROLE_PROPERTY, vmk, ns, BD_KEY_EXTERNAL, ext_key, 32);
-	bd_datum_end(b, u);
-	bd_datum_ccm(b, BD_ROLE_PROPERTY, ext_key, ns, BD_KEY_VMK, vmk, 32);
-	bd_datum_end(b, e);
+	bd_put_ccm(b, BD_R_PROPERTY, vmk, ns, BD_KEY_EXTERNAL, ext_key, 32);
+	bd_put_end(b, u);
+	bd_put_ccm(b, BD_R_PROPERTY, ext_key, ns, BD_KEY_VMK, vmk, 32);
+	bd_put_end(b, e);
 }
 
 void bd_build_vmk_clear_key(struct bd_buf *b, const uint8_t guid[16], uint64_t mtime, const uint8_t vmk[32],
@@ -328,9 +328,9 @@ void bd_build_vmk_clear_key(struct bd_buf *b, const uint8_t guid[16], uint64_t m
 {
 	size_t e = vmk_entry_begin(b, guid, mtime, BD_PROT_CLEAR_KEY, 3);
 
-	bd_datum_key(b, BD_ROLE_PROPERTY, 1, BD_KEY_CLEAR, clear_key, 32);
-	bd_datum_ccm(b, BD_ROLE_PROPERTY, clear_key, ns, BD_KEY_VMK, vmk, 32);
-	bd_datum_end(b, e);
+	bd_put_key(b, BD_R_PROPERTY, 1, BD_KEY_CLEAR, clear_key, 32);
+	bd_put_ccm(b, BD_R_PROPERTY, clear_key, ns, BD_KEY_VMK, vmk, 32);
+	bd_put_end(b, e);
 }
 
 static void dataset_header(struct bd_buf *b, const uint8_t guid[16], uint32_t next_nonce, uint16_t method,
@@ -353,14 +353,14 @@ void bd_build_bek_file(struct bd_buf *out, const uint8_t guid[16], uint64_t ctim
 	size_t start = out->len, d;
 
 	dataset_header(out, guid, 1, 0, 0, ctime);
-	d = bd_datum_begin(out, BD_ROLE_STARTUP_KEY, BD_TYPE_EXTERNAL_KEY, 1);
+	d = bd_put_begin(out, BD_R_STARTUP_KEY, BD_T_EXTERNAL_KEY, 1);
 	bd_buf_put(out, guid, 16);
 	bd_buf_u64(out, ctime);
-	bd_datum_unicode(out, BD_ROLE_PROPERTY, "ExternalKey");
-	bd_datum_key(out, BD_ROLE_PROPERTY, 1, BD_KEY_EXTERNAL, ext_key, 32);
+	bd_put_unicode(out, BD_R_PROPERTY, "ExternalKey");
+	bd_put_key(out, BD_R_PROPERTY, 1, BD_KEY_EXTERNAL, ext_key, 32);
 	if (volume_guid)
-		bd_datum_guid(out, BD_ROLE_VOLUME_GUID, volume_guid);
-	bd_datum_end(out, d);
+		bd_put_guid(out, BD_R_VOLUME_GUID, volume_guid);
+	bd_put_end(out, d);
 	if (out->err)
 		return;
 	put_le32(out->data + start, (uint32_t)(out->len - start));
@@ -462,7 +462,7 @@ int bd_meta_serialise(const struct bd_meta_header *h, const uint8_t *entries, si
 	bd_sha256(area, s, hash);
 	put_le16(hashkey, 0x2C);
 	put_le16(hashkey + 2, 0);
-	put_le16(hashkey + 4, BD_TYPE_KEY);
+	put_le16(hashkey + 4, BD_T_KEY);
 	put_le16(hashkey + 8, BD_KEY_HASH);
 	put_le16(hashkey + 10, 0);
 	memcpy(hashkey + 12, hash, 32);
@@ -478,7 +478,7 @@ int bd_meta_serialise(const struct bd_meta_header *h, const uint8_t *entries, si
 		return r;
 	put_le16(p, 0x50);
 	put_le16(p + 2, 0);
-	put_le16(p + 4, BD_TYPE_AES_CCM);
+	put_le16(p + 4, BD_T_AES_CCM);
 	put_le16(p + 6, 1);
 	memcpy(p + 8, nonce, 12);
 	memcpy(p + 20, tag, 16);

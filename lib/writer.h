@@ -30,28 +30,28 @@
 #define BD_DATASET_HDR_SIZE 0x30u     /* §2.4 */
 #define BD_VIRT_BYTES       0x2000u   /* relocated boot-sector bytes (16 x 512, 2 x 4096) */
 
-enum bd_datum_role {
-	BD_ROLE_PROPERTY = 0x0000,
-	BD_ROLE_VMK = 0x0002,
-	BD_ROLE_FVEK = 0x0003,
-	BD_ROLE_STARTUP_KEY = 0x0006,
-	BD_ROLE_DESCRIPTION = 0x0007,
-	BD_ROLE_VIRTUALIZATION = 0x000F,
-	BD_ROLE_RECOVERY_KEY_BACKUP = 0x0012,
-	BD_ROLE_RECOVERY_STRETCH_BACKUP = 0x0013,
-	BD_ROLE_VOLUME_GUID = 0x0019,
+enum bd_put_role {
+	BD_R_PROPERTY = 0x0000,
+	BD_R_VMK = 0x0002,
+	BD_R_FVEK = 0x0003,
+	BD_R_STARTUP_KEY = 0x0006,
+	BD_R_DESCRIPTION = 0x0007,
+	BD_R_VIRTUALIZATION = 0x000F,
+	BD_R_RECOVERY_KEY_BACKUP = 0x0012,
+	BD_R_RECOVERY_STRETCH_BACKUP = 0x0013,
+	BD_R_VOLUME_GUID = 0x0019,
 };
-enum bd_datum_type {
-	BD_TYPE_ERASED = 0x0000,
-	BD_TYPE_KEY = 0x0001,
-	BD_TYPE_UNICODE = 0x0002,
-	BD_TYPE_STRETCH_KEY = 0x0003,
-	BD_TYPE_USE_KEY = 0x0004,
-	BD_TYPE_AES_CCM = 0x0005,
-	BD_TYPE_VMK = 0x0008,
-	BD_TYPE_EXTERNAL_KEY = 0x0009,
-	BD_TYPE_VIRTUALIZATION = 0x000F,
-	BD_TYPE_GUID = 0x0017,
+enum bd_put_type {
+	BD_T_ERASED = 0x0000,
+	BD_T_KEY = 0x0001,
+	BD_T_UNICODE = 0x0002,
+	BD_T_STRETCH_KEY = 0x0003,
+	BD_T_USE_KEY = 0x0004,
+	BD_T_AES_CCM = 0x0005,
+	BD_T_VMK = 0x0008,
+	BD_T_EXTERNAL_KEY = 0x0009,
+	BD_T_VIRTUALIZATION = 0x000F,
+	BD_T_GUID = 0x0017,
 };
 enum bd_key_type {
 	BD_KEY_RECOVERY = 0x1000,       /* recovery stretch; raw 16-byte recovery key */
@@ -81,10 +81,10 @@ void bd_buf_u16(struct bd_buf *b, uint16_t v);
 void bd_buf_u32(struct bd_buf *b, uint32_t v);
 void bd_buf_u64(struct bd_buf *b, uint64_t v);
 
-/* Open a datum (header written with size 0); returns its start offset for bd_datum_end. */
-size_t bd_datum_begin(struct bd_buf *b, uint16_t role, uint16_t type, uint16_t version);
+/* Open a datum (header written with size 0); returns its start offset for bd_put_end. */
+size_t bd_put_begin(struct bd_buf *b, uint16_t role, uint16_t type, uint16_t version);
 /* Patch the size of the datum opened at start (sets err when it exceeds 0xFFFF). */
-void bd_datum_end(struct bd_buf *b, size_t start);
+void bd_put_end(struct bd_buf *b, size_t start);
 
 /* The AES-CCM nonce source: FILETIME + the dataset's NextNonceCounter (§4.2). */
 struct bd_nonce_src {
@@ -100,14 +100,14 @@ uint64_t bd_filetime_now(void);
 int bd_guid_generate(uint8_t guid[16]);
 
 /* Leaf datums. */
-void bd_datum_unicode(struct bd_buf *b, uint16_t role, const char *utf8);
-void bd_datum_key(struct bd_buf *b, uint16_t role, uint16_t version, uint16_t key_type,
+void bd_put_unicode(struct bd_buf *b, uint16_t role, const char *utf8);
+void bd_put_key(struct bd_buf *b, uint16_t role, uint16_t version, uint16_t key_type,
 		  const uint8_t *key, size_t len);
-void bd_datum_guid(struct bd_buf *b, uint16_t role, const uint8_t guid[16]);
+void bd_put_guid(struct bd_buf *b, uint16_t role, const uint8_t guid[16]);
 /* Role/type 0x000F, Windows 7 shape (offset + size, no extended info). */
-void bd_datum_virtualization(struct bd_buf *b, uint64_t offset, uint64_t size);
+void bd_put_virtualization(struct bd_buf *b, uint64_t offset, uint64_t size);
 /* AES-CCM datum (type 5) holding KEY{key_type, key} encrypted with key32 (§4.2). */
-void bd_datum_ccm(struct bd_buf *b, uint16_t role, const uint8_t key32[32], struct bd_nonce_src *ns,
+void bd_put_ccm(struct bd_buf *b, uint16_t role, const uint8_t key32[32], struct bd_nonce_src *ns,
 		  uint16_t key_type, const uint8_t *key, size_t len);
 
 /* Top-level datums in the shapes Windows writes (format.md §4.1, §5). mtime: FILETIME. */

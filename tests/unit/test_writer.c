@@ -53,7 +53,7 @@ static void ccm_case(const char *name, const char *key_hex, uint64_t filetime, u
 	hex(ct_hex, ct, sizeof(ct));
 	bd_buf_init(&b);
 	/* payload = KEY datum header (12 bytes) + key; the builder writes the header itself */
-	bd_datum_ccm(&b, 0, key, &ns, le16(payload + 8), payload + 12, (size_t)pl - 12);
+	bd_put_ccm(&b, 0, key, &ns, le16(payload + 8), payload + 12, (size_t)pl - 12);
 	CHECK(!b.err && b.len == 36 + (size_t)pl, "%s: datum size 0x%zx", name, b.len);
 	if (!b.err && b.len == 36 + (size_t)pl) {
 		CHECK(le16(b.data) == b.len && le16(b.data + 4) == 5 && le16(b.data + 6) == 1,
@@ -107,7 +107,7 @@ static void test_block(void)
 	h.method = 0x8004;
 	bd_buf_init(&b);
 	bd_build_description(&b, "test volume");
-	bd_datum_virtualization(&b, h.virt_offset, BD_VIRT_BYTES);
+	bd_put_virtualization(&b, h.virt_offset, BD_VIRT_BYTES);
 	r = bd_meta_serialise(&h, b.data, b.len, vmk, &ns, area, BD_META_AREA_SIZE);
 	CHECK(r == 0, "serialise a block");
 	size_t s = (size_t)le16(area + 8) << 4;
