@@ -50,8 +50,11 @@ static char *make_ntfs(uint64_t fs_size, uint32_t ss, const char *label)
 	pid = fork();
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_WRONLY);
-		if (devnull >= 0)
+		if (devnull >= 0) {
 			dup2(devnull, 1);
+			if (!cli_verbose)   /* mkntfs chats about image files; -v shows it */
+				dup2(devnull, 2);
+		}
 		execlp("mkntfs", "mkntfs", "-q", "-F", "-Q", "-s", ssbuf, "-p", "0", "-H", "255", "-S", "63",
 		       "-L", label, path, (char *)NULL);
 		execl("/usr/sbin/mkntfs", "mkntfs", "-q", "-F", "-Q", "-s", ssbuf, "-p", "0", "-H", "255", "-S", "63",
@@ -60,7 +63,8 @@ static char *make_ntfs(uint64_t fs_size, uint32_t ss, const char *label)
 		_exit(127);
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
-		cli_error("mkntfs failed on the temporary file %s", path);
+		cli_error("mkntfs failed on the temporary file %s%s", path,
+			  cli_verbose ? "" : " (run bdkit -v format ... to see its messages)");
 		goto fail;
 	}
 	return path;
