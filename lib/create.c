@@ -347,7 +347,7 @@ static int build_metadata(struct create_ctx *c, struct bd_create_result *res, ui
 	memcpy(h.offsets, c->l.meta, sizeof(h.offsets));
 	h.virt_offset = c->l.virt_offset;
 	memcpy(h.volume_guid, res->volume_guid, 16);
-	h.method = res->method;
+	h.method = h.method2 = res->method;
 	h.ctime = now;
 	r = bd_meta_serialise(&h, b.data, b.len, vmk, &ns, area, BD_META_AREA_SIZE);
 out:

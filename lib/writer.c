@@ -451,7 +451,7 @@ int bd_meta_serialise(const struct bd_meta_header *h, const uint8_t *entries, si
 	memcpy(p + 0x10, h->volume_guid, 16);
 	put_le32(p + 0x20, ns->next);
 	put_le16(p + 0x24, h->method);
-	put_le16(p + 0x26, h->method);
+	put_le16(p + 0x26, h->method2);
 	put_le64(p + 0x28, h->ctime);
 	memcpy(p + BD_DATASET_HDR_SIZE, entries, entries_len);
 	/* validation (§2.5) */

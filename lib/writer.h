@@ -147,7 +147,8 @@ struct bd_meta_header {
 	uint64_t offsets[3];            /* metadata copies, bytes from the volume start */
 	uint64_t virt_offset;           /* where the relocated boot sectors are stored */
 	uint8_t volume_guid[16];
-	uint16_t method;                /* dataset 0x24 (and 0x26) */
+	uint16_t method;                /* dataset 0x24 */
+	uint16_t method2;               /* dataset 0x26: Windows 10 repeats the method, older volumes 0 */
 	uint64_t ctime;                 /* dataset creation FILETIME */
 };
 

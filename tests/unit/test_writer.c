@@ -104,7 +104,7 @@ static void test_block(void)
 	h.virt_sectors = 16;
 	h.offsets[0] = 0x400000; h.offsets[1] = 0x800000; h.offsets[2] = 0xC00000;
 	h.virt_offset = 0x410000;
-	h.method = 0x8004;
+	h.method = h.method2 = 0x8004;
 	bd_buf_init(&b);
 	bd_build_description(&b, "test volume");
 	bd_put_virtualization(&b, h.virt_offset, BD_VIRT_BYTES);
