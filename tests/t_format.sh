@@ -383,6 +383,25 @@ if [ $HAVE_NTFS = 1 ]; then
 		fail "bad input: sector-size mismatch: exit $rc"
 fi
 
+# a block device target (loop device): the whole device becomes the volume
+truncate -s 6M "$TMP/dev.img"
+if dev=$(losetup -f --show "$TMP/dev.img" 2>/dev/null); then
+	"$BDKIT" -q format "$dev" --method cbc-128 --json >"$TMP/out.json" 2>"$TMP/err"
+	rc=$?
+	losetup -d "$dev"
+	if [ $rc = 0 ] && grep -q '"size":6291456' "$TMP/out.json"; then
+		rp=$(rp_of "$TMP/out.json")
+		printf '%s' "$rp" >"$TMP/rp.txt"
+		cs_test "format on a loop device" "$TMP/dev.img" "$TMP/rp.txt"
+		dis_test "format on a loop device" "$TMP/dev.img" 512 "$(head -c 6291456 /dev/zero | sha256sum | cut -d' ' -f1)" -p"$rp"
+	else
+		fail "format on a loop device: exit $rc, $(cat "$TMP/err")"
+	fi
+	rm -f "$TMP/dev.img" "$TMP/dis.img"
+else
+	skip "format on a block device: losetup not available here"
+fi
+
 truncate -s 4M "$TMP/ro.img"
 if ro=$(losetup -r -f --show "$TMP/ro.img" 2>/dev/null); then
 	"$BDKIT" format "$ro" >/dev/null 2>"$TMP/err"
