@@ -182,6 +182,7 @@ struct create_ctx {
 	struct layout l;
 	struct bd_sector_cipher *cipher;
 	uint8_t *buf;
+	uint32_t hidden_sectors;   /* copied from the source's boot sector into the header */
 };
 
 static int encrypt_and_write(struct create_ctx *c, uint8_t *p, size_t len, uint64_t phys)
@@ -424,7 +425,7 @@ static int check_options(const struct bd_create_opts *o, struct bd_io *target, s
 	res->sector_size = ss;
 	memcpy(res->meta_offset, c->l.meta, sizeof(res->meta_offset));
 	res->virt_offset = c->l.virt_offset;
-	(void)hidden;
+	c->hidden_sectors = hidden;
 	return 0;
 }
 
@@ -433,7 +434,6 @@ int bd_create(struct bd_io *target, const struct bd_create_opts *o, struct bd_cr
 	struct create_ctx c;
 	struct bd_secret *keys = NULL;
 	uint8_t *area = NULL, *head = NULL;
-	uint32_t hidden = 0;
 	int r;
 
 	memset(res, 0, sizeof(*res));
@@ -468,14 +468,6 @@ int bd_create(struct bd_io *target, const struct bd_create_opts *o, struct bd_cr
 			   target->name);
 		goto out;
 	}
-	if (o->source) {
-		uint32_t ss;
-		r = bd_io_read_full(o->source, head, 512, 0);
-		if (r)
-			goto out;
-		fs_kind(head, &ss, &hidden);
-	}
-
 	r = build_metadata(&c, res, area, keys);
 	if (r)
 		goto out;
@@ -495,7 +487,7 @@ int bd_create(struct bd_io *target, const struct bd_create_opts *o, struct bd_cr
 	if (r)
 		goto out;
 	memset(head, 0, BD_VIRT_BYTES);
-	bd_build_volume_header(head, c.l.ss, (uint8_t)(4096 / c.l.ss), hidden, c.l.meta);
+	bd_build_volume_header(head, c.l.ss, (uint8_t)(4096 / c.l.ss), c.hidden_sectors, c.l.meta);
 	r = bd_io_write_full(target, head, BD_VIRT_BYTES, 0);
 	if (!r)
 		r = bd_io_sync(target);
