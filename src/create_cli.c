@@ -120,6 +120,9 @@ int create_cli_finish(struct create_cli *c)
 		cli_error("the password is empty");
 		return EXIT_BAD_SECRET;
 	}
+	if (c->password && c->password_len < 8)
+		cli_warn("the password has fewer than 8 characters; Windows would not let you choose it "
+			 "(it still unlocks the volume)");
 	if (c->recovery_dir && (r = check_dir("--recovery-key-file", c->recovery_dir)))
 		return r;
 	if (c->bek_dir && (r = check_dir("--bek-dir", c->bek_dir)))
