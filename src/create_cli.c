@@ -120,7 +120,10 @@ int create_cli_finish(struct create_cli *c)
 		cli_error("the password is empty");
 		return EXIT_BAD_SECRET;
 	}
-	if (c->password && c->password_len < 8)
+	size_t chars = 0;
+	for (size_t i = 0; c->password && i < c->password_len; i++)
+		chars += ((unsigned char)c->password[i] & 0xC0) != 0x80;   /* UTF-8 code points */
+	if (c->password && chars < 8)
 		cli_warn("the password has fewer than 8 characters; Windows would not let you choose it "
 			 "(it still unlocks the volume)");
 	if (c->recovery_dir && (r = check_dir("--recovery-key-file", c->recovery_dir)))
