@@ -154,8 +154,42 @@ static void test_nested_sizes(void)
 	bd_buf_free(&b);
 }
 
+/* The recovery key text file: UTF-16LE with BOM, CRLF lines, identifier and password as Windows lays them out. */
+static void test_recovery_txt(void)
+{
+	uint8_t guid[16];
+	char name[128], text[2048];
+	struct bd_buf b;
+
+	bd_guid_parse("3c116b76-c67b-484e-b439-ce2ed68b561e", guid);
+	bd_buf_init(&b);
+	bd_build_recovery_key_txt(&b, guid, "284867-596541-514998-422114-660297-261613-215424-199408", name, sizeof(name));
+	CHECK(!strcmp(name, "BitLocker Recovery Key 3C116B76-C67B-484E-B439-CE2ED68B561E.TXT"), "file name: %s", name);
+	CHECK(!b.err && b.len > 2 && b.data[0] == 0xFF && b.data[1] == 0xFE, "starts with the UTF-16LE BOM");
+	bd_utf16le_to_utf8(b.data + 2, b.len - 2, text, sizeof(text));
+	CHECK(!strncmp(text, "BitLocker Drive Encryption recovery key\r\n", 41), "first line");
+	CHECK(strstr(text, "Identifier:\r\n\r\n\t3C116B76-C67B-484E-B439-CE2ED68B561E\r\n") != NULL, "identifier block");
+	CHECK(strstr(text, "Recovery Key:\r\n\r\n\t284867-596541-514998-422114-660297-261613-215424-199408\r\n") != NULL,
+	      "recovery key block");
+	bd_buf_free(&b);
+}
+
+static void test_methods(void)
+{
+	uint16_t m = 0;
+
+	CHECK(!bd_method_parse("xts-128", &m) && m == 0x8004, "xts-128");
+	CHECK(!bd_method_parse("AES-XTS-256", &m) && m == 0x8005, "AES-XTS-256");
+	CHECK(!bd_method_parse("cbc-elephant-128", &m) && m == 0x8000, "cbc-elephant-128");
+	CHECK(!bd_method_parse("0x8003", &m) && m == 0x8003, "0x8003");
+	CHECK(bd_method_parse("xts-512", &m) == BD_ERR_INVALID, "xts-512 refused");
+	CHECK(!strcmp(bd_method_short_name(0x8001), "cbc-elephant-256"), "short name");
+}
+
 int main(void)
 {
+	test_recovery_txt();
+	test_methods();
 	test_bek();
 	test_ccm_vectors();
 	test_block();
