@@ -335,8 +335,8 @@ static void fs_report(int fd, const struct map *m, uint64_t size, uint32_t ss, c
 		fr->type = "NTFS";
 		check_item(fr, fd, m, "boot sector", 0, 512, ok_ntfs, size);
 		check_item(fr, fd, m, "backup boot sector", bak, 512, ok_ntfs, size);
-		check_item(fr, fd, m, "$MFT", le64(bs + 0x30) * cl, 1024, ok_file, size);
-		check_item(fr, fd, m, "$MFTMirr", le64(bs + 0x38) * cl, 1024, ok_file, size);
+		check_item(fr, fd, m, "$MFT", le64(bs + 0x30) * cl, 4096, ok_file, size);
+		check_item(fr, fd, m, "$MFTMirr", le64(bs + 0x38) * cl, 4096, ok_file, size);
 		bool boot = fr->state[0] == 0, bboot = fr->state[1] == 0, mft = fr->state[2] == 0, mirr = fr->state[3] == 0;
 		if (boot && mft && mirr && m->n == 1)
 			snprintf(fr->next, sizeof(fr->next), "nothing damaged: mount -o ro %s, or ntfsfix -n %s to check", out, out);
@@ -345,8 +345,11 @@ static void fs_report(int fd, const struct map *m, uint64_t size, uint32_t ss, c
 				 "with 'dd if=%s of=%s bs=%u skip=%llu count=1 conv=notrunc', then run ntfsfix %s "
 				 "and chkdsk /f on Windows", out, out, bps, (unsigned long long)(bak / bps), out);
 		else if (!mft && mirr)
-			snprintf(fr->next, sizeof(fr->next), "$MFT is damaged but $MFTMirr survives: run 'ntfsfix %s' "
-				 "(it restores $MFT's first records from the mirror), then chkdsk /f on Windows", out);
+			snprintf(fr->next, sizeof(fr->next), "$MFT's first records are damaged but $MFTMirr holds a copy "
+				 "of them: copy it back with 'dd if=%s of=%s bs=1024 skip=%llu seek=%llu count=4 "
+				 "conv=notrunc', then run 'ntfsfix %s' and chkdsk /f on Windows; files whose records lay "
+				 "in damaged ranges beyond the first four are lost", out, out,
+				 (unsigned long long)(fr->off[3] / 1024), (unsigned long long)(fr->off[2] / 1024), out);
 		else if (!mft && !mirr)
 			snprintf(fr->next, sizeof(fr->next), "both $MFT and its mirror are damaged: the file system "
 				 "cannot be mounted; recover files with testdisk or photorec from %s", out);

@@ -162,3 +162,45 @@ printf '000000-000000-000000-000000-000000-000000-000000-000000' >"$TMP/wrong"
 "$BDKIT" -q repair "$SRC" -o "$TMP/o2.img" --recovery-password-file "$TMP/wrong" >/dev/null 2>"$TMP/err"
 [ $? = 4 ] && pass "wrong recovery password: exit 4" || fail "wrong secret: $(head -2 "$TMP/err")"
 rm -f "$TMP/ref.img" "$TMP/o2.img" "$TMP/o2.img.map"
+
+# 7. a bdkit-made volume around a real NTFS with files (the test volumes' file systems are trimmed):
+# judged by the plain image that went in and by ntfs-3g (ntfsls)
+if ! command -v mkntfs >/dev/null || ! command -v ntfscp >/dev/null || ! command -v ntfsls >/dev/null; then
+	skip "bdkit-made NTFS: ntfs-3g tools not installed"; exit 0
+fi
+truncate -s 64M "$TMP/plain.img"
+mkntfs -F -Q -q "$TMP/plain.img" >/dev/null 2>&1
+for i in 1 2 3; do head -c $((i * 400000)) /dev/urandom >"$TMP/f$i"; ntfscp -f "$TMP/plain.img" "$TMP/f$i" "file$i.bin" >/dev/null 2>&1; done
+ntfsls -R -f "$TMP/plain.img" >"$TMP/ls.plain" 2>/dev/null
+printf 'repair-test-pw' >"$TMP/pw"
+if ! "$BDKIT" -q encrypt "$TMP/plain.img" -o "$TMP/enc.img" --password-file "$TMP/pw" --force >/dev/null 2>"$TMP/err"; then
+	skip "bdkit-made NTFS: bdkit encrypt unavailable ($(head -1 "$TMP/err"))"; exit 0
+fi
+[ "$(wc -l <"$TMP/ls.plain")" -ge 4 ] || fail "could not build the plain NTFS test image"
+# header destroyed, a data range unreadable: output = plain image except the reported ranges; files listed
+dd if=/dev/zero of="$TMP/enc.img" bs=512 count=1 conv=notrunc 2>/dev/null
+BDKIT_FAULT_RANGES="20M:8192" "$BDKIT" -q repair "$TMP/enc.img" -o "$TMP/out.img" --password-file "$TMP/pw" --json \
+	>"$TMP/rep.json" 2>"$TMP/err"
+rc=$?
+cp --sparse=always "$TMP/plain.img" "$TMP/ref.img"; truncate -s "$(stat -c %s "$TMP/out.img")" "$TMP/ref.img"
+res=$(python3 "$TMP/cmp.py" "$TMP/rep.json" "$TMP/ref.img" "$TMP/out.img" 2>&1)
+[ $rc = 0 ] && [ "$res" = "1 8192" ] && pass "bdkit-made NTFS, header zeroed + unreadable range: equals the plain image except the reported range" ||
+	fail "bdkit-made NTFS: rc $rc $res $(grep -v warning "$TMP/err" | head -1)"
+ntfsls -R -f "$TMP/out.img" >"$TMP/ls.out" 2>/dev/null
+cmp -s "$TMP/ls.plain" "$TMP/ls.out" && pass "ntfsls -R lists the same files on the salvaged volume" || fail "ntfsls differs: $(cat "$TMP/ls.out")"
+# $MFT's first records unreadable: the report says so, and its advice (copy from $MFTMirr) brings the files back
+mft=$(python3 -c "import struct,sys; d=open(sys.argv[1],'rb').read(512); print(struct.unpack('<Q',d[0x30:0x38])[0]*struct.unpack('<H',d[11:13])[0]*d[13])" "$TMP/plain.img")
+BDKIT_FAULT_RANGES="$mft:4096" "$BDKIT" -q repair "$TMP/enc.img" -o "$TMP/out.img" -f --password-file "$TMP/pw" --json \
+	>"$TMP/rep.json" 2>"$TMP/err"
+if grep -q '"\$MFT","offset":'"$mft"',"state":"damaged' "$TMP/rep.json" && grep -q '"\$MFTMirr","offset":[0-9]*,"state":"ok"' "$TMP/rep.json"; then
+	pass "report: \$MFT damaged, \$MFTMirr intact"
+	cmd=$(python3 -c "import json,sys,re; print(re.search(r\"'(dd [^']*)'\", json.load(open(sys.argv[1]))['next']).group(1))" "$TMP/rep.json")
+	ntfsls -f "$TMP/out.img" >/dev/null 2>&1 && fail "ntfsls reads a volume whose \$MFT is zeroed?"
+	(cd "$TMP" && eval "$cmd" 2>/dev/null)
+	ntfsls -R -f "$TMP/out.img" >"$TMP/ls.out" 2>/dev/null
+	cmp -s "$TMP/ls.plain" "$TMP/ls.out" && pass "following the report's advice ($cmd) brings the files back" ||
+		fail "after the advised dd: $(head -2 "$TMP/ls.out")"
+else
+	fail "MFT damage report: $(head -c 400 "$TMP/rep.json")"
+fi
+rm -f "$TMP/enc.img" "$TMP/plain.img" "$TMP/ref.img" "$TMP/out.img" "$TMP/out.img.map"
