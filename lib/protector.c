@@ -66,7 +66,7 @@ int bd_protectors_load(struct bd_volume *v)
 		}
 		if (bd_datum_find_child(&d, -1, BD_DT_UNICODE, &c))
 			bd_datum_unicode(&c, p->info.label, sizeof(p->info.label));
-		if ((t & 0x0100) && t > 0xFF && bd_datum_find_child(&d, -1, BD_DT_TPM_ENCODED, &c) &&
+		if (t >= 0x0100 && t < 0x0800 && bd_datum_find_child(&d, -1, BD_DT_TPM_ENCODED, &c) &&
 		    !bd_datum_tpm_pcrs(&c, &p->info.pcr_mask))
 			p->info.has_pcrs = 1;
 		v->n_prot++;

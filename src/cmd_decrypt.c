@@ -180,9 +180,16 @@ int cmd_decrypt(int argc, char **argv)
 	rc = cli_open(argv[optind], &u, false, &v);
 	if (rc)
 		goto out;
-	rc = cli_unlock_volume(v, &u);
-	if (rc)
-		goto out;
+	bd_volume_info(v, &in);
+	if (in.method == 0 && in.state == 1 && in.next_state == 1 && !u.recovery_password && !u.recovery_password_file &&
+	    !u.password && !u.password_file && !u.bek && !u.fvek && !u.vmk) {
+		/* fully decrypted volume that still carries metadata: nothing to unlock */
+		cli_warn("the volume is fully decrypted; no secret is needed");
+	} else {
+		rc = cli_unlock_volume(v, &u);
+		if (rc)
+			goto out;
+	}
 	bd_volume_info(v, &in);
 	if (in.fs_size > in.size && !allow_trunc) {
 		cli_error("%s is truncated: the file system inside needs %llu bytes, the input holds %llu; "
