@@ -116,10 +116,12 @@ static int try_stretched(struct bd_volume *v, int kind, const uint8_t initial[32
 			continue;
 		}
 		bd_stretch(initial, salt, key);
-		r = open_with_key(v, p, key);
+		char id[9];
+		memcpy(id, p->info.key_id, sizeof(id));
+		r = open_with_key(v, p, key);  /* may reload v->prot (metadata copy switch): p is stale after */
 		bd_wipe(key, sizeof(key));
 		if (!r) {
-			bd_info("unlocked with the %s of protector %s", what, p->info.key_id);
+			bd_info("unlocked with the %s of protector %s", what, id);
 			return 0;
 		}
 		if (r != BD_ERR_WRONG_KEY)
