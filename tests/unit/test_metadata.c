@@ -250,6 +250,10 @@ static void test_volume(void)
 
 	snprintf(src, sizeof(src), "%s/testdata/bitlk-images/bitlk-aes-xts-128.img", build);
 	if (access(src, R_OK)) {
+		build = "build"; /* e.g. build-asan before its own copy is unpacked */
+		snprintf(src, sizeof(src), "%s/testdata/bitlk-images/bitlk-aes-xts-128.img", build);
+	}
+	if (access(src, R_OK)) {
 		SKIP("volume view: real images not unpacked (run tests/t_images.sh once)");
 		goto out;
 	}
