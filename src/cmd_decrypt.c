@@ -200,9 +200,16 @@ int cmd_decrypt(int argc, char **argv)
 	}
 	/* open the output; never the source itself */
 	if (!strcmp(out, "-")) {
+		if (isatty(1)) {
+			cli_error("refusing to write a binary volume to the terminal; redirect stdout or use -o FILE");
+			rc = EXIT_USAGE;
+			goto out;
+		}
 		fd = 1;
 	} else {
 		struct stat so, si;
+
+		memset(&so, 0, sizeof(so));
 		if (!stat(out, &so) && !stat(argv[optind], &si) && so.st_dev == si.st_dev && so.st_ino == si.st_ino) {
 			cli_error("the output %s is the input: refusing to overwrite the source", out);
 			rc = EXIT_REFUSED;
