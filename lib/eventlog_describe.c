@@ -97,7 +97,18 @@ static void describe_var(const struct bd_event *e, char *out, size_t outlen)
 	}
 }
 
+static void describe(const bd_eventlog *log, size_t index, char *out, size_t outlen);
+
 void bd_event_describe(const bd_eventlog *log, size_t index, char *out, size_t outlen)
+{
+	describe(log, index, out, outlen);
+	/* one line: newlines and tabs of logged strings (GRUB commands) become spaces */
+	for (size_t i = 0; i < outlen && out[i]; i++)
+		if ((unsigned char)out[i] < 0x20)
+			out[i] = ' ';
+}
+
+static void describe(const bd_eventlog *log, size_t index, char *out, size_t outlen)
 {
 	struct bd_event e;
 	char tmp[256];
