@@ -280,6 +280,44 @@ static bool is_sb_policy_var(const bd_eventlog *log, size_t idx)
 
 enum op { OP_CHANGED, OP_ADDED, OP_REMOVED };
 
+static bool sipa_debug_type(uint32_t t)
+{
+	return t == SIPA_BOOTDEBUGGING || t == SIPA_OSKERNELDEBUG || t == SIPA_TESTSIGNING || t == SIPA_CODEINTEGRITY;
+}
+
+/* Two Windows EV_EVENT_TAG events differ: name the SIPA values that changed. */
+static int diff_sipa(struct diag *g, unsigned pcr, int bound, const struct item *gi, const struct item *bi)
+{
+	struct bd_event ge, be;
+	int shown = 0, r = 0;
+
+	bd_eventlog_event(g->good, gi->idx, &ge);
+	bd_eventlog_event(g->bad, bi->idx, &be);
+	if (!ge.n_sipa || !be.n_sipa)
+		return -1;
+	if (ge.n_sipa != be.n_sipa)
+		return add_finding(g, BD_CAUSE_UNEXPLAINED, BD_CONF_LOW, pcr, bound,
+				   "PCR %u: Windows SIPA container with %zu events -> %zu events (boot modules or "
+				   "settings added/removed)", pcr, ge.n_sipa, be.n_sipa);
+	for (size_t j = 0; j < ge.n_sipa && shown < 3 && !r; j++) {
+		struct bd_sipa_event a, b;
+		char da[128], db[128];
+		bd_event_sipa(g->good, gi->idx, j, &a);
+		bd_event_sipa(g->bad, bi->idx, j, &b);
+		if ((a.type & SIPA_AGGREGATION) && a.type == b.type)
+			continue;
+		if (a.type == b.type && a.len == b.len && !memcmp(a.data, b.data, a.len))
+			continue;
+		bd_sipa_describe(&a, da, sizeof(da));
+		bd_sipa_describe(&b, db, sizeof(db));
+		shown++;
+		r = add_finding(g, sipa_debug_type(b.type) ? BD_CAUSE_DEBUG_POLICY : BD_CAUSE_UNEXPLAINED,
+				sipa_debug_type(b.type) ? BD_CONF_HIGH : BD_CONF_LOW, pcr, bound,
+				"PCR %u: SIPA %s %s -> %s", pcr, b.name ? b.name : "event", da, db);
+	}
+	return shown || r ? r : -1;
+}
+
 /* Classify one difference in PCR pcr. gi/bi: event indexes in the good/bad log (or unused). */
 static int classify(struct diag *g, unsigned pcr, int bound, enum op op, const struct item *gi, const struct item *bi)
 {
@@ -315,6 +353,11 @@ static int classify(struct diag *g, unsigned pcr, int bound, enum op op, const s
 			 op == OP_ADDED ? b : a);
 	}
 	bd_eventlog_event(log, it->idx, &e);
+	if (op == OP_CHANGED && it->type == EV_EVENT_TAG) {
+		int r = diff_sipa(g, pcr, bound, gi, bi);
+		if (r >= 0)
+			return r;
+	}
 
 	switch (pcr) {
 	case 0:
