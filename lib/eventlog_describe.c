@@ -137,6 +137,9 @@ static void describe(const bd_eventlog *log, size_t index, char *out, size_t out
 			snprintf(out, outlen, "%.15s (informational)", (const char *)e.data);
 		} else if (e.n_sipa) {
 			snprintf(out, outlen, "Windows non-measured record: %zu SIPA event(s)", e.n_sipa);
+		} else if (e.pcr == 0xFFFFFFFFu && e.data_len >= 8 && le32(e.data) == 0xC0010004) {
+			snprintf(out, outlen, "Windows trust-point record (SIPA TRUSTPOINT_AGGREGATION, %zu bytes), "
+				 "not measured", e.data_len);
 		} else if (e.data_len >= 15 && !memcmp(e.data, "SP800-155 Event", 15)) {
 			snprintf(out, outlen, "SP800-155 Event (reference manifest)");
 		} else if (e.data_len >= 15 && (!memcmp(e.data, "NvIndexInstance", 15) ||
