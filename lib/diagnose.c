@@ -799,7 +799,8 @@ int bd_diagnose(const bd_eventlog *good, const bd_eventlog *bad, const struct bd
 done:
 	if (r)
 		goto fail;
-	qsort(g.d->findings, g.d->n_findings, sizeof(*g.d->findings), cmp_finding);
+	if (g.d->n_findings)
+		qsort(g.d->findings, g.d->n_findings, sizeof(*g.d->findings), cmp_finding);
 	*out = g.d;
 	return 0;
 fail:
