@@ -299,6 +299,7 @@ static int diff_sipa(struct diag *g, unsigned pcr, int bound, const struct item 
 		return add_finding(g, BD_CAUSE_UNEXPLAINED, BD_CONF_LOW, pcr, bound,
 				   "PCR %u: Windows SIPA container with %zu events -> %zu events (boot modules or "
 				   "settings added/removed)", pcr, ge.n_sipa, be.n_sipa);
+	bool volatile_only = true;
 	for (size_t j = 0; j < ge.n_sipa && shown < 3 && !r; j++) {
 		struct bd_sipa_event a, b;
 		char da[128], db[128];
@@ -308,6 +309,11 @@ static int diff_sipa(struct diag *g, unsigned pcr, int bound, const struct item 
 			continue;
 		if (a.type == b.type && a.len == b.len && !memcmp(a.data, b.data, a.len))
 			continue;
+		/* values that differ on every boot, and the unlock method (the recovery itself) */
+		if (a.type == b.type && (a.type == SIPA_BOOTCOUNTER || a.type == SIPA_EVENTCOUNTER ||
+					 a.type == SIPA_COUNTERID || a.type == SIPA_BITLOCKER_UNLOCK))
+			continue;
+		volatile_only = false;
 		bd_sipa_describe(&a, da, sizeof(da));
 		bd_sipa_describe(&b, db, sizeof(db));
 		shown++;
@@ -315,6 +321,8 @@ static int diff_sipa(struct diag *g, unsigned pcr, int bound, const struct item 
 				sipa_debug_type(b.type) ? BD_CONF_HIGH : BD_CONF_LOW, pcr, bound,
 				"PCR %u: SIPA %s %s -> %s", pcr, b.name ? b.name : "event", da, db);
 	}
+	if (volatile_only)
+		return 0;
 	return shown || r ? r : -1;
 }
 

@@ -465,7 +465,7 @@ int bd_eventlog_parse(const void *buf, size_t len, bd_eventlog **out)
 
 	*out = NULL;
 	if (len > EVENTLOG_MAX_SIZE)
-		return bd_err(BD_ERR_INVALID, "event log of %zu bytes is larger than the %u MiB limit",
+		return bd_err(BD_ERR_UNSUPPORTED, "event log of %zu bytes is larger than the %u MiB limit",
 			      len, EVENTLOG_MAX_SIZE >> 20);
 	log = calloc(1, sizeof(*log));
 	if (!log)
@@ -532,15 +532,14 @@ int bd_eventlog_open(const char *path, bd_eventlog **out)
 
 	*out = NULL;
 	if (fd < 0)
-		return bd_err(errno == ENOENT ? BD_ERR_INVALID : BD_ERR_IO, "cannot open %s: %s", path,
-			      strerror(errno));
+		return bd_err(BD_ERR_IO, "cannot open %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return bd_err(BD_ERR_INVALID, "%s is not a regular file", path);
+		return bd_err(BD_ERR_IO, "%s is not a regular file", path);
 	}
 	if ((uint64_t)st.st_size > EVENTLOG_MAX_SIZE) {
 		close(fd);
-		return bd_err(BD_ERR_INVALID, "%s: %lld bytes is too large for an event log", path,
+		return bd_err(BD_ERR_UNSUPPORTED, "%s: %lld bytes is too large for an event log", path,
 			      (long long)st.st_size);
 	}
 	buf = malloc((size_t)st.st_size + 1);

@@ -435,7 +435,8 @@ int cmd_diagnose(int argc, char **argv)
 		r = bd_diagnose_pick((const bd_eventlog *const *)logs, set.n, &gi, &bi);
 		free(logs);
 		if (r) {
-			r = cli_fail(r, NULL);
+			cli_error("%s", bd_last_error());
+			r = EXIT_USAGE;
 			goto out;
 		}
 		bad = &set.v[bi];
@@ -459,7 +460,7 @@ int cmd_diagnose(int argc, char **argv)
 		r = cli_fail(r, "diagnosis failed");
 		goto out;
 	}
-	if (!profile_src[0] || (volume && !mask && d->profile_default))
+	if (!profile_src[0])
 		snprintf(profile_src, sizeof(profile_src), "Windows default for UEFI %s Secure Boot (assumed; give "
 			 "--volume or --pcrs)", d->bound_pcrs == 0x880 ? "with" : "without");
 	report(d, good, bad, profile_src, json);

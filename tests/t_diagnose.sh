@@ -145,7 +145,7 @@ fi
 # no recovery boot in the set
 rm -f "$mb/0000000012-0000000000.log"
 "$BDKIT" diagnose "$mb" >/dev/null 2>"$TMP/err"
-[ $? -ne 0 ] && grep -q "recovery" "$TMP/err" && pass "diagnose: a folder without a recovery boot says so" ||
+[ $? -eq 2 ] && grep -q "recovery" "$TMP/err" && pass "diagnose: a folder without a recovery boot says so (exit 2)" ||
 	fail "diagnose: folder without a recovery boot"
 
 # only the bad boot: causes visible in it alone
@@ -163,3 +163,19 @@ rc=$?
 "$BDKIT" diagnose --pcrs 7,99 --bad "$ROM" >/dev/null 2>&1
 [ $? -eq 2 ] && pass "diagnose: --pcrs 7,99 is a usage error" || fail "diagnose: bad --pcrs accepted"
 "$BDKIT" diagnose --help | grep -q "Usage: bdkit diagnose" && pass "diagnose --help" || fail "diagnose --help"
+
+# --volume: the protector set comes from a real Windows volume (these have no TPM protector)
+if need_images "diagnose --volume"; then
+	img="$IMGDIR/bitlk-aes-xts-128.img"
+	python3 "$EDIT" "$ROM" "$TMP/bad.log" unlock=0x40
+	"$BDKIT" diagnose --volume "$img" --json --good "$ROM" --bad "$TMP/bad.log" >"$TMP/d.json" 2>"$TMP/err"
+	rc=$?
+	if [ $rc -eq 8 ] || grep -q "not available\|not merged" "$TMP/err"; then
+		skip "diagnose --volume: this build has no volume reader yet ($(cat "$TMP/err"))"
+	elif [ $rc -eq 0 ] && out=$(top tpm-protector-missing "" high) &&
+	     grep -q '"profile_source":"[^"]*no TPM protector' "$TMP/d.json"; then
+		pass "diagnose --volume on a volume without TPM protector: $out"
+	else
+		fail "diagnose --volume: exit $rc $(cat "$TMP/err") $(head -c 400 "$TMP/d.json")"
+	fi
+fi
