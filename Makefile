@@ -64,6 +64,10 @@ demo: deps all
 bench: deps all
 	@./bench/run.sh $(BUILD)
 
+# Crypto micro-benchmarks (not part of all): make build/bench_kdf build/bench_sector
+$(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libbdkit.a $(HDRS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbdkit.a $(LDLIBS)
+
 # The same test suite under AddressSanitizer + UndefinedBehaviorSanitizer (no nbdkit plugin:
 # nbdkit itself is not instrumented; the NBD tests use build/'s plugin).
 asan-build:
