@@ -153,6 +153,11 @@ python3 "$EDIT" "$ROM" "$TMP/bad.log" test-signing unlock=0x40
 "$BDKIT" diagnose --json --bad "$TMP/bad.log" >"$TMP/d.json" 2>/dev/null
 out=$(top debug-policy "" medium) && pass "diagnose bad boot alone: $out" || fail "diagnose bad boot alone: $out"
 
+python3 "$EDIT" "$ROM" "$TMP/bad.log" secure-boot-off unlock=0x40
+"$BDKIT" diagnose --pcrs 7,11 --json --bad "$TMP/bad.log" >"$TMP/d.json" 2>/dev/null
+out=$(top secure-boot-state 7 medium) && pass "diagnose bad boot alone, Secure Boot off, PCR 7 bound: $out" ||
+	fail "diagnose bad boot alone, Secure Boot off: $out"
+
 # bad input
 python3 "$EDIT" "$ROM" "$TMP/bad.log" unlock=0x40
 head -c 40000 "$TMP/bad.log" >"$TMP/trunc.log"
