@@ -326,6 +326,39 @@ static int diff_sipa(struct diag *g, unsigned pcr, int bound, const struct item 
 	return shown || r ? r : -1;
 }
 
+/* Two GPT events differ: name the partitions whose type or extent changed. */
+static int diff_gpt(struct diag *g, unsigned pcr, int bound, const struct item *gi, const struct item *bi)
+{
+	struct bd_event ge, be;
+	int shown = 0, r = 0;
+
+	bd_eventlog_event(g->good, gi->idx, &ge);
+	bd_eventlog_event(g->bad, bi->idx, &be);
+	if (ge.data_len < 100 || be.data_len < 100)
+		return 0;
+	uint32_t esz_a = le32(ge.data + 84), esz_b = le32(be.data + 84);
+	uint64_t na = le64(ge.data + 92), nb = le64(be.data + 92);
+	if (esz_a < 56 || esz_b < 56)
+		return 0;
+	if (na != nb)
+		r = add_finding(g, BD_CAUSE_PARTITION_TABLE, BD_CONF_HIGH, pcr, bound,
+				"PCR %u: GPT lists %" PRIu64 " partition(s) -> %" PRIu64, pcr, na, nb);
+	for (uint64_t i = 0; !r && i < MIN(na, nb) && shown < 3; i++) {
+		size_t oa = 100 + (size_t)i * esz_a, ob = 100 + (size_t)i * esz_b;
+		if (oa > ge.data_len || ge.data_len - oa < 56 || ob > be.data_len || be.data_len - ob < 56)
+			break;
+		const uint8_t *a = ge.data + oa, *b = be.data + ob;
+		if (!memcmp(a, b, 16) && !memcmp(a + 32, b + 32, 16))
+			continue;
+		shown++;
+		r = add_finding(g, BD_CAUSE_PARTITION_TABLE, BD_CONF_HIGH, pcr, bound,
+				"PCR %u: partition %" PRIu64 ": LBA %" PRIu64 "-%" PRIu64 " -> %" PRIu64 "-%" PRIu64 "%s",
+				pcr, i + 1, le64(a + 32), le64(a + 40), le64(b + 32), le64(b + 40),
+				memcmp(a, b, 16) ? " (type changed)" : "");
+	}
+	return r;
+}
+
 /* Classify one difference in PCR pcr. gi/bi: event indexes in the good/bad log (or unused). */
 static int classify(struct diag *g, unsigned pcr, int bound, enum op op, const struct item *gi, const struct item *bi)
 {
@@ -419,6 +452,10 @@ static int classify(struct diag *g, unsigned pcr, int bound, enum op op, const s
 		if (it->type == EV_EFI_GPT_EVENT || it->type == EV_EFI_GPT_EVENT2 || it->type == EV_IPL_PARTITION_DATA) {
 			cause = BD_CAUSE_PARTITION_TABLE;
 			conf = BD_CONF_HIGH;
+			if (op == OP_CHANGED && it->type != EV_IPL_PARTITION_DATA) {
+				int r = add_finding(g, cause, conf, pcr, bound, "%s", what);
+				return r ? r : diff_gpt(g, pcr, bound, gi, bi);
+			}
 		} else if (it->type == EV_EFI_ACTION || it->type == EV_EFI_VARIABLE_BOOT ||
 			   it->type == EV_EFI_VARIABLE_BOOT2) {
 			cause = BD_CAUSE_BOOT_ORDER;

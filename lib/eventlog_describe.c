@@ -283,6 +283,28 @@ void bd_sipa_describe(const struct bd_sipa_event *s, char *out, size_t outlen)
 		snprintf(out, outlen, "0x%08x (%s)", v, tmp);
 		return;
 	}
+	if ((s->type == SIPA_BOOT_REVOCATION_LIST || s->type == SIPA_OS_REVOCATION_LIST) && s->len >= 14) {
+		/* SIPAEVENT_REVOCATION_LIST_PAYLOAD {INT64 CreationTime; UINT32 DigestLength; UINT16 HashAlgID; Digest} */
+		char when[40], hex[80];
+		uint32_t dlen = le32(s->data + 8);
+		const char *alg = bd_hash_alg_name(le16(s->data + 12));
+		bd_filetime_format(le64(s->data), when, sizeof(when));
+		hexpreview(s->data + 14, MIN((size_t)dlen, s->len - 14), hex, sizeof(hex));
+		snprintf(out, outlen, "created %s, %s %s", when, alg ? alg : "digest", hex);
+		return;
+	}
+	if (s->type == 0x00050008 && s->len == 4) {   /* OSDEVICE */
+		static const struct { uint32_t v; const char *n; } dev[] = {
+			{ 0x10001, "hard disk" }, { 0x10002, "removable" }, { 0x10003, "CD/DVD" },
+			{ 0x10004, "partition" }, { 0x10005, "file" }, { 0x10006, "ramdisk" },
+			{ 0x10007, "VHD" }, { 0x20000, "serial" }, { 0x30000, "UDP" }, { 0x40000, "VMBUS" },
+			{ 0x50000, "composite" }, { 0x60000, "CIMFS" } };
+		for (size_t i = 0; i < ARRAY_SIZE(dev); i++)
+			if (dev[i].v == le32(s->data)) {
+				snprintf(out, outlen, "0x%08x (%s)", dev[i].v, dev[i].n);
+				return;
+			}
+	}
 	if (sipa_is_string(s->type)) {
 		bd_utf16le_to_utf8(s->data, s->len, tmp, sizeof(tmp));
 		snprintf(out, outlen, "\"%s\"", tmp);

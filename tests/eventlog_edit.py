@@ -206,6 +206,17 @@ def apply(log, edit):
     elif name == "option-rom":
         i = find(log, lambda e: e["pcr"] == 2 and e["type"] == EV_EFI_BOOT_SERVICES_DRIVER)[0]
         log.new_digest(log.events[i], b"updated option ROM")
+    elif name == "partition":
+        # the last partition shrunk by a quarter (a resize)
+        i = find(log, lambda e: e["type"] == EV_EFI_GPT_EVENT)[0]
+        d = bytearray(log.events[i]["data"])
+        esz = struct.unpack_from("<I", d, 84)[0]
+        n = struct.unpack_from("<Q", d, 92)[0]
+        off = 100 + (n - 1) * esz
+        start, end = struct.unpack_from("<QQ", d, off + 32)
+        struct.pack_into("<Q", d, off + 40, end - (end - start) // 4)
+        log.events[i]["data"] = bytes(d)
+        log.rehash(log.events[i])
     elif name == "secure-boot-off":
         i = find(log, lambda e: e["type"] == EV_EFI_VARIABLE_DRIVER_CONFIG and var_name(e["data"]) == "SecureBoot")[0]
         hdr, val = var_parts(log.events[i]["data"])

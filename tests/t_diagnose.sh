@@ -63,6 +63,7 @@ pair "boot from USB"       "--pcrs 0,2,4,11" boot-media         4 high   boot-me
 pair "boot manager"        "--pcrs 0,2,4,11" boot-manager       4 high   boot-manager
 pair "firmware (S-CRTM)"   "--pcrs 0,2,4,11" firmware-update    0 high   firmware
 pair "option ROM"          "--pcrs 0,2,4,11" option-rom         2 high   option-rom
+pair "partition resized"   "--pcrs 0,2,4,5,11" partition-table 5 high partition
 pair "Secure Boot off"     ""                secure-boot-state  7 high   secure-boot-off
 pair "boot debugging"      ""                debug-policy       "" high  debug
 pair "test signing"        ""                debug-policy       "" high  test-signing
