@@ -2,6 +2,7 @@
  * Seeds: fuzz/corpus/eventlog/ (small tpm2-tools fixtures, BSD-3-Clause, and cut-down Windows logs). */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bdkit.h"
 
@@ -37,6 +38,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		bd_diagnosis_free(d);
 	if (!bd_diagnose(NULL, log, NULL, &d))
 		bd_diagnosis_free(d);
+	/* a near twin (one byte changed in the second half) exercises the event alignment and rules */
+	uint8_t *twin = malloc(size);
+	bd_eventlog *log2 = NULL;
+	if (twin && size > 64) {
+		memcpy(twin, data, size);
+		twin[size / 2 + (data[size - 1] % (size / 2))] ^= 0x01 | data[size / 3];
+		if (!bd_eventlog_parse(twin, size, &log2)) {
+			if (!bd_diagnose(log, log2, &o, &d))
+				bd_diagnosis_free(d);
+			bd_eventlog_free(log2);
+		}
+	}
+	free(twin);
 	bd_eventlog_free(log);
 	return 0;
 }

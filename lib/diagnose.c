@@ -16,7 +16,7 @@
 
 #define PROFILE_UEFI_SB  0x00000880u   /* PCR 7, 11 */
 #define PROFILE_UEFI     0x00000815u   /* PCR 0, 2, 4, 11 */
-#define MAX_ALIGN        4096          /* events per PCR aligned by LCS; longer lists by position */
+#define MAX_ALIGN_CELLS  (1u << 20)    /* LCS table size limit; longer event lists are compared by position */
 
 static const struct {
 	const char *id, *title, *advice;
@@ -501,7 +501,7 @@ static int diff_pcr(struct diag *g, unsigned pcr, int bound)
 	uint16_t *lcs = NULL;
 	int r = 0;
 
-	if (ng <= MAX_ALIGN && nb <= MAX_ALIGN)
+	if ((ng + 1) * (nb + 1) <= MAX_ALIGN_CELLS)
 		lcs = calloc((ng + 1) * (nb + 1), sizeof(*lcs));
 	if (lcs) {
 #define L(i, j) lcs[(i) * (nb + 1) + (j)]
