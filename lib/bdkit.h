@@ -298,6 +298,56 @@ int bd_save_recovery_key_file(const char *dir, const uint8_t guid[16], const cha
 int bd_save_bek_file(const char *dir, const uint8_t guid[16], const uint8_t *bek, size_t len,
 		     char *path_out, size_t path_len);
 
+/*
+ * Protectors on an existing volume (lib/manage.c). The volume must be opened
+ * writable and unlocked with a secret that yields the VMK (any protector, the
+ * clear key or a raw VMK; an FVEK is not enough), and the metadata copy in use
+ * must pass its VMK-keyed SHA-256. Each change rewrites the metadata: datums it
+ * does not touch are kept byte for byte, AES-CCM nonces continue the dataset's
+ * counter, the new block is checked in memory, then (after the backup, when
+ * backup_path is set) the copies not in use are written first and the copy in
+ * use last, each synced, read back and compared, so a crash leaves a volume
+ * that opens with the old or the new protectors. A change that would leave no
+ * protector a person can use (password, recovery password, startup key) is
+ * refused with BD_ERR_STATE; with only TPM or smart-card protectors left it
+ * needs force. Nothing is written when a call fails before *written is set.
+ */
+struct bd_change_opts {
+	const char *backup_path;    /* write a metadata backup (bd_metadata_backup) here first; NULL: none */
+	int force;                  /* allow leaving only protectors bdkit cannot use (TPM, smart card) */
+	int *written;               /* optional out: 0 nothing written, 1 partly (see the backup), 2 complete */
+};
+struct bd_protector_new {
+	uint8_t guid[16];           /* the new protector's ID */
+	char recovery_password[56]; /* recovery password (secret) */
+	uint8_t bek[256];           /* startup key: the .BEK file's bytes (secret) */
+	size_t bek_len;
+};
+/* Add a protector: type BD_PROT_RECOVERY_PASSWORD (generated), BD_PROT_PASSWORD (password, UTF-8) or
+ * BD_PROT_STARTUP_KEY (generated; save out->bek with bd_save_bek_file). out stays filled when the
+ * write failed part-way (the new protector may be live): wipe it with bd_protector_new_wipe(). */
+int bd_protector_add(bd_volume *v, uint16_t type, const char *password, const struct bd_change_opts *o,
+		     struct bd_protector_new *out);
+/* Remove the protector with this ID (any type, also TPM and unknown ones). */
+int bd_protector_remove(bd_volume *v, const uint8_t guid[16], const struct bd_change_opts *o);
+/* Replace a recovery-password protector by a new one (new ID and password) in the same place. */
+int bd_protector_rotate(bd_volume *v, const uint8_t guid[16], const struct bd_change_opts *o,
+			struct bd_protector_new *out);
+void bd_protector_new_wipe(struct bd_protector_new *p);
+/* Index of the protector with this ID (BD_ERR_INVALID when none). */
+int bd_protector_find(bd_volume *v, const uint8_t guid[16], size_t *index);
+/* Suspend protection: add a clear-key protector (replacing one that exists). reboot_count 0 = until
+ * resumed (datum version 3, as Windows writes); 1-15 = Windows' counted form (version N<<8|5,
+ * inferred from one sample: see man bdkit-protector). */
+int bd_volume_suspend(bd_volume *v, unsigned reboot_count, const struct bd_change_opts *o);
+/* Resume protection: remove every clear-key protector. BD_ERR_NO_PROTECTOR when there is none. */
+int bd_volume_resume(bd_volume *v, const struct bd_change_opts *o);
+/* 1 when the volume has a clear key (*reboot_count from its datum version, 0 = until resumed), else 0. */
+int bd_volume_suspended(bd_volume *v, unsigned *reboot_count);
+/* The recovery password of recovery protector `index`, from its VMK-encrypted backup (role 0x12 in
+ * the stretch datum). Needs the VMK (unlocked). out: 55 characters and NUL; a secret, wipe it. */
+int bd_volume_recovery_password(bd_volume *v, size_t index, char out[56]);
+
 /* ===================================================================== */
 /* Repair and key packages (issue: repair)                               */
 /* ===================================================================== */

@@ -1,0 +1,535 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* bdkit protector: list, add, remove, rotate and reveal the protectors of an existing volume. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "protector_cli.h"
+
+/* ---- shared with suspend/resume (protector_cli.h) ---- */
+
+void pcli_guid(const uint8_t g[16], char out[39])
+{
+	char t[37];
+
+	bd_guid_format(g, t);
+	for (char *c = t; *c; c++)
+		*c = (char)toupper((unsigned char)*c);
+	snprintf(out, 39, "{%s}", t);
+}
+
+int pcli_open(const char *path, const struct cli_unlock *u, bool writable, bool unlock, bd_volume **v)
+{
+	struct bd_open_opts o = { .offset = u->offset, .writable = writable };
+	const char *fail = getenv("BDKIT_FAIL_WRITES_AFTER");
+	struct bd_io *io;
+	int r, rc;
+
+	*v = NULL;
+	r = bd_io_open_file(path, writable ? BD_IO_RDWR : BD_IO_RDONLY, &io);
+	if (r)
+		return cli_fail(r, path);
+	if (fail && *fail) {
+		cli_warn("test-only fault injection: writes after the first %s fail (BDKIT_FAIL_WRITES_AFTER)", fail);
+		r = bd_io_fault_wrap(io, NULL, 0, strtol(fail, NULL, 10), &io);
+		if (r)
+			return cli_fail(r, path);
+	}
+	r = bd_volume_open_io(io, &o, v);
+	if (r)
+		return cli_fail(r, path);
+	if (!unlock)
+		return 0;
+	rc = cli_unlock_volume(*v, u);
+	if (rc) {
+		bd_volume_close(*v);
+		*v = NULL;
+	}
+	return rc;
+}
+
+void pcli_backup_name(const char *path, const char *given, int attempt, char *out, size_t len)
+{
+	struct stat st;
+	char ts[32];
+	time_t now = time(NULL);
+	const char *base = strrchr(path, '/');
+
+	if (given) {
+		snprintf(out, len, "%s", given);
+		return;
+	}
+	strftime(ts, sizeof(ts), "%Y%m%d-%H%M%S", gmtime(&now));
+	base = base ? base + 1 : path;
+	char suffix[16] = "";
+	if (attempt)
+		snprintf(suffix, sizeof(suffix), "-%d", attempt);
+	if (!stat(path, &st) && S_ISREG(st.st_mode))
+		snprintf(out, len, "%s.bdkit-backup-%s%s.bdkp", path, ts, suffix);
+	else
+		snprintf(out, len, "%s.bdkit-backup-%s%s.bdkp", base, ts, suffix);
+}
+
+int pcli_change(bd_volume *v, const char *path, const char *backup, int force,
+		int (*fn)(bd_volume *, const struct bd_change_opts *, void *), void *data, int *written,
+		char *backup_used, size_t blen)
+{
+	struct bd_change_opts o = { .force = force, .written = written };
+	int r = BD_ERR_EXISTS;
+
+	for (int attempt = 0; attempt < 100 && r == BD_ERR_EXISTS; attempt++) {
+		pcli_backup_name(path, backup, attempt, backup_used, blen);
+		o.backup_path = backup_used;
+		*written = 0;
+		r = fn(v, &o, data);
+		if (backup || *written)
+			break;
+	}
+	if (!r && !cli_quiet)
+		fprintf(stderr, "bdkit: metadata backup (before the change): %s\n"
+			"bdkit: the three metadata copies were rewritten, read back and verified\n", backup_used);
+	return r;
+}
+
+void pcli_failed(int r, const char *what, int written, const char *path, const char *backup)
+{
+	cli_fail(r, what);
+	if (written == 1)
+		cli_error("the write stopped part-way: the volume opens with the old or the new protectors; to go "
+			  "back to the old metadata run: bdkit metadata restore %s %s", path, backup);
+	else if (written == 2)
+		cli_error("the metadata was written; only the check afterwards failed; the old metadata is in %s",
+			  backup);
+	else if (r != BD_ERR_EXISTS)
+		cli_error("nothing was written to %s", path);
+}
+
+/* ---- protector selection ---- */
+
+/* "{GUID}", "GUID", an 8-digit key ID, or the number shown by 'list'. */
+static int find_protector(bd_volume *v, const char *text, size_t *index)
+{
+	struct bd_info in;
+	uint8_t g[16];
+	size_t n = strlen(text), hits = 0;
+
+	bd_volume_info(v, &in);
+	if (n && n <= 3 && strspn(text, "0123456789") == n) {
+		size_t k = (size_t)atoi(text);
+		if (k < 1 || k > in.n_protectors) {
+			cli_error("there is no protector number %s (the volume has %zu)", text, in.n_protectors);
+			return EXIT_USAGE;
+		}
+		*index = k - 1;
+		return 0;
+	}
+	if (!bd_guid_parse(text, g)) {
+		if (bd_protector_find(v, g, index))
+			return cli_fail(BD_ERR_INVALID, NULL);
+		return 0;
+	}
+	for (size_t i = 0; n == 8 && i < in.n_protectors; i++) {
+		struct bd_protector_info p;
+		if (!bd_volume_protector(v, i, &p) && !strcasecmp(p.key_id, text)) {
+			*index = i;
+			hits++;
+		}
+	}
+	if (hits == 1)
+		return 0;
+	cli_error("'%s' names %s protector: give the full ID ({GUID}), its key ID or its number from "
+		  "'bdkit protector list'", text, hits ? "more than one" : "no");
+	return EXIT_USAGE;
+}
+
+/* ---- output ---- */
+
+static void list(bd_volume *v, bool json)
+{
+	struct bd_info in;
+	unsigned rc;
+	int susp = bd_volume_suspended(v, &rc);
+
+	bd_volume_info(v, &in);
+	if (json)
+		printf("{\"suspended\":%s,\"reboot_count\":%u,\"protectors\":[", susp ? "true" : "false", rc);
+	else
+		printf("Protectors (%zu)%s:\n", in.n_protectors, susp ? " - protection SUSPENDED (clear key present)" : "");
+	for (size_t i = 0; i < in.n_protectors; i++) {
+		struct bd_protector_info p;
+		char g[39], t[40];
+		if (bd_volume_protector(v, i, &p))
+			continue;
+		pcli_guid(p.guid, g);
+		bd_filetime_format(p.mtime, t, sizeof(t));
+		if (json) {
+			printf("%s{\"number\":%zu,\"id\":\"%s\",\"key_id\":\"%s\",\"type\":", i ? "," : "", i + 1, g,
+			       p.key_id);
+			cli_json_string(stdout, p.type_name);
+			printf(",\"type_code\":%u,\"label\":", p.type);
+			cli_json_string(stdout, p.label);
+			printf(",\"modified\":\"%s\",\"usable_by_bdkit\":%s}", t, p.usable ? "true" : "false");
+		} else {
+			printf("  %zu. %-20s %s  key ID %s  %s%s%s\n", i + 1, p.type_name, g, p.key_id, t,
+			       *p.label ? "  " : "", p.label);
+		}
+	}
+	if (json)
+		printf("]}\n");
+}
+
+static void print_new(const struct bd_protector_new *n, uint16_t type, bool json)
+{
+	char g[39];
+
+	pcli_guid(n->guid, g);
+	if (json) {
+		printf("{\"id\":\"%s\",\"type\":", g);
+		cli_json_string(stdout, type == BD_PROT_RECOVERY_PASSWORD ? "recovery password" :
+				type == BD_PROT_PASSWORD ? "password" : "startup key");
+		if (type == BD_PROT_RECOVERY_PASSWORD)
+			printf(",\"recovery_password\":\"%s\"", n->recovery_password);
+		printf("}\n");
+		return;
+	}
+	printf("Protector ID:      %s\n", g);
+	if (type == BD_PROT_RECOVERY_PASSWORD)
+		printf("Recovery password: %s\n", n->recovery_password);
+}
+
+/* ---- the library calls behind pcli_change ---- */
+
+struct add_args {
+	uint16_t type;
+	const char *password;
+	struct bd_protector_new *out;
+	const uint8_t *guid;
+};
+
+static int do_add(bd_volume *v, const struct bd_change_opts *o, void *d)
+{
+	struct add_args *a = d;
+	return bd_protector_add(v, a->type, a->password, o, a->out);
+}
+
+static int do_remove(bd_volume *v, const struct bd_change_opts *o, void *d)
+{
+	struct add_args *a = d;
+	return bd_protector_remove(v, a->guid, o);
+}
+
+static int do_rotate(bd_volume *v, const struct bd_change_opts *o, void *d)
+{
+	struct add_args *a = d;
+	return bd_protector_rotate(v, a->guid, o, a->out);
+}
+
+/* ---- new password ---- */
+
+static char *new_password(const char *file, size_t *len)
+{
+	char *a, *b;
+
+	if (file)
+		return cli_read_secret_file(file, len, true);
+	a = cli_prompt_secret("New password: ");
+	if (!a) {
+		cli_error("no terminal to ask for the new password: give --new-password-file FILE");
+		return NULL;
+	}
+	b = cli_prompt_secret("Repeat the new password: ");
+	if (!b || strcmp(a, b)) {
+		cli_error("the passwords differ");
+		cli_secret_free(a, strlen(a));
+		if (b)
+			cli_secret_free(b, strlen(b));
+		return NULL;
+	}
+	cli_secret_free(b, strlen(b));
+	*len = strlen(a);
+	return a;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: bdkit protector list   [OPTIONS] VOLUME\n"
+		   "       bdkit protector add    recovery-password|password|startup-key [OPTIONS] VOLUME\n"
+		   "       bdkit protector remove [OPTIONS] VOLUME --id ID\n"
+		   "       bdkit protector rotate [OPTIONS] VOLUME [--id ID]\n"
+		   "       bdkit protector reveal [OPTIONS] VOLUME [--id ID]\n"
+		   "Manage the protectors of an existing BitLocker volume offline. add/remove/rotate unlock the\n"
+		   "volume with any secret that works, save the metadata as it was to a backup file, then\n"
+		   "rewrite the three metadata copies one at a time (the ones not in use first), each synced,\n"
+		   "read back and verified: a crash leaves a volume that opens with the old or the new protectors.\n"
+		   "A change that would leave no password, recovery password or startup key is refused.\n"
+		   "rotate replaces a recovery password (the one you unlocked with, or --id) by a new one: do it\n"
+		   "after every recovery. reveal prints recovery passwords from their VMK-encrypted backups.\n"
+		   "New recovery passwords are printed once, on stdout.\n\n"
+		   "      --id ID                  protector: {GUID}, 8-digit key ID, or number from 'list'\n"
+		   "      --new-password-file FILE add password: the new password (default: asked twice)\n"
+		   "      --bek-dir DIR            add startup-key: where to save <ID>.BEK (default: .)\n"
+		   "      --recovery-key-file DIR  add/rotate: also save Windows' 'BitLocker Recovery Key <ID>.TXT'\n"
+		   "      --backup FILE            metadata backup (default: VOLUME.bdkit-backup-<time>.bdkp)\n"
+		   "  -f, --force                  remove even when only TPM/smart-card protectors remain\n"
+		   "      --json                   machine-readable output\n"
+		   "  -h, --help                   this help\n\n%s", cli_unlock_help);
+}
+
+int cmd_protector(int argc, char **argv)
+{
+	enum { OPT_JSON = OPT_CLI_LAST + 1, OPT_ID, OPT_NEWPW, OPT_BEKDIR, OPT_RKF, OPT_BACKUP };
+	static const struct option opts[] = {
+		{ "json", no_argument, 0, OPT_JSON },
+		{ "id", required_argument, 0, OPT_ID },
+		{ "new-password-file", required_argument, 0, OPT_NEWPW },
+		{ "bek-dir", required_argument, 0, OPT_BEKDIR },
+		{ "recovery-key-file", required_argument, 0, OPT_RKF },
+		{ "backup", required_argument, 0, OPT_BACKUP },
+		{ "force", no_argument, 0, 'f' },
+		{ "help", no_argument, 0, 'h' },
+		CLI_UNLOCK_OPTIONS,
+		{ 0, 0, 0, 0 },
+	};
+	struct cli_unlock u;
+	const char *id = NULL, *newpw = NULL, *bekdir = ".", *rkf = NULL, *backup = NULL, *sub, *kind = NULL;
+	bool json = false, force = false;
+	bd_volume *v = NULL;
+	char bpath[4096] = "";
+	struct bd_protector_new nw;
+	int c, rc, r, written = 0;
+
+	memset(&nw, 0, sizeof(nw));
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	sub = argv[1];
+	argc--;
+	argv++;
+	if (!strcmp(sub, "add")) {
+		if (argc < 2 || argv[1][0] == '-') {
+			cli_error("protector add: say what to add: recovery-password, password or startup-key");
+			return EXIT_USAGE;
+		}
+		kind = argv[1];
+		argc--;
+		argv++;
+	}
+	cli_unlock_init(&u);
+	while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_JSON: json = true; break;
+		case OPT_ID: id = optarg; break;
+		case OPT_NEWPW: newpw = optarg; break;
+		case OPT_BEKDIR: bekdir = optarg; break;
+		case OPT_RKF: rkf = optarg; break;
+		case OPT_BACKUP: backup = optarg; break;
+		case 'f': force = true; break;
+		case 'h': usage(stdout); cli_unlock_free(&u); return EXIT_OK;
+		default:
+			rc = cli_unlock_option(&u, c, optarg);
+			if (rc == 1)
+				break;
+			if (rc == 0)
+				usage(stderr);
+			cli_unlock_free(&u);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		usage(stderr);
+		cli_unlock_free(&u);
+		return EXIT_USAGE;
+	}
+	const char *path = argv[optind];
+	bool is_list = !strcmp(sub, "list"), is_reveal = !strcmp(sub, "reveal");
+	if (!is_list && !is_reveal && strcmp(sub, "add") && strcmp(sub, "remove") && strcmp(sub, "rotate")) {
+		cli_error("protector: unknown subcommand '%s' (list, add, remove, rotate, reveal)", sub);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (!strcmp(sub, "remove") && !id) {
+		cli_error("protector remove: name the protector with --id (see 'bdkit protector list')");
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	uint16_t type = 0;
+	if (kind) {
+		if (!strcmp(kind, "recovery-password") || !strcmp(kind, "recovery") || !strcmp(kind, "rp"))
+			type = BD_PROT_RECOVERY_PASSWORD;
+		else if (!strcmp(kind, "password") || !strcmp(kind, "pw"))
+			type = BD_PROT_PASSWORD;
+		else if (!strcmp(kind, "startup-key") || !strcmp(kind, "bek"))
+			type = BD_PROT_STARTUP_KEY;
+		else {
+			cli_error("protector add: '%s' is not recovery-password, password or startup-key", kind);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+	}
+	rc = pcli_open(path, &u, !is_list && !is_reveal, !is_list, &v);
+	if (rc)
+		goto out;
+
+	if (is_list) {
+		list(v, json);
+		goto out;
+	}
+	if (is_reveal) {
+		struct bd_info in;
+		size_t only = (size_t)-1, shown = 0;
+		bd_volume_info(v, &in);
+		if (id && (rc = find_protector(v, id, &only)))
+			goto out;
+		if (json)
+			printf("[");
+		for (size_t i = 0; i < in.n_protectors; i++) {
+			struct bd_protector_info p;
+			char rp[56], g[39];
+			if ((only != (size_t)-1 && i != only) || bd_volume_protector(v, i, &p) ||
+			    (only == (size_t)-1 && (p.type & 0xFF00) != BD_PROT_RECOVERY_PASSWORD))
+				continue;
+			r = bd_volume_recovery_password(v, i, rp);
+			if (r) {
+				if (json)
+					printf("]\n");
+				rc = cli_fail(r, "reveal");
+				goto out;
+			}
+			pcli_guid(p.guid, g);
+			if (json)
+				printf("%s{\"id\":\"%s\",\"recovery_password\":\"%s\"}", shown ? "," : "", g, rp);
+			else if (only != (size_t)-1)
+				printf("%s\n", rp);
+			else
+				printf("%s  %s\n", g, rp);
+			explicit_bzero(rp, sizeof(rp));
+			shown++;
+		}
+		if (json)
+			printf("]\n");
+		if (!shown) {
+			cli_error("the volume has no recovery-password protector");
+			rc = EXIT_NO_PROTECTOR;
+		}
+		goto out;
+	}
+
+	struct add_args a = { .type = type, .out = &nw };
+	struct bd_protector_info target;
+	size_t ti = 0;
+	if (!strcmp(sub, "add")) {
+		char *pw = NULL;
+		size_t pwlen = 0;
+		if (type == BD_PROT_PASSWORD && !(pw = new_password(newpw, &pwlen))) {
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		a.password = pw;
+		r = pcli_change(v, path, backup, force, do_add, &a, &written, bpath, sizeof(bpath));
+		if (pw)
+			cli_secret_free(pw, pwlen);
+	} else {
+		if (id) {
+			rc = find_protector(v, id, &ti);
+			if (rc)
+				goto out;
+		} else {
+			/* rotate: the recovery password used to unlock, else the only one */
+			struct bd_info in;
+			size_t n = 0, match = (size_t)-1;
+			char *given = u.recovery_password, *file = NULL;
+			size_t flen = 0;
+			uint8_t k1[16], k2[16];
+			if (!given && u.recovery_password_file && strcmp(u.recovery_password_file, "-"))
+				given = file = cli_read_secret_file(u.recovery_password_file, &flen, true);
+			bd_volume_info(v, &in);
+			for (size_t i = 0; i < in.n_protectors; i++) {
+				struct bd_protector_info p;
+				char rp[56];
+				if (bd_volume_protector(v, i, &p) || (p.type & 0xFF00) != BD_PROT_RECOVERY_PASSWORD)
+					continue;
+				n++;
+				ti = i;
+				if (given && !bd_volume_recovery_password(v, i, rp) && !bd_recovery_password_parse(rp, k1) &&
+				    !bd_recovery_password_parse(given, k2) && !memcmp(k1, k2, 16))
+					match = i;
+				explicit_bzero(rp, sizeof(rp));
+			}
+			explicit_bzero(k1, sizeof(k1));
+			explicit_bzero(k2, sizeof(k2));
+			if (file)
+				cli_secret_free(file, flen);
+			if (match != (size_t)-1) {
+				ti = match;
+			} else if (n != 1) {
+				cli_error("protector rotate: the volume has %zu recovery passwords; name one with --id", n);
+				rc = n ? EXIT_USAGE : EXIT_NO_PROTECTOR;
+				goto out;
+			}
+		}
+		bd_volume_protector(v, ti, &target);
+		a.guid = target.guid;
+		r = pcli_change(v, path, backup, force, !strcmp(sub, "remove") ? do_remove : do_rotate, &a, &written,
+				bpath, sizeof(bpath));
+	}
+	if (r) {
+		/* a partly written new protector may be live: its secret must not be lost */
+		if (written && (type || !strcmp(sub, "rotate")) && (nw.recovery_password[0] || nw.bek_len)) {
+			if (nw.bek_len) {
+				char bp[4096];
+				if (!bd_save_bek_file(bekdir, nw.guid, nw.bek, nw.bek_len, bp, sizeof(bp)))
+					cli_error("the new startup key was saved to %s", bp);
+			}
+			print_new(&nw, strcmp(sub, "rotate") ? type : BD_PROT_RECOVERY_PASSWORD, json);
+		}
+		pcli_failed(r, sub, written, path, bpath);
+		rc = cli_exit_code(r);
+		goto out;
+	}
+	char g[39];
+	if (!strcmp(sub, "remove")) {
+		pcli_guid(target.guid, g);
+		if (!cli_quiet)
+			fprintf(stderr, "bdkit: removed the %s protector %s\n", target.type_name, g);
+		rc = EXIT_OK;
+		goto out;
+	}
+	if (!strcmp(sub, "rotate")) {
+		type = BD_PROT_RECOVERY_PASSWORD;
+		pcli_guid(target.guid, g);
+		if (!cli_quiet)
+			fprintf(stderr, "bdkit: recovery password %s replaced; the old one no longer opens the volume\n", g);
+	}
+	rc = EXIT_OK;
+	print_new(&nw, type, json);
+	if (type == BD_PROT_STARTUP_KEY) {
+		char bp[4096];
+		pcli_guid(nw.guid, g);
+		r = bd_save_bek_file(bekdir, nw.guid, nw.bek, nw.bek_len, bp, sizeof(bp));
+		if (r) {
+			cli_fail(r, "saving the startup key");
+			cli_error("the protector was added but its key file could not be saved; remove it with "
+				  "'bdkit protector remove %s --id %s'", path, g);
+			rc = cli_exit_code(r);
+		} else if (!cli_quiet) {
+			fprintf(stderr, "bdkit: startup key saved to %s (keep it apart from the volume)\n", bp);
+		}
+	}
+	if (type == BD_PROT_RECOVERY_PASSWORD && rkf) {
+		char tp[4096];
+		r = bd_save_recovery_key_file(rkf, nw.guid, nw.recovery_password, tp, sizeof(tp));
+		if (r)
+			rc = cli_fail(r, "saving the recovery key file");
+		else if (!cli_quiet)
+			fprintf(stderr, "bdkit: recovery key file saved to %s\n", tp);
+	}
+out:
+	bd_protector_new_wipe(&nw);
+	bd_volume_close(v);
+	cli_unlock_free(&u);
+	return rc;
+}
