@@ -360,6 +360,8 @@ struct bd_salvage_opts {
 	const uint8_t *key_package;     /* optional, with its length */
 	size_t key_package_len;
 	int no_scan;                    /* do not scan the input for metadata blocks */
+	int assume_eow;                 /* header gone: treat it as an encrypt-on-write volume whose bitmaps are
+					   lost (all-zero sectors were never written, hence plain) */
 };
 struct bd_salvage_source {
 	int kind;                       /* 0 header copies, 1 scan, 2 key package */

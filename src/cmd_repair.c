@@ -45,9 +45,11 @@ static void usage(FILE *f)
 		   "                             metadata block inside)\n"
 		   "  -m, --map FILE             map file (default: OUTPUT.map, or ./bdkit-repair.map for a device)\n"
 		   "      --resume MAPFILE       continue the interrupted run recorded in MAPFILE\n"
-		   "      --retries N            read attempts per bad sector (default 3)\n"
+		   "      --retries N            read attempts per sector of a failing chunk (default 3)\n"
 		   "  -f, --force                overwrite a non-empty OUTPUT file\n"
 		   "      --json                 the final report as JSON on stdout\n"
+		   "      --assume-eow           the volume header is gone and the volume was being encrypted\n"
+		   "                             (encrypt-on-write): take all-zero sectors as never written\n"
 		   "  -h, --help                 this help\n\n%s\n"
 		   "Test-only: BDKIT_FAULT_RANGES=\"start:len,...\" makes those byte ranges of SOURCE fail with\n"
 		   "EIO; BDKIT_REPAIR_STOP_AFTER=BYTES stops as if interrupted once that much is done.\n",
@@ -351,8 +353,8 @@ static void fs_report(int fd, const struct map *m, uint64_t size, uint32_t ss, c
 				 "in damaged ranges beyond the first four are lost", out, out,
 				 (unsigned long long)(fr->off[3] / 1024), (unsigned long long)(fr->off[2] / 1024), out);
 		else if (!mft && !mirr)
-			snprintf(fr->next, sizeof(fr->next), "both $MFT and its mirror are damaged: the file system "
-				 "cannot be mounted; recover files with testdisk or photorec from %s", out);
+			snprintf(fr->next, sizeof(fr->next), "neither $MFT nor $MFTMirr holds valid records: the file "
+				 "system cannot be mounted; recover files with testdisk or photorec from %s", out);
 		else
 			snprintf(fr->next, sizeof(fr->next), "run 'ntfsfix -n %s' to check and 'ntfsfix %s' to repair, "
 				 "then chkdsk /f on Windows; files overlapping the damaged ranges hold zeros", out, out);
@@ -387,7 +389,7 @@ static const char *state_text(int s)
 
 int cmd_repair(int argc, char **argv)
 {
-	enum { OPT_KP = OPT_CLI_LAST + 1, OPT_RESUME, OPT_RETRIES, OPT_JSON };
+	enum { OPT_KP = OPT_CLI_LAST + 1, OPT_RESUME, OPT_RETRIES, OPT_JSON, OPT_EOW };
 	static const struct option opts[] = {
 		{ "output", required_argument, 0, 'o' },
 		{ "key-package", required_argument, 0, OPT_KP },
@@ -396,11 +398,13 @@ int cmd_repair(int argc, char **argv)
 		{ "retries", required_argument, 0, OPT_RETRIES },
 		{ "force", no_argument, 0, 'f' },
 		{ "json", no_argument, 0, OPT_JSON },
+		{ "assume-eow", no_argument, 0, OPT_EOW },
 		{ "help", no_argument, 0, 'h' },
 		CLI_UNLOCK_OPTIONS,
 		{ 0, 0, 0, 0 },
 	};
 	struct cli_unlock u;
+	bool assume_eow = false;
 	const char *out = NULL, *kpath = NULL, *mpath = NULL, *resume = NULL, *source;
 	bool force = false, json = false;
 	int retries = 3, c, rc, r;
@@ -422,6 +426,7 @@ int cmd_repair(int argc, char **argv)
 		case OPT_RESUME: resume = optarg; break;
 		case OPT_RETRIES: retries = atoi(optarg); break;
 		case OPT_JSON: json = true; break;
+		case OPT_EOW: assume_eow = true; break;
 		case 'h': usage(stdout); cli_unlock_free(&u); return EXIT_OK;
 		default:
 			rc = cli_unlock_option(&u, c, optarg);
@@ -443,6 +448,8 @@ int cmd_repair(int argc, char **argv)
 	if (retries < 1 || retries > 100)
 		retries = 3;
 	source = argv[optind];
+	signal(SIGINT, on_signal);   /* from here on ctrl-C leaves a consistent map */
+	signal(SIGTERM, on_signal);
 	if (kpath && (rc = rcli_load_file(kpath, 16u << 20, &kp, &kplen)))
 		goto out;
 
@@ -480,7 +487,8 @@ int cmd_repair(int argc, char **argv)
 			cli_secret_free(s, strlen(s));
 	}
 
-	struct bd_salvage_opts sopt = { .offset = u.offset, .key_package = kp, .key_package_len = kplen };
+	struct bd_salvage_opts sopt = { .offset = u.offset, .key_package = kp, .key_package_len = kplen,
+					.assume_eow = assume_eow };
 	int last_rc = 0;
 	for (int attempt = 0;; attempt++) {
 		struct bd_io *io;
@@ -607,8 +615,6 @@ int cmd_repair(int argc, char **argv)
 		rc = EXIT_FAILURE_OTHER;
 		goto out;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 	const char *stop_env = getenv("BDKIT_REPAIR_STOP_AFTER");
 	uint64_t stop_after = 0, done_now = 0, todo = 0;
 	if (stop_env && cli_parse_size(stop_env, &stop_after))
@@ -642,13 +648,12 @@ int cmd_repair(int argc, char **argv)
 		} else {
 			size_t rl = (size_t)MINU((uint64_t)len, readable - off);
 			ssize_t n = -1;
-			for (int t = 0; t < retries && n != (ssize_t)rl; t++)
-				n = bd_volume_pread(v, buf, rl, off);
+			n = bd_volume_pread(v, buf, rl, off);
 			if (n != (ssize_t)rl) {
 				/* sector by sector */
 				for (size_t s = 0; s < rl; s += ss) {
 					uint32_t sl = (uint32_t)MINU((size_t)ss, rl - s);
-					r = read_sector(v, buf + s, sl, off + s, 1);
+					r = read_sector(v, buf + s, sl, off + s, retries);
 					if (!r)
 						continue;
 					memset(buf + s, 0, sl);
