@@ -597,6 +597,10 @@ int bd_metadata_repair(bd_volume *v, const uint8_t *kpbuf, size_t kplen, unsigne
 	if (v->unlocked && v->vmk && bd_metadata_verify_hash(u, v->vmk->data) == BD_ERR_CORRUPT)
 		return bd_err(BD_ERR_CORRUPT, "the metadata in use fails its SHA-256 check: refusing to copy it");
 	bd_metadata_health(v, &hl);
+	if (!hl.hash_checked && (hl.copy_stale[0] || hl.copy_stale[1] || hl.copy_stale[2]))
+		return bd_err(BD_ERR_LOCKED, "the metadata copies hold different valid blocks; without a secret "
+			      "bdkit cannot tell which one is this volume's (the VMK-keyed SHA-256 decides): give "
+			      "one, e.g. --recovery-password-file; nothing was changed");
 	area = calloc(1, BD_META_AREA_V2);
 	if (!area)
 		return bd_err(BD_ERR_NOMEM, "out of memory");

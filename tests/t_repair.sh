@@ -89,6 +89,26 @@ fi
 	pass "$IMG-crc after repair decrypts to the published sha256" || fail "$IMG-crc after repair: wrong data"
 rm -f "$TMP/v.img" "$TMP/bk"
 
+# 2b. copy 1 replaced by a valid block of another volume (same offsets): only the SHA-256 can tell
+cp --sparse=always "$SRC" "$TMP/v.img"
+dd if="$IMGDIR/bitlk-aes-xts-256.img" of="$TMP/v.img" bs=65536 skip="$C1" seek="$C1" count=1 iflag=skip_bytes \
+	oflag=seek_bytes conv=notrunc 2>/dev/null
+"$BDKIT" -q metadata check "$TMP/v.img" >"$TMP/out" 2>/dev/null
+[ $? = 5 ] && grep -q "disagree" "$TMP/out" && pass "foreign copy 1: check without a secret says the copies disagree" ||
+	fail "foreign copy check: $(cat "$TMP/out")"
+before=$(sha "$TMP/v.img")
+"$BDKIT" -q metadata repair "$TMP/v.img" --backup "$TMP/bk" >/dev/null 2>"$TMP/err"
+[ $? = 11 ] && [ "$(sha "$TMP/v.img")" = "$before" ] && pass "foreign copy 1: repair without a secret refuses and changes nothing" ||
+	fail "foreign copy repair without secret: $(cat "$TMP/err")"
+rm -f "$TMP/bk"
+"$BDKIT" -q metadata check "$TMP/v.img" --recovery-password-file "$TMP/rp" >"$TMP/out" 2>/dev/null
+grep -q "Copy 1.*bad SHA-256" "$TMP/out" && pass "foreign copy 1: with the secret, copy 1 fails its SHA-256" || fail "foreign copy: $(cat "$TMP/out")"
+salvage "foreign copy 1" "$SUM" "$TMP/v.img"
+"$BDKIT" -q metadata repair "$TMP/v.img" --recovery-password-file "$TMP/rp" --backup "$TMP/bk" >/dev/null 2>"$TMP/err"
+[ $? = 0 ] && cmp -s -n 65536 -i "$C1:$C1" "$TMP/v.img" "$SRC" && pass "foreign copy 1: repaired with the secret, equal to the original" ||
+	fail "foreign copy repair: $(grep -v warning "$TMP/err" | head -1)"
+rm -f "$TMP/v.img" "$TMP/bk"
+
 # 3. unreadable ranges: output = intact decryption except exactly the reported ranges (zeros there)
 "$BDKIT" -q decrypt "$SRC" -o "$TMP/ref.img" --recovery-password-file "$TMP/rp" 2>/dev/null
 [ "$(sha "$TMP/ref.img")" = "$SUM" ] || fail "reference decryption does not match the published sha256"
