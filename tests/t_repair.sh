@@ -203,6 +203,18 @@ printf '000000-000000-000000-000000-000000-000000-000000-000000' >"$TMP/wrong"
 [ $? = 4 ] && pass "wrong recovery password: exit 4" || fail "wrong secret: $(head -2 "$TMP/err")"
 rm -f "$TMP/ref.img" "$TMP/o2.img" "$TMP/o2.img.map"
 
+# 6b. the volume inside an MBR disk image, its header zeroed: the scan finds the volume's start
+truncate -s $((2048 * 512 + 104857600)) "$TMP/disk.img"
+printf '\200\0\0\0\007\0\0\0\0\010\0\0\0\040\003\0' | dd of="$TMP/disk.img" bs=1 seek=446 conv=notrunc 2>/dev/null
+printf '\125\252' | dd of="$TMP/disk.img" bs=1 seek=510 conv=notrunc 2>/dev/null
+dd if="$SRC" of="$TMP/disk.img" bs=1M seek=1 conv=sparse,notrunc 2>/dev/null
+dd if=/dev/zero of="$TMP/disk.img" bs=512 seek=2048 count=1 conv=notrunc 2>/dev/null
+salvage "MBR disk, partition header zeroed" "$SUM" "$TMP/disk.img"
+grep -q "volume starts at 1048576" "$TMP/err" "$TMP/out.img.map" 2>/dev/null || "$BDKIT" -q repair "$TMP/disk.img" -o "$TMP/out.img" -f \
+	--recovery-password-file "$TMP/rp" --json 2>/dev/null | grep -q "volume starts at 1048576" &&
+	pass "MBR disk: volume start 1048576 derived from the metadata" || fail "MBR disk: volume start not reported"
+rm -f "$TMP/disk.img" "$TMP/out.img" "$TMP/out.img.map"
+
 # 7. a bdkit-made volume around a real NTFS with files (the test volumes' file systems are trimmed):
 # judged by the plain image that went in and by ntfs-3g (ntfsls)
 if ! command -v mkntfs >/dev/null || ! command -v ntfscp >/dev/null || ! command -v ntfsls >/dev/null; then
