@@ -34,6 +34,26 @@ for img in $IMG bitlk-aes-cbc-128-4k; do
 done
 printf '%s' "$(conf $IMG RP)" >"$TMP/rp"
 
+# 1a. every volume with a published checksum: header zeroed and copy 1 scribbled over
+for img in $(images); do
+	want=$(conf $img SHA256SUM)
+	[ -n "$want" ] || continue
+	case $img in $IMG|bitlk-aes-cbc-128-4k) continue ;; esac   # done above
+	printf '%s' "$(conf $img RP)" >"$TMP/rp"
+	sec="--recovery-password-file $TMP/rp"
+	[ -s "$TMP/rp" ] || sec=--clear-key
+	set -- $(copies "$IMGDIR/$img.img")
+	cp --sparse=always "$IMGDIR/$img.img" "$TMP/v.img"
+	dd if=/dev/zero of="$TMP/v.img" bs=512 count=1 conv=notrunc 2>/dev/null
+	scribble "$TMP/v.img" "$1"
+	"$BDKIT" -q repair "$TMP/v.img" -o "$TMP/out.img" -f $sec >/dev/null 2>"$TMP/err"
+	rc=$?
+	[ $rc = 0 ] && [ "$(sha "$TMP/out.img")" = "$want" ] && pass "$img: header zeroed + copy 1 corrupted: published sha256" ||
+		fail "$img: header + copy 1: rc $rc: $(grep -v warning "$TMP/err" | head -1)"
+done
+rm -f "$TMP/v.img" "$TMP/out.img" "$TMP/out.img.map"
+printf '%s' "$(conf $IMG RP)" >"$TMP/rp"
+
 # 1b. header zeroed on special volumes: encrypt-on-write in progress, paused conversion, To Go;
 # judged by the published sha256 where there is one, else by the reader's decryption of the intact volume
 for img in bitlk-aes-xts-128-eow bitlk-partially-encrypted-aes-cbc-128 bitlk-togo-aes-xts-128; do
