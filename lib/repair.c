@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "repair.h"
+#include "writer.h"
 
 /* ---- an io that borrows another (its close leaves the inner one open until told) ---- */
 
@@ -632,9 +633,29 @@ int bd_metadata_repair(bd_volume *v, const uint8_t *kpbuf, size_t kplen, unsigne
 			r = write_verified(v->io, kp.header, 512, v->off, "the volume header");
 			if (!r)
 				*rewritten |= 1u << 3;
+		} else if (v->hdr.kind == BD_HDR_TOGO || v->hdr.kind == BD_HDR_VISTA) {
+			bd_warn("the volume header is damaged; a %s header cannot be rebuilt without a key package: "
+				"it is left as it is ('bdkit repair' can still salvage the data)",
+				v->hdr.kind == BD_HDR_TOGO ? "BitLocker To Go" : "Vista");
+		} else if (!v->unlocked) {
+			bd_warn("the volume header is damaged: give a secret so that bdkit can check the metadata "
+				"really is this volume's before rebuilding the header from it; left as it is");
 		} else {
-			bd_warn("the volume header is damaged and no key package with a header was given: it is "
-				"left as it is ('bdkit repair' can still salvage the data)");
+			/* rebuild the Windows 7+ header from the metadata (format.md §1.3) */
+			uint8_t hdr[512], bs[512];
+			uint8_t spc = 8;
+			if (bd_volume_pread(v, bs, 512, 0) == 512 && !memcmp(bs + 3, "NTFS    ", 8) && bs[13] &&
+			    bs[13] <= 0x80)
+				spc = bs[13];
+			bd_build_volume_header(hdr, v->ss, spc, (uint32_t)(v->off / v->ss), u->copy_off);
+			if (v->hdr.eow) {
+				memcpy(hdr + 0xA0, bd_guid_eow, 16);
+				put_le64(hdr + 0xC8, v->hdr.eow_off[0]);
+				put_le64(hdr + 0xD0, v->hdr.eow_off[1]);
+			}
+			r = write_verified(v->io, hdr, 512, v->off, "the volume header (rebuilt from the metadata)");
+			if (!r)
+				*rewritten |= 1u << 3;
 		}
 	}
 	return r;
