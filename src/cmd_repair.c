@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "repair_cli.h"
@@ -385,6 +386,60 @@ static const char *state_text(int s)
 	return t[s];
 }
 
+/* ---- block devices: the disk a device lies on and its byte range there (from sysfs) ---- */
+
+static int read_u64_file(const char *path, uint64_t *v)
+{
+	FILE *f = fopen(path, "r");
+	unsigned long long x;
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = fscanf(f, "%llu", &x) == 1;
+	fclose(f);
+	*v = x;
+	return ok ? 0 : -1;
+}
+
+static int blk_place(dev_t d, char *disk, size_t disklen, uint64_t *start, uint64_t *size)
+{
+	char p[256], real[4096], q[4200];
+
+	snprintf(p, sizeof(p), "/sys/dev/block/%u:%u", major(d), minor(d));
+	if (!realpath(p, real))
+		return -1;
+	snprintf(q, sizeof(q), "%s/size", real);
+	if (read_u64_file(q, size))
+		return -1;
+	*start = 0;
+	snprintf(q, sizeof(q), "%s/partition", real);
+	if (!access(q, F_OK)) {
+		snprintf(q, sizeof(q), "%s/start", real);
+		if (read_u64_file(q, start))
+			return -1;
+		char *slash = strrchr(real, '/');
+		if (slash)
+			*slash = 0;   /* the partition's directory sits in its disk's */
+	}
+	snprintf(disk, disklen, "%s", real);
+	return 0;
+}
+
+/* Do two block devices share sectors (same device, or a partition and its disk, or overlapping)? */
+static bool blk_overlap(dev_t a, dev_t b)
+{
+	char da[4096], db[4096];
+	uint64_t sa, na, sb, nb;
+
+	if (a == b)
+		return true;
+	if (blk_place(a, da, sizeof(da), &sa, &na) || blk_place(b, db, sizeof(db), &sb, &nb))
+		return false;
+	/* a whole disk's size counts from 0; a partition's start and size are in 512-byte units */
+	return !strcmp(da, db) && sa < sb + nb && sb < sa + na;
+}
+
 /* ---- main ---- */
 
 int cmd_repair(int argc, char **argv)
@@ -462,8 +517,9 @@ int cmd_repair(int argc, char **argv)
 		goto out;
 	}
 	if (out_exists && ((so.st_dev == si.st_dev && so.st_ino == si.st_ino) ||
-			   (S_ISBLK(so.st_mode) && S_ISBLK(si.st_mode) && so.st_rdev == si.st_rdev))) {
-		cli_error("the output %s is the source: refusing (repair never writes to the source)", out);
+			   (S_ISBLK(so.st_mode) && S_ISBLK(si.st_mode) && blk_overlap(so.st_rdev, si.st_rdev)))) {
+		cli_error("the output %s is the source or shares sectors with it: refusing (repair never writes "
+			  "to the source)", out);
 		rc = EXIT_REFUSED;
 		goto out;
 	}

@@ -244,6 +244,30 @@ printf '000000-000000-000000-000000-000000-000000-000000-000000' >"$TMP/wrong"
 [ $? = 4 ] && pass "wrong recovery password: exit 4" || fail "wrong secret: $(head -2 "$TMP/err")"
 rm -f "$TMP/ref.img" "$TMP/o2.img" "$TMP/o2.img.map"
 
+# 6a. block devices (loop devices; root only): a device output, one too small, the source itself
+if [ "$(id -u)" = 0 ] && command -v losetup >/dev/null && cp --sparse=always "$SRC" "$TMP/src.img" &&
+	LSRC=$(losetup -r -f --show "$TMP/src.img" 2>/dev/null); then
+	truncate -s 50M "$TMP/small.img"; truncate -s 110M "$TMP/big.img"
+	LSMALL=$(losetup -f --show "$TMP/small.img" 2>/dev/null)
+	LBIG=$(losetup -f --show "$TMP/big.img" 2>/dev/null)
+	trap 'for d in $LSRC $LSMALL $LBIG; do losetup -d $d 2>/dev/null; done; rm -rf "$TMP"' EXIT
+	"$BDKIT" -q repair "$LSRC" -o "$LSRC" --recovery-password-file "$TMP/rp" -m "$TMP/m" >/dev/null 2>"$TMP/err"
+	[ $? = 11 ] && pass "block device: output = source refused" || fail "loop: output = source: $(cat "$TMP/err")"
+	"$BDKIT" -q repair "$LSRC" -o "$LSMALL" --recovery-password-file "$TMP/rp" -m "$TMP/m" >/dev/null 2>"$TMP/err"
+	[ $? = 11 ] && grep -q "smaller" "$TMP/err" && pass "block device smaller than the volume refused" ||
+		fail "loop: small output: $(cat "$TMP/err")"
+	head -c 1048576 /dev/urandom | dd of="$LBIG" bs=1M seek=50 conv=notrunc 2>/dev/null  # stale data must go
+	"$BDKIT" -q repair "$LSRC" -o "$LBIG" --recovery-password-file "$TMP/rp" -m "$TMP/m" >/dev/null 2>"$TMP/err"
+	rc=$?
+	[ $rc = 0 ] && [ "$(head -c 104857600 "$LBIG" | sha256sum | cut -c1-64)" = "$SUM" ] &&
+		pass "salvage to a block device: published sha256" || fail "loop: salvage to device: rc $rc $(head -1 "$TMP/err")"
+	for d in $LSRC $LSMALL $LBIG; do losetup -d $d 2>/dev/null; done
+	trap 'rm -rf "$TMP"' EXIT
+	rm -f "$TMP/src.img" "$TMP/small.img" "$TMP/big.img" "$TMP/m"
+else
+	skip "block devices: needs root and free loop devices"
+fi
+
 # 6b. the volume inside an MBR disk image, its header zeroed: the scan finds the volume's start
 truncate -s $((2048 * 512 + 104857600)) "$TMP/disk.img"
 printf '\200\0\0\0\007\0\0\0\0\010\0\0\0\040\003\0' | dd of="$TMP/disk.img" bs=1 seek=446 conv=notrunc 2>/dev/null
