@@ -33,8 +33,8 @@ static int differs(unsigned v, const char *p, int *k)
 static const char *pairs = "06 08 09 14 17 27 35 38 49 56 58 68 79 89";
 static int confusable(char a, char b)
 {
-	for (const char *p = pairs; *p; p += 3)
-		if ((p[0] == a && p[1] == b) || (p[0] == b && p[1] == a))
+	for (size_t i = 0; i + 1 < strlen(pairs); i += 3)
+		if ((pairs[i] == a && pairs[i + 1] == b) || (pairs[i] == b && pairs[i + 1] == a))
 			return 1;
 	return 0;
 }
