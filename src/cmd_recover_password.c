@@ -82,8 +82,10 @@ static void fmt_duration(double s, char *out, size_t len)
 		snprintf(out, len, "%.0f min", s / 60);
 	else if (s < 172800)
 		snprintf(out, len, "%.1f h", s / 3600);
-	else
+	else if (s < 86400 * 730)
 		snprintf(out, len, "%.1f days", s / 86400);
+	else
+		snprintf(out, len, "%.3g years", s / (86400 * 365.25));
 }
 
 static int parse_suspect(const char *arg, uint8_t *mask)
@@ -537,16 +539,19 @@ int cmd_recover_password(int argc, char **argv)
 			  state_path ? "continue with --resume and the same pattern and options"
 				     : "next time give --state FILE to be able to resume");
 		if (json)
-			printf("{\"found\": false, \"interrupted\": true, \"done\": %llu, \"count\": %llu}\n",
-			       (unsigned long long)res.last.done_below, (unsigned long long)sm.count);
+			printf("{\"found\": false, \"interrupted\": true, \"done\": %llu, \"count\": %llu, "
+			       "\"tried\": %llu, \"candidates_per_second\": %.2f}\n",
+			       (unsigned long long)res.last.done_below, (unsigned long long)sm.count,
+			       (unsigned long long)res.last.tried, res.last.rate);
 		rc = EXIT_INTERRUPTED;
 	} else if (r == BD_ERR_WRONG_KEY) {
 		save_state(&ctx, sm.count, BD_RPS_EXHAUSTED);
 		cli_error("none of the %llu candidates opens the volume (%llu tried now in %.1f s, %.2f/s)",
 			  (unsigned long long)sm.count, (unsigned long long)res.last.tried, res.last.seconds, res.last.rate);
 		if (json)
-			printf("{\"found\": false, \"count\": %llu, \"tried\": %llu, \"seconds\": %.2f}\n",
-			       (unsigned long long)sm.count, (unsigned long long)res.last.tried, res.last.seconds);
+			printf("{\"found\": false, \"count\": %llu, \"tried\": %llu, \"seconds\": %.2f, "
+			       "\"candidates_per_second\": %.2f}\n", (unsigned long long)sm.count,
+			       (unsigned long long)res.last.tried, res.last.seconds, res.last.rate);
 		widen_advice(&sm, so.suspect);
 		rc = EXIT_WRONG_KEY;
 	} else {
