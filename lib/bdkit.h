@@ -216,6 +216,88 @@ int bd_volume_can_write(bd_volume *v);
 /* Writer: create volumes, manage protectors (issue: writer)             */
 /* ===================================================================== */
 
+/* Encryption methods (dataset method / FVEK key type, format.md §3.4). */
+enum bd_method {
+	BD_METHOD_AES_CBC_128_ELEPHANT = 0x8000,
+	BD_METHOD_AES_CBC_256_ELEPHANT = 0x8001,
+	BD_METHOD_AES_CBC_128 = 0x8002,
+	BD_METHOD_AES_CBC_256 = 0x8003,
+	BD_METHOD_AES_XTS_128 = 0x8004,
+	BD_METHOD_AES_XTS_256 = 0x8005,
+};
+/* "xts-128", "aes-xts-256", "cbc-elephant-128", "0x8004", ... 0 or BD_ERR_INVALID. */
+int bd_method_parse(const char *name, uint16_t *method);
+/* "xts-128", ...; "unknown" for other values. */
+const char *bd_method_short_name(uint16_t method);
+
+/* Progress: return nonzero to cancel (the call then fails with BD_ERR_INTERRUPTED). */
+typedef int (*bd_progress_fn)(uint64_t done, uint64_t total, void *userdata);
+
+/*
+ * Layout of volumes bdkit creates (documented in man/bdkit-format.1):
+ *  - no source (format of a blank volume): three 64 KiB metadata copies at
+ *    about 1/4, 1/2 and 3/4 of the volume, the 8 KiB relocated boot-sector
+ *    area right after copy 1 (as Windows spreads them);
+ *  - with a source file system of F bytes (encrypt, format --mkfs): the file
+ *    system keeps [0, F); copy 1, the relocation area, copy 2 and copy 3
+ *    follow at R = F rounded up to 64 KiB: R, R+64K, R+128K, R+192K. The file
+ *    system never touches them, so no file-system surgery is needed.
+ */
+#define BD_CREATE_MIN_SIZE (2u << 20)   /* smallest blank volume */
+#define BD_CREATE_TAIL_SIZE (256u << 10) /* bytes after the 64 KiB-rounded file system */
+
+struct bd_create_opts {
+	uint16_t method;            /* 0: BD_METHOD_AES_XTS_128 */
+	uint32_t sector_size;       /* 512 or 4096; 0: the source's, else 512 */
+	uint64_t size;              /* volume size; 0: whole target (blank) / minimum (with source) */
+	const char *description;    /* UTF-8; NULL: "<hostname> bdkit <M/D/YYYY>" */
+	int force;                  /* overwrite a target whose first 64 KiB hold data */
+	struct bd_io *source;       /* plaintext file system to encrypt; NULL: zeros */
+	uint64_t source_size;       /* bytes of source that belong to the file system (0: all) */
+	int allow_unknown_fs;       /* accept a source that is not NTFS/FAT/exFAT */
+	/* protectors: at least one */
+	int recovery_password;      /* generate a recovery password */
+	const char *password;       /* UTF-8 user password or NULL */
+	int startup_key;            /* generate a startup key (.BEK) */
+	bd_progress_fn progress;
+	void *progress_data;
+};
+
+struct bd_create_result {
+	uint8_t volume_guid[16];
+	uint64_t size;              /* volume size */
+	uint32_t sector_size;
+	uint16_t method;
+	uint64_t meta_offset[3];
+	uint64_t virt_offset;
+	char fs_name[16];           /* source file system ("NTFS", "FAT32", "exFAT", "" ) */
+	int has_recovery, has_password, has_startup_key;
+	uint8_t recovery_guid[16];
+	char recovery_password[56]; /* secret: wipe with bd_create_result_wipe() */
+	uint8_t password_guid[16];
+	uint8_t bek_guid[16];
+	uint8_t bek[256];           /* the .BEK file's bytes (secret) */
+	size_t bek_len;
+};
+
+/* Size bd_create needs for a source file system of fs_size bytes. */
+uint64_t bd_create_size_for(uint64_t fs_size);
+/*
+ * Write a new BitLocker volume (Windows 7+ layout, metadata v2) onto target
+ * (opened writable; its size must be >= the volume size). The plaintext is the
+ * source (or zeros); it is encrypted with a fresh FVEK. Refuses with
+ * BD_ERR_EXISTS when the target's first 64 KiB hold data and force is 0, with
+ * BD_ERR_INVALID for bad options or a too small target; nothing is written then.
+ */
+int bd_create(struct bd_io *target, const struct bd_create_opts *opts, struct bd_create_result *res);
+void bd_create_result_wipe(struct bd_create_result *res);
+/* Save Windows' "BitLocker Recovery Key <ID>.TXT" (UTF-16LE, BOM) into dir; path_out gets its path. */
+int bd_save_recovery_key_file(const char *dir, const uint8_t guid[16], const char *recovery_password,
+			      char *path_out, size_t path_len);
+/* Save the startup key as dir/<GUID>.BEK (upper case), mode 0600. */
+int bd_save_bek_file(const char *dir, const uint8_t guid[16], const uint8_t *bek, size_t len,
+		     char *path_out, size_t path_len);
+
 /* ===================================================================== */
 /* Repair and key packages (issue: repair)                               */
 /* ===================================================================== */
