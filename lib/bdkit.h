@@ -410,6 +410,8 @@ struct bd_salvage_opts {
 	const uint8_t *key_package;     /* optional, with its length */
 	size_t key_package_len;
 	int no_scan;                    /* do not scan the input for metadata blocks */
+	int assume_eow;                 /* header gone: treat it as an encrypt-on-write volume whose bitmaps are
+					   lost (all-zero sectors were never written, hence plain) */
 };
 struct bd_salvage_source {
 	int kind;                       /* 0 header copies, 1 scan, 2 key package */
@@ -447,6 +449,139 @@ int bd_metadata_health(bd_volume *v, struct bd_meta_health *h);
 int bd_metadata_repair(bd_volume *v, const uint8_t *key_package, size_t kp_len, unsigned *rewritten);
 /* Put a metadata backup back exactly as it was (header and areas). */
 int bd_metadata_restore(struct bd_io *io, uint64_t vol_off, const uint8_t *backup, size_t len);
+
+/* ===================================================================== */
+/* Recovery-password search (issue: rpsearch)                            */
+/* ===================================================================== */
+
+/*
+ * Find a recovery password the user has only in damaged form: unreadable
+ * digits ('?' or 'x'), a lost block ("??????" or "*"), misread or mistyped
+ * digits, swapped adjacent digits, two blocks written in each other's place.
+ * Each block is checked alone first (value a multiple of 11 and below 720896,
+ * format.md §4.4; Windows' check digit d5 = (d0-d1+d2-d3+d4) mod 11 is the same
+ * condition), so only whole candidates that pass cost a key stretch.
+ * Candidates are numbered 0..count-1, fewest changes first; a search can be
+ * stopped and continued from "every candidate below index N was tried".
+ */
+typedef struct bd_rpsearch bd_rpsearch;
+
+/* bd_rp_block_check() result bits (0 = a valid block). */
+enum { BD_RPB_NOT_MULT11 = 1, BD_RPB_TOO_LARGE = 2 };
+int bd_rp_block_check(uint32_t value);
+/* Windows' check digit for the first five digits "d0..d4" of a block; -1 when it
+ * would be 10 (no valid block starts with those five digits). */
+int bd_rp_check_digit(const char first5[5]);
+
+/* Kinds of change a search may assume (bd_rpsearch_opts.edits). */
+enum {
+	BD_RPS_MISREAD    = 0x01,  /* a digit replaced by one commonly confused with it */
+	BD_RPS_ANY_DIGIT  = 0x02,  /* a digit replaced by any other */
+	BD_RPS_TRANSPOSE  = 0x04,  /* two adjacent digits of a block swapped */
+	BD_RPS_SWAP_BLOCKS = 0x08, /* two blocks written in each other's place (one change) */
+};
+/* The built-in confusion table: digit pairs "06 08 09 14 17 27 35 38 49 56 58 68 79 89". */
+extern const char bd_rps_default_confusions[];
+
+struct bd_rpsearch_opts {
+	unsigned edits;          /* BD_RPS_*; 0 = none, except that blocks failing the check are then
+				    searched with BD_RPS_ANY_DIGIT | BD_RPS_TRANSPOSE (auto) */
+	int max_changes;         /* changed digits per searched block, 0..6; < 0 = default (1) */
+	uint8_t suspect;         /* bit i: search around block i+1 although it passes the check */
+	const char *confusions;  /* pairs of digits ("17,38"); NULL = bd_rps_default_confusions */
+};
+
+/* Parse the pattern and enumerate. BD_ERR_INVALID (message names the block) for a
+ * pattern that is not 8 blocks of 5-7 digits/unknowns, BD_ERR_UNSUPPORTED when the
+ * search is too large to number (more than 2^62 candidates). An impossible pattern
+ * is not an error: its count is 0 and bd_rpsearch_block() names the culprit. */
+int bd_rpsearch_new(const char *pattern, const struct bd_rpsearch_opts *opts, bd_rpsearch **out);
+void bd_rpsearch_free(bd_rpsearch *s);
+
+/* How a block was read. */
+enum bd_rpb_status {
+	BD_RPB_KEPT = 0,       /* valid as typed, kept (not searched) */
+	BD_RPB_UNKNOWN,        /* has unknown digits */
+	BD_RPB_BAD,            /* all digits known but fails the check */
+	BD_RPB_SUSPECT,        /* valid, searched because the caller marked it */
+	BD_RPB_LENGTH,         /* 5 or 7 digits: one dropped or one extra */
+};
+struct bd_rpsearch_block {
+	char typed[8];         /* normalised: digits and '?' */
+	int status;            /* enum bd_rpb_status */
+	int check;             /* bd_rp_block_check() of the typed value (BD_RPB_BAD), else 0 */
+	uint64_t candidates;   /* values the block can take in this search */
+	uint64_t by_changes[8];/* of which with 0, 1, ... changes */
+};
+int bd_rpsearch_block(const bd_rpsearch *s, int index, struct bd_rpsearch_block *out);
+
+struct bd_rpsearch_summary {
+	uint64_t count;        /* candidates */
+	unsigned edits;        /* kinds of change in effect (after the automatic default) */
+	int auto_edits;        /* edits were chosen automatically for failing blocks */
+	int max_changes;
+	size_t n_groups;       /* change patterns (blocks x changes x swaps) numbered */
+};
+int bd_rpsearch_summary(const bd_rpsearch *s, struct bd_rpsearch_summary *out);
+uint64_t bd_rpsearch_count(const bd_rpsearch *s);
+/* Candidate `index` as 48 digits with dashes (55 chars + NUL), and its number of changes. */
+int bd_rpsearch_candidate(const bd_rpsearch *s, uint64_t index, char out[56], int *changes);
+
+/* Stretches per second of this machine with `threads` threads (times one round; ~0.1 s). */
+double bd_rpsearch_bench(unsigned threads);
+
+struct bd_rpsearch_progress {
+	uint64_t done_below;   /* every candidate below this index has been tried */
+	uint64_t tried;        /* candidates tried in this run */
+	double seconds;        /* since the run started */
+	double rate;           /* candidates per second in this run */
+};
+struct bd_rpsearch_run_opts {
+	unsigned threads;      /* 0 = one per online CPU */
+	uint64_t start;        /* first index to try (a resumed search) */
+	const char *key_id;    /* only the recovery-password protector whose ID starts so; NULL = all */
+	volatile int *stop;    /* when set non-zero (e.g. by a signal handler) the run ends soon */
+	unsigned interval_ms;  /* progress callback period (default 500) */
+	/* Called from the calling thread; return non-zero to stop. */
+	int (*progress)(const struct bd_rpsearch_progress *p, void *userdata);
+	void *userdata;
+};
+struct bd_rpsearch_result {
+	int found;
+	uint64_t index;        /* of the match */
+	int changes;
+	char password[56];     /* with dashes; wiped by bd_rpsearch_result_wipe */
+	char key_id[9];        /* protector that accepted it */
+	uint8_t protector_guid[16];
+	int verified;          /* the volume then unlocked through bd_unlock_recovery_password */
+	size_t n_protectors;   /* recovery-password protectors tried per candidate */
+	struct bd_rpsearch_progress last;
+};
+/* Try candidates from opts->start on against the volume's recovery-password
+ * protectors, one stretch per candidate and protector, `threads` at a time.
+ * 0 and res->found on a match (the volume is left unlocked when verified);
+ * BD_ERR_WRONG_KEY when every candidate failed; BD_ERR_INTERRUPTED when stopped
+ * (res->last.done_below says where to resume); BD_ERR_NO_PROTECTOR. */
+int bd_rpsearch_run(const bd_rpsearch *s, bd_volume *v, const struct bd_rpsearch_run_opts *opts,
+		    struct bd_rpsearch_result *res);
+void bd_rpsearch_result_wipe(struct bd_rpsearch_result *res);
+
+/* Resumable state: a text file holding the search's identity (a hash over the volume
+ * GUID, the pattern, the options and the protector choice; no digits of the password)
+ * and its progress. Saved atomically (temporary file + rename, mode 0600). */
+enum bd_rps_status { BD_RPS_RUNNING = 0, BD_RPS_INTERRUPTED, BD_RPS_FOUND, BD_RPS_EXHAUSTED };
+struct bd_rpsearch_state {
+	uint8_t id[32];
+	uint64_t count;
+	uint64_t done_below;
+	int status;            /* enum bd_rps_status */
+};
+void bd_rpsearch_state_id(const bd_rpsearch *s, const uint8_t volume_guid[16], const char *key_id,
+			  uint8_t id[32]);
+int bd_rpsearch_state_save(const char *path, const struct bd_rpsearch_state *st);
+/* BD_ERR_IO (cannot read), BD_ERR_INVALID (not a state file / damaged). */
+int bd_rpsearch_state_load(const char *path, struct bd_rpsearch_state *st);
+const char *bd_rps_status_name(int status);
 
 /* ===================================================================== */
 /* Measured-boot event logs and diagnosis (issue: diagnose)              */

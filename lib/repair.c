@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "repair.h"
+#include "writer.h"
 
 /* ---- an io that borrows another (its close leaves the inner one open until told) ---- */
 
@@ -75,6 +76,12 @@ struct cand {
 	uint64_t block_at;          /* input offset of the first valid block of this volume */
 	uint8_t guid[16];
 	int votes;
+	uint64_t eow_off[2];        /* FVE-EOW information copies of this volume (0: none found) */
+};
+
+/* An FVE-EOW information block found by the scan: its own two copy offsets (volume-relative). */
+struct eowhit {
+	uint64_t at, off[2];
 };
 
 #define SCAN_CHUNK (1u << 20)
@@ -126,10 +133,28 @@ static int cmp_cand(const void *a, const void *b)
 	return x->vol_off < y->vol_off ? -1 : x->vol_off > y->vol_off;
 }
 
+static void eow_at(const uint8_t *p, uint64_t at, struct eowhit **eh, size_t *neh)
+{
+	struct eowhit *ne;
+
+	if (memcmp(p, "FVE-EOW", 8) || le16(p + 8) != 0x38)
+		return;
+	ne = realloc(*eh, (*neh + 1) * sizeof(**eh));
+	if (!ne)
+		return;
+	*eh = ne;
+	ne[*neh].at = at;
+	ne[*neh].off[0] = le64(p + 0x28);
+	ne[*neh].off[1] = le64(p + 0x30);
+	(*neh)++;
+}
+
 /* Find every volume whose blocks lie in io: distinct (GUID, volume start), best supported first. */
 static int scan(struct bd_io *io, struct cand **out, size_t *n)
 {
 	uint8_t *buf = malloc(SCAN_CHUNK);
+	struct eowhit *eh = NULL;
+	size_t neh = 0;
 
 	*out = NULL;
 	*n = 0;
@@ -142,16 +167,32 @@ static int scan(struct bd_io *io, struct cand **out, size_t *n)
 			break;
 		if (bd_io_read_full(io, buf, len, off)) {
 			/* unreadable somewhere in this chunk: sector by sector */
-			for (size_t i = 0; i < len; i += 512)
-				if (!bd_io_read_full(io, buf, 8, off + i) && !memcmp(buf, "-FVE-FS-", 8))
+			for (size_t i = 0; i < len; i += 512) {
+				if (bd_io_read_full(io, buf, 512, off + i))
+					continue;
+				if (!memcmp(buf, "-FVE-FS-", 8))
 					check_at(io, off + i, out, n);
+				eow_at(buf, off + i, &eh, &neh);
+			}
 			continue;
 		}
-		for (size_t i = 0; i < len; i += 512)
+		for (size_t i = 0; i < len; i += 512) {
 			if (buf[i] == '-' && !memcmp(buf + i, "-FVE-FS-", 8))
 				check_at(io, off + i, out, n);
+			else if (buf[i] == 'F')
+				eow_at(buf + i, off + i, &eh, &neh);
+		}
 	}
 	free(buf);
+	/* attach EOW information to the volume it belongs to (the header that named it may be gone) */
+	for (size_t i = 0; i < *n; i++)
+		for (size_t k = 0; k < neh; k++)
+			for (int j = 0; j < 2; j++)
+				if (eh[k].off[j] && eh[k].at == (*out)[i].vol_off + eh[k].off[j]) {
+					(*out)[i].eow_off[0] = eh[k].off[0];
+					(*out)[i].eow_off[1] = eh[k].off[1];
+				}
+	free(eh);
 	/* one entry per volume: of the (up to 3) starts each block implies, keep the best supported */
 	if (*n)
 		qsort(*out, *n, sizeof(**out), cmp_cand);
@@ -169,10 +210,15 @@ static int scan(struct bd_io *io, struct cand **out, size_t *n)
 }
 
 /* A v2 header rebuilt from a block: sector size from the relocated boot sectors (16 x 512 or 2 x 4096). */
-static void synth_header(struct bd_header *h, const struct bd_metadata *m, uint32_t ss)
+static void synth_header(struct bd_header *h, const struct bd_metadata *m, uint32_t ss, const uint64_t *eow_off)
 {
 	memset(h, 0, sizeof(*h));
 	h->kind = BD_HDR_V2;
+	if (eow_off && (eow_off[0] || eow_off[1])) {
+		h->eow = 1;
+		h->eow_off[0] = eow_off[0];
+		h->eow_off[1] = eow_off[1];
+	}
 	if (!ss) {
 		uint64_t vsize = 0x2000, o;
 		struct bd_datum d;
@@ -200,9 +246,16 @@ static int header_at(struct bd_io *io, uint64_t vol_off, struct bd_header *h)
 	return bd_header_parse(bs, h) ? -1 : 0;
 }
 
+static int looks_like_fs(const uint8_t *bs)
+{
+	return bs[510] == 0x55 && bs[511] == 0xAA &&
+	       (!memcmp(bs + 3, "NTFS    ", 8) || !memcmp(bs + 3, "EXFAT   ", 8) || !memcmp(bs + 3, "MSDOS5.0", 8) ||
+		!memcmp(bs + 3, "MSWIN4.1", 8) || !memcmp(bs + 0x52, "FAT32   ", 8) || !memcmp(bs + 0x36, "FAT", 3));
+}
+
 static int open_from_block(struct bd_io *io, const struct bd_salvage_opts *o, const uint8_t *block, size_t len,
-			   uint64_t block_off, uint64_t vol_off, uint64_t vol_size, uint32_t ss, const char *where,
-			   bd_volume **out)
+			   uint64_t block_off, uint64_t vol_off, uint64_t vol_size, uint32_t ss, const uint8_t *alt_header,
+			   const uint64_t *eow_off, const char *where, bd_volume **out)
 {
 	struct bd_metadata m;
 	struct bd_header h;
@@ -217,10 +270,33 @@ static int open_from_block(struct bd_io *io, const struct bd_salvage_opts *o, co
 		return r;
 	}
 	if (header_at(io, vol_off, &h) || memcmp(h.meta_off, m.copy_off, sizeof(h.meta_off)) ||
-	    h.kind == BD_HDR_VISTA)
-		synth_header(&h, &m, ss);
+	    h.kind == BD_HDR_VISTA) {
+		/* the volume's own header is gone: the key package's copy (it knows EOW and To Go), else rebuilt */
+		if (!alt_header || bd_header_parse(alt_header, &h) || h.kind == BD_HDR_VISTA ||
+		    memcmp(h.meta_off, m.copy_off, sizeof(h.meta_off)))
+		{
+			synth_header(&h, &m, ss, eow_off);
+			/* relocated boot sectors in plain text: an encrypt-on-write conversion that had not
+			 * reached them; without its bitmaps, all-zero sectors are taken as never written */
+			uint8_t bs[512];
+			if (o->assume_eow) {
+				h.eow = 1;
+			} else if (!h.eow && !bd_io_read_full(io, bs, 512, vol_off + m.virt_offset) &&
+				   looks_like_fs(bs)) {
+				bd_info("the relocated boot sectors are not encrypted: treating the volume as an "
+					"encrypt-on-write conversion in progress");
+				h.eow = 1;
+			}
+		} else
+			bd_info("the volume header is damaged: using the key package's copy of it");
+	}
 	else if (ss && h.sector_size != ss)
 		h.sector_size = ss;
+	if (!h.eow && eow_off && (eow_off[0] || eow_off[1])) {
+		h.eow = 1;
+		h.eow_off[0] = eow_off[0];
+		h.eow_off[1] = eow_off[1];
+	}
 	bd_metadata_free(&m);
 	if (vol_size && vol_size < len_avail)
 		len_avail = vol_size;
@@ -312,6 +388,7 @@ int bd_volume_open_salvage(struct bd_io *io, const struct bd_salvage_opts *o, in
 			r = open_from_block(bio, o, m.buf, m.buf_len, c->block_at - c->vol_off, c->vol_off,
 					    have_kp && !memcmp(kp.info.guid, c->guid, 16) ? kp.info.volume_size : 0,
 					    have_kp && !memcmp(kp.info.guid, c->guid, 16) ? kp.info.sector_size : 0,
+					    have_kp && !memcmp(kp.info.guid, c->guid, 16) ? kp.header : NULL, c->eow_off,
 					    w, out);
 		}
 		bd_metadata_free(&m);
@@ -387,7 +464,7 @@ int bd_volume_open_salvage(struct bd_io *io, const struct bd_salvage_opts *o, in
 		}
 		snprintf(where, sizeof(where), "offset %llu (from the key package)", (unsigned long long)vol_off);
 		r = open_from_block(bio, o, area, alen, kp.info.block_offset, vol_off, kp.info.volume_size,
-				    kp.info.sector_size, where, out);
+				    kp.info.sector_size, kp.header, NULL, where, out);
 		free(area);
 		if (!r) {
 			b->own = 1;
@@ -410,13 +487,6 @@ out:
 	if (r || !*out)
 		bd_io_close(io);
 	return r;
-}
-
-static int looks_like_fs(const uint8_t *bs)
-{
-	return bs[510] == 0x55 && bs[511] == 0xAA &&
-	       (!memcmp(bs + 3, "NTFS    ", 8) || !memcmp(bs + 3, "EXFAT   ", 8) || !memcmp(bs + 3, "MSDOS5.0", 8) ||
-		!memcmp(bs + 3, "MSWIN4.1", 8) || !memcmp(bs + 0x52, "FAT32   ", 8) || !memcmp(bs + 0x36, "FAT", 3));
 }
 
 int bd_salvage_verify(bd_volume *v, const uint8_t *kpbuf, size_t kplen)
@@ -528,6 +598,10 @@ int bd_metadata_repair(bd_volume *v, const uint8_t *kpbuf, size_t kplen, unsigne
 	if (v->unlocked && v->vmk && bd_metadata_verify_hash(u, v->vmk->data) == BD_ERR_CORRUPT)
 		return bd_err(BD_ERR_CORRUPT, "the metadata in use fails its SHA-256 check: refusing to copy it");
 	bd_metadata_health(v, &hl);
+	if (!hl.hash_checked && (hl.copy_stale[0] || hl.copy_stale[1] || hl.copy_stale[2]))
+		return bd_err(BD_ERR_LOCKED, "the metadata copies hold different valid blocks; without a secret "
+			      "bdkit cannot tell which one is this volume's (the VMK-keyed SHA-256 decides): give "
+			      "one, e.g. --recovery-password-file; nothing was changed");
 	area = calloc(1, BD_META_AREA_V2);
 	if (!area)
 		return bd_err(BD_ERR_NOMEM, "out of memory");
@@ -559,9 +633,29 @@ int bd_metadata_repair(bd_volume *v, const uint8_t *kpbuf, size_t kplen, unsigne
 			r = write_verified(v->io, kp.header, 512, v->off, "the volume header");
 			if (!r)
 				*rewritten |= 1u << 3;
+		} else if (v->hdr.kind == BD_HDR_TOGO || v->hdr.kind == BD_HDR_VISTA) {
+			bd_warn("the volume header is damaged; a %s header cannot be rebuilt without a key package: "
+				"it is left as it is ('bdkit repair' can still salvage the data)",
+				v->hdr.kind == BD_HDR_TOGO ? "BitLocker To Go" : "Vista");
+		} else if (!v->unlocked) {
+			bd_warn("the volume header is damaged: give a secret so that bdkit can check the metadata "
+				"really is this volume's before rebuilding the header from it; left as it is");
 		} else {
-			bd_warn("the volume header is damaged and no key package with a header was given: it is "
-				"left as it is ('bdkit repair' can still salvage the data)");
+			/* rebuild the Windows 7+ header from the metadata (format.md §1.3) */
+			uint8_t hdr[512], bs[512];
+			uint8_t spc = 8;
+			if (bd_volume_pread(v, bs, 512, 0) == 512 && !memcmp(bs + 3, "NTFS    ", 8) && bs[13] &&
+			    bs[13] <= 0x80)
+				spc = bs[13];
+			bd_build_volume_header(hdr, v->ss, spc, (uint32_t)(v->off / v->ss), u->copy_off);
+			if (v->hdr.eow) {
+				memcpy(hdr + 0xA0, bd_guid_eow, 16);
+				put_le64(hdr + 0xC8, v->hdr.eow_off[0]);
+				put_le64(hdr + 0xD0, v->hdr.eow_off[1]);
+			}
+			r = write_verified(v->io, hdr, 512, v->off, "the volume header (rebuilt from the metadata)");
+			if (!r)
+				*rewritten |= 1u << 3;
 		}
 	}
 	return r;

@@ -76,7 +76,10 @@ static int report(bd_volume *v, const struct bd_salvage_source *src, bool json, 
 		       bd_copy_status_name(h.copy_status[i]),
 		       h.copy_status[i] == BD_COPY_OK && !h.copy_stale[i] && !h.hash_checked ? " (CRC32; give a secret "
 		       "to check the SHA-256 too)" : "");
-	printf("Verdict:       %s\n", *healthy ? "healthy" : "damaged: 'bdkit metadata repair' can rewrite it");
+	bool stale = h.copy_stale[0] || h.copy_stale[1] || h.copy_stale[2];
+	printf("Verdict:       %s\n", *healthy ? "healthy" : stale && !h.hash_checked ?
+	       "damaged: the copies disagree; give a secret so that the SHA-256 tells which is genuine" :
+	       "damaged: 'bdkit metadata repair' can rewrite it");
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "repair_cli.h"
@@ -45,9 +46,11 @@ static void usage(FILE *f)
 		   "                             metadata block inside)\n"
 		   "  -m, --map FILE             map file (default: OUTPUT.map, or ./bdkit-repair.map for a device)\n"
 		   "      --resume MAPFILE       continue the interrupted run recorded in MAPFILE\n"
-		   "      --retries N            read attempts per bad sector (default 3)\n"
+		   "      --retries N            read attempts per sector of a failing chunk (default 3)\n"
 		   "  -f, --force                overwrite a non-empty OUTPUT file\n"
 		   "      --json                 the final report as JSON on stdout\n"
+		   "      --assume-eow           the volume header is gone and the volume was being encrypted\n"
+		   "                             (encrypt-on-write): take all-zero sectors as never written\n"
 		   "  -h, --help                 this help\n\n%s\n"
 		   "Test-only: BDKIT_FAULT_RANGES=\"start:len,...\" makes those byte ranges of SOURCE fail with\n"
 		   "EIO; BDKIT_REPAIR_STOP_AFTER=BYTES stops as if interrupted once that much is done.\n",
@@ -351,8 +354,8 @@ static void fs_report(int fd, const struct map *m, uint64_t size, uint32_t ss, c
 				 "in damaged ranges beyond the first four are lost", out, out,
 				 (unsigned long long)(fr->off[3] / 1024), (unsigned long long)(fr->off[2] / 1024), out);
 		else if (!mft && !mirr)
-			snprintf(fr->next, sizeof(fr->next), "both $MFT and its mirror are damaged: the file system "
-				 "cannot be mounted; recover files with testdisk or photorec from %s", out);
+			snprintf(fr->next, sizeof(fr->next), "neither $MFT nor $MFTMirr holds valid records: the file "
+				 "system cannot be mounted; recover files with testdisk or photorec from %s", out);
 		else
 			snprintf(fr->next, sizeof(fr->next), "run 'ntfsfix -n %s' to check and 'ntfsfix %s' to repair, "
 				 "then chkdsk /f on Windows; files overlapping the damaged ranges hold zeros", out, out);
@@ -383,11 +386,65 @@ static const char *state_text(int s)
 	return t[s];
 }
 
+/* ---- block devices: the disk a device lies on and its byte range there (from sysfs) ---- */
+
+static int read_u64_file(const char *path, uint64_t *v)
+{
+	FILE *f = fopen(path, "r");
+	unsigned long long x;
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = fscanf(f, "%llu", &x) == 1;
+	fclose(f);
+	*v = x;
+	return ok ? 0 : -1;
+}
+
+static int blk_place(dev_t d, char *disk, size_t disklen, uint64_t *start, uint64_t *size)
+{
+	char p[256], real[4096], q[4200];
+
+	snprintf(p, sizeof(p), "/sys/dev/block/%u:%u", major(d), minor(d));
+	if (!realpath(p, real))
+		return -1;
+	snprintf(q, sizeof(q), "%s/size", real);
+	if (read_u64_file(q, size))
+		return -1;
+	*start = 0;
+	snprintf(q, sizeof(q), "%s/partition", real);
+	if (!access(q, F_OK)) {
+		snprintf(q, sizeof(q), "%s/start", real);
+		if (read_u64_file(q, start))
+			return -1;
+		char *slash = strrchr(real, '/');
+		if (slash)
+			*slash = 0;   /* the partition's directory sits in its disk's */
+	}
+	snprintf(disk, disklen, "%s", real);
+	return 0;
+}
+
+/* Do two block devices share sectors (same device, or a partition and its disk, or overlapping)? */
+static bool blk_overlap(dev_t a, dev_t b)
+{
+	char da[4096], db[4096];
+	uint64_t sa, na, sb, nb;
+
+	if (a == b)
+		return true;
+	if (blk_place(a, da, sizeof(da), &sa, &na) || blk_place(b, db, sizeof(db), &sb, &nb))
+		return false;
+	/* a whole disk's size counts from 0; a partition's start and size are in 512-byte units */
+	return !strcmp(da, db) && sa < sb + nb && sb < sa + na;
+}
+
 /* ---- main ---- */
 
 int cmd_repair(int argc, char **argv)
 {
-	enum { OPT_KP = OPT_CLI_LAST + 1, OPT_RESUME, OPT_RETRIES, OPT_JSON };
+	enum { OPT_KP = OPT_CLI_LAST + 1, OPT_RESUME, OPT_RETRIES, OPT_JSON, OPT_EOW };
 	static const struct option opts[] = {
 		{ "output", required_argument, 0, 'o' },
 		{ "key-package", required_argument, 0, OPT_KP },
@@ -396,11 +453,13 @@ int cmd_repair(int argc, char **argv)
 		{ "retries", required_argument, 0, OPT_RETRIES },
 		{ "force", no_argument, 0, 'f' },
 		{ "json", no_argument, 0, OPT_JSON },
+		{ "assume-eow", no_argument, 0, OPT_EOW },
 		{ "help", no_argument, 0, 'h' },
 		CLI_UNLOCK_OPTIONS,
 		{ 0, 0, 0, 0 },
 	};
 	struct cli_unlock u;
+	bool assume_eow = false;
 	const char *out = NULL, *kpath = NULL, *mpath = NULL, *resume = NULL, *source;
 	bool force = false, json = false;
 	int retries = 3, c, rc, r;
@@ -422,6 +481,7 @@ int cmd_repair(int argc, char **argv)
 		case OPT_RESUME: resume = optarg; break;
 		case OPT_RETRIES: retries = atoi(optarg); break;
 		case OPT_JSON: json = true; break;
+		case OPT_EOW: assume_eow = true; break;
 		case 'h': usage(stdout); cli_unlock_free(&u); return EXIT_OK;
 		default:
 			rc = cli_unlock_option(&u, c, optarg);
@@ -443,6 +503,8 @@ int cmd_repair(int argc, char **argv)
 	if (retries < 1 || retries > 100)
 		retries = 3;
 	source = argv[optind];
+	signal(SIGINT, on_signal);   /* from here on ctrl-C leaves a consistent map */
+	signal(SIGTERM, on_signal);
 	if (kpath && (rc = rcli_load_file(kpath, 16u << 20, &kp, &kplen)))
 		goto out;
 
@@ -455,8 +517,9 @@ int cmd_repair(int argc, char **argv)
 		goto out;
 	}
 	if (out_exists && ((so.st_dev == si.st_dev && so.st_ino == si.st_ino) ||
-			   (S_ISBLK(so.st_mode) && S_ISBLK(si.st_mode) && so.st_rdev == si.st_rdev))) {
-		cli_error("the output %s is the source: refusing (repair never writes to the source)", out);
+			   (S_ISBLK(so.st_mode) && S_ISBLK(si.st_mode) && blk_overlap(so.st_rdev, si.st_rdev)))) {
+		cli_error("the output %s is the source or shares sectors with it: refusing (repair never writes "
+			  "to the source)", out);
 		rc = EXIT_REFUSED;
 		goto out;
 	}
@@ -480,7 +543,8 @@ int cmd_repair(int argc, char **argv)
 			cli_secret_free(s, strlen(s));
 	}
 
-	struct bd_salvage_opts sopt = { .offset = u.offset, .key_package = kp, .key_package_len = kplen };
+	struct bd_salvage_opts sopt = { .offset = u.offset, .key_package = kp, .key_package_len = kplen,
+					.assume_eow = assume_eow };
 	int last_rc = 0;
 	for (int attempt = 0;; attempt++) {
 		struct bd_io *io;
@@ -607,8 +671,6 @@ int cmd_repair(int argc, char **argv)
 		rc = EXIT_FAILURE_OTHER;
 		goto out;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 	const char *stop_env = getenv("BDKIT_REPAIR_STOP_AFTER");
 	uint64_t stop_after = 0, done_now = 0, todo = 0;
 	if (stop_env && cli_parse_size(stop_env, &stop_after))
@@ -642,13 +704,12 @@ int cmd_repair(int argc, char **argv)
 		} else {
 			size_t rl = (size_t)MINU((uint64_t)len, readable - off);
 			ssize_t n = -1;
-			for (int t = 0; t < retries && n != (ssize_t)rl; t++)
-				n = bd_volume_pread(v, buf, rl, off);
+			n = bd_volume_pread(v, buf, rl, off);
 			if (n != (ssize_t)rl) {
 				/* sector by sector */
 				for (size_t s = 0; s < rl; s += ss) {
 					uint32_t sl = (uint32_t)MINU((size_t)ss, rl - s);
-					r = read_sector(v, buf + s, sl, off + s, 1);
+					r = read_sector(v, buf + s, sl, off + s, retries);
 					if (!r)
 						continue;
 					memset(buf + s, 0, sl);

@@ -99,3 +99,22 @@ head -c 50000 /dev/urandom >"$TMP/junk.kpg"
 "$BDKIT" -q keypackage info "$TMP/junk.kpg" >/dev/null 2>"$TMP/err"
 [ $? = 8 ] && grep -q "not public" "$TMP/err" && pass "unrecognisable key package: says plainly it cannot be read" ||
 	fail "junk key package: $(cat "$TMP/err")"
+
+# header and all three copies destroyed: metadata repair from the key package puts back both, byte for byte
+img=bitlk-aes-xts-128
+printf '%s' "$(conf $img RP)" >"$TMP/rp"
+cp --sparse=always "$IMGDIR/$img.img" "$TMP/v.img"
+offs=$(copies "$IMGDIR/$img.img")
+zero_copies "$TMP/v.img" $offs
+dd if=/dev/zero of="$TMP/v.img" bs=512 count=1 conv=notrunc 2>/dev/null
+"$BDKIT" -q metadata repair "$TMP/v.img" --key-package "$TMP/$img.kp" --recovery-password-file "$TMP/rp" --backup "$TMP/bk" \
+	>/dev/null 2>"$TMP/err"
+rc=$?
+same=1
+for o in 0 $offs; do
+	n=65536; [ "$o" = 0 ] && n=512
+	cmp -s -n $n -i "$o:$o" "$TMP/v.img" "$IMGDIR/$img.img" || same=0
+done
+[ $rc = 0 ] && [ $same = 1 ] && pass "header and all copies zeroed: metadata repair from the key package restores them byte for byte" ||
+	fail "header + copies from key package: rc $rc same $same: $(grep -v warning "$TMP/err" | head -1)"
+rm -f "$TMP/v.img" "$TMP/bk"

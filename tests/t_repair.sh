@@ -34,6 +34,66 @@ for img in $IMG bitlk-aes-cbc-128-4k; do
 done
 printf '%s' "$(conf $IMG RP)" >"$TMP/rp"
 
+# 1a. every volume with a published checksum: header zeroed and copy 1 scribbled over
+for img in $(images); do
+	want=$(conf $img SHA256SUM)
+	[ -n "$want" ] || continue
+	case $img in $IMG|bitlk-aes-cbc-128-4k) continue ;; esac   # done above
+	printf '%s' "$(conf $img RP)" >"$TMP/rp"
+	sec="--recovery-password-file $TMP/rp"
+	[ -s "$TMP/rp" ] || sec=--clear-key
+	set -- $(copies "$IMGDIR/$img.img")
+	cp --sparse=always "$IMGDIR/$img.img" "$TMP/v.img"
+	dd if=/dev/zero of="$TMP/v.img" bs=512 count=1 conv=notrunc 2>/dev/null
+	scribble "$TMP/v.img" "$1"
+	"$BDKIT" -q repair "$TMP/v.img" -o "$TMP/out.img" -f $sec >/dev/null 2>"$TMP/err"
+	rc=$?
+	[ $rc = 0 ] && [ "$(sha "$TMP/out.img")" = "$want" ] && pass "$img: header zeroed + copy 1 corrupted: published sha256" ||
+		fail "$img: header + copy 1: rc $rc: $(grep -v warning "$TMP/err" | head -1)"
+done
+rm -f "$TMP/v.img" "$TMP/out.img" "$TMP/out.img.map"
+printf '%s' "$(conf $IMG RP)" >"$TMP/rp"
+
+# 1b. header zeroed on special volumes: encrypt-on-write in progress, paused conversion, To Go;
+# judged by the published sha256 where there is one, else by the reader's decryption of the intact volume
+for img in bitlk-aes-xts-128-eow bitlk-partially-encrypted-aes-cbc-128 bitlk-togo-aes-xts-128; do
+	printf '%s' "$(conf $img RP)" >"$TMP/rp"
+	want=$(conf $img SHA256SUM)
+	[ -n "$want" ] || want=$("$BDKIT" -q decrypt "$IMGDIR/$img.img" -o - --recovery-password-file "$TMP/rp" 2>/dev/null | sha256sum | cut -c1-64)
+	cp --sparse=always "$IMGDIR/$img.img" "$TMP/v.img"
+	dd if=/dev/zero of="$TMP/v.img" bs=512 count=1 conv=notrunc 2>/dev/null
+	case $img in
+	*partially*) # encrypt-on-write with its EOW information trimmed away: nothing on disk says so any more
+		"$BDKIT" -q keypackage export "$IMGDIR/$img.img" -o "$TMP/p.kp" --recovery-password-file "$TMP/rp" 2>/dev/null
+		salvage "$img: zeroed volume header, key package" "$want" "$TMP/v.img" --key-package "$TMP/p.kp"
+		salvage "$img: zeroed volume header, --assume-eow" "$want" "$TMP/v.img" --assume-eow ;;
+	*) salvage "$img: zeroed volume header" "$want" "$TMP/v.img" ;;
+	esac
+done
+rm -f "$TMP/v.img"
+printf '%s' "$(conf $IMG RP)" >"$TMP/rp"
+
+# 1c. zeroed header repaired in place: rebuilt from the metadata (a secret proves the metadata is this volume's)
+for img in $IMG bitlk-aes-cbc-128-4k; do
+	printf '%s' "$(conf $img RP)" >"$TMP/rp"
+	cp --sparse=always "$IMGDIR/$img.img" "$TMP/v.img"
+	dd if=/dev/zero of="$TMP/v.img" bs=512 count=1 conv=notrunc 2>/dev/null
+	"$BDKIT" -q metadata repair "$TMP/v.img" --backup "$TMP/bk" >/dev/null 2>&1
+	[ $? = 5 ] && cmp -s -n 512 "$TMP/v.img" /dev/zero && pass "$img: header not rebuilt without a secret (exit 5)" ||
+		fail "$img: header rebuilt without a secret"
+	rm -f "$TMP/bk"
+	"$BDKIT" -q metadata repair "$TMP/v.img" --recovery-password-file "$TMP/rp" --backup "$TMP/bk" >/dev/null 2>"$TMP/err"
+	rc=$?
+	[ $rc = 0 ] && [ "$("$BDKIT" -q decrypt "$TMP/v.img" -o - --recovery-password-file "$TMP/rp" 2>/dev/null | sha256sum | cut -c1-64)" = "$(conf $img SHA256SUM)" ] &&
+		pass "$img: header rebuilt in place; the reader decrypts it to the published sha256" || fail "$img: header rebuild: rc $rc $(grep -v warning "$TMP/err" | head -1)"
+	if command -v cryptsetup >/dev/null; then
+		cryptsetup bitlkDump "$TMP/v.img" 2>/dev/null | grep -qi "$(conf $img GUID)" && pass "$img: cryptsetup reads the rebuilt header" ||
+			fail "$img: cryptsetup cannot read the rebuilt header"
+	fi
+	rm -f "$TMP/v.img" "$TMP/bk"
+done
+printf '%s' "$(conf $IMG RP)" >"$TMP/rp"
+
 # 2. one, two corrupted copies; the real crc volume: in place
 cp --sparse=always "$SRC" "$TMP/v.img"
 scribble "$TMP/v.img" "$C1"
@@ -68,6 +128,26 @@ else
 fi
 [ "$("$BDKIT" -q decrypt "$TMP/v.img" -o - --recovery-password-file "$TMP/rp" 2>/dev/null | sha256sum | cut -c1-64)" = "$SUM" ] &&
 	pass "$IMG-crc after repair decrypts to the published sha256" || fail "$IMG-crc after repair: wrong data"
+rm -f "$TMP/v.img" "$TMP/bk"
+
+# 2b. copy 1 replaced by a valid block of another volume (same offsets): only the SHA-256 can tell
+cp --sparse=always "$SRC" "$TMP/v.img"
+dd if="$IMGDIR/bitlk-aes-xts-256.img" of="$TMP/v.img" bs=65536 skip="$C1" seek="$C1" count=1 iflag=skip_bytes \
+	oflag=seek_bytes conv=notrunc 2>/dev/null
+"$BDKIT" -q metadata check "$TMP/v.img" >"$TMP/out" 2>/dev/null
+[ $? = 5 ] && grep -q "disagree" "$TMP/out" && pass "foreign copy 1: check without a secret says the copies disagree" ||
+	fail "foreign copy check: $(cat "$TMP/out")"
+before=$(sha "$TMP/v.img")
+"$BDKIT" -q metadata repair "$TMP/v.img" --backup "$TMP/bk" >/dev/null 2>"$TMP/err"
+[ $? = 11 ] && [ "$(sha "$TMP/v.img")" = "$before" ] && pass "foreign copy 1: repair without a secret refuses and changes nothing" ||
+	fail "foreign copy repair without secret: $(cat "$TMP/err")"
+rm -f "$TMP/bk"
+"$BDKIT" -q metadata check "$TMP/v.img" --recovery-password-file "$TMP/rp" >"$TMP/out" 2>/dev/null
+grep -q "Copy 1.*bad SHA-256" "$TMP/out" && pass "foreign copy 1: with the secret, copy 1 fails its SHA-256" || fail "foreign copy: $(cat "$TMP/out")"
+salvage "foreign copy 1" "$SUM" "$TMP/v.img"
+"$BDKIT" -q metadata repair "$TMP/v.img" --recovery-password-file "$TMP/rp" --backup "$TMP/bk" >/dev/null 2>"$TMP/err"
+[ $? = 0 ] && cmp -s -n 65536 -i "$C1:$C1" "$TMP/v.img" "$SRC" && pass "foreign copy 1: repaired with the secret, equal to the original" ||
+	fail "foreign copy repair: $(grep -v warning "$TMP/err" | head -1)"
 rm -f "$TMP/v.img" "$TMP/bk"
 
 # 3. unreadable ranges: output = intact decryption except exactly the reported ranges (zeros there)
@@ -134,7 +214,8 @@ rc=$?
 rm -f "$TMP/out.img" "$TMP/out.img.map"
 BDKIT_FAULT_RANGES=$FAULTS "$BDKIT" -q repair "$SRC" -o "$TMP/out.img" --recovery-password-file "$TMP/rp" >/dev/null 2>&1 &
 pid=$!
-sleep 0.3; kill -INT $pid 2>/dev/null; wait $pid
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do [ -s "$TMP/out.img.map" ] && break; sleep 0.1; done
+kill -INT $pid 2>/dev/null; wait $pid
 BDKIT_FAULT_RANGES=$FAULTS "$BDKIT" -q repair "$SRC" -o "$TMP/out.img" --resume "$TMP/out.img.map" \
 	--recovery-password-file "$TMP/rp" >/dev/null 2>"$TMP/err"
 [ $? = 0 ] && cmp -s "$TMP/out.img" "$TMP/full.img" && pass "ctrl-C then --resume: identical output" ||
@@ -162,6 +243,42 @@ printf '000000-000000-000000-000000-000000-000000-000000-000000' >"$TMP/wrong"
 "$BDKIT" -q repair "$SRC" -o "$TMP/o2.img" --recovery-password-file "$TMP/wrong" >/dev/null 2>"$TMP/err"
 [ $? = 4 ] && pass "wrong recovery password: exit 4" || fail "wrong secret: $(head -2 "$TMP/err")"
 rm -f "$TMP/ref.img" "$TMP/o2.img" "$TMP/o2.img.map"
+
+# 6a. block devices (loop devices; root only): a device output, one too small, the source itself
+if [ "$(id -u)" = 0 ] && command -v losetup >/dev/null && cp --sparse=always "$SRC" "$TMP/src.img" &&
+	LSRC=$(losetup -r -f --show "$TMP/src.img" 2>/dev/null); then
+	truncate -s 50M "$TMP/small.img"; truncate -s 110M "$TMP/big.img"
+	LSMALL=$(losetup -f --show "$TMP/small.img" 2>/dev/null)
+	LBIG=$(losetup -f --show "$TMP/big.img" 2>/dev/null)
+	trap 'for d in $LSRC $LSMALL $LBIG; do losetup -d $d 2>/dev/null; done; rm -rf "$TMP"' EXIT
+	"$BDKIT" -q repair "$LSRC" -o "$LSRC" --recovery-password-file "$TMP/rp" -m "$TMP/m" >/dev/null 2>"$TMP/err"
+	[ $? = 11 ] && pass "block device: output = source refused" || fail "loop: output = source: $(cat "$TMP/err")"
+	"$BDKIT" -q repair "$LSRC" -o "$LSMALL" --recovery-password-file "$TMP/rp" -m "$TMP/m" >/dev/null 2>"$TMP/err"
+	[ $? = 11 ] && grep -q "smaller" "$TMP/err" && pass "block device smaller than the volume refused" ||
+		fail "loop: small output: $(cat "$TMP/err")"
+	head -c 1048576 /dev/urandom | dd of="$LBIG" bs=1M seek=50 conv=notrunc 2>/dev/null  # stale data must go
+	"$BDKIT" -q repair "$LSRC" -o "$LBIG" --recovery-password-file "$TMP/rp" -m "$TMP/m" >/dev/null 2>"$TMP/err"
+	rc=$?
+	[ $rc = 0 ] && [ "$(head -c 104857600 "$LBIG" | sha256sum | cut -c1-64)" = "$SUM" ] &&
+		pass "salvage to a block device: published sha256" || fail "loop: salvage to device: rc $rc $(head -1 "$TMP/err")"
+	for d in $LSRC $LSMALL $LBIG; do losetup -d $d 2>/dev/null; done
+	trap 'rm -rf "$TMP"' EXIT
+	rm -f "$TMP/src.img" "$TMP/small.img" "$TMP/big.img" "$TMP/m"
+else
+	skip "block devices: needs root and free loop devices"
+fi
+
+# 6b. the volume inside an MBR disk image, its header zeroed: the scan finds the volume's start
+truncate -s $((2048 * 512 + 104857600)) "$TMP/disk.img"
+printf '\200\0\0\0\007\0\0\0\0\010\0\0\0\040\003\0' | dd of="$TMP/disk.img" bs=1 seek=446 conv=notrunc 2>/dev/null
+printf '\125\252' | dd of="$TMP/disk.img" bs=1 seek=510 conv=notrunc 2>/dev/null
+dd if="$SRC" of="$TMP/disk.img" bs=1M seek=1 conv=sparse,notrunc 2>/dev/null
+dd if=/dev/zero of="$TMP/disk.img" bs=512 seek=2048 count=1 conv=notrunc 2>/dev/null
+salvage "MBR disk, partition header zeroed" "$SUM" "$TMP/disk.img"
+grep -q "volume starts at 1048576" "$TMP/err" "$TMP/out.img.map" 2>/dev/null || "$BDKIT" -q repair "$TMP/disk.img" -o "$TMP/out.img" -f \
+	--recovery-password-file "$TMP/rp" --json 2>/dev/null | grep -q "volume starts at 1048576" &&
+	pass "MBR disk: volume start 1048576 derived from the metadata" || fail "MBR disk: volume start not reported"
+rm -f "$TMP/disk.img" "$TMP/out.img" "$TMP/out.img.map"
 
 # 7. a bdkit-made volume around a real NTFS with files (the test volumes' file systems are trimmed):
 # judged by the plain image that went in and by ntfs-3g (ntfsls)
