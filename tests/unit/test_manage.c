@@ -307,15 +307,16 @@ static void pwrite_test(uint16_t method, uint32_t ss, const char *name)
 	struct bd_open_opts rw = { .offset = -1, .writable = 1 };
 	struct bd_io *io = NULL;
 	bd_volume *v = NULL;
-	char plain[300], out[300], cmd[2048];
+	char plain[300], out[300], cmd[2048], vimg[300];
 	uint8_t *exp = NULL, *buf = NULL;
 	uint64_t size;
 	int ok = 1;
 
+	snprintf(vimg, sizeof(vimg), "%s/vol-%s", dir, name);
 	snprintf(plain, sizeof(plain), "%s/expected-%s", dir, name);
 	snprintf(out, sizeof(out), "%s/reader-%s", dir, name);
-	unlink(img);
-	FILE *f = fopen(img, "wb");
+	unlink(vimg);
+	FILE *f = fopen(vimg, "wb");
 	if (!f || ftruncate(fileno(f), VOL_SIZE)) {
 		CHECK(0, "%s: make the target", name);
 		if (f)
@@ -328,13 +329,13 @@ static void pwrite_test(uint16_t method, uint32_t ss, const char *name)
 	o.sector_size = ss;
 	o.password = "pwrite-test-pw";
 	o.description = "bdkit pwrite test";
-	if (bd_io_open_file(img, BD_IO_RDWR, &io) || bd_create(io, &o, &res)) {
+	if (bd_io_open_file(vimg, BD_IO_RDWR, &io) || bd_create(io, &o, &res)) {
 		CHECK(0, "%s: bd_create (%s)", name, bd_last_error());
 		bd_io_close(io);
 		return;
 	}
 	bd_io_close(io);
-	if (bd_volume_open(img, &rw, &v) || bd_unlock_password(v, o.password)) {
+	if (bd_volume_open(vimg, &rw, &v) || bd_unlock_password(v, o.password)) {
 		CHECK(0, "%s: open", name);
 		bd_volume_close(v);
 		return;
@@ -351,6 +352,7 @@ static void pwrite_test(uint16_t method, uint32_t ss, const char *name)
 		bd_random(buf, len);
 		if (off == 0) {
 			/* libbde sizes the volume from the file-system header in sector 0: make it NTFS-like */
+			memset(buf, 0, 0x54);   /* no random FAT-style size fields */
 			memcpy(buf, "\xEB\x52\x90NTFS    ", 11);
 			put_le16(buf + 0x0B, (uint16_t)ss);
 			buf[0x0D] = 1;
@@ -388,7 +390,7 @@ static void pwrite_test(uint16_t method, uint32_t ss, const char *name)
 	} else {
 		unlink(out);
 		snprintf(cmd, sizeof(cmd), "dislocker-file -V '%s' -upwrite-test-pw -- '%s' >/dev/null 2>&1 && "
-			 "cmp -s '%s' '%s'", img, out, out, plain);
+			 "cmp -s '%s' '%s'", vimg, out, out, plain);
 		CHECK(system(cmd) == 0, "%s: dislocker reads exactly what was written through bd_volume_pwrite", name);
 		unlink(out);
 	}
@@ -397,11 +399,13 @@ static void pwrite_test(uint16_t method, uint32_t ss, const char *name)
 	} else {
 		snprintf(cmd, sizeof(cmd), "/usr/bin/python3 -c \"\nimport pybde,sys\nv=pybde.volume()\n"
 			 "v.set_password('pwrite-test-pw')\nv.open('%s')\ne=open('%s','rb').read()\nd=v.read_buffer(len(e))\n"
-			 "sys.exit(0 if d==e else 1)\" 2>/dev/null", img, plain);
+			 "sys.exit(0 if d==e else 1)\" 2>/dev/null", vimg, plain);
 		CHECK(system(cmd) == 0, "%s: libbde reads exactly what was written through bd_volume_pwrite", name);
 	}
-	if (!getenv("KEEP"))
+	if (!getenv("KEEP")) {
 		unlink(plain);
+		unlink(vimg);
+	}
 	free(exp);
 	free(buf);
 }
