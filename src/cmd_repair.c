@@ -46,6 +46,7 @@ static void usage(FILE *f)
 		   "                             metadata block inside)\n"
 		   "  -m, --map FILE             map file (default: OUTPUT.map, or ./bdkit-repair.map for a device)\n"
 		   "      --resume MAPFILE       continue the interrupted run recorded in MAPFILE\n"
+		   "      --retry-bad            with --resume: try the ranges recorded as unreadable again\n"
 		   "      --retries N            read attempts per sector of a failing chunk (default 3)\n"
 		   "  -f, --force                overwrite a non-empty OUTPUT file\n"
 		   "      --json                 the final report as JSON on stdout\n"
@@ -444,7 +445,7 @@ static bool blk_overlap(dev_t a, dev_t b)
 
 int cmd_repair(int argc, char **argv)
 {
-	enum { OPT_KP = OPT_CLI_LAST + 1, OPT_RESUME, OPT_RETRIES, OPT_JSON, OPT_EOW };
+	enum { OPT_KP = OPT_CLI_LAST + 1, OPT_RESUME, OPT_RETRIES, OPT_JSON, OPT_EOW, OPT_RETRY_BAD };
 	static const struct option opts[] = {
 		{ "output", required_argument, 0, 'o' },
 		{ "key-package", required_argument, 0, OPT_KP },
@@ -454,12 +455,13 @@ int cmd_repair(int argc, char **argv)
 		{ "force", no_argument, 0, 'f' },
 		{ "json", no_argument, 0, OPT_JSON },
 		{ "assume-eow", no_argument, 0, OPT_EOW },
+		{ "retry-bad", no_argument, 0, OPT_RETRY_BAD },
 		{ "help", no_argument, 0, 'h' },
 		CLI_UNLOCK_OPTIONS,
 		{ 0, 0, 0, 0 },
 	};
 	struct cli_unlock u;
-	bool assume_eow = false;
+	bool assume_eow = false, retry_bad = false;
 	const char *out = NULL, *kpath = NULL, *mpath = NULL, *resume = NULL, *source;
 	bool force = false, json = false;
 	int retries = 3, c, rc, r;
@@ -482,6 +484,7 @@ int cmd_repair(int argc, char **argv)
 		case OPT_RETRIES: retries = atoi(optarg); break;
 		case OPT_JSON: json = true; break;
 		case OPT_EOW: assume_eow = true; break;
+		case OPT_RETRY_BAD: retry_bad = true; break;
 		case 'h': usage(stdout); cli_unlock_free(&u); return EXIT_OK;
 		default:
 			rc = cli_unlock_option(&u, c, optarg);
@@ -646,6 +649,10 @@ int cmd_repair(int argc, char **argv)
 		rc = map_load(&map, resume, g);
 		if (rc)
 			goto out;
+		if (retry_bad)
+			for (size_t i = 0; i < map.n; i++)
+				if (map.r[i].st == '-')
+					map.r[i].st = '?';
 		if (map.size != size) {
 			cli_error("%s records a volume of %llu bytes; this one is %llu", resume,
 				  (unsigned long long)map.size, (unsigned long long)size);

@@ -220,6 +220,11 @@ BDKIT_FAULT_RANGES=$FAULTS "$BDKIT" -q repair "$SRC" -o "$TMP/out.img" --resume 
 	--recovery-password-file "$TMP/rp" >/dev/null 2>"$TMP/err"
 [ $? = 0 ] && cmp -s "$TMP/out.img" "$TMP/full.img" && pass "ctrl-C then --resume: identical output" ||
 	fail "ctrl-C resume: $(grep -v warning "$TMP/err" | head -1)"
+# the drive "recovers": --resume --retry-bad reads the unreadable ranges again and the output becomes exact
+"$BDKIT" -q repair "$SRC" -o "$TMP/out.img" --resume "$TMP/out.img.map" --retry-bad --recovery-password-file "$TMP/rp" \
+	>/dev/null 2>"$TMP/err"
+[ $? = 0 ] && [ "$(sha "$TMP/out.img")" = "$SUM" ] && ! grep -q ' -$' "$TMP/out.img.map" &&
+	pass "--resume --retry-bad after the faults are gone: published sha256" || fail "retry-bad: $(grep -v warning "$TMP/err" | head -1)"
 rm -f "$TMP/full.img" "$TMP/out.img" "$TMP/out.img.map"
 
 # 5. truncated image: the missing tail is reported and zero-filled, the rest equals the intact decryption
