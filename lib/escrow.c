@@ -453,6 +453,7 @@ int bd_escrow_cn(const struct bd_escrow_record *r, char *out, size_t outlen)
 	char g[37], ts[32];
 	long off;
 
+	tzset();   /* localtime_r need not notice a changed TZ */
 	if (outlen < 64 || !localtime_r(&t, &tm))
 		return bd_err(BD_ERR_INVALID, "cannot format the backup time");
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
