@@ -389,6 +389,8 @@ struct bd_escrow_record {
 /* "2019-12-11T16:17:02-08:00{1F9DA098-...}" in the local time zone (as Windows names it);
  * out >= 64 bytes. */
 int bd_escrow_cn(const struct bd_escrow_record *r, char *out, size_t outlen);
+/* "CN=<escaped CN>,<computer_dn>": the DN bd_ldap_backup adds (with the same r->when). */
+int bd_escrow_dn(const struct bd_escrow_record *r, const char *computer_dn, char *out, size_t outlen);
 /* Add CN=<time>{GUID} under computer_dn with msFVE-RecoveryPassword, -RecoveryGuid,
  * -VolumeGuid, as Windows writes it. dn_out (may be NULL) gets the new DN. */
 int bd_ldap_backup(bd_ldap *l, const char *computer_dn, const struct bd_escrow_record *r,

@@ -467,3 +467,18 @@ int bd_escrow_cn(const struct bd_escrow_record *r, char *out, size_t outlen)
 	snprintf(out, outlen, "%s%c%02ld:%02ld{%s}", ts, sign, off / 60 % 100, off % 60, g);
 	return 0;
 }
+
+int bd_escrow_dn(const struct bd_escrow_record *r, const char *computer_dn, char *out, size_t outlen)
+{
+	char cn[80], esc[200];
+	int r2, n;
+
+	if (!computer_dn || !*computer_dn)
+		return bd_err(BD_ERR_INVALID, "no computer DN given");
+	if ((r2 = bd_escrow_cn(r, cn, sizeof(cn))) || (r2 = bd_escrow_dn_escape(cn, esc, sizeof(esc))))
+		return r2;
+	n = snprintf(out, outlen, "CN=%s,%s", esc, computer_dn);
+	if (n < 0 || (size_t)n >= outlen)
+		return bd_err(BD_ERR_INVALID, "computer DN too long");
+	return 0;
+}

@@ -8,6 +8,7 @@
 #include <ldap.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "escrow.h"
 
@@ -345,7 +346,7 @@ int bd_ldap_find(bd_ldap *l, const struct bd_escrow_key_id *id, bd_escrow_list *
 int bd_ldap_backup(bd_ldap *l, const char *computer_dn, const struct bd_escrow_record *rec,
 		   char *dn_out, size_t dn_len)
 {
-	char cn[80], cn_esc[200], *dn = NULL;
+	char cn[80], *dn = NULL;
 	struct bd_secret *pw = NULL;
 	uint8_t key[16];
 	int r, rc;
@@ -355,16 +356,19 @@ int bd_ldap_backup(bd_ldap *l, const char *computer_dn, const struct bd_escrow_r
 	if ((r = bd_recovery_password_parse(rec->recovery_password, key)))
 		return r;
 	bd_wipe(key, sizeof(key));
-	if ((r = bd_escrow_cn(rec, cn, sizeof(cn))) || (r = bd_escrow_dn_escape(cn, cn_esc, sizeof(cn_esc))))
-		return r;
-	size_t n = strlen(cn_esc) + strlen(computer_dn) + 8;
+	size_t n = strlen(computer_dn) + 256;
 	dn = malloc(n);
 	pw = bd_secret_new(64);
 	if (!dn || !pw) {
 		r = bd_err(BD_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	snprintf(dn, n, "CN=%s,%s", cn_esc, computer_dn);
+	/* one timestamp for the DN and the cn value */
+	struct bd_escrow_record fixed = *rec;
+	if (!fixed.when)
+		fixed.when = (int64_t)time(NULL);
+	if ((r = bd_escrow_cn(&fixed, cn, sizeof(cn))) || (r = bd_escrow_dn(&fixed, computer_dn, dn, n)))
+		goto out;
 	/* store the password in the form Windows writes: 8 groups of 6 digits joined by '-' */
 	bd_escrow_password_normalise(rec->recovery_password, strlen(rec->recovery_password), (char *)pw->data, 64);
 

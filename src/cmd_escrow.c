@@ -814,7 +814,10 @@ static int cmd_backup(int argc, char **argv)
 	rec.when = (int64_t)time(NULL);
 	bd_escrow_cn(&rec, cn, sizeof(cn));
 	if (dry_run) {
-		snprintf(dn, sizeof(dn), "CN=%s,%s", cn, computer);
+		if ((r = bd_escrow_dn(&rec, computer, dn, sizeof(dn)))) {
+			rc = cli_fail(r, NULL);
+			goto out;
+		}
 	} else {
 		if ((rc = ldap_open(&d, &l)))
 			goto out;
