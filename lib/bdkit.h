@@ -377,6 +377,9 @@ const char *bd_ldap_base(const bd_ldap *l);
  * {GUID} in the CN) or by 8-digit key ID (CN substring, checked against the GUID).
  * An empty list is a success; *out is always set on success. */
 int bd_ldap_find(bd_ldap *l, const struct bd_escrow_key_id *id, bd_escrow_list **out);
+/* Every msFVE-RecoveryInformation object of a computer: computer is its DN, or a name matched
+ * against cn, sAMAccountName (NAME$) and dNSHostName. BD_ERR_NO_PROTECTOR: no such computer. */
+int bd_ldap_find_computer(bd_ldap *l, const char *computer, bd_escrow_list **out);
 
 /* What a backup writes (§1.5). */
 struct bd_escrow_record {

@@ -363,8 +363,11 @@ int bd_escrow_entry_from_ldap(const struct bd_ldap_values *v, struct bd_escrow_e
 	}
 	if (v->when && v->when_len) {
 		int64_t t;
+		/* the CN's time is what Windows wrote (and sorts as whenCreated does); the server's
+		 * date only stands in when the CN has none */
 		if (!bd_escrow_time_parse((const char *)v->when, v->when_len, &t)) {
-			e->created_unix = t;
+			if (!cn_ok || !e->created_unix)
+				e->created_unix = t;
 			if (!cn_ok) {
 				struct tm tm;
 				time_t tt = (time_t)t;

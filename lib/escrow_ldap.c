@@ -289,7 +289,7 @@ static int add_entry(struct bd_ldap *l, LDAPMessage *e, const struct bd_escrow_k
 	if (r) {
 		bd_warn("skipping %s: %s", dn ? dn : "?", bd_last_error());
 		r = 0;
-	} else if (!bd_escrow_key_id_match(id, tmp.recovery_guid)) {
+	} else if (id && !bd_escrow_key_id_match(id, tmp.recovery_guid)) {
 		bd_debug("%s matched the filter but its GUID is another one; skipped", tmp.dn);
 	} else if (!(slot = bd_escrow_list_add(list))) {
 		r = BD_ERR_NOMEM;
@@ -302,42 +302,109 @@ static int add_entry(struct bd_ldap *l, LDAPMessage *e, const struct bd_escrow_k
 	return r;
 }
 
-int bd_ldap_find(bd_ldap *l, const struct bd_escrow_key_id *id, bd_escrow_list **out)
+static char *fve_attrs[] = { "cn", "msFVE-RecoveryPassword", "msFVE-RecoveryGuid", "msFVE-VolumeGuid",
+			     "msFVE-KeyPackage", "whenCreated", "createTimestamp", NULL };
+
+/* One search for msFVE-RecoveryInformation objects, appended to list (entries not matching id,
+ * when given, are dropped). what: for messages. */
+static int search_fve(struct bd_ldap *l, const char *base, int scope, const char *filter,
+		      const struct bd_escrow_key_id *id, bd_escrow_list *list, const char *what)
 {
-	static char *attrs[] = { "cn", "msFVE-RecoveryPassword", "msFVE-RecoveryGuid", "msFVE-VolumeGuid",
-				 "msFVE-KeyPackage", "whenCreated", "createTimestamp", NULL };
-	char filter[256];
 	struct timeval tv = { l->timeout, 0 };
 	LDAPMessage *res = NULL;
+	int rc, r = 0;
+
+	bd_debug("LDAP search under %s: %s", base, filter);
+	rc = ldap_search_ext_s(l->ld, base, scope, filter, fve_attrs, 0, NULL, NULL, &tv, 1000, &res);
+	if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED && rc != LDAP_PARTIAL_RESULTS &&
+	    rc != LDAP_REFERRAL) {
+		char msg[1200];
+		ldap_msgfree(res);
+		snprintf(msg, sizeof(msg), "search for %s under %s at %s", what, base, l->uri);
+		return ldap_fail(l, rc, msg);
+	}
+	if (rc == LDAP_SIZELIMIT_EXCEEDED)
+		bd_warn("the server stopped at its size limit; the results may be incomplete");
+	for (LDAPMessage *e = ldap_first_entry(l->ld, res); e && !r; e = ldap_next_entry(l->ld, e))
+		r = add_entry(l, e, id, list);
+	ldap_msgfree(res);
+	return r;
+}
+
+int bd_ldap_find(bd_ldap *l, const struct bd_escrow_key_id *id, bd_escrow_list **out)
+{
+	char filter[256], what[64];
 	bd_escrow_list *list;
-	int rc, r;
+	int r;
 
 	*out = NULL;
 	if ((r = bd_escrow_ldap_filter(id, filter, sizeof(filter))))
 		return r;
-	bd_debug("LDAP search under %s: %s", l->base, filter);
-	rc = ldap_search_ext_s(l->ld, l->base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL, NULL, &tv, 1000, &res);
-	if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED && rc != LDAP_PARTIAL_RESULTS &&
-	    rc != LDAP_REFERRAL) {
-		char what[1200];
-		ldap_msgfree(res);
-		snprintf(what, sizeof(what), "search for key ID %s under %s at %s", id->text, l->base, l->uri);
-		return ldap_fail(l, rc, what);
-	}
-	if (rc == LDAP_SIZELIMIT_EXCEEDED)
-		bd_warn("the server stopped at its size limit; the results may be incomplete");
-	if (!(list = bd_escrow_list_new())) {
-		ldap_msgfree(res);
+	if (!(list = bd_escrow_list_new()))
 		return BD_ERR_NOMEM;
+	snprintf(what, sizeof(what), "key ID %s", id->text);
+	if ((r = search_fve(l, l->base, LDAP_SCOPE_SUBTREE, filter, id, list, what))) {
+		bd_escrow_list_free(list);
+		return r;
 	}
-	for (LDAPMessage *e = ldap_first_entry(l->ld, res); e; e = ldap_next_entry(l->ld, e)) {
-		if ((r = add_entry(l, e, id, list))) {
-			ldap_msgfree(res);
-			bd_escrow_list_free(list);
-			return r;
-		}
+	bd_escrow_list_sort(list);
+	*out = list;
+	return 0;
+}
+
+int bd_ldap_find_computer(bd_ldap *l, const char *computer, bd_escrow_list **out)
+{
+	static char *no_attrs[] = { "1.1", NULL };
+	const char *fve = "(objectClass=msFVE-RecoveryInformation)";
+	struct timeval tv = { l->timeout, 0 };
+	LDAPMessage *res = NULL;
+	bd_escrow_list *list;
+	int rc, r = 0, n = 0;
+
+	*out = NULL;
+	if (!computer || !*computer)
+		return bd_err(BD_ERR_INVALID, "no computer name given");
+	if (!(list = bd_escrow_list_new()))
+		return BD_ERR_NOMEM;
+	if (strchr(computer, '=')) {
+		/* a DN: its msFVE-RecoveryInformation children (§1.6: -s one under the computer) */
+		r = search_fve(l, computer, LDAP_SCOPE_ONELEVEL, fve, NULL, list, "recovery information");
+		goto out;
 	}
+	/* a name: the computer object by cn, sAMAccountName (NAME$) or dNSHostName */
+	struct berval in = { strlen(computer), (char *)computer }, esc = { 0, NULL };
+	if (ldap_bv2escaped_filter_value(&in, &esc)) {
+		r = bd_err(BD_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	char filter[1024];
+	snprintf(filter, sizeof(filter), "(&(objectClass=computer)(|(cn=%s)(sAMAccountName=%s$)(dNSHostName=%s)))",
+		 esc.bv_val, esc.bv_val, esc.bv_val);
+	ber_memfree(esc.bv_val);
+	rc = ldap_search_ext_s(l->ld, l->base, LDAP_SCOPE_SUBTREE, filter, no_attrs, 0, NULL, NULL, &tv, 100, &res);
+	if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED && rc != LDAP_REFERRAL) {
+		char what[1200];
+		snprintf(what, sizeof(what), "search for computer %s under %s at %s", computer, l->base, l->uri);
+		r = ldap_fail(l, rc, what);
+		goto out;
+	}
+	for (LDAPMessage *e = ldap_first_entry(l->ld, res); e && !r; e = ldap_next_entry(l->ld, e)) {
+		char *dn = ldap_get_dn(l->ld, e);
+		if (!dn)
+			continue;
+		n++;
+		r = search_fve(l, dn, LDAP_SCOPE_ONELEVEL, fve, NULL, list, "recovery information");
+		ldap_memfree(dn);
+	}
+	if (!r && !n)
+		r = bd_err(BD_ERR_NO_PROTECTOR, "no computer object named %s under %s at %s (searched cn, "
+			   "sAMAccountName and dNSHostName)", computer, l->base, l->uri);
+out:
 	ldap_msgfree(res);
+	if (r) {
+		bd_escrow_list_free(list);
+		return r;
+	}
 	bd_escrow_list_sort(list);
 	*out = list;
 	return 0;

@@ -19,7 +19,7 @@ enum {
 	OPT_LDAP = OPT_CLI_LAST + 1, OPT_BASE, OPT_BIND_DN, OPT_BIND_PW_FILE, OPT_SASL, OPT_STARTTLS,
 	OPT_GRAPH, OPT_GRAPH_URL, OPT_LOGIN_URL, OPT_TENANT, OPT_CLIENT_ID, OPT_CLIENT_SECRET_FILE,
 	OPT_TOKEN_FILE, OPT_SCOPE, OPT_DEVICE_ID, OPT_TIMEOUT, OPT_VOLUME, OPT_SHOW, OPT_UNLOCK_TEST,
-	OPT_DECRYPT_TO, OPT_COMPUTER_DN, OPT_DRY_RUN, OPT_JSON, OPT_FORCE, OPT_HELP, OPT_OUTPUT,
+	OPT_DECRYPT_TO, OPT_COMPUTER_DN, OPT_COMPUTER, OPT_DRY_RUN, OPT_JSON, OPT_FORCE, OPT_HELP, OPT_OUTPUT,
 };
 
 #define DIRECTORY_OPTIONS \
@@ -80,6 +80,7 @@ static void lookup_usage(FILE *f)
 {
 	fprintf(f, "Usage: bdkit escrow lookup (--ldap URI | --graph) [OPTIONS] KEYID\n"
 		   "       bdkit escrow lookup (--ldap URI | --graph) [OPTIONS] --volume VOLUME\n"
+		   "       bdkit escrow lookup --ldap URI [OPTIONS] --computer NAME|DN\n"
 		   "       bdkit escrow lookup --graph [OPTIONS] --device-id ID\n"
 		   "Look recovery passwords up by key ID: the 8 hex digits the recovery screen shows\n"
 		   "(\"Key ID: 1F9DA098\") or the full protector GUID; with --volume, by the IDs of the\n"
@@ -93,7 +94,9 @@ static void lookup_usage(FILE *f)
 		   "      --offset BYTES           the BitLocker volume starts here (default: detect)\n"
 		   "      --unlock-test            check that the password found opens VOLUME\n"
 		   "      --decrypt-to OUT         ... and write the decrypted volume to OUT ('-' = stdout)\n"
-		   "      --device-id ID           Graph: only the keys of this Entra device ID\n\n%s",
+		   "      --computer NAME|DN       AD: every recovery password of this computer (by cn,\n"
+		   "                               sAMAccountName or dNSHostName, or its DN)\n"
+		   "      --device-id ID           Graph: the keys of this Entra device ID\n\n%s",
 		directory_help);
 }
 
@@ -478,12 +481,13 @@ static int cmd_lookup(int argc, char **argv)
 		{ "unlock-test", no_argument, 0, OPT_UNLOCK_TEST },
 		{ "decrypt-to", required_argument, 0, OPT_DECRYPT_TO },
 		{ "device-id", required_argument, 0, OPT_DEVICE_ID },
+		{ "computer", required_argument, 0, OPT_COMPUTER },
 		{ 0, 0, 0, 0 },
 	};
 	struct dir d = { 0 };
 	struct cli_unlock u;
 	bool show = false, force = false, unlock_test = false;
-	const char *output = NULL, *volume = NULL, *decrypt_out = NULL, *device_id = NULL;
+	const char *output = NULL, *volume = NULL, *decrypt_out = NULL, *device_id = NULL, *computer = NULL;
 	struct bd_escrow_key_id ids[MAX_QUERIES];
 	bd_escrow_list *lists[MAX_QUERIES] = { 0 };
 	struct found *found = NULL;
@@ -504,6 +508,7 @@ static int cmd_lookup(int argc, char **argv)
 		case OPT_UNLOCK_TEST: unlock_test = true; break;
 		case OPT_DECRYPT_TO: decrypt_out = optarg; unlock_test = true; break;
 		case OPT_DEVICE_ID: device_id = optarg; break;
+		case OPT_COMPUTER: computer = optarg; break;
 		case OPT_OFFSET:
 			if (cli_unlock_option(&u, c, optarg) < 0) {
 				rc = EXIT_USAGE;
@@ -522,8 +527,8 @@ static int cmd_lookup(int argc, char **argv)
 	}
 	if ((rc = dir_check(&d)))
 		goto out;
-	if ((optind < argc) + !!volume + (device_id && optind == argc) != 1 || optind + 1 < argc) {
-		cli_error("give one key ID, or --volume VOLUME%s", d.graph ? ", or --device-id ID" : "");
+	if ((optind < argc) + !!volume + (device_id && optind == argc) + !!computer != 1 || optind + 1 < argc) {
+		cli_error("give one key ID, or --volume VOLUME, or %s", d.graph ? "--device-id ID" : "--computer NAME");
 		lookup_usage(stderr);
 		rc = EXIT_USAGE;
 		goto out;
@@ -534,7 +539,12 @@ static int cmd_lookup(int argc, char **argv)
 		goto out;
 	}
 	if (device_id && !d.graph) {
-		cli_error("--device-id is an Entra ID device: use it with --graph");
+		cli_error("--device-id is an Entra ID device: use it with --graph (AD: --computer NAME)");
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (computer && d.graph) {
+		cli_error("--computer is an AD computer object: use it with --ldap (Entra ID: --device-id ID)");
 		rc = EXIT_USAGE;
 		goto out;
 	}
@@ -574,7 +584,8 @@ static int cmd_lookup(int argc, char **argv)
 	if (d.graph ? (rc = graph_open(&d, &g)) : (rc = ldap_open(&d, &l)))
 		goto out;
 	if (!n_ids) {
-		if ((r = bd_graph_find(g, device_id, NULL, 1, &lists[0]))) {
+		r = l ? bd_ldap_find_computer(l, computer, &lists[0]) : bd_graph_find(g, device_id, NULL, 1, &lists[0]);
+		if (r) {
 			rc = cli_fail(r, NULL);
 			goto out;
 		}
@@ -636,6 +647,8 @@ static int cmd_lookup(int argc, char **argv)
 		snprintf(what, sizeof(what), "the %zu recovery-password protector(s) of %s", n_ids, volume);
 	else if (n_ids)
 		snprintf(what, sizeof(what), "key ID %s", ids[0].text);
+	else if (computer)
+		snprintf(what, sizeof(what), "computer %s", computer);
 	else
 		snprintf(what, sizeof(what), "device %s", device_id);
 	size_t with_pw = 0, distinct = 0;

@@ -133,7 +133,7 @@ LDIF
 		fail "escrow-ldap: GUID lookup: rc=$rc out=$out err=$(cat "$TMP/err")"
 	fi
 	out=$("$BDKIT" escrow lookup $HD --show --json "$B_ID" 2>"$TMP/err"); rc=$?
-	if [ $rc -eq 0 ] && echo "$out" | python3 -c '
+	if [ $rc -eq 0 ] && printf "%s\n" "$out" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 f = d["found"]
@@ -168,6 +168,25 @@ assert f[0]["volume_guid"] == sys.argv[3] and f[0]["computer"] == "cn=PC01,dc=ex
 		pass "escrow-ldap: SASL EXTERNAL bind over ldapi; search base read from the RootDSE"
 	else
 		fail "escrow-ldap: SASL EXTERNAL: rc=$rc out=$out err=$(cat "$TMP/err")"
+	fi
+	# every key of one computer, by name (sAMAccountName PC01$) or by DN
+	"$BDKIT" escrow lookup $HD --json --computer PC01 >"$TMP/c1.json" 2>"$TMP/err"; rc=$?
+	"$BDKIT" escrow lookup $HD --json --computer cn=PC01,dc=example,dc=test >"$TMP/c2.json" 2>>"$TMP/err"; rc2=$?
+	if [ $rc -eq 0 ] && [ $rc2 -eq 0 ] && python3 -c '
+import json, sys
+for p in sys.argv[3:5]:
+    d = json.load(open(p))
+    assert [f["recovery_guid"] for f in d["found"]] == sys.argv[1:3], d   # newest first
+' "$A_ID" "$B_ID" "$TMP/c1.json" "$TMP/c2.json"; then
+		pass "escrow-ldap: --computer lists both of PC01's recovery passwords, newest first"
+	else
+		fail "escrow-ldap: --computer: rc=$rc/$rc2 $(cat "$TMP/c1.json" "$TMP/err")"
+	fi
+	"$BDKIT" escrow lookup $HD --computer PC99 >/dev/null 2>"$TMP/err"; rc=$?
+	if [ $rc -eq 9 ] && grep -q "no computer object named PC99" "$TMP/err"; then
+		pass "escrow-ldap: unknown computer: exit 9"
+	else
+		fail "escrow-ldap: unknown computer: rc=$rc $(cat "$TMP/err")"
 	fi
 	# errors: wrong bind password, withheld password, missing object, server down
 	"$BDKIT" escrow lookup --ldap "$URI" --base dc=example,dc=test --bind-dn cn=helpdesk,dc=example,dc=test \
@@ -317,7 +336,7 @@ assert h["ocp-client-name"] == "bdkit" and h["ocp-client-version"]' "$A_ID"; the
 		fail "escrow-graph: key ID: rc=$rc out=$out err=$(cat "$TMP/err")"
 	fi
 	out=$("$BDKIT" escrow lookup --graph --token-file "$TMP/good.tok" --json --device-id 2ef04ef1-23b0-2e00-a3a5-ab345e567ab6 2>"$TMP/err"); rc=$?
-	if [ $rc -eq 0 ] && echo "$out" | python3 -c '
+	if [ $rc -eq 0 ] && printf "%s\n" "$out" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 assert sorted(f["recovery_guid"] for f in d["found"]) == sorted(sys.argv[1:3]), d
