@@ -9,7 +9,7 @@ int main(void)
 	struct bd_escrow_key_id id;
 	char filter[256], t[32], out[256];
 	uint8_t g[16];
-	int64_t when;
+	int64_t when = 0;
 
 	/* §1.3: the filter for recovery ID 1f9da098-0cc4-464d-a101-188e70f434a6 */
 	CHECK(!bd_escrow_key_id_parse("{1F9DA098-0CC4-464D-A101-188E70F434A6}", &id) && id.full,
