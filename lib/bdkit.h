@@ -367,6 +367,7 @@ struct bd_ldap_opts {
 	const char *bind_password;    /* secret; copied to locked memory for the bind */
 	const char *sasl_mech;        /* "GSSAPI", "EXTERNAL", ...: SASL bind instead of simple */
 	int starttls;                 /* require StartTLS on ldap:// */
+	const char *ca_file;          /* PEM CA certificates for TLS (NULL: LDAPTLS_CACERT / ldap.conf) */
 	int timeout;                  /* seconds for connecting and each operation; 0: 30 */
 };
 typedef struct bd_ldap bd_ldap;
@@ -411,6 +412,7 @@ struct bd_graph_opts {
 	const char *token;            /* bearer token already obtained (secret) */
 	const char *client_secret;    /* client-credentials flow (secret) */
 	const char *user_agent;       /* NULL: "bdkit/<version>" */
+	const char *ca_file;          /* PEM CA certificates (NULL: the system store) */
 	int timeout;                  /* seconds per HTTP request; 0: 60 */
 };
 typedef struct bd_graph bd_graph;

@@ -29,6 +29,7 @@ struct bd_graph {
 	CURL *curl;
 	char *graph_url, *login_url, *tenant, *client_id, *scope, *user_agent;
 	char origin[512];                  /* scheme://host[:port] of graph_url: nextLinks must stay there */
+	char *ca_file;
 	struct bd_secret *token;
 	struct bd_secret *client_secret;
 	int timeout;
@@ -387,6 +388,13 @@ int bd_graph_open(const struct bd_graph_opts *o, bd_graph **out)
 		goto fail;
 	if (o->scope && *o->scope)
 		g->scope = strdup(o->scope);
+	if (o->ca_file && *o->ca_file) {
+		if (access(o->ca_file, R_OK)) {
+			r = bd_err(BD_ERR_INVALID, "cannot read the CA file %s", o->ca_file);
+			goto fail;
+		}
+		g->ca_file = strdup(o->ca_file);
+	}
 	if (o->token && *o->token && !(g->token = bd_secret_dup(o->token, strlen(o->token) + 1))) {
 		r = bd_err(BD_ERR_NOMEM, "out of memory");
 		goto fail;
@@ -415,6 +423,7 @@ void bd_graph_close(bd_graph *g)
 	free(g->client_id);
 	free(g->scope);
 	free(g->user_agent);
+	free(g->ca_file);
 	bd_secret_free(g->token);
 	bd_secret_free(g->client_secret);
 	free(g);
@@ -464,6 +473,8 @@ static int http(struct bd_graph *g, const char *url, const char *form, int auth,
 #endif
 		if (g->loopback)
 			curl_easy_setopt(g->curl, CURLOPT_PROXY, "");
+		if (g->ca_file)
+			curl_easy_setopt(g->curl, CURLOPT_CAINFO, g->ca_file);
 		if (form) {
 			curl_easy_setopt(g->curl, CURLOPT_POST, 1L);
 			curl_easy_setopt(g->curl, CURLOPT_POSTFIELDS, form);

@@ -8,7 +8,9 @@
 #include <ldap.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "escrow.h"
 
@@ -17,6 +19,7 @@ struct bd_ldap {
 	char uri[512];
 	char base[512];
 	int timeout;
+	int tls;            /* ldaps:// or StartTLS: a failed connection may be a refused certificate */
 };
 
 /* Map an LDAP result code to a BD_ERR_* with a message naming what failed and what to do. */
@@ -31,13 +34,20 @@ static int ldap_fail(struct bd_ldap *l, int rc, const char *what)
 	int code;
 	const char *hint;
 	switch (rc) {
-	case LDAP_SERVER_DOWN:
 	case LDAP_CONNECT_ERROR:
+		code = BD_ERR_IO;
+		hint = "check the URI and port; with TLS, that the server certificate matches the host name "
+		       "and its CA is trusted (--ca-file)";
+		break;
+	case LDAP_SERVER_DOWN:
 	case LDAP_TIMEOUT:
 	case LDAP_UNAVAILABLE:
 	case LDAP_BUSY:
 		code = BD_ERR_IO;
-		hint = "check the URI, the port and that the server is up";
+		hint = l && l->tls ? "check the URI, the port and that the server is up; if it is, the TLS handshake "
+				     "failed: is the server certificate's CA trusted (--ca-file, LDAPTLS_CACERT) and "
+				     "does the certificate name this host?"
+				   : "check the URI, the port and that the server is up";
 		break;
 	case LDAP_INVALID_CREDENTIALS:
 		code = BD_ERR_WRONG_KEY;
@@ -160,6 +170,7 @@ int bd_ldap_connect(const struct bd_ldap_opts *o, bd_ldap **out)
 		return bd_err(BD_ERR_NOMEM, "out of memory");
 	snprintf(l->uri, sizeof(l->uri), "%s", o->uri);
 	l->timeout = o->timeout > 0 ? o->timeout : 30;
+	l->tls = o->starttls || !strncasecmp(o->uri, "ldaps://", 8);
 	rc = ldap_initialize(&l->ld, o->uri);
 	if (rc != LDAP_SUCCESS) {
 		r = ldap_fail(l, rc, o->uri);
@@ -175,6 +186,18 @@ int bd_ldap_connect(const struct bd_ldap_opts *o, bd_ldap **out)
 	ldap_set_option(l->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
 	ldap_set_option(l->ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
 	ldap_set_option(l->ld, LDAP_OPT_TIMEOUT, &tv);
+	if (o->ca_file && *o->ca_file) {
+		int newctx = 0;
+		if (access(o->ca_file, R_OK)) {
+			r = bd_err(BD_ERR_INVALID, "cannot read the CA file %s", o->ca_file);
+			goto fail;
+		}
+		if (ldap_set_option(l->ld, LDAP_OPT_X_TLS_CACERTFILE, o->ca_file) != LDAP_OPT_SUCCESS ||
+		    ldap_set_option(l->ld, LDAP_OPT_X_TLS_NEWCTX, &newctx) != LDAP_OPT_SUCCESS) {
+			r = bd_err(BD_ERR_INVALID, "libldap refused the CA file %s", o->ca_file);
+			goto fail;
+		}
+	}
 	if (o->starttls) {
 		rc = ldap_start_tls_s(l->ld, NULL, NULL);
 		if (rc != LDAP_SUCCESS) {

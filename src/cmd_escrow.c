@@ -19,7 +19,7 @@ enum {
 	OPT_LDAP = OPT_CLI_LAST + 1, OPT_BASE, OPT_BIND_DN, OPT_BIND_PW_FILE, OPT_SASL, OPT_STARTTLS,
 	OPT_GRAPH, OPT_GRAPH_URL, OPT_LOGIN_URL, OPT_TENANT, OPT_CLIENT_ID, OPT_CLIENT_SECRET_FILE,
 	OPT_TOKEN_FILE, OPT_SCOPE, OPT_DEVICE_ID, OPT_TIMEOUT, OPT_VOLUME, OPT_SHOW, OPT_UNLOCK_TEST,
-	OPT_DECRYPT_TO, OPT_COMPUTER_DN, OPT_COMPUTER, OPT_DRY_RUN, OPT_JSON, OPT_FORCE, OPT_HELP, OPT_OUTPUT,
+	OPT_DECRYPT_TO, OPT_COMPUTER_DN, OPT_COMPUTER, OPT_CA_FILE, OPT_DRY_RUN, OPT_JSON, OPT_FORCE, OPT_HELP, OPT_OUTPUT,
 };
 
 #define DIRECTORY_OPTIONS \
@@ -38,6 +38,7 @@ enum {
 	{ "token-file", required_argument, 0, OPT_TOKEN_FILE }, \
 	{ "scope", required_argument, 0, OPT_SCOPE }, \
 	{ "timeout", required_argument, 0, OPT_TIMEOUT }, \
+	{ "ca-file", required_argument, 0, OPT_CA_FILE }, \
 	{ "json", no_argument, 0, OPT_JSON }, \
 	{ "help", no_argument, 0, OPT_HELP }
 
@@ -64,6 +65,7 @@ static const char directory_help[] =
 	"                               https://login.microsoftonline.com)\n"
 	"Both:\n"
 	"      --timeout SECONDS        per connection and request (default 30 LDAP, 60 Graph)\n"
+	"      --ca-file FILE           trust these PEM CA certificates for TLS (ldaps://, StartTLS, https)\n"
 	"      --json                   machine-readable output\n"
 	"  -h, --help                   this help\n";
 
@@ -120,7 +122,7 @@ static void backup_usage(FILE *f)
 struct dir {
 	char *ldap_uri, *base, *bind_dn, *bind_pw_file, *sasl;
 	bool starttls, graph;
-	char *graph_url, *login_url, *tenant, *client_id, *client_secret_file, *token_file, *scope;
+	char *graph_url, *login_url, *tenant, *client_id, *client_secret_file, *token_file, *scope, *ca_file;
 	int timeout;
 	bool json;
 };
@@ -143,6 +145,7 @@ static int dir_option(struct dir *d, int c, const char *arg)
 	case OPT_CLIENT_SECRET_FILE: slot = &d->client_secret_file; break;
 	case OPT_TOKEN_FILE: slot = &d->token_file; break;
 	case OPT_SCOPE: slot = &d->scope; break;
+	case OPT_CA_FILE: slot = &d->ca_file; break;
 	case OPT_STARTTLS: d->starttls = true; return 1;
 	case OPT_GRAPH: d->graph = true; return 1;
 	case OPT_JSON: d->json = true; return 1;
@@ -167,7 +170,8 @@ static int dir_option(struct dir *d, int c, const char *arg)
 static void dir_free(struct dir *d)
 {
 	char **all[] = { &d->ldap_uri, &d->base, &d->bind_dn, &d->bind_pw_file, &d->sasl, &d->graph_url,
-			 &d->login_url, &d->tenant, &d->client_id, &d->client_secret_file, &d->token_file, &d->scope };
+			 &d->login_url, &d->tenant, &d->client_id, &d->client_secret_file, &d->token_file, &d->scope,
+			 &d->ca_file };
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		free(*all[i]);
 		*all[i] = NULL;
@@ -201,7 +205,7 @@ static int ldap_open(const struct dir *d, bd_ldap **out)
 {
 	struct bd_ldap_opts o = {
 		.uri = d->ldap_uri, .base = d->base, .bind_dn = d->bind_dn, .sasl_mech = d->sasl,
-		.starttls = d->starttls, .timeout = d->timeout,
+		.starttls = d->starttls, .timeout = d->timeout, .ca_file = d->ca_file,
 	};
 	char *pw = NULL;
 	size_t len = 0;
@@ -241,6 +245,7 @@ static int graph_open(const struct dir *d, bd_graph **out)
 		.graph_url = d->graph_url ? d->graph_url : env_graph,
 		.login_url = d->login_url ? d->login_url : env_login,
 		.tenant = d->tenant, .client_id = d->client_id, .scope = d->scope, .timeout = d->timeout,
+		.ca_file = d->ca_file,
 	};
 	char *tok = NULL, *sec = NULL;
 	size_t tlen = 0, slen = 0;

@@ -45,10 +45,21 @@ ldap_tests() {
 	sed -e "s|@DIR@|$D_SLAPD|g" -e "s|@SCHEMA@|$FIX|g" "$FIX/slapd.conf.in" >"$D_SLAPD/slapd.conf"
 	PORT=$(free_port)
 	URI="ldap://127.0.0.1:$PORT"
+	# TLS: a throwaway self-signed certificate for 127.0.0.1 (ldaps:// and StartTLS)
+	: >"$D_SLAPD/tls.conf"
+	LISTEN="$URI/"
+	if command -v openssl >/dev/null 2>&1 &&
+	   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+		-keyout "$D_SLAPD/key.pem" -out "$D_SLAPD/cert.pem" >/dev/null 2>&1; then
+		printf 'TLSCertificateFile %s\nTLSCertificateKeyFile %s\n' "$D_SLAPD/cert.pem" "$D_SLAPD/key.pem" \
+			>"$D_SLAPD/tls.conf"
+		TLS_PORT=$(free_port)
+		LISTEN="$URI/ ldaps://127.0.0.1:$TLS_PORT/"
+	fi
 	SOCK="$D_SLAPD/ldapi"
 	SOCK_URI="ldapi://$(python3 -c 'import urllib.parse, sys; print(urllib.parse.quote(sys.argv[1], safe=""))' "$SOCK")"
 	# -d 0: stay in the foreground so that $! is slapd itself; never touches the system slapd
-	"$SLAPD" -d 0 -f "$D_SLAPD/slapd.conf" -h "$URI/ $SOCK_URI/" >"$D_SLAPD/log" 2>&1 &
+	"$SLAPD" -d 0 -f "$D_SLAPD/slapd.conf" -h "$LISTEN $SOCK_URI/" >"$D_SLAPD/log" 2>&1 &
 	SLAPD_PID=$!
 	i=0
 	until ldapsearch -x -H "$URI" -b "" -s base >/dev/null 2>&1; do
@@ -187,6 +198,25 @@ for p in sys.argv[3:5]:
 		pass "escrow-ldap: unknown computer: exit 9"
 	else
 		fail "escrow-ldap: unknown computer: rc=$rc $(cat "$TMP/err")"
+	fi
+	# TLS: StartTLS and ldaps:// with the test CA; an untrusted certificate is an error
+	if [ -n "$TLS_PORT" ]; then
+		TLSB="--base dc=example,dc=test --bind-dn cn=helpdesk,dc=example,dc=test --bind-password-file $TMP/helpdesk.pw"
+		out=$("$BDKIT" escrow lookup --ldap "$URI" --starttls --ca-file "$D_SLAPD/cert.pem" $TLSB --show "$A_KEYID" 2>"$TMP/err"); rc=$?
+		out2=$(LDAPTLS_CACERT="$D_SLAPD/cert.pem" "$BDKIT" escrow lookup --ldap "ldaps://127.0.0.1:$TLS_PORT" $TLSB --show "$A_KEYID" 2>>"$TMP/err"); rc2=$?
+		if [ $rc -eq 0 ] && [ $rc2 -eq 0 ] && echo "$out" | grep -q "$A_RP" && echo "$out2" | grep -q "$A_RP"; then
+			pass "escrow-ldap: StartTLS (--ca-file) and ldaps:// (LDAPTLS_CACERT) with a self-signed test CA"
+		else
+			fail "escrow-ldap: TLS: rc=$rc/$rc2 $(cat "$TMP/err")"
+		fi
+		LDAPTLS_CACERT=/dev/null "$BDKIT" escrow lookup --ldap "ldaps://127.0.0.1:$TLS_PORT" --timeout 5 $TLSB "$A_KEYID" >/dev/null 2>"$TMP/err"; rc=$?
+		if [ $rc -eq 6 ] && grep -q "certificate's CA trusted" "$TMP/err"; then
+			pass "escrow-ldap: ldaps:// to an untrusted certificate fails: exit 6"
+		else
+			fail "escrow-ldap: untrusted TLS: rc=$rc $(cat "$TMP/err")"
+		fi
+	else
+		skip "escrow-ldap: TLS: openssl cannot make a test certificate here"
 	fi
 	# errors: wrong bind password, withheld password, missing object, server down
 	"$BDKIT" escrow lookup --ldap "$URI" --base dc=example,dc=test --bind-dn cn=helpdesk,dc=example,dc=test \
