@@ -285,6 +285,28 @@ int bd_escrow_dn_escape(const char *value, char *out, size_t outlen)
 	return 0;
 }
 
+/* 48 digits in blocks that are multiples of 11 below 720896 (dashes and spaces ignored)? Checked
+ * here, silently, so that a malformed value from a directory never reaches an error message. */
+static bool password_well_formed(const char *s, size_t len)
+{
+	unsigned long block = 0;
+	int n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (isdigit((unsigned char)s[i])) {
+			block = block * 10 + (unsigned long)(s[i] - '0');
+			if (++n % 6 == 0) {
+				if (n > 48 || block % 11 || block >= 720896)
+					return false;
+				block = 0;
+			}
+		} else if (s[i] != '-' && s[i] != ' ') {
+			return false;
+		}
+	}
+	return n == 48;
+}
+
 int bd_escrow_password_normalise(const char *text, size_t len, char *out, size_t outlen)
 {
 	char buf[128];
@@ -293,22 +315,18 @@ int bd_escrow_password_normalise(const char *text, size_t len, char *out, size_t
 
 	if (outlen < 56)
 		return 0;
-	if (len >= sizeof(buf)) {
+	if (len >= sizeof(buf) || !password_well_formed(text, len)) {
 		snprintf(out, outlen, "%.*s", (int)MIN(len, outlen - 1), text);
+		for (char *c = out; *c; c++)
+			if ((unsigned char)*c < 0x20)
+				*c = '?';
 		return 0;
 	}
 	memcpy(buf, text, len);
 	buf[len] = 0;
-	/* bd_recovery_password_parse sets an error message on failure; keep the caller's */
-	char saved[512];
-	snprintf(saved, sizeof(saved), "%s", bd_last_error());
-	ok = memchr(buf, 0, len) == NULL && !bd_recovery_password_parse(buf, key);
+	ok = !bd_recovery_password_parse(buf, key);
 	if (ok)
 		bd_recovery_password_format(key, out);
-	else {
-		snprintf(out, outlen, "%s", buf);
-		bd_err(0, "%s", saved);
-	}
 	bd_wipe(key, sizeof(key));
 	bd_wipe(buf, sizeof(buf));
 	return ok;

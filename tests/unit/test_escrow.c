@@ -73,6 +73,12 @@ int main(void)
 	      "list item without id refused");
 	bd_escrow_list_free(l);
 
+	char pw[64];
+	CHECK(bd_escrow_password_normalise("235818 357951 253979 013365 241120 245575 342914 591910", 55, pw, sizeof(pw)) &&
+	      !strcmp(pw, "235818-357951-253979-013365-241120-245575-342914-591910"), "password with spaces normalised");
+	CHECK(!bd_escrow_password_normalise("235818-357951-253979-013365-241120-245575-342914-591911", 55, pw, sizeof(pw)),
+	      "block not divisible by 11 flagged");
+	CHECK(!bd_escrow_password_normalise("12345", 5, pw, sizeof(pw)) && !strcmp(pw, "12345"), "short value kept as text");
 	struct bd_secret *tok = NULL;
 	char err[64];
 	const char *pending = "{\"error\":\"authorization_pending\",\"error_description\":\"AADSTS70016\"}";
