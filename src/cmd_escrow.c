@@ -443,12 +443,13 @@ static void print_entry_text(const struct found *f, bool show)
 static void print_entry_json(const struct found *f, bool show, bool first)
 {
 	const struct bd_escrow_entry *e = f->e;
-	char g[37];
+	char g[37], kid[9];
 
 	bd_guid_format(e->recovery_guid, g);
-	printf("%s\n    {\"recovery_guid\": \"%s\", \"key_id\": \"%.8s\", ", first ? "" : ",", g, g);
-	for (char *c = g; *c; c++)
-		*c = (char)toupper((unsigned char)*c);
+	for (int i = 0; i < 8; i++)
+		kid[i] = (char)toupper((unsigned char)g[i]);
+	kid[8] = 0;
+	printf("%s\n    {\"recovery_guid\": \"%s\", \"key_id\": \"%s\", ", first ? "" : ",", g, kid);
 	printf("\"created\": ");
 	cli_json_string(stdout, e->created);
 	printf(", \"dn\": ");
