@@ -302,6 +302,104 @@ int bd_save_bek_file(const char *dir, const uint8_t guid[16], const uint8_t *bek
 /* Repair and key packages (issue: repair)                               */
 /* ===================================================================== */
 
+/*
+ * Key packages (man/bdkit-keypackage.1 documents the file format): a small
+ * versioned file holding the volume's GUID, geometry, method, its volume
+ * header sector and a full valid metadata block with its protectors, so it
+ * unlocks only with one of the volume's own secrets. A metadata backup uses
+ * the same container and holds the raw header sector and all three metadata
+ * areas as they were, damaged or not.
+ */
+enum bd_kp_format {
+	BD_KP_BDKIT = 1,          /* bdkit key package */
+	BD_KP_BACKUP = 2,         /* bdkit metadata backup */
+	BD_KP_FOREIGN = 3,        /* another file (e.g. Microsoft .KPG) with a metadata block found inside */
+};
+struct bd_keypackage_info {
+	int format;               /* enum bd_kp_format */
+	int version;              /* container version (bdkit formats) */
+	uint8_t guid[16];         /* volume GUID */
+	uint64_t created;         /* FILETIME the file was written (0: unknown) */
+	uint64_t volume_size;     /* bytes (0: unknown) */
+	uint64_t volume_offset;   /* where the volume started in the input it came from */
+	uint32_t sector_size;     /* 0: unknown */
+	uint16_t method;
+	const char *method_name;
+	int meta_version;
+	uint64_t block_offset;    /* volume offset of the copy the block was taken from */
+	uint64_t copy_offset[3];  /* the block's own list of its three copies */
+	uint64_t virtualized_offset, virtualized_size;
+	uint64_t found_at;        /* BD_KP_FOREIGN: where in the file the block starts */
+	int has_header;           /* the volume header sector is included */
+	int n_areas;              /* BD_KP_BACKUP: metadata areas included */
+	size_t n_protectors;
+	char description[256];
+};
+/* Build a key package from an open volume (its verified copy in use; unlock first so the
+ * SHA-256 is checked). *out is malloc()ed. */
+int bd_keypackage_export(bd_volume *v, uint8_t **out, size_t *len);
+/* Build a metadata backup: header sector and the three areas as they are on disk. */
+int bd_metadata_backup(bd_volume *v, uint8_t **out, size_t *len);
+/* Recognise a key package or backup (or a foreign file holding a metadata block). BD_ERR_CORRUPT
+ * for a damaged bdkit file, BD_ERR_UNSUPPORTED when no metadata block can be found (message says so). */
+int bd_keypackage_parse(const uint8_t *buf, size_t len, struct bd_keypackage_info *info);
+/* Protector i of a key package (same as bd_volume_protector for the block inside). */
+int bd_keypackage_protector(const uint8_t *buf, size_t len, size_t i, struct bd_protector_info *out);
+
+/*
+ * Opening a damaged volume. Sources are tried in order, `attempt` picks one
+ * (0, 1, ...): the volume header's copies as the reader uses them; then each
+ * distinct volume whose metadata blocks a scan of the input finds (signature
+ * at 512-byte steps, parsed, CRC checked); then the key package. The caller
+ * unlocks and, on a wrong key, tries the next attempt. BD_ERR_NOT_BITLOCKER
+ * (message set) when there is no source left; io is owned in every case.
+ */
+struct bd_salvage_opts {
+	int64_t offset;                 /* volume start in the input; -1: detect */
+	int writable;
+	const uint8_t *key_package;     /* optional, with its length */
+	size_t key_package_len;
+	int no_scan;                    /* do not scan the input for metadata blocks */
+	int assume_eow;                 /* header gone: treat it as an encrypt-on-write volume whose bitmaps are
+					   lost (all-zero sectors were never written, hence plain) */
+};
+struct bd_salvage_source {
+	int kind;                       /* 0 header copies, 1 scan, 2 key package */
+	uint64_t block_offset;          /* input offset of the block used (key package: its recorded one) */
+	int header_ok;                  /* the volume header parsed */
+	int copies_ok;                  /* scan: CRC-valid copies found of this volume */
+	char text[256];                 /* "metadata copy 3 (volume header)", ... */
+};
+int bd_volume_open_salvage(struct bd_io *io, const struct bd_salvage_opts *o, int attempt, bd_volume **out,
+			   struct bd_salvage_source *src);
+/* After unlocking a volume opened from a key package or scan: check that the key really fits the
+ * data (relocated boot sector decrypts to a file system header) and, with a key package, that the
+ * volume header's metadata offsets are the package's. BD_ERR_WRONG_KEY / BD_ERR_INVALID with a message. */
+int bd_salvage_verify(bd_volume *v, const uint8_t *key_package, size_t key_package_len);
+/* Bytes the volume really spans (from the metadata or the file system), >= bd_volume_size when the
+ * input is truncated. 0 when unknown. */
+uint64_t bd_volume_full_size(bd_volume *v);
+
+/* Metadata health and repair in place. */
+struct bd_meta_health {
+	int header_ok;                  /* the volume header parses and names the copies */
+	int header_status;              /* 0 ok, 1 unreadable, 2 no BitLocker header, 3 offsets differ from the metadata's */
+	uint64_t copy_offset[3];
+	int copy_status[3];             /* enum bd_copy_status */
+	int copy_stale[3];              /* passes its checks but differs from the copy in use */
+	int used;                       /* copy in use (-1: none on disk, e.g. from a key package) */
+	int hash_checked;               /* the volume is unlocked: SHA-256 was checked */
+};
+int bd_metadata_health(bd_volume *v, struct bd_meta_health *h);
+/*
+ * Rewrite every damaged or stale copy (and a damaged volume header, when a key package with a
+ * header is given) from the copy in use, one at a time: write, sync, read back, compare.
+ * The volume must be opened writable. *rewritten gets a bitmask (bit i = copy i, bit 3 = header).
+ */
+int bd_metadata_repair(bd_volume *v, const uint8_t *key_package, size_t kp_len, unsigned *rewritten);
+/* Put a metadata backup back exactly as it was (header and areas). */
+int bd_metadata_restore(struct bd_io *io, uint64_t vol_off, const uint8_t *backup, size_t len);
+
 /* ===================================================================== */
 /* Escrow (AD, Entra ID)                                                 */
 /* ===================================================================== */
