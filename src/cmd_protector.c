@@ -65,9 +65,9 @@ void pcli_backup_name(const char *path, const char *given, int attempt, char *ou
 	strftime(ts, sizeof(ts), "%Y%m%d-%H%M%S", gmtime(&now));
 	base = base ? base + 1 : path;
 	char suffix[16] = "";
-	if (attempt)
-		snprintf(suffix, sizeof(suffix), "-%d", attempt);
-	if (!stat(path, &st) && S_ISREG(st.st_mode))
+	if (attempt % 100)
+		snprintf(suffix, sizeof(suffix), "-%d", attempt % 100);
+	if (attempt < 100 && !stat(path, &st) && S_ISREG(st.st_mode))
 		snprintf(out, len, "%s.bdkit-backup-%s%s.bdkp", path, ts, suffix);
 	else
 		snprintf(out, len, "%s.bdkit-backup-%s%s.bdkp", base, ts, suffix);
@@ -80,13 +80,20 @@ int pcli_change(bd_volume *v, const char *path, const char *backup, int force,
 	struct bd_change_opts o = { .force = force, .written = written };
 	int r = BD_ERR_EXISTS;
 
-	for (int attempt = 0; attempt < 100 && r == BD_ERR_EXISTS; attempt++) {
+	/* beside the image (attempts 0-99), else in the working directory (100-199) */
+	for (int attempt = 0; attempt < 200; attempt++) {
 		pcli_backup_name(path, backup, attempt, backup_used, blen);
 		o.backup_path = backup_used;
 		*written = 0;
 		r = fn(v, &o, data);
-		if (backup || *written)
+		if (backup || *written || (r != BD_ERR_EXISTS && r != BD_ERR_IO))
 			break;
+		if (r == BD_ERR_IO) {
+			if (attempt >= 100 || !strchr(path, '/'))
+				break;
+			cli_warn("%s; trying the working directory", bd_last_error());
+			attempt = 99;
+		}
 	}
 	if (!r && !cli_quiet)
 		fprintf(stderr, "bdkit: metadata backup (before the change): %s\n"

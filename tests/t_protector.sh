@@ -444,6 +444,19 @@ if unshare -m sh -c "mkdir -p '$TMP/ro' && mount --bind -o ro '$TMP' '$TMP/ro'" 
 	[ $rc = 11 ] || [ $rc = 6 ] && grep -qi 'read-only' "$TMP/err" && pass "read-only medium: refused (exit $rc): $(head -1 "$TMP/err")" ||
 		fail "read-only medium: exit $rc: $(cat "$TMP/err")"
 	unchanged "read-only medium" "$V" "$before"
+	# the image is writable but its directory is not: the backup goes to the working directory
+	mkdir -p "$TMP/rod" "$TMP/cwd"
+	: >"$TMP/rod/$IMG.img"
+	unshare -m sh -c "mount --bind -o ro '$TMP/rod' '$TMP/rod' && mount --bind '$V' '$TMP/rod/$IMG.img' && \
+		cd '$TMP/cwd' && '$BDKIT' -q protector add password '$TMP/rod/$IMG.img' --password-file '$TMP/pw' \
+		--new-password-file '$TMP/newpw'" >/dev/null 2>"$TMP/err"
+	rc=$?
+	b=$(ls "$TMP/cwd/$IMG.img".bdkit-backup-*.bdkp 2>/dev/null | head -1)
+	[ $rc = 0 ] && [ -n "$b" ] && pass "read-only directory: the backup went to the working directory" ||
+		fail "read-only directory: exit $rc, backup '$b': $(cat "$TMP/err")"
+	"$BDKIT" -q metadata restore "$V" "$b" 2>/dev/null
+	[ "$(sha "$V")" = "$before" ] && pass "read-only directory: that backup restores the image byte for byte" ||
+		fail "read-only directory: restore from $b did not give back the image"
 else
 	skip "read-only medium: cannot make a read-only bind mount here (needs unshare -m and mount)"
 fi
