@@ -70,6 +70,9 @@ int cmd_suspend(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	const char *path = argv[optind];
+	if (count)
+		cli_warn("--reboot-count: only Windows' boot manager counts restarts, on the OS volume; the on-disk "
+			 "form (clear-key entry version N<<8|5) is inferred from one sample (see bdkit-protector(1))");
 	rc = pcli_open(path, &u, true, true, &v);
 	if (rc)
 		goto out;
