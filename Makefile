@@ -44,11 +44,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbdkit.a $(HDRS)
 
 # nbdkit plugin (built when nbdkit's plugin header is present).
 PLUGIN_SRC := $(wildcard plugin/*.c)
-ifneq ($(PLUGIN_SRC),)
+NBDKIT_OK  := $(shell pkg-config --exists nbdkit 2>/dev/null && echo yes)
+ifneq ($(and $(PLUGIN_SRC),$(NBDKIT_OK)),)
 plugin: $(BUILD)/nbdkit-bdkit-plugin.so
 $(BUILD)/nbdkit-bdkit-plugin.so: $(PLUGIN_SRC) $(LIB_SRC) $(HDRS)
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS) -fPIC -shared -o $@ $(PLUGIN_SRC) $(LIB_SRC) $(LDLIBS)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags nbdkit) -fPIC -shared -o $@ $(PLUGIN_SRC) $(LIB_SRC) \
+	  $(LDFLAGS) $(LDLIBS)
 else
 plugin:
 endif
