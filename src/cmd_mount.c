@@ -387,6 +387,18 @@ static int unmount_dir(const char *dir, bool lazy)
 	return r == 0 ? 0 : r < 0 ? errno : EBUSY;
 }
 
+/* Unmount, retrying for up to ms milliseconds while busy. */
+static int unmount_retry(const char *dir, int ms)
+{
+	int r;
+
+	while ((r = unmount_dir(dir, false)) == EBUSY && ms > 0) {
+		usleep(100 * 1000);
+		ms -= 100;
+	}
+	return r;
+}
+
 /* Decode the \040-style escapes of /proc/self/mountinfo in place. */
 static void unescape_mountinfo(char *s)
 {
@@ -506,7 +518,7 @@ static void shut_down(bool fs_gone)
 	int r;
 
 	if (M.fs_target[0] && atomic_load(&M.fs_mounted) && !fs_gone) {
-		r = unmount_dir(M.fs_target, false);
+		r = unmount_retry(M.fs_target, 2000);
 		if (r) {
 			mlog(LOG_WARNING, "cannot unmount %s (%s); detaching it lazily, the volume stays "
 			     "served until its last user is gone", M.fs_target, strerror(r));
@@ -521,7 +533,7 @@ static void shut_down(bool fs_gone)
 		}
 	}
 	sync_volume();
-	r = unmount_dir(M.mountpoint, false);
+	r = unmount_retry(M.mountpoint, 2000);
 	if (r) {
 		mlog(LOG_WARNING, "%s is busy (%s): data is synced; detaching lazily, the volume stays "
 		     "served until %s/%s is closed", M.mountpoint, strerror(r), M.mountpoint, VOLUME_FILE);
@@ -690,6 +702,29 @@ static void escape_opt(const char *in, char *out, size_t outlen)
 	out[o] = 0;
 }
 
+/*
+ * --rw: the library's verdict, plus the issue's rule that encrypt-on-write and
+ * partially converted volumes are never written (a write there would need the
+ * conversion bitmaps or watermark updated), in case the library lets one pass.
+ */
+static int check_writable(bd_volume *v)
+{
+	struct bd_info info;
+	int r = bd_volume_can_write(v);
+
+	if (r) {
+		cli_fail(r, "cannot mount read-write");
+	} else if (!bd_volume_info(v, &info) && (info.eow || (info.method && info.encrypted_size < info.size))) {
+		cli_error("cannot mount read-write: the volume is %s; writing needs a fully encrypted or "
+			  "fully decrypted volume (finish the conversion in Windows first)",
+			  info.eow ? "in encrypt-on-write (used space only) conversion" : "partially encrypted");
+		r = BD_ERR_STATE;
+	}
+	if (r)
+		fprintf(stderr, "bdkit: reading is still possible: mount without --rw\n");
+	return r ? cli_exit_code(r) : 0;
+}
+
 static void mount_usage(FILE *f)
 {
 	fprintf(f,
@@ -828,11 +863,8 @@ int cmd_mount(int argc, char **argv)
 	cli_unlock_free(&u);  /* the library holds the keys now; wipe our copies */
 	if (ret)
 		goto out;
-	if (M.rw && (r = bd_volume_can_write(M.vol))) {
-		ret = cli_fail(r, "cannot mount read-write");
-		fprintf(stderr, "bdkit: reading is still possible: mount without --rw\n");
+	if (M.rw && (ret = check_writable(M.vol)))
 		goto out;
-	}
 	M.size = bd_volume_size(M.vol);
 	if (fs) {
 		if ((ret = make_private_dir()) || (ret = plan_fs(M.vol, fs_opts)))
@@ -1056,7 +1088,9 @@ int cmd_umount(int argc, char **argv)
 		cli_error("%s is not a bdkit mount (type %s)", dir, type);
 		return EXIT_USAGE;
 	}
-	r = unmount_dir(dir, false);
+	/* A FUSE file system on top (ntfs-3g) closes the file a moment after its own
+	 * unmount returns: give such users a few seconds before calling it busy. */
+	r = unmount_retry(dir, 5000);
 	if (r == EBUSY && lazy)
 		r = unmount_dir(dir, true);
 	if (r) {
