@@ -136,8 +136,8 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->use_ino = 1;
 	if (conn->max_write < IO_SIZE)
 		conn->max_write = IO_SIZE;      /* libfuse clamps to its buffer */
-	if (conn->max_readahead < IO_SIZE)
-		conn->max_readahead = IO_SIZE;  /* the kernel clamps to its value */
+	if (conn->max_readahead < 4 * IO_SIZE)
+		conn->max_readahead = 4 * IO_SIZE;  /* the kernel clamps to its value */
 	/* Let the kernel keep many readahead/async reads in flight for the worker threads. */
 	conn->max_background = 64;
 	conn->congestion_threshold = 48;
