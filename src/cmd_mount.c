@@ -883,6 +883,7 @@ int cmd_mount(int argc, char **argv)
 
 	ret = EXIT_FAILURE_OTHER;
 	fuse = fuse_new(&args, &ops, sizeof(ops), NULL);
+	fuse_opt_free_args(&args);
 	if (!fuse) {
 		cli_error("cannot set up FUSE (is fuse3 installed?)");
 		goto out;

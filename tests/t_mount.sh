@@ -15,6 +15,11 @@ fi
 need_images mount || exit 0
 MNT="$TMP/mnt"
 mkdir -p "$MNT"
+# The daemon's stderr is /dev/null: under ASan/UBSan, collect its reports in files instead.
+case $BUILD in *asan*)
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=$TMP/asan" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$TMP/ubsan"
+	export ASAN_OPTIONS UBSAN_OPTIONS ;;
+esac
 # Never leave a mount behind, whatever fails.
 cleanup() {
 	for d in "$TMP"/fs "$MNT"; do
@@ -281,4 +286,7 @@ if "$BDKIT" mount --rw --recovery-password-file "$rp" "$enc" "$MNT" >/dev/null; 
 else
 	fail "kill -9: mount --rw failed"
 fi
+for r in "$TMP"/asan.* "$TMP"/ubsan.*; do
+	[ -f "$r" ] && fail "mount: sanitizer report: $(head -c 600 "$r")"
+done
 exit 0
