@@ -9,6 +9,7 @@
 #ifndef BDKIT_CRYPTO_H
 #define BDKIT_CRYPTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,16 @@ int bd_random(void *buf, size_t len);
 #define BD_STRETCH_ROUNDS 0x100000
 /* The 2^20-round SHA-256 stretch. Uses SHA extensions when the CPU has them. */
 void bd_stretch(const uint8_t initial[32], const uint8_t salt[16], uint8_t out[32]);
+/* Explicit choice of stretch implementation, for tests and benchmarks. */
+enum bd_stretch_impl {
+	BD_STRETCH_AUTO,      /* what bd_stretch() uses */
+	BD_STRETCH_OPENSSL,   /* portable: OpenSSL SHA256_Transform on prebuilt blocks */
+	BD_STRETCH_REFERENCE, /* the spec loop via SHA256_Init/Update/Final (slow, tests only) */
+	BD_STRETCH_SHANI,     /* x86 SHA extensions; BD_ERR_UNSUPPORTED where the CPU lacks them */
+};
+int bd_stretch_impl(enum bd_stretch_impl impl, const uint8_t initial[32], const uint8_t salt[16], uint8_t out[32]);
+/* True when bd_stretch() uses SHA-NI (CPU support, and BDKIT_NO_SHANI unset in the environment). */
+bool bd_stretch_has_shani(void);
 /* SHA256(SHA256(UTF-16LE(password))), no terminator. BD_ERR_INVALID on bad UTF-8. */
 int bd_password_hash(const char *utf8, uint8_t out[32]);
 /* SHA256(key16) */

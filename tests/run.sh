@@ -1,23 +1,30 @@
 #!/bin/sh
-# Run every unit test program and every shell test, then print "N passed, N failed, N skipped".
-# Usage: tests/run.sh [BUILD_DIR]   (TESTS="t_info t_decrypt" limits the shell tests)
-BUILD=${1:-build}
-export BUILD
+# Run every unit test program and every shell test for each build directory given (default: build),
+# then the fuzzers briefly when FUZZ_SECONDS is set, and print "N passed, N failed, N skipped".
+# TESTS="t_info t_decrypt" limits the shell tests.
+[ $# -eq 0 ] && set -- build
 cd "$(dirname "$0")/.." || exit 1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-for t in "$BUILD"/tests/test_*; do
-	[ -x "$t" ] || continue
-	echo "== $t"
-	"$t" 2>&1 || echo "FAIL: $t exited with status $?"
-done | tee -a "$log" | grep -v '^PASS:'
-for t in tests/t_*.sh; do
-	[ -f "$t" ] || continue
-	name=$(basename "$t" .sh)
-	if [ -n "$TESTS" ] && ! echo " $TESTS " | grep -q " $name "; then continue; fi
-	echo "== $t"
-	sh "$t" 2>&1 || echo "FAIL: $t exited with status $?"
-done | tee -a "$log" | grep -v '^PASS:'
+for BUILD in "$@"; do
+	export BUILD
+	case $BUILD in *asan*) export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ;; esac
+	for t in "$BUILD"/tests/test_*; do
+		[ -x "$t" ] || continue
+		echo "== $t"
+		"$t" 2>&1 || echo "FAIL: $t exited with status $?"
+	done | tee -a "$log" | grep -v '^PASS:'
+	for t in tests/t_*.sh; do
+		[ -f "$t" ] || continue
+		name=$(basename "$t" .sh)
+		if [ -n "$TESTS" ] && ! echo " $TESTS " | grep -q " $name "; then continue; fi
+		echo "== $t ($BUILD)"
+		sh "$t" 2>&1 || echo "FAIL: $t exited with status $?"
+	done | tee -a "$log" | grep -v '^PASS:'
+done
+if [ -n "$FUZZ_SECONDS" ]; then
+	./fuzz/run.sh "$FUZZ_SECONDS" 2>&1 | tee -a "$log"
+fi
 p=$(grep -c '^PASS:' "$log"); f=$(grep -c '^FAIL:' "$log"); s=$(grep -c '^SKIP:' "$log")
 echo "$p passed, $f failed, $s skipped"
 [ "$f" -eq 0 ] && [ "$p" -gt 0 ]
