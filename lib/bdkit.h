@@ -151,6 +151,10 @@ struct bd_info {
 	size_t n_protectors;
 	int unlocked;
 	int hash_verified;         /* the copy in use passed the VMK-keyed SHA-256 check */
+	uint64_t fs_size;          /* size the file system inside claims (after unlock; 0 unknown);
+				      larger than `size` means the input is truncated */
+	uint64_t input_size;       /* bytes of the input that belong to the volume */
+	char where[128];           /* "the whole input", "GPT partition 2 at offset 1048576", ... */
 };
 int bd_volume_info(bd_volume *v, struct bd_info *info);
 

@@ -1,0 +1,771 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The volume handle and its decrypted view (format.md §1.5, §7). */
+#include <stdio.h>
+#include <limits.h>
+#include <stdlib.h>
+
+#include "volume.h"
+
+const char *bd_copy_status_name(int s)
+{
+	switch (s) {
+	case BD_COPY_OK: return "ok";
+	case BD_COPY_UNREADABLE: return "unreadable";
+	case BD_COPY_BAD_SIGNATURE: return "no signature";
+	case BD_COPY_BAD_CRC: return "bad CRC32";
+	case BD_COPY_BAD_HASH: return "bad SHA-256";
+	case BD_COPY_BAD_STRUCTURE: return "bad structure";
+	}
+	return "unknown";
+}
+
+static const char *method_name(uint16_t m)
+{
+	switch (m) {
+	case 0x0000: return "none";
+	case 0x8000: return "AES-CBC-128-Elephant";
+	case 0x8001: return "AES-CBC-256-Elephant";
+	case 0x8002: return "AES-CBC-128";
+	case 0x8003: return "AES-CBC-256";
+	case 0x8004: return "AES-XTS-128";
+	case 0x8005: return "AES-XTS-256";
+	}
+	return "unknown";
+}
+
+static const char *state_name(uint16_t cur, uint16_t next)
+{
+	if (cur == 4 && next == 4)
+		return "encrypted";
+	if (cur == 1 && next == 1)
+		return "decrypted";
+	switch (cur) {
+	case 1: return next == 4 ? "encryption paused" : "decrypted";
+	case 2: return next == 1 ? "decrypting" : "encrypting";
+	case 3: return next == 1 ? "decryption paused" : "paused";
+	case 4: return next == 1 ? "decryption pending" : "encrypted";
+	case 5: return next == 1 ? "decryption paused" : "encryption paused";
+	}
+	return "unknown";
+}
+
+/* ---- reserved ranges ---- */
+
+static int add_range(struct bd_range **rs, size_t *n, uint64_t start, uint64_t len)
+{
+	struct bd_range *nr;
+
+	if (!len)
+		return 0;
+	nr = realloc(*rs, (*n + 1) * sizeof(**rs));
+	if (!nr)
+		return bd_err(BD_ERR_NOMEM, "out of memory");
+	*rs = nr;
+	nr[*n].start = start;
+	nr[*n].len = len;
+	(*n)++;
+	return 0;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct bd_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int build_reserved(struct bd_volume *v)
+{
+	const struct bd_metadata *m = bd_vol_meta(v);
+	uint64_t area;
+	int r = 0;
+
+	if (v->hdr.kind == BD_HDR_VISTA) {
+		uint64_t cl = (uint64_t)v->ss * (v->hdr.sectors_per_cluster ? v->hdr.sectors_per_cluster : 1);
+		area = (cl + 0x3FFF) & ~(cl - 1);
+	} else {
+		area = (v->ss + 0xFFFFu) & ~(uint64_t)(v->ss - 1);
+	}
+	for (int i = 0; i < 3 && !r; i++)
+		if (m->copy_off[i])
+			r = add_range(&v->reserved, &v->n_reserved, m->copy_off[i], area);
+	if (!r && v->virt_size)
+		r = add_range(&v->reserved, &v->n_reserved, v->virt_off, v->virt_size);
+	if (!r && m->cur_state == 2)
+		r = add_range(&v->reserved, &v->n_reserved, m->state_offset, m->state_size);
+	if (!r && v->eow)
+		for (size_t i = 0; i < v->eow->n_reserved && !r; i++)
+			r = add_range(&v->reserved, &v->n_reserved, v->eow->reserved[i].start, v->eow->reserved[i].len);
+	if (!r && v->hdr.eow)
+		for (int i = 0; i < 2 && !r; i++)
+			if (v->hdr.eow_off[i])
+				r = add_range(&v->reserved, &v->n_reserved, v->hdr.eow_off[i], v->ss);
+	if (v->n_reserved)
+		qsort(v->reserved, v->n_reserved, sizeof(*v->reserved), cmp_range);
+	return r;
+}
+
+/* ---- open ---- */
+
+static int looks_like_boot_sector(const uint8_t *bs)
+{
+	return bs[510] == 0x55 && bs[511] == 0xAA &&
+	       (!memcmp(bs + 3, "NTFS    ", 8) || !memcmp(bs + 3, "EXFAT   ", 8) || !memcmp(bs + 3, "MSDOS5.0", 8) ||
+		!memcmp(bs + 3, "MSWIN4.1", 8) || !memcmp(bs + 0x52, "FAT32   ", 8) || !memcmp(bs + 0x36, "FAT", 3));
+}
+
+
+static int load_metadata(struct bd_volume *v)
+{
+	uint64_t offs[3];
+	int ok = -1, r = 0, first_err = 0;
+	char firstmsg[256] = "";
+
+	memcpy(offs, v->hdr.meta_off, sizeof(offs));
+	for (int i = 0; i < 3; i++) {
+		if (!offs[i]) {
+			v->meta[i].status = BD_COPY_UNREADABLE;
+			continue;
+		}
+		r = bd_metadata_read(v->io, v->off, offs[i], &v->meta[i]);
+		if (r && !first_err) {
+			first_err = r;
+			snprintf(firstmsg, sizeof(firstmsg), "%s", bd_last_error());
+		}
+		if (!r && ok < 0) {
+			ok = i;
+			/* Vista names copies 2 and 3 only inside block 1 */
+			for (int k = i + 1; k < 3; k++)
+				if (!offs[k])
+					offs[k] = v->meta[i].copy_off[k];
+		}
+		if (!r)
+			bd_debug("metadata copy %d at %llu: ok", i + 1, (unsigned long long)offs[i]);
+		else
+			bd_warn("metadata copy %d at %llu is damaged (%s): %s", i + 1, (unsigned long long)offs[i],
+				bd_copy_status_name(v->meta[i].status), bd_last_error());
+	}
+	if (ok < 0) {
+		if (first_err == BD_ERR_TRUNCATED || first_err == BD_ERR_IO || first_err == BD_ERR_UNSUPPORTED)
+			return bd_err(first_err, "no usable metadata copy: %s", firstmsg);
+		return bd_err(BD_ERR_CORRUPT, "all three metadata copies are damaged (%s, %s, %s); first problem: %s; "
+			      "try 'bdkit repair'", bd_copy_status_name(v->meta[0].status),
+			      bd_copy_status_name(v->meta[1].status), bd_copy_status_name(v->meta[2].status), firstmsg);
+	}
+	v->used = ok;
+	return 0;
+}
+
+static int setup_view(struct bd_volume *v)
+{
+	const struct bd_metadata *m = bd_vol_meta(v);
+	struct bd_datum d;
+	int r;
+
+	v->description[0] = 0;
+	if (bd_datum_find(m->ds.entries, m->ds.entries_len, BD_ROLE_DESCRIPTION, BD_DT_UNICODE, &d))
+		bd_datum_unicode(&d, v->description, sizeof(v->description));
+	v->virt_off = v->virt_size = 0;
+	if (v->hdr.kind != BD_HDR_VISTA && m->version >= 2) {
+		v->virt_off = m->virt_offset;
+		v->virt_size = (uint64_t)m->virt_sectors * v->ss;
+		uint64_t o, s;
+		if (bd_datum_find(m->ds.entries, m->ds.entries_len, -1, BD_DT_VIRTUALIZATION, &d) &&
+		    !bd_datum_virtualization(&d, &o, &s) && s && s < v->len && o < v->len) {
+			v->virt_off = o;
+			v->virt_size = s;
+		}
+		if (v->virt_size % v->ss || v->virt_off % v->ss || v->virt_off + v->virt_size > v->len ||
+		    v->virt_off < v->virt_size)
+			return bd_err(BD_ERR_CORRUPT, "relocated boot sectors at %llu (+%llu) lie outside the volume",
+				      (unsigned long long)v->virt_off, (unsigned long long)v->virt_size);
+	}
+	v->size = v->len - v->len % v->ss;
+	if (v->hdr.eow) {
+		bd_eow_free(v->eow);
+		v->eow = NULL;
+		if (bd_eow_load(v)) {
+			bd_info("encrypt-on-write volume without readable bitmaps (%s): sectors that are all zero "
+				"on disk are taken as never written (plain)", bd_last_error());
+			v->eow_zero_plain = 1;
+			/* the conversion may not have reached the relocated boot sectors yet */
+			uint8_t bs[512];
+			if (v->virt_size && !bd_io_read_full(v->io, bs, 512, v->off + v->virt_off) &&
+			    looks_like_boot_sector(bs))
+				v->virt_plain = 1;
+		}
+	}
+	free(v->reserved);
+	v->reserved = NULL;
+	v->n_reserved = 0;
+	r = build_reserved(v);
+	if (r)
+		return r;
+	if (v->hdr.kind == BD_HDR_VISTA) {
+		memcpy(v->vista_bs, v->hdr.raw, 512);
+		memcpy(v->vista_bs + 3, "NTFS    ", 8);
+		put_le64(v->vista_bs + 0x38, m->virt_offset);
+	}
+	return bd_protectors_load(v);
+}
+
+int bd_volume_open_io(struct bd_io *io, const struct bd_open_opts *opts, bd_volume **out)
+{
+	struct bd_volume *v;
+	int r;
+
+	*out = NULL;
+	v = calloc(1, sizeof(*v));
+	if (!v) {
+		bd_io_close(io);
+		return bd_err(BD_ERR_NOMEM, "out of memory");
+	}
+	v->io = io;
+	v->writable = opts ? opts->writable : 0;
+	r = bd_header_locate(io, opts ? opts->offset : -1, &v->hdr, &v->off, &v->len, v->where, sizeof(v->where));
+	if (r)
+		goto fail;
+	v->ss = v->hdr.sector_size;
+	r = load_metadata(v);
+	if (r)
+		goto fail;
+	r = setup_view(v);
+	if (r)
+		goto fail;
+	*out = v;
+	return 0;
+fail:
+	bd_volume_close(v);
+	return r;
+}
+
+int bd_volume_open(const char *path, const struct bd_open_opts *opts, bd_volume **out)
+{
+	struct bd_io *io;
+	int r;
+
+	*out = NULL;
+	r = bd_io_open_file(path, opts && opts->writable ? BD_IO_RDWR : BD_IO_RDONLY, &io);
+	if (r)
+		return r;
+	return bd_volume_open_io(io, opts, out);
+}
+
+void bd_volume_close(bd_volume *v)
+{
+	if (!v)
+		return;
+	for (int i = 0; i < 3; i++)
+		bd_metadata_free(&v->meta[i]);
+	free(v->prot);
+	free(v->reserved);
+	bd_eow_free(v->eow);
+	bd_secret_free(v->vmk);
+	bd_secret_free(v->fvek);
+	bd_sector_cipher_free(v->cipher);
+	bd_io_close(v->io);
+	bd_wipe(v, sizeof(*v));
+	free(v);
+}
+
+/* ---- info ---- */
+
+static uint64_t fs_size_of(const uint8_t bs[512])
+{
+	if (bs[510] != 0x55 || bs[511] != 0xAA)
+		return 0;
+	if (!memcmp(bs + 3, "NTFS    ", 8))
+		return (le64(bs + 0x28) + 1) * le16(bs + 11);
+	if (!memcmp(bs + 3, "EXFAT   ", 8))
+		return le64(bs + 0x48) << (bs[0x6C] & 31);
+	if (le16(bs + 11) >= 512) {
+		uint64_t n = le16(bs + 0x13) ? le16(bs + 0x13) : le32(bs + 0x20);
+		return n * le16(bs + 11);
+	}
+	return 0;
+}
+
+int bd_volume_info(bd_volume *v, struct bd_info *info)
+{
+	const struct bd_metadata *m = bd_vol_meta(v);
+
+	memset(info, 0, sizeof(*info));
+	info->meta_version = m->version;
+	info->to_go = v->hdr.kind == BD_HDR_TOGO;
+	info->eow = v->hdr.eow;
+	info->method = m->ds.method;
+	info->method_name = method_name(m->ds.method);
+	info->state = m->cur_state;
+	info->next_state = m->next_state;
+	info->state_name = state_name(m->cur_state, m->next_state);
+	info->offset = v->off;
+	info->size = v->size;
+	info->encrypted_size = m->state_offset;
+	info->sector_size = v->ss;
+	memcpy(info->guid, m->ds.guid, 16);
+	snprintf(info->description, sizeof(info->description), "%s", v->description);
+	info->creation_time = m->ds.ctime;
+	for (int i = 0; i < 3; i++) {
+		info->copy_offset[i] = v->meta[i].offset ? v->meta[i].offset : v->hdr.meta_off[i];
+		info->copy_status[i] = v->meta[i].status;
+	}
+	info->copy_used = v->used;
+	info->virtualized_offset = v->virt_off;
+	info->virtualized_size = v->virt_size;
+	info->n_protectors = v->n_prot;
+	info->unlocked = v->unlocked;
+	info->hash_verified = v->hash_verified;
+	info->input_size = v->len;
+	snprintf(info->where, sizeof(info->where), "%s", v->where);
+	if (v->unlocked || !m->ds.method) {
+		uint8_t bs[512];
+		if (v->ss >= 512 && bd_volume_pread(v, bs, 512, 0) == 512)
+			info->fs_size = fs_size_of(bs);
+	}
+	return 0;
+}
+
+int bd_volume_protector(bd_volume *v, size_t index, struct bd_protector_info *out)
+{
+	if (index >= v->n_prot)
+		return bd_err(BD_ERR_INVALID, "protector %zu does not exist (the volume has %zu)", index, v->n_prot);
+	*out = v->prot[index].info;
+	return 0;
+}
+
+uint64_t bd_volume_size(const bd_volume *v)
+{
+	return v->size;
+}
+
+uint32_t bd_volume_sector_size(const bd_volume *v)
+{
+	return v->ss;
+}
+
+/* ---- unlocking: VMK -> FVEK -> sector cipher ---- */
+
+static size_t fvek_len_for(uint16_t method)
+{
+	switch (method) {
+	case 0x8000: case 0x8001: return 64;
+	case 0x8002: return 16;
+	case 0x8003: return 32;
+	case 0x8004: return 32;
+	case 0x8005: return 64;
+	}
+	return 0;
+}
+
+static int install_fvek(struct bd_volume *v, uint16_t method, const uint8_t *key, size_t len)
+{
+	struct bd_sector_cipher *c = NULL;
+	int r;
+
+	if (!fvek_len_for(method))
+		return bd_err(BD_ERR_UNSUPPORTED, "encryption method 0x%04x is not supported", method);
+	if (len < fvek_len_for(method))
+		return bd_err(BD_ERR_CORRUPT, "FVEK for %s is %zu bytes, needs %zu", method_name(method), len,
+			      fvek_len_for(method));
+	len = fvek_len_for(method);
+	r = bd_sector_cipher_new(method, key, len, v->ss, &c);
+	if (r)
+		return r;
+	bd_secret_free(v->fvek);
+	v->fvek = bd_secret_dup(key, len);
+	bd_sector_cipher_free(v->cipher);
+	v->cipher = c;
+	v->method = method;
+	if (!v->fvek)
+		return bd_err(BD_ERR_NOMEM, "out of memory");
+	return 0;
+}
+
+/* Decrypt the FVEK of copy m with vmk. */
+static int fvek_from(struct bd_volume *v, const struct bd_metadata *m, const uint8_t vmk[32], int install)
+{
+	struct bd_datum d;
+	uint8_t pt[256];
+	uint16_t kt, method;
+	const uint8_t *key;
+	size_t klen;
+	int r;
+
+	if (!bd_datum_find(m->ds.entries, m->ds.entries_len, BD_ROLE_FVEK, BD_DT_AES_CCM, &d))
+		return bd_err(BD_ERR_CORRUPT, "the metadata holds no encrypted FVEK");
+	r = bd_datum_ccm_unbox(&d, vmk, pt, sizeof(pt), &kt, &key, &klen);
+	if (r == BD_ERR_WRONG_KEY)
+		return bd_err(BD_ERR_WRONG_KEY, "the VMK does not decrypt the FVEK");
+	if (r)
+		return r;
+	method = m->ds.method;
+	if (!fvek_len_for(method) || klen < fvek_len_for(method))
+		method = kt;  /* dislocker: dataset method first, then the key's own type */
+	r = install ? install_fvek(v, method, key, klen) : 0;
+	bd_wipe(pt, sizeof(pt));
+	return r;
+}
+
+int bd_volume_set_vmk(struct bd_volume *v, const uint8_t vmk[32])
+{
+	int r, verified = -1;
+
+	/* the VMK must open the FVEK of the copy in use */
+	r = fvek_from(v, bd_vol_meta(v), vmk, 0);
+	if (r)
+		return r;
+	/* now the VMK-keyed SHA-256 of every copy that passed its CRC (§2.5) */
+	for (int i = 0; i < 3; i++) {
+		if (v->meta[i].status != BD_COPY_OK)
+			continue;
+		int h = bd_metadata_verify_hash(&v->meta[i], vmk);
+		if (h == BD_ERR_CORRUPT) {
+			bd_warn("metadata copy %d: %s", i + 1, bd_last_error());
+			v->meta[i].status = BD_COPY_BAD_HASH;
+		} else if (!h && verified < 0) {
+			verified = i;
+		}
+	}
+	if (verified >= 0 && verified != v->used) {
+		bd_warn("metadata copy %d fails its integrity hash; using copy %d", v->used + 1, verified + 1);
+		v->used = verified;
+		r = setup_view(v);
+		if (r)
+			return r;
+	}
+	v->hash_verified = verified >= 0 && verified == v->used;
+	r = fvek_from(v, bd_vol_meta(v), vmk, 1);
+	if (r)
+		return r;
+	bd_secret_free(v->vmk);
+	v->vmk = bd_secret_dup(vmk, 32);
+	if (!v->vmk)
+		return bd_err(BD_ERR_NOMEM, "out of memory");
+	v->unlocked = 1;
+	return 0;
+}
+
+int bd_unlock_fvek(bd_volume *v, const uint8_t *key, size_t len)
+{
+	const struct bd_metadata *m = bd_vol_meta(v);
+	uint16_t method = m->ds.method;
+	uint8_t full[64] = { 0 };
+	uint8_t *bs = NULL;
+	int r;
+
+	if (!fvek_len_for(method))
+		return bd_err(BD_ERR_UNSUPPORTED, "the volume's method 0x%04x takes no FVEK", method);
+	if (method == 0x8000 && len == 32) {
+		/* cryptsetup's repacked Elephant key: data key || tweak key */
+		memcpy(full, key, 16);
+		memcpy(full + 32, key + 16, 16);
+	} else if (len == fvek_len_for(method)) {
+		memcpy(full, key, len);
+	} else {
+		return bd_err(BD_ERR_INVALID, "an FVEK for %s is %zu bytes%s, got %zu", method_name(method),
+			      fvek_len_for(method), method == 0x8000 ? " (or 32 as cryptsetup dumps it)" : "", len);
+	}
+	r = install_fvek(v, method, full, fvek_len_for(method));
+	bd_wipe(full, sizeof(full));
+	if (r)
+		return r;
+	v->unlocked = 1;
+	/* check the key on the relocated boot sector (v2) */
+	if (v->virt_size && (bs = malloc(v->ss))) {
+		ssize_t n = bd_volume_pread(v, bs, v->ss, 0);
+		int ok = n == (ssize_t)v->ss && looks_like_boot_sector(bs);
+		free(bs);
+		if (!ok) {
+			v->unlocked = 0;
+			bd_sector_cipher_free(v->cipher);
+			v->cipher = NULL;
+			return bd_err(BD_ERR_WRONG_KEY, "the FVEK does not decrypt the volume's boot sector to a "
+				      "file system header: wrong key");
+		}
+	}
+	return 0;
+}
+
+/* ---- the decrypted view ---- */
+
+enum seg_kind { SEG_ZERO, SEG_PLAIN, SEG_CRYPT, SEG_VISTA_BS };
+
+/* Classify physical offset p; *run = bytes with the same answer. */
+static int classify_phys(const struct bd_volume *v, uint64_t p, uint64_t *run)
+{
+	const struct bd_metadata *m = bd_vol_meta(v);
+
+	*run = UINT64_MAX;
+	if (!m->ds.method || (m->cur_state == 1 && m->next_state == 1))
+		return SEG_PLAIN;
+	if (v->eow)
+		return bd_eow_encrypted(v->eow, p, run) ? SEG_CRYPT : SEG_PLAIN;
+	if (m->cur_state == 4 && m->next_state == 4)
+		return SEG_CRYPT;
+	if (p < m->state_offset) {
+		*run = m->state_offset - p;
+		return SEG_CRYPT;
+	}
+	return SEG_PLAIN;
+}
+
+/* Classify logical offset l (sector aligned): kind, physical offset, run length. */
+static int classify(const struct bd_volume *v, uint64_t l, uint64_t *phys, uint64_t *run)
+{
+	uint64_t prun;
+	int k;
+
+	if (v->hdr.kind == BD_HDR_VISTA && l < 0x2000) {
+		*phys = l;
+		if (l < v->ss) {
+			*run = v->ss;
+			return SEG_VISTA_BS;
+		}
+		*run = 0x2000 - l;
+		return SEG_PLAIN;
+	}
+	if (l < v->virt_size) {
+		*phys = v->virt_off + l;
+		if (v->virt_plain) {
+			*run = v->virt_size - l;
+			return SEG_PLAIN;
+		}
+		k = classify_phys(v, *phys, &prun);
+		*run = MIN(v->virt_size - l, prun);
+		return k;
+	}
+	*run = UINT64_MAX;
+	for (size_t i = 0; i < v->n_reserved; i++) {
+		const struct bd_range *r = &v->reserved[i];
+		if (l >= r->start && l - r->start < r->len) {
+			*phys = l;
+			*run = r->len - (l - r->start);
+			return SEG_ZERO;
+		}
+		if (r->start > l) {
+			*run = r->start - l;
+			break;
+		}
+	}
+	*phys = l;
+	k = classify_phys(v, l, &prun);
+	*run = MIN(*run, prun);
+	return k;
+}
+
+static int decrypt_run(struct bd_volume *v, uint8_t *buf, uint64_t n, uint64_t phys)
+{
+	uint32_t ss = v->ss;
+
+	if (!v->eow_zero_plain)
+		return bd_sector_decrypt(v->cipher, buf, n / ss, phys);
+	/* EOW without bitmaps: all-zero sectors were never written, hence never encrypted */
+	for (uint64_t i = 0; i < n;) {
+		uint64_t j = i;
+		while (j < n && !bd_is_zero(buf + j, ss))
+			j += ss;
+		if (j > i) {
+			int r = bd_sector_decrypt(v->cipher, buf + i, (j - i) / ss, phys + i);
+			if (r)
+				return r;
+		}
+		i = j;
+		while (i < n && bd_is_zero(buf + i, ss))
+			i += ss;
+	}
+	return 0;
+}
+
+static int read_phys(struct bd_volume *v, uint8_t *buf, uint64_t n, uint64_t phys)
+{
+	if (phys > v->len || n > v->len - phys)
+		return bd_err(BD_ERR_TRUNCATED, "%s ends before volume offset %llu: truncated image",
+			      v->io->name, (unsigned long long)(phys + n));
+	return bd_io_read_full(v->io, buf, n, v->off + phys);
+}
+
+/* Read [l, l+len), both multiples of the sector size, within the volume. */
+static int read_aligned(struct bd_volume *v, uint8_t *buf, uint64_t len, uint64_t l)
+{
+	while (len) {
+		uint64_t phys, run;
+		int k = classify(v, l, &phys, &run), r = 0;
+		uint64_t n = MIN(len, run);
+		switch (k) {
+		case SEG_ZERO:
+			memset(buf, 0, n);
+			break;
+		case SEG_VISTA_BS:
+			memcpy(buf, v->vista_bs, 512);
+			if (n > 512)
+				r = read_phys(v, buf + 512, n - 512, phys + 512);
+			break;
+		case SEG_PLAIN:
+			r = read_phys(v, buf, n, phys);
+			break;
+		case SEG_CRYPT:
+			if (!v->cipher)
+				return bd_err(BD_ERR_LOCKED, "the volume is locked: unlock it before reading encrypted data");
+			r = read_phys(v, buf, n, phys);
+			if (!r)
+				r = decrypt_run(v, buf, n, phys);
+			break;
+		}
+		if (r)
+			return r;
+		buf += n;
+		l += n;
+		len -= n;
+	}
+	return 0;
+}
+
+#define BOUNCE_MAX (1u << 20)
+
+ssize_t bd_volume_pread(bd_volume *v, void *out, size_t len, uint64_t off)
+{
+	uint8_t *buf = out, *bounce = NULL;
+	size_t done = 0;
+	int r = 0;
+
+	if (off >= v->size)
+		return 0;
+	if (len > v->size - off)
+		len = (size_t)(v->size - off);
+	if (len > (size_t)SSIZE_MAX)
+		len = SSIZE_MAX & ~(size_t)(v->ss - 1);
+	if (off % v->ss == 0 && len % v->ss == 0) {
+		r = read_aligned(v, buf, len, off);
+		return r ? r : (ssize_t)len;
+	}
+	bounce = malloc(BOUNCE_MAX + 2 * (size_t)v->ss);
+	if (!bounce)
+		return bd_err(BD_ERR_NOMEM, "out of memory");
+	while (done < len) {
+		uint64_t pos = off + done;
+		uint64_t a = pos - pos % v->ss;
+		size_t want = MIN(len - done, (size_t)BOUNCE_MAX);
+		uint64_t end = pos + want;
+		uint64_t ae = (end + v->ss - 1) / v->ss * v->ss;
+		if (ae > v->size)
+			ae = v->size;
+		r = read_aligned(v, bounce, ae - a, a);
+		if (r)
+			break;
+		memcpy(buf + done, bounce + (pos - a), want);
+		done += want;
+	}
+	free(bounce);
+	return r ? r : (ssize_t)len;
+}
+
+/* ---- writing ---- */
+
+int bd_volume_can_write(bd_volume *v)
+{
+	const struct bd_metadata *m = bd_vol_meta(v);
+
+	if (!v->writable || !v->io->writable)
+		return bd_err(BD_ERR_READONLY, "the volume was opened read-only");
+	if (!((m->cur_state == 4 && m->next_state == 4) || (m->cur_state == 1 && m->next_state == 1)))
+		return bd_err(BD_ERR_STATE, "the volume is %s; writing needs a fully encrypted or decrypted "
+			      "volume (resume or finish the conversion in Windows first)",
+			      state_name(m->cur_state, m->next_state));
+	if (m->ds.method && !v->cipher)
+		return bd_err(BD_ERR_LOCKED, "the volume is locked: unlock it before writing");
+	return 0;
+}
+
+static pthread_mutex_t rmw_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int write_aligned(struct bd_volume *v, const uint8_t *buf, uint64_t len, uint64_t l, uint8_t *tmp,
+			 size_t tmplen)
+{
+	while (len) {
+		uint64_t phys, run;
+		int k = classify(v, l, &phys, &run), r = 0;
+		uint64_t n = MIN(MIN(len, run), tmplen);
+		switch (k) {
+		case SEG_ZERO:
+			break; /* reserved areas: the file system sees zeros; drop the write (§8) */
+		case SEG_VISTA_BS:
+			n = 512;
+			memcpy(tmp, buf, 512);
+			memcpy(tmp + 3, v->hdr.raw + 3, 8);
+			memcpy(tmp + 0x38, v->hdr.raw + 0x38, 8);
+			r = bd_io_write_full(v->io, tmp, 512, v->off);
+			break;
+		case SEG_PLAIN:
+			r = bd_io_write_full(v->io, buf, n, v->off + phys);
+			break;
+		case SEG_CRYPT:
+			memcpy(tmp, buf, n);
+			r = bd_sector_encrypt(v->cipher, tmp, n / v->ss, phys);
+			if (!r)
+				r = bd_io_write_full(v->io, tmp, n, v->off + phys);
+			break;
+		}
+		if (r)
+			return r;
+		buf += n;
+		l += n;
+		len -= n;
+	}
+	return 0;
+}
+
+ssize_t bd_volume_pwrite(bd_volume *v, const void *in, size_t len, uint64_t off)
+{
+	const uint8_t *buf = in;
+	uint8_t *tmp;
+	int r;
+
+	r = bd_volume_can_write(v);
+	if (r)
+		return r;
+	if (off >= v->size)
+		return len ? bd_err(BD_ERR_INVALID, "write at %llu is beyond the volume's end (%llu)",
+				    (unsigned long long)off, (unsigned long long)v->size) : 0;
+	if (len > v->size - off)
+		len = (size_t)(v->size - off);
+	tmp = malloc(BOUNCE_MAX + 2 * (size_t)v->ss);
+	if (!tmp)
+		return bd_err(BD_ERR_NOMEM, "out of memory");
+	if (off % v->ss == 0 && len % v->ss == 0) {
+		r = write_aligned(v, buf, len, off, tmp, BOUNCE_MAX);
+	} else {
+		/* read-modify-write of the partial sectors, one at a time */
+		uint8_t *sec = malloc(v->ss);
+		size_t done = 0;
+		if (!sec) {
+			free(tmp);
+			return bd_err(BD_ERR_NOMEM, "out of memory");
+		}
+		pthread_mutex_lock(&rmw_lock);
+		while (done < len && !r) {
+			uint64_t pos = off + done, a = pos - pos % v->ss;
+			size_t in_sec = (size_t)(pos - a), n = MIN(len - done, (size_t)v->ss - in_sec);
+			if (in_sec == 0 && len - done >= v->ss) {
+				n = (len - done) / v->ss * v->ss;
+				n = MIN(n, (size_t)BOUNCE_MAX);
+				r = write_aligned(v, buf + done, n, pos, tmp, BOUNCE_MAX);
+			} else {
+				r = read_aligned(v, sec, v->ss, a);
+				if (!r) {
+					memcpy(sec + in_sec, buf + done, n);
+					r = write_aligned(v, sec, v->ss, a, tmp, BOUNCE_MAX);
+				}
+			}
+			done += n;
+		}
+		pthread_mutex_unlock(&rmw_lock);
+		free(sec);
+	}
+	free(tmp);
+	return r ? r : (ssize_t)len;
+}
+
+int bd_volume_sync(bd_volume *v)
+{
+	return bd_io_sync(v->io);
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The volume handle's insides, shared by volume.c, protector.c and eow.c (not public). */
+#ifndef BDKIT_VOLUME_H
+#define BDKIT_VOLUME_H
+
+#include <pthread.h>
+
+#include "crypto.h"
+#include "header.h"
+#include "metadata.h"
+
+/* One protector (VMK entry) of the metadata copy in use. */
+struct bd_prot {
+	struct bd_datum datum;     /* points into the used copy's buffer */
+	struct bd_protector_info info;
+};
+
+/* A byte range of the volume. */
+struct bd_range {
+	uint64_t start, len;
+};
+
+/* Encrypt-on-write bitmaps (eow.c, format.md §7.2). */
+struct bd_eow {
+	uint32_t chunk_size;
+	size_t n_regions;
+	struct bd_eow_region {
+		uint64_t offset, size;
+		uint8_t *bits;          /* 1 = chunk encrypted */
+		size_t nbits;
+	} *regions;
+	struct bd_range *reserved;  /* info copies, bitmap blocks, conversion logs */
+	size_t n_reserved;
+};
+
+struct bd_volume {
+	struct bd_io *io;
+	uint64_t off;              /* volume start in io */
+	uint64_t len;              /* bytes of io from off on that belong to the volume */
+	int writable;
+	char where[128];
+	struct bd_header hdr;
+	struct bd_metadata meta[3];
+	int used;                  /* index into meta of the copy in use */
+	struct bd_prot *prot;
+	size_t n_prot;
+	char description[256];
+	uint32_t ss;               /* sector size */
+	uint64_t size;             /* presented size */
+	uint64_t virt_off, virt_size;  /* relocated boot sectors (v2) */
+	struct bd_range *reserved; /* read as zeros; sorted */
+	size_t n_reserved;
+	struct bd_eow *eow;        /* NULL: no usable bitmaps */
+	int eow_zero_plain;
+	int virt_plain;            /* EOW without bitmaps: relocated boot sectors found in plain text */        /* EOW volume without bitmaps: all-zero sectors are plain */
+	/* after unlock */
+	int unlocked;
+	int hash_verified;
+	struct bd_secret *vmk;     /* 32 bytes, NULL when unlocked by FVEK */
+	struct bd_secret *fvek;
+	uint16_t method;
+	struct bd_sector_cipher *cipher;
+	uint8_t vista_bs[512];     /* patched boot sector (v1) */
+};
+
+static inline const struct bd_metadata *bd_vol_meta(const struct bd_volume *v) { return &v->meta[v->used]; }
+
+/* volume.c: take a VMK (verified elsewhere or not), decrypt the FVEK and make the view readable.
+ * BD_ERR_WRONG_KEY when the FVEK does not decrypt with it. */
+int bd_volume_set_vmk(struct bd_volume *v, const uint8_t vmk[32]);
+/* protector.c: fill v->prot from the used copy. */
+int bd_protectors_load(struct bd_volume *v);
+const char *bd_protector_type_name(uint16_t type);
+
+/* eow.c: read EOW information and bitmaps; 0 with v->eow set, or negative (message set). */
+int bd_eow_load(struct bd_volume *v);
+void bd_eow_free(struct bd_eow *e);
+/* Is the chunk holding physical byte offset p encrypted? *run = bytes from p with the same answer. */
+int bd_eow_encrypted(const struct bd_eow *e, uint64_t p, uint64_t *run);
+
+#endif /* BDKIT_VOLUME_H */

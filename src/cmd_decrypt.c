@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* bdkit decrypt: write the whole decrypted volume to a file or stdout, in parallel, sparse. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define CHUNK (4u << 20)
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define SPARSE_BLOCK 4096u
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: bdkit decrypt [OPTIONS] VOLUME -o OUT\n"
+		   "Write the whole decrypted volume (boot sector restored, reserved areas as zeros) to OUT\n"
+		   "('-' = stdout). Regular output files are written sparse. The source is only read.\n\n"
+		   "  -o, --output OUT             output file or '-'\n"
+		   "  -f, --force                  overwrite a non-empty OUT\n"
+		   "      --allow-truncated        write what there is even if the input is shorter than the\n"
+		   "                               file system it holds\n"
+		   "  -j, --threads N              worker threads (default: one per online CPU)\n"
+		   "  -h, --help                   this help\n\n%s", cli_unlock_help);
+}
+
+static bool is_zero(const uint8_t *p, size_t len)
+{
+	const uint64_t *w = (const uint64_t *)(const void *)p;  /* chunk buffers are malloc-aligned */
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8)
+		if (w[i / 8])
+			return false;
+	for (; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+static volatile sig_atomic_t interrupted;
+static void on_signal(int sig) { (void)sig; interrupted = 1; }
+
+struct job {
+	bd_volume *v;
+	uint64_t size;
+	uint64_t nchunks;
+	size_t nslots;
+	uint8_t **buf;
+	int *ready;              /* slot holds chunk (index) ready: 1 */
+	uint64_t next;           /* next chunk to hand out */
+	uint64_t written;        /* chunks written so far */
+	int err;
+	char errmsg[512];
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+};
+
+static void *worker(void *arg)
+{
+	struct job *j = arg;
+
+	pthread_mutex_lock(&j->mu);
+	for (;;) {
+		while (!j->err && !interrupted && j->next < j->nchunks && j->next >= j->written + j->nslots)
+			pthread_cond_wait(&j->cv, &j->mu);
+		if (j->err || interrupted || j->next >= j->nchunks)
+			break;
+		uint64_t i = j->next++;
+		size_t slot = (size_t)(i % j->nslots);
+		pthread_mutex_unlock(&j->mu);
+		uint64_t off = i * CHUNK;
+		size_t len = (size_t)MIN((uint64_t)CHUNK, j->size - off);
+		ssize_t n = bd_volume_pread(j->v, j->buf[slot], len, off);
+		pthread_mutex_lock(&j->mu);
+		if (n != (ssize_t)len && !j->err) {
+			j->err = n < 0 ? (int)n : BD_ERR_IO;
+			snprintf(j->errmsg, sizeof(j->errmsg), "%s", n < 0 ? bd_last_error() : "short read");
+		}
+		j->ready[slot] = 1;
+		pthread_cond_broadcast(&j->cv);
+	}
+	pthread_cond_broadcast(&j->cv);
+	pthread_mutex_unlock(&j->mu);
+	return NULL;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len, uint64_t off, bool seekable)
+{
+	while (len) {
+		ssize_t n = seekable ? pwrite(fd, p, len, (off_t)off) : write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Write one chunk; on a regular file skip all-zero blocks (they stay holes). */
+static int emit(int fd, const uint8_t *p, size_t len, uint64_t off, bool sparse)
+{
+	if (!sparse)
+		return write_all(fd, p, len, off, false);
+	for (size_t i = 0; i < len;) {
+		size_t n = MIN((size_t)SPARSE_BLOCK, len - i);
+		if (is_zero(p + i, n)) {
+			i += n;
+			continue;
+		}
+		size_t k = i + n;
+		while (k < len && !is_zero(p + k, MIN((size_t)SPARSE_BLOCK, len - k)))
+			k += MIN((size_t)SPARSE_BLOCK, len - k);
+		if (write_all(fd, p + i, k - i, off + i, true))
+			return -1;
+		i = k;
+	}
+	return 0;
+}
+
+int cmd_decrypt(int argc, char **argv)
+{
+	enum { OPT_ALLOW_TRUNC = OPT_CLI_LAST + 1 };
+	static const struct option opts[] = {
+		{ "output", required_argument, 0, 'o' },
+		{ "force", no_argument, 0, 'f' },
+		{ "threads", required_argument, 0, 'j' },
+		{ "allow-truncated", no_argument, 0, OPT_ALLOW_TRUNC },
+		{ "help", no_argument, 0, 'h' },
+		CLI_UNLOCK_OPTIONS,
+		{ 0, 0, 0, 0 },
+	};
+	struct cli_unlock u;
+	const char *out = NULL;
+	bool force = false, allow_trunc = false, sparse = false;
+	long threads = sysconf(_SC_NPROCESSORS_ONLN);
+	bd_volume *v = NULL;
+	struct bd_info in;
+	struct job j;
+	pthread_t *tids = NULL;
+	long started = 0;
+	int c, rc, fd = -1;
+	bool created = false;
+
+	memset(&j, 0, sizeof(j));
+	cli_unlock_init(&u);
+	while ((c = getopt_long(argc, argv, "o:fj:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': out = optarg; break;
+		case 'f': force = true; break;
+		case 'j': threads = strtol(optarg, NULL, 10); break;
+		case OPT_ALLOW_TRUNC: allow_trunc = true; break;
+		case 'h': usage(stdout); cli_unlock_free(&u); return EXIT_OK;
+		default:
+			rc = cli_unlock_option(&u, c, optarg);
+			if (rc == 1)
+				break;
+			if (rc == 0)
+				usage(stderr);
+			cli_unlock_free(&u);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1 || !out) {
+		if (!out)
+			cli_error("decrypt: give the output with -o OUT ('-' for stdout)");
+		usage(stderr);
+		cli_unlock_free(&u);
+		return EXIT_USAGE;
+	}
+	if (threads < 1 || threads > 256)
+		threads = 1;
+	rc = cli_open(argv[optind], &u, false, &v);
+	if (rc)
+		goto out;
+	rc = cli_unlock_volume(v, &u);
+	if (rc)
+		goto out;
+	bd_volume_info(v, &in);
+	if (in.fs_size > in.size && !allow_trunc) {
+		cli_error("%s is truncated: the file system inside needs %llu bytes, the input holds %llu; "
+			  "nothing written (--allow-truncated writes what there is)", argv[optind],
+			  (unsigned long long)in.fs_size, (unsigned long long)in.size);
+		rc = EXIT_TRUNCATED;
+		goto out;
+	}
+	/* open the output; never the source itself */
+	if (!strcmp(out, "-")) {
+		fd = 1;
+	} else {
+		struct stat so, si;
+		if (!stat(out, &so) && !stat(argv[optind], &si) && so.st_dev == si.st_dev && so.st_ino == si.st_ino) {
+			cli_error("the output %s is the input: refusing to overwrite the source", out);
+			rc = EXIT_REFUSED;
+			goto out;
+		}
+		if (!stat(out, &so) && S_ISREG(so.st_mode) && so.st_size > 0 && !force) {
+			cli_error("%s exists and is not empty; use --force to overwrite it", out);
+			rc = EXIT_REFUSED;
+			goto out;
+		}
+		fd = open(out, O_WRONLY | O_CREAT | O_CLOEXEC | (S_ISBLK(so.st_mode) ? 0 : O_TRUNC), 0600);
+		if (fd < 0) {
+			cli_error("cannot open %s: %s", out, strerror(errno));
+			rc = EXIT_FAILURE_OTHER;
+			goto out;
+		}
+		created = true;
+	}
+	struct stat st;
+	sparse = !fstat(fd, &st) && S_ISREG(st.st_mode) && lseek(fd, 0, SEEK_CUR) == 0;
+	if (sparse && fd == 1 && ftruncate(fd, 0) && errno != EINVAL)
+		sparse = false;
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	j.v = v;
+	j.size = in.size;
+	j.nchunks = (in.size + CHUNK - 1) / CHUNK;
+	j.nslots = (size_t)threads * 2;
+	j.buf = calloc(j.nslots, sizeof(*j.buf));
+	j.ready = calloc(j.nslots, sizeof(*j.ready));
+	tids = calloc((size_t)threads, sizeof(*tids));
+	pthread_mutex_init(&j.mu, NULL);
+	pthread_cond_init(&j.cv, NULL);
+	if (!j.buf || !j.ready || !tids) {
+		cli_error("out of memory");
+		rc = EXIT_FAILURE_OTHER;
+		goto out_threads;
+	}
+	for (size_t i = 0; i < j.nslots; i++)
+		if (!(j.buf[i] = malloc(CHUNK))) {
+			cli_error("out of memory");
+			rc = EXIT_FAILURE_OTHER;
+			goto out_threads;
+		}
+	for (; started < threads; started++)
+		if (pthread_create(&tids[started], NULL, worker, &j))
+			break;
+	if (!started) {
+		cli_error("cannot start worker threads");
+		rc = EXIT_FAILURE_OTHER;
+		goto out_threads;
+	}
+	struct cli_progress prog;
+	cli_progress_start(&prog, "decrypt", in.size);
+	rc = EXIT_OK;
+	for (uint64_t i = 0; i < j.nchunks; i++) {
+		size_t slot = (size_t)(i % j.nslots);
+		pthread_mutex_lock(&j.mu);
+		while (!j.ready[slot] && !j.err && !interrupted)
+			pthread_cond_wait(&j.cv, &j.mu);
+		int err = j.err;
+		pthread_mutex_unlock(&j.mu);
+		if (interrupted) {
+			cli_error("interrupted; %s is incomplete", out);
+			rc = EXIT_INTERRUPTED;
+			break;
+		}
+		if (err) {
+			cli_error("decrypt: reading the volume at chunk %llu failed: %s", (unsigned long long)i, j.errmsg);
+			rc = cli_exit_code(err);
+			break;
+		}
+		uint64_t off = i * CHUNK;
+		size_t len = (size_t)MIN((uint64_t)CHUNK, in.size - off);
+		if (emit(fd, j.buf[slot], len, off, sparse)) {
+			cli_error("writing %s failed: %s", out, strerror(errno));
+			rc = EXIT_FAILURE_OTHER;
+			break;
+		}
+		pthread_mutex_lock(&j.mu);
+		j.ready[slot] = 0;
+		j.written = i + 1;
+		pthread_cond_broadcast(&j.cv);
+		pthread_mutex_unlock(&j.mu);
+		cli_progress_update(&prog, off + len);
+	}
+	pthread_mutex_lock(&j.mu);
+	if (!j.err && rc)
+		j.err = BD_ERR_INTERRUPTED;
+	pthread_cond_broadcast(&j.cv);
+	pthread_mutex_unlock(&j.mu);
+	for (long t = 0; t < started; t++)
+		pthread_join(tids[t], NULL);
+	if (!rc && sparse && ftruncate(fd, (off_t)in.size)) {
+		cli_error("cannot set the size of %s: %s", out, strerror(errno));
+		rc = EXIT_FAILURE_OTHER;
+	}
+	if (!rc && fd > 1 && fsync(fd) && errno != EINVAL) {
+		cli_error("writing %s failed: %s", out, strerror(errno));
+		rc = EXIT_FAILURE_OTHER;
+	}
+	if (!rc)
+		cli_progress_done(&prog, in.size);
+out_threads:
+	if (j.buf)
+		for (size_t i = 0; i < j.nslots; i++)
+			free(j.buf[i]);
+	free(j.buf);
+	free(j.ready);
+	free(tids);
+	pthread_mutex_destroy(&j.mu);
+	pthread_cond_destroy(&j.cv);
+out:
+	if (fd > 1 && close(fd) && !rc) {
+		cli_error("closing %s failed: %s", out, strerror(errno));
+		rc = EXIT_FAILURE_OTHER;
+	}
+	if (rc && created && rc != EXIT_INTERRUPTED)
+		cli_warn("%s is incomplete", out);
+	bd_volume_close(v);
+	cli_unlock_free(&u);
+	return rc;
+}

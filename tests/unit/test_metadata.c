@@ -1,0 +1,227 @@
+/* Unit tests: datum walker, dataset/metadata block parsing, .BEK parsing, recovery-password checks.
+ * Vectors: format.md appendix V4 (a real Windows .BEK) and V6 (recovery password key). */
+#include <stdlib.h>
+
+#include "check.h"
+#include "internal.h"
+#include "metadata.h"
+
+static const char bek_hex[] =
+	"9c00000001000000300000009c000000581a41b300340a428b7e9b5f706425c0"
+	"0100000000000000 30d400b96fbcd701 6c000600090001 00581a41b300340a42"
+	"8b7e9b5f706425c030d400b96fbcd7012000000002000100450078007400650072006e0061006c004b00650079000000"
+	"2c00000001000100022000007a70ca1ab390e00daf4d72c217c42bf67a39db94d76214733ae56acb1c5dd814";
+
+static size_t put_datum(uint8_t *p, uint16_t size, uint16_t role, uint16_t type)
+{
+	memset(p, 0, size);
+	put_le16(p, size);
+	put_le16(p + 2, role);
+	put_le16(p + 4, type);
+	put_le16(p + 6, 1);
+	return size;
+}
+
+static void test_recovery_password(void)
+{
+	uint8_t k[16], want[16];
+	char hex[33];
+	int r;
+
+	r = bd_recovery_password_parse("111111-222222-333333-444444-555555-000011-000022-000033", k);
+	hex2bin("7527ea4e5f76d49d49c5010002000300", want, 16);
+	bin2hex(k, 16, hex);
+	CHECK(r == 0 && !memcmp(k, want, 16), "recovery password V6 key16 (%s)", hex);
+	r = bd_recovery_password_parse("111111222222333333444444555555000011000022000033", k);
+	CHECK(r == 0 && !memcmp(k, want, 16), "recovery password without dashes");
+	r = bd_recovery_password_parse(" 111111-222222-333333-444444-555555-000011-000022-000033\n", k);
+	CHECK(r == 0, "recovery password with surrounding whitespace");
+	r = bd_recovery_password_parse("111111-222222-333334-444444-555555-000011-000022-000033", k);
+	CHECK(r == BD_ERR_INVALID && strstr(bd_last_error(), "block 3 (333334)") &&
+	      strstr(bd_last_error(), "divisible by 11"), "bad block named: %s", bd_last_error());
+	r = bd_recovery_password_parse("720907-222222-333333-444444-555555-000011-000022-999999", k);
+	CHECK(r == BD_ERR_INVALID && strstr(bd_last_error(), "block 1 (720907)") &&
+	      strstr(bd_last_error(), "too large") && strstr(bd_last_error(), "block 8 (999999)"),
+	      "too-large and second bad block named: %s", bd_last_error());
+	r = bd_recovery_password_parse("111111-222222-333333", k);
+	CHECK(r == BD_ERR_INVALID && strstr(bd_last_error(), "18 digits"), "short password: %s", bd_last_error());
+	r = bd_recovery_password_parse("111111-222222-33x333-444444-555555-000011-000022-000033", k);
+	CHECK(r == BD_ERR_INVALID && strstr(bd_last_error(), "'x'"), "letter named: %s", bd_last_error());
+	r = bd_recovery_password_parse("000000-000000-000000-000000-000000-000000-000000-000000", k);
+	CHECK(r == 0 && bd_is_zero(k, 16), "all-zero recovery password");
+}
+
+static void test_datums(void)
+{
+	uint8_t buf[512];
+	struct bd_datum_iter it, ch;
+	struct bd_datum d, c;
+	size_t n = 0;
+	int r, count = 0;
+
+	/* VMK { UNICODE, unknown type 0x77, KEY } ; unknown 0x99 at top level ; DESCRIPTION */
+	size_t vmk = n;
+	n += put_datum(buf + n, 0x24 + 16 + 12 + 0x10, 2, BD_DT_VMK);
+	put_le16(buf + vmk + 0x22, 0x0800);
+	size_t k = vmk + 0x24;
+	k += put_datum(buf + k, 16, 0, BD_DT_UNICODE);
+	memcpy(buf + vmk + 0x24 + 8, "H\0i\0!\0\0\0", 8);
+	k += put_datum(buf + k, 12, 0, 0x77);
+	put_datum(buf + k, 0x10, 0, BD_DT_KEY);
+	put_le16(buf + k + 8, 0x2002);
+	n += put_datum(buf + n, 20, 9, 0x99);
+	n += put_datum(buf + n, 12, BD_ROLE_DESCRIPTION, BD_DT_UNICODE);
+
+	CHECK(bd_datum_validate(buf, n, 0) == 0, "synthetic datums validate");
+	bd_datum_iter_init(&it, buf, n);
+	while ((r = bd_datum_next(&it, &d)) > 0)
+		count++;
+	CHECK(r == 0 && count == 3, "three top-level datums, unknown type skipped by size (%d)", count);
+	CHECK(bd_datum_find(buf, n, 2, BD_DT_VMK, &d) == 1, "find VMK");
+	const uint8_t *g;
+	uint64_t mt;
+	uint16_t prot, kt;
+	CHECK(bd_datum_vmk(&d, &g, &mt, &prot) == 0 && prot == 0x0800, "VMK protection type");
+	CHECK(bd_datum_find_child(&d, -1, BD_DT_KEY, &c) == 1, "child KEY found past an unknown child");
+	const uint8_t *key;
+	size_t klen;
+	CHECK(bd_datum_key(&c, &kt, &key, &klen) == 0 && kt == 0x2002 && klen == 4, "KEY body");
+	char s[16];
+	CHECK(bd_datum_find_child(&d, -1, BD_DT_UNICODE, &c) == 1, "child UNICODE");
+	bd_datum_unicode(&c, s, sizeof(s));
+	CHECK(!strcmp(s, "Hi!"), "UNICODE to UTF-8 (%s)", s);
+	bd_datum_iter_children(&ch, &d);
+	count = 0;
+	while (bd_datum_next(&ch, &c) > 0)
+		count++;
+	CHECK(count == 3, "VMK has three children");
+
+	/* a size-0 datum ends the run */
+	uint8_t t[32] = { 0 };
+	put_datum(t, 8, 0, 0);
+	CHECK(bd_datum_find(t, sizeof(t), -1, 0x55, &d) == 0, "size-0 terminator");
+	/* size < 8 or beyond the parent */
+	put_le16(t, 5);
+	bd_datum_iter_init(&it, t, sizeof(t));
+	CHECK(bd_datum_next(&it, &d) == BD_ERR_CORRUPT, "size < 8 is corrupt");
+	put_le16(t, 40);
+	bd_datum_iter_init(&it, t, sizeof(t));
+	CHECK(bd_datum_next(&it, &d) == BD_ERR_CORRUPT, "size past the parent is corrupt");
+	/* nested child running past its parent */
+	memcpy(t, buf + n - 12, 0);
+	put_datum(t, 32, 2, BD_DT_VMK);
+	CHECK(bd_datum_validate(t, sizeof(t), 0) == BD_ERR_CORRUPT, "VMK shorter than its fixed part is corrupt");
+	uint8_t u[64];
+	put_datum(u, 56, 2, BD_DT_VMK);
+	put_datum(u + 0x24, 8, 0, BD_DT_KEY);
+	put_le16(u + 0x24, 30);
+	CHECK(bd_datum_validate(u, sizeof(u), 0) == BD_ERR_CORRUPT, "nested datum past its parent is corrupt");
+	/* every known type has a name and sane fixed size */
+	CHECK(bd_datum_fixed_size(BD_DT_AES_CCM) == 0x24 && bd_datum_fixed_size(0x1234) == 8 &&
+	      bd_datum_is_nested(BD_DT_STRETCH_KEY) && !bd_datum_is_nested(BD_DT_KEY), "type table");
+}
+
+static void test_block(void)
+{
+	uint8_t *blk = calloc(1, 0x10000);
+	struct bd_metadata m;
+	size_t n;
+	int r;
+
+	memcpy(blk, "-FVE-FS-", 8);
+	put_le16(blk + 10, 2);
+	put_le16(blk + 12, 4);
+	put_le16(blk + 14, 4);
+	put_le64(blk + 16, 104857600);
+	put_le32(blk + 28, 16);
+	put_le64(blk + 32, 0x2195000);
+	put_le64(blk + 40, 0x2c1d000);
+	put_le64(blk + 48, 0x373a000);
+	put_le64(blk + 56, 0x21a5000);
+	uint8_t *ds = blk + 64;
+	n = 0x30;
+	n += put_datum(ds + n, 12, BD_ROLE_DESCRIPTION, BD_DT_UNICODE);
+	n += put_datum(ds + n, 20, 0x42, 0x4242); /* unknown role and type */
+	put_le32(ds, (uint32_t)n);
+	put_le32(ds + 4, 1);
+	put_le32(ds + 8, 0x30);
+	put_le32(ds + 12, (uint32_t)n);
+	put_le16(ds + 0x24, 0x8004);
+	size_t S = (64 + n + 15) & ~(size_t)15;
+	put_le16(blk + 8, (uint16_t)(S >> 4));
+	put_le16(blk + S, (uint16_t)(0x10000 - S));
+	put_le16(blk + S + 2, 2);
+	put_le32(blk + S + 4, bd_crc32(blk, S));
+
+	r = bd_metadata_parse(blk, 0x10000, 0x2195000, &m);
+	CHECK(r == 0 && m.status == BD_COPY_OK && m.covered == S && m.ds.method == 0x8004 &&
+	      m.virt_sectors == 16 && m.copy_off[2] == 0x373a000, "synthetic block parses (%s)", r ? bd_last_error() : "ok");
+	bd_metadata_free(&m);
+	blk[70] ^= 1;
+	r = bd_metadata_parse(blk, 0x10000, 0, &m);
+	CHECK(r == BD_ERR_CORRUPT && m.status == BD_COPY_BAD_CRC, "flipped byte: bad CRC");
+	bd_metadata_free(&m);
+	blk[70] ^= 1;
+	blk[0] = 'x';
+	r = bd_metadata_parse(blk, 0x10000, 0, &m);
+	CHECK(r && m.status == BD_COPY_BAD_SIGNATURE, "bad signature");
+	bd_metadata_free(&m);
+	blk[0] = '-';
+	put_le16(blk + 8, 0xFFFF);
+	r = bd_metadata_parse(blk, 0x10000, 0, &m);
+	CHECK(r && m.status == BD_COPY_BAD_STRUCTURE, "size beyond the area");
+	bd_metadata_free(&m);
+	put_le16(blk + 8, (uint16_t)(S >> 4));
+	r = bd_metadata_parse(blk, 100, 0, &m);
+	CHECK(r && m.status != BD_COPY_OK, "short buffer refused");
+	bd_metadata_free(&m);
+	/* dataset entry range beyond its size, CRC made valid */
+	put_le32(ds + 12, (uint32_t)n + 100);
+	put_le32(blk + S + 4, bd_crc32(blk, S));
+	r = bd_metadata_parse(blk, 0x10000, 0, &m);
+	CHECK(r && m.status == BD_COPY_BAD_STRUCTURE, "dataset range checked after CRC");
+	bd_metadata_free(&m);
+	free(blk);
+}
+
+static void test_bek(void)
+{
+	uint8_t bek[200], want[32];
+	struct bd_bek b;
+	char g[37];
+	int len = hex2bin(bek_hex, bek, sizeof(bek));
+	int r;
+
+	CHECK(len == 156, "BEK vector is 156 bytes (%d)", len);
+	r = bd_bek_parse(bek, (size_t)len, &b);
+	bd_guid_format(b.guid, g);
+	hex2bin("7a70ca1ab390e00daf4d72c217c42bf67a39db94d76214733ae56acb1c5dd814", want, 32);
+	CHECK(r == 0 && !strcmp(g, "b3411a58-3400-420a-8b7e-9b5f706425c0") && !memcmp(b.key, want, 32) &&
+	      !b.has_volume_guid, "Windows 10 BEK: GUID %s and key", g);
+	r = bd_bek_parse(bek, 40, &b);
+	CHECK(r == BD_ERR_INVALID, "truncated BEK refused");
+	bek[0x70] = 0x90; /* KEY datum size past the end */
+	r = bd_bek_parse(bek, (size_t)len, &b);
+	CHECK(r == BD_ERR_INVALID, "damaged BEK refused: %s", bd_last_error());
+	bek[0x70] = 0x2c;
+	/* Windows 11 layout: a GUID datum (role 0x19, type 0x17) appended inside the external key */
+	uint8_t w11[200];
+	memcpy(w11, bek, 156);
+	put_datum(w11 + 156, 0x18, 0x19, BD_DT_GUID);
+	memset(w11 + 164, 0xAB, 16);
+	put_le16(w11 + 0x30, 0x6c + 0x18);
+	put_le32(w11, 180);
+	put_le32(w11 + 12, 180);
+	r = bd_bek_parse(w11, 180, &b);
+	CHECK(r == 0 && b.has_volume_guid && b.volume_guid[0] == 0xAB && !memcmp(b.key, want, 32),
+	      "Windows 11 BEK layout with volume GUID");
+}
+
+int main(void)
+{
+	test_recovery_password();
+	test_datums();
+	test_block();
+	test_bek();
+	CHECK_DONE();
+}
