@@ -156,44 +156,79 @@ if ! command -v dislocker-file >/dev/null || ! command -v ntfs-3g >/dev/null || 
 	skip "mount --rw: needs dislocker-file, ntfs-3g, mkntfs and ntfscat"
 	exit 0
 fi
+# rw_ntfs NAME ENC FSBYTES MKFS BDKIT-SECRET-OPTION DISLOCKER-SECRET-OPTION
+# Through `bdkit mount --rw` (+ mkntfs first when MKFS=yes), ntfs-3g creates, writes and deletes
+# files; then dislocker decrypts ENC and ntfsprogs check the files and the NTFS (FSBYTES long).
+rw_ntfs() {
+	n=$1 enc=$2 fsbytes=$3 mkfs=$4 bdsec=$5 dlsec=$6
+	if "$BDKIT" mount --rw "$bdsec" "$enc" "$MNT" >/dev/null &&
+	   { [ "$mkfs" = no ] ||
+	     mkntfs -q -f -F -s 512 -L bdkit "$MNT/bitlocker-volume" $((fsbytes / 512)) >/dev/null 2>&1; } &&
+	   ntfs-3g "$MNT/bitlocker-volume" "$TMP/fs" &&
+	   cp "$TMP/big.bin" "$TMP/fs/big.bin" && cp "$TMP/small.txt" "$TMP/fs/small.txt" &&
+	   mkdir -p "$TMP/fs/dir" && cp "$TMP/big.bin" "$TMP/fs/dir/gone.bin" && rm "$TMP/fs/dir/gone.bin" &&
+	   umount "$TMP/fs" && "$BDKIT" umount "$MNT"; then
+		pass "$n: mkntfs/ntfs-3g wrote, deleted through bdkit mount --rw"
+	else
+		fail "$n: writing through ntfs-3g failed"
+	fi
+	grep -q " $TMP/fs " /proc/self/mounts && umount "$TMP/fs"
+	grep -q " $MNT " /proc/self/mounts && "$BDKIT" umount "$MNT"
+	rm -f "$TMP/dec.img"
+	if dislocker-file -V "$enc" "$dlsec" -- "$TMP/dec.img" >/dev/null 2>&1 && [ -s "$TMP/dec.img" ]; then
+		truncate -s "$fsbytes" "$TMP/dec.img"   # the NTFS's own size (backup boot sector at its end)
+		if ntfscat "$TMP/dec.img" big.bin | cmp -s - "$TMP/big.bin" &&
+		   [ "$(ntfscat "$TMP/dec.img" small.txt)" = "hello bitlocker" ] &&
+		   ! ntfscat "$TMP/dec.img" dir/gone.bin >/dev/null 2>&1; then
+			pass "$n: dislocker decrypts the files written through bdkit (deleted file gone)"
+		else
+			fail "$n: files in the dislocker-decrypted volume differ"
+		fi
+		if out=$(ntfsfix -n "$TMP/dec.img" 2>&1); then
+			pass "$n: ntfsfix -n finds the NTFS consistent"
+		else
+			fail "$n: ntfsfix -n: $(echo "$out" | tail -2 | tr '\n' ' ')"
+		fi
+	else
+		fail "$n: dislocker-file cannot decrypt the volume after writing"
+	fi
+}
+
+head -c 3000000 /dev/urandom > "$TMP/big.bin"
+printf 'hello bitlocker\n' > "$TMP/small.txt"
+mkdir -p "$TMP/fs"
+
+# (a) a bdkit-made NTFS volume (bdkit encrypt of a fresh mkntfs image), when the writer is built
+if "$BDKIT" encrypt --help >/dev/null 2>&1; then
+	printf 'access-test-pw\n' > "$TMP/made.pw"
+	truncate -s 48M "$TMP/plain.img"
+	if mkntfs -q -f -F -L made "$TMP/plain.img" >/dev/null 2>&1 &&
+	   "$BDKIT" -q encrypt "$TMP/plain.img" -o "$TMP/made.img" --password-file "$TMP/made.pw" \
+		--no-recovery-password >/dev/null 2>&1; then
+		cp "$TMP/made.img" "$TMP/made.orig"
+		rw_ntfs "mount --rw bdkit-made" "$TMP/made.img" $((48 << 20)) no \
+			--password-file="$TMP/made.pw" -uaccess-test-pw
+		if out=$(same_regions "$TMP/made.orig" "$TMP/made.img"); then
+			pass "mount --rw bdkit-made: raw volume header and metadata copies untouched"
+		else
+			fail "mount --rw bdkit-made: $out"
+		fi
+	else
+		fail "mount --rw bdkit-made: mkntfs or bdkit encrypt failed"
+	fi
+	rm -f "$TMP/plain.img" "$TMP/made.orig"
+else
+	skip "mount --rw bdkit-made: bdkit encrypt is not available in this build"
+fi
+
+# (b) a copy of a Windows volume, with an NTFS made through bdkit in its first 32 MiB: the
+# Windows volume's reserved areas start at 33.5 MiB, and mkntfs knows nothing about them (a
+# Windows NTFS marks them as files FVE2.{GUID}); the test images hold no usable NTFS of their own.
 img=bitlk-aes-xts-128
 rp=$(secret $img)
 enc="$TMP/rw.img"
 cp --sparse=always "$IMGDIR/$img.img" "$enc"
-# NTFS in the first 32 MiB: the Windows volume's reserved areas start at 33.5 MiB, and mkntfs
-# knows nothing about them (a Windows NTFS marks them as files FVE2.{GUID}).
-head -c 3000000 /dev/urandom > "$TMP/big.bin"
-printf 'hello bitlocker\n' > "$TMP/small.txt"
-mkdir -p "$TMP/fs"
-if "$BDKIT" mount --rw --recovery-password-file "$rp" "$enc" "$MNT" >/dev/null &&
-   mkntfs -q -f -F -s 512 -L bdkit "$MNT/bitlocker-volume" 65536 >/dev/null 2>&1 &&
-   ntfs-3g "$MNT/bitlocker-volume" "$TMP/fs" &&
-   cp "$TMP/big.bin" "$TMP/fs/big.bin" && cp "$TMP/small.txt" "$TMP/fs/small.txt" &&
-   mkdir "$TMP/fs/dir" && cp "$TMP/big.bin" "$TMP/fs/dir/gone.bin" && rm "$TMP/fs/dir/gone.bin" &&
-   umount "$TMP/fs" && "$BDKIT" umount "$MNT"; then
-	pass "mount --rw: mkntfs and ntfs-3g wrote through bdkit"
-else
-	fail "mount --rw: writing through ntfs-3g failed"
-fi
-grep -q " $TMP/fs " /proc/self/mounts && umount "$TMP/fs"
-grep -q " $MNT " /proc/self/mounts && "$BDKIT" umount "$MNT"
-if dislocker_decrypt "$enc" "$rp" "$TMP/dec.img"; then
-	truncate -s 32M "$TMP/dec.img"   # the NTFS's own size (its backup boot sector is at the end)
-	if ntfscat "$TMP/dec.img" big.bin | cmp -s - "$TMP/big.bin" &&
-	   [ "$(ntfscat "$TMP/dec.img" small.txt)" = "hello bitlocker" ] &&
-	   ! ntfscat "$TMP/dec.img" dir/gone.bin >/dev/null 2>&1; then
-		pass "mount --rw: dislocker decrypts the files written through bdkit (deleted file gone)"
-	else
-		fail "mount --rw: files in the dislocker-decrypted volume differ"
-	fi
-	if out=$(ntfsfix -n "$TMP/dec.img" 2>&1); then
-		pass "mount --rw: ntfsfix -n finds the NTFS consistent"
-	else
-		fail "mount --rw: ntfsfix -n: $(echo "$out" | tail -2 | tr '\n' ' ')"
-	fi
-else
-	fail "mount --rw: dislocker-file cannot decrypt the volume after writing"
-fi
+rw_ntfs "mount --rw $img" "$enc" $((32 << 20)) yes --recovery-password-file="$rp" -p"$(cat "$rp")"
 if out=$(same_regions "$IMGDIR/$img.img" "$enc"); then
 	pass "mount --rw: raw volume header and metadata copies untouched"
 else
@@ -222,10 +257,13 @@ fi
 grep -q " $TMP/fs " /proc/self/mounts && "$BDKIT" umount "$TMP/fs"
 
 # ---- 6. random unaligned writes, compared with the same writes on a dislocker-made reference ----
-for img in bitlk-aes-xts-128-4k bitlk-aes-cbc-elephant-128; do
-	rp=$(secret $img)
-	cp --sparse=always "$IMGDIR/$img.img" "$enc"
-	dislocker_decrypt "$enc" "$rp" "$TMP/ref.img" || { fail "random writes $img: dislocker-file failed"; continue; }
+# rand_writes NAME ENC BDKIT-SECRET-OPTION DISLOCKER-SECRET-OPTION (ENC is modified)
+rand_writes() {
+	n=$1 enc=$2 bdsec=$3 dlsec=$4
+	cp --sparse=always "$enc" "$TMP/orig.img"
+	rm -f "$TMP/ref.img"
+	dislocker-file -V "$enc" "$dlsec" -- "$TMP/ref.img" >/dev/null 2>&1 ||
+		{ fail "random writes $n: dislocker-file failed"; return; }
 	size=$(stat -c %s "$TMP/ref.img")
 	reserved "$enc" > "$TMP/reserved"
 	# 24 writes of 1..200000 bytes at arbitrary byte offsets (fixed seed), none inside a reserved area;
@@ -237,7 +275,7 @@ for img in bitlk-aes-xts-128-4k bitlk-aes-cbc-elephant-128; do
 			ok = 1; for (i in rs) if (off < re[i] + 4096 && off + len > rs[i] - 4096) ok = 0
 			if (ok) { print off, len; n++ } } }' "$TMP/reserved" > "$TMP/writes"
 	ok=1
-	if "$BDKIT" mount --rw --recovery-password-file "$rp" "$enc" "$MNT" >/dev/null; then
+	if "$BDKIT" mount --rw "$bdsec" "$enc" "$MNT" >/dev/null; then
 		while read -r off len; do
 			head -c "$len" /dev/urandom > "$TMP/chunk"
 			for f in "$MNT/bitlocker-volume" "$TMP/ref.img"; do
@@ -248,25 +286,36 @@ for img in bitlk-aes-xts-128-4k bitlk-aes-cbc-elephant-128; do
 	else
 		ok=0
 	fi
+	rm -f "$TMP/dec.img"
 	if [ $ok = 0 ]; then
-		fail "random writes $img: mount or dd through FUSE failed"
-	elif ! dislocker_decrypt "$enc" "$rp" "$TMP/dec.img"; then
-		fail "random writes $img: dislocker-file cannot decrypt afterwards"
+		fail "random writes $n: mount or dd through FUSE failed"
+	elif ! dislocker-file -V "$enc" "$dlsec" -- "$TMP/dec.img" >/dev/null 2>&1; then
+		fail "random writes $n: dislocker-file cannot decrypt afterwards"
 	elif d=$(cmp "$TMP/dec.img" "$TMP/ref.img" 2>&1); then
-		pass "random writes $img: dislocker's view equals the reference with the same 24 writes"
+		pass "random writes $n: dislocker's view equals the reference with the same 24 writes"
 	else
-		fail "random writes $img: first difference: $d"
+		fail "random writes $n: first difference: $d"
 	fi
-	if out=$(same_regions "$IMGDIR/$img.img" "$enc"); then
-		pass "random writes $img: raw header and metadata untouched (offset-0 write went to the relocated area)"
+	if out=$(same_regions "$TMP/orig.img" "$enc"); then
+		pass "random writes $n: raw header and metadata untouched (offset-0 write went to the relocated area)"
 	else
-		fail "random writes $img: $out"
+		fail "random writes $n: $out"
 	fi
+	rm -f "$TMP/orig.img" "$TMP/ref.img" "$TMP/dec.img"
+}
+for img in bitlk-aes-xts-128-4k bitlk-aes-cbc-elephant-128; do
+	rp=$(secret $img)
+	cp --sparse=always "$IMGDIR/$img.img" "$TMP/rand.img"
+	rand_writes $img "$TMP/rand.img" --recovery-password-file="$rp" -p"$(cat "$rp")"
 done
+[ -f "$TMP/made.img" ] &&
+	rand_writes bdkit-made "$TMP/made.img" --password-file="$TMP/made.pw" -uaccess-test-pw
+rm -f "$TMP/rand.img" "$TMP/made.img"
 
 # ---- 7. kill -9 of the daemon while writing: metadata still validates, the volume still opens ----
 img=bitlk-aes-xts-128
 rp=$(secret $img)
+enc="$TMP/kill.img"
 cp --sparse=always "$IMGDIR/$img.img" "$enc"
 if "$BDKIT" mount --rw --recovery-password-file "$rp" "$enc" "$MNT" >/dev/null; then
 	pid=$(daemon_pid "$MNT")
