@@ -66,6 +66,7 @@ static struct mount_state {
 	uint64_t size;
 	bool rw;
 	bool daemon;
+	bool json;                 /* --json */
 	struct stat src_st;        /* timestamps shown for the file */
 	uid_t uid;
 	gid_t gid;
@@ -568,6 +569,8 @@ static void *signal_main(void *arg)
 	return NULL;
 }
 
+static void print_ready(bool json, pid_t pid);
+
 /* --fs: run the mount helper once the FUSE loop serves requests. */
 static void *fs_main(void *arg)
 {
@@ -575,10 +578,14 @@ static void *fs_main(void *arg)
 
 	if (r == 0) {
 		atomic_store(&M.fs_mounted, true);
+		if (!M.daemon) {
+			if (M.json)
+				print_ready(true, getpid());
+			else if (!cli_quiet)
+				fprintf(stderr, "bdkit: file system mounted on %s; stop with Ctrl-C or "
+					"'bdkit umount %s'\n", M.fs_target, M.fs_target);
+		}
 		report_ready(0);
-		if (!M.daemon)
-			fprintf(stderr, "bdkit: file system mounted on %s; stop with Ctrl-C or "
-				"'bdkit umount %s'\n", M.fs_target, M.fs_target);
 		return NULL;
 	}
 	if (r < 0)
@@ -803,7 +810,7 @@ int cmd_mount(int argc, char **argv)
 		case OPT_FS: fs = true; break;
 		case OPT_FS_OPTIONS: fs_opts = optarg; break;
 		case OPT_ALLOW_OTHER: allow_other = true; break;
-		case OPT_JSON: json = true; break;
+		case OPT_JSON: json = M.json = true; break;
 		case 'h': case OPT_HELP: mount_usage(stdout); cli_unlock_free(&u); return EXIT_OK;
 		default:
 			r = cli_unlock_option(&u, c, optarg);
