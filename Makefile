@@ -50,7 +50,7 @@ plugin: $(BUILD)/nbdkit-bdkit-plugin.so
 $(BUILD)/nbdkit-bdkit-plugin.so: $(PLUGIN_SRC) $(LIB_SRC) $(HDRS)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags nbdkit) -fPIC -shared -o $@ $(PLUGIN_SRC) $(LIB_SRC) \
-	  $(LDFLAGS) $(LDLIBS)
+	  $(LDFLAGS) -Wl,--as-needed $(LDLIBS)
 else
 plugin:
 endif

@@ -895,6 +895,15 @@ int cmd_mount(int argc, char **argv)
 		cli_error("cannot set up FUSE (is fuse3 installed?)");
 		goto out;
 	}
+	/* The stop signals go to one thread (started below); every other thread, libfuse's
+	 * too, blocks them. Blocked from here on, so none can kill us with the mount made. */
+	sigemptyset(&stopset);
+	sigaddset(&stopset, SIGTERM);
+	sigaddset(&stopset, SIGINT);
+	sigaddset(&stopset, SIGHUP);
+	sigaddset(&stopset, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &stopset, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	if (fuse_mount(fuse, M.mountpoint)) {
 		cli_error("cannot mount on %s: is /dev/fuse available and the directory yours?", M.mountpoint);
 		goto out;
@@ -915,6 +924,7 @@ int cmd_mount(int argc, char **argv)
 		}
 		if (pid > 0) {
 			unsigned char code = EXIT_FAILURE_OTHER;
+			pthread_sigmask(SIG_UNBLOCK, &stopset, NULL);  /* Ctrl-C may end the wait */
 			close(pipefd[1]);
 			while ((r = (int)read(pipefd[0], &code, 1)) < 0 && errno == EINTR)
 				;
@@ -935,14 +945,6 @@ int cmd_mount(int argc, char **argv)
 	mlockall(MCL_CURRENT);
 	bd_set_log(lib_log, NULL);
 
-	/* The stop signals go to one thread; every other thread (libfuse's too) blocks them. */
-	sigemptyset(&stopset);
-	sigaddset(&stopset, SIGTERM);
-	sigaddset(&stopset, SIGINT);
-	sigaddset(&stopset, SIGHUP);
-	sigaddset(&stopset, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &stopset, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	if (pthread_create(&M.signal_thread, NULL, signal_main, &stopset)) {
 		cli_error("cannot start a thread");
 		goto out;

@@ -326,9 +326,10 @@ if "$BDKIT" mount --rw --recovery-password-file "$rp" "$enc" "$MNT" >/dev/null; 
 	wait $ddpid 2>/dev/null
 	"$BDKIT" umount "$MNT" >/dev/null 2>&1 || fusermount3 -u -z "$MNT"
 	if ! grep -q " $MNT " /proc/self/mounts && out=$(same_regions "$IMGDIR/$img.img" "$enc") &&
-	   "$BDKIT" info "$enc" >/dev/null 2>&1 && dislocker_decrypt "$enc" "$rp" "$TMP/dec.img" &&
+	   [ "$("$BDKIT" info --json "$enc" 2>/dev/null | grep -c '"ok": true')" = 3 ] &&
+	   dislocker_decrypt "$enc" "$rp" "$TMP/dec.img" &&
 	   "$BDKIT" mount --recovery-password-file "$rp" "$enc" "$MNT" >/dev/null && "$BDKIT" umount "$MNT"; then
-		pass "kill -9 during writes: metadata untouched, bdkit and dislocker still open the volume"
+		pass "kill -9 during writes: metadata byte-identical, all 3 copies valid, bdkit and dislocker open the volume"
 	else
 		fail "kill -9 during writes: the volume is damaged or the mount stuck ($out)"
 	fi
