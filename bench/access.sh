@@ -40,8 +40,7 @@ head -c $WLEN /dev/urandom > "$W/data"
 
 mbps() { awk -v b="$1" -v t="$2" 'BEGIN { if (t > 0) printf "%.0f", b / 1048576 / t; else printf "0" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.1fx", a / b; else printf "n/a" }'; }
-best() { sort -g | head -1; }   # smallest time of the runs
-secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1 || { echo 0; return; }; t1=$(date +%s.%N)
+secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1 || return; t1=$(date +%s.%N)
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f\n", b - a }'; }
 
 cat > "$W/rand.py" <<'PY'
@@ -92,33 +91,22 @@ PY
 NR=3000   # random reads
 NW=1500   # random writes
 
-# fuse_bench FILE: prints "seqread seqwrite randread randwrite" in MB/s
-fuse_bench() {
-	local f=$1 sr sw rr rw i
-	sr=$(for i in $(seq "$RUNS"); do
-		dd if="$f" iflag=nocache count=0 status=none 2>/dev/null   # drop the FUSE page cache
-		secs dd if="$f" of=/dev/null bs=1M; done | best)
-	sw=$(for i in $(seq "$RUNS"); do
-		secs dd if="$W/data" of="$f" bs=1M seek=$((WOFF >> 20)) conv=notrunc,fdatasync; done | best)
-	rr=$(for i in $(seq "$RUNS"); do python3 "$W/rand.py" "$f" r $NR 0 "$SIZE" || echo 0; done | best)
-	rw=$(for i in $(seq "$RUNS"); do python3 "$W/rand.py" "$f" w $NW $WOFF $((WOFF + WLEN)) || echo 0; done | best)
-	echo "$(mbps "$SIZE" "$sr") $(mbps $WLEN "$sw") $(mbps $((NR * 4096)) "$rr") $(mbps $((NW * 4096)) "$rw")"
+# One measurement, printed in seconds (nothing on failure). FUSE contenders are files, NBD ones URIs.
+seqread() {
+	case $1 in
+	nbd*) secs nbdcopy "$1" null: ;;
+	*) dd if="$1" iflag=nocache count=0 status=none 2>/dev/null   # drop the FUSE page cache
+	   secs dd if="$1" of=/dev/null bs=1M ;;
+	esac
 }
-
-# nbd_bench IMG: the same through nbdkit with the bdkit plugin (servers started once, so the
-# unlock is not timed): one export of the whole volume, one of the write area (offset filter)
-nbd_bench() {
-	local img=$1 sr sw rr rw i u1="nbd+unix:///?socket=$W/s1" u2="nbd+unix:///?socket=$W/s2"
-	nbdkit -U "$W/s1" -P "$W/p1" "$PLUGIN" "$img" recovery-password-file="$W/rp" rw=true || return
-	nbdkit -U "$W/s2" -P "$W/p2" --filter=offset "$PLUGIN" "$img" recovery-password-file="$W/rp" rw=true \
-		offset=$WOFF range=$WLEN || { kill "$(cat "$W/p1")"; return; }
-	sr=$(for i in $(seq "$RUNS"); do secs nbdcopy "$u1" null:; done | best)
-	sw=$(for i in $(seq "$RUNS"); do secs nbdcopy --flush "$W/data" "$u2"; done | best)
-	rr=$(for i in $(seq "$RUNS"); do python3 "$W/rand.py" "$u1" r $NR 0 "$SIZE" || echo 0; done | best)
-	rw=$(for i in $(seq "$RUNS"); do python3 "$W/rand.py" "$u1" w $NW $WOFF $((WOFF + WLEN)) || echo 0; done | best)
-	kill "$(cat "$W/p1")" "$(cat "$W/p2")"
-	echo "$(mbps "$SIZE" "$sr") $(mbps $WLEN "$sw") $(mbps $((NR * 4096)) "$rr") $(mbps $((NW * 4096)) "$rw")"
+seqwrite() {
+	case $1 in
+	nbd*) secs nbdcopy --flush "$W/data" "nbd+unix:///?socket=$W/s2" ;;   # the write-area export
+	*) secs dd if="$W/data" of="$1" bs=1M seek=$((WOFF >> 20)) conv=notrunc,fdatasync ;;
+	esac
 }
+randread() { python3 "$W/rand.py" "$1" r $NR 0 "$SIZE"; }
+randwrite() { python3 "$W/rand.py" "$1" w $NW $WOFF $((WOFF + WLEN)); }
 
 cp --sparse=always "$SRC" "$W/bd.img"
 cp --sparse=always "$SRC" "$W/dl.img"
@@ -126,20 +114,47 @@ cp --sparse=always "$SRC" "$W/nbd.img"
 cat "$W"/*.img > /dev/null   # the source images in the host page cache for every contender
 mkdir -p "$W/bd" "$W/dl"
 
-bd="0 0 0 0"
-if "$BDKIT" -q mount --rw --recovery-password-file "$W/rp" "$W/bd.img" "$W/bd"; then
-	bd=$(fuse_bench "$W/bd/bitlocker-volume")
-	"$BDKIT" umount "$W/bd"
-fi
-dl="0 0 0 0"
+# All contenders up at once, so that the runs can alternate between them (background load then
+# hits all alike). NBD: one export of the whole volume, one of the write area (offset filter);
+# servers start before timing, so the unlock is not timed.
+contenders=()
+"$BDKIT" -q mount --rw --recovery-password-file "$W/rp" "$W/bd.img" "$W/bd" && contenders+=(bd)
 if command -v dislocker-fuse >/dev/null && dislocker-fuse -V "$W/dl.img" -p"$RP" -- "$W/dl" >/dev/null 2>&1; then
-	dl=$(fuse_bench "$W/dl/dislocker-file")
-	umount "$W/dl"
+	contenders+=(dl)
 fi
-nb="0 0 0 0"
-if command -v nbdkit >/dev/null && command -v nbdcopy >/dev/null && [ -f "$PLUGIN" ]; then
-	nb=$(nbd_bench "$W/nbd.img")
+if command -v nbdkit >/dev/null && command -v nbdcopy >/dev/null && [ -f "$PLUGIN" ] &&
+   nbdkit -U "$W/s1" -P "$W/p1" "$PLUGIN" "$W/nbd.img" recovery-password-file="$W/rp" rw=true &&
+   nbdkit -U "$W/s2" -P "$W/p2" --filter=offset "$PLUGIN" "$W/nbd.img" recovery-password-file="$W/rp" \
+	rw=true offset=$WOFF range=$WLEN; then
+	contenders+=(nb)
 fi
+target() {
+	case $1 in
+	bd) echo "$W/bd/bitlocker-volume" ;;
+	dl) echo "$W/dl/dislocker-file" ;;
+	nb) echo "nbd+unix:///?socket=$W/s1" ;;
+	esac
+}
+for m in seqread seqwrite randread randwrite; do
+	for i in $(seq "$RUNS"); do
+		for c in "${contenders[@]}"; do
+			$m "$(target $c)" >> "$W/t.$c.$m" 2>/dev/null
+		done
+	done
+done
+grep -q " $W/bd " /proc/self/mounts && "$BDKIT" umount "$W/bd"
+grep -q " $W/dl " /proc/self/mounts && umount "$W/dl"
+for p in "$W/p1" "$W/p2"; do [ -f "$p" ] && kill "$(cat "$p")"; done
+
+# rate C METRIC BYTES: MB/s of the best (shortest) successful run, 0 when none
+rate() {
+	local t
+	t=$(awk '$1 > 0' "$W/t.$1.$2" 2>/dev/null | sort -g | head -1)
+	mbps "$3" "${t:-0}"
+}
+result() { echo "$(rate "$1" seqread "$SIZE") $(rate "$1" seqwrite $WLEN) $(rate "$1" randread $((NR * 4096)))" \
+	"$(rate "$1" randwrite $((NW * 4096)))"; }
+bd=$(result bd) dl=$(result dl) nb=$(result nb)
 
 echo
 echo "Access: $NAME ($((SIZE >> 20)) MiB) on $(nproc) cores; MB/s, best of $RUNS; ratios against dislocker-fuse"
