@@ -66,7 +66,7 @@ int bd_protectors_load(struct bd_volume *v)
 		}
 		if (bd_datum_find_child(&d, -1, BD_DT_UNICODE, &c))
 			bd_datum_unicode(&c, p->info.label, sizeof(p->info.label));
-		if ((t & 0x0100) && t > 0xFF && bd_datum_find_child(&d, -1, BD_DT_TPM_ENCODED, &c) &&
+		if (t >= 0x0100 && t < 0x0800 && bd_datum_find_child(&d, -1, BD_DT_TPM_ENCODED, &c) &&
 		    !bd_datum_tpm_pcrs(&c, &p->info.pcr_mask))
 			p->info.has_pcrs = 1;
 		v->n_prot++;
@@ -116,10 +116,12 @@ static int try_stretched(struct bd_volume *v, int kind, const uint8_t initial[32
 			continue;
 		}
 		bd_stretch(initial, salt, key);
-		r = open_with_key(v, p, key);
+		char id[9];
+		memcpy(id, p->info.key_id, sizeof(id));
+		r = open_with_key(v, p, key);  /* may reload v->prot (metadata copy switch): p is stale after */
 		bd_wipe(key, sizeof(key));
 		if (!r) {
-			bd_info("unlocked with the %s of protector %s", what, p->info.key_id);
+			bd_info("unlocked with the %s of protector %s", what, id);
 			return 0;
 		}
 		if (r != BD_ERR_WRONG_KEY)

@@ -410,8 +410,13 @@ int bd_volume_set_vmk(struct bd_volume *v, const uint8_t vmk[32])
 {
 	int r, verified = -1;
 
-	/* the VMK must open the FVEK of the copy in use */
-	r = fvek_from(v, bd_vol_meta(v), vmk, 0);
+	struct bd_datum fd;
+	const struct bd_metadata *m = bd_vol_meta(v);
+	int no_fvek = !m->ds.method &&
+		      !bd_datum_find(m->ds.entries, m->ds.entries_len, BD_ROLE_FVEK, BD_DT_AES_CCM, &fd);
+
+	/* the VMK must open the FVEK of the copy in use (a decrypted volume may have none) */
+	r = no_fvek ? 0 : fvek_from(v, m, vmk, 0);
 	if (r)
 		return r;
 	/* now the VMK-keyed SHA-256 of every copy that passed its CRC (§2.5) */
@@ -434,7 +439,7 @@ int bd_volume_set_vmk(struct bd_volume *v, const uint8_t vmk[32])
 			return r;
 	}
 	v->hash_verified = verified >= 0 && verified == v->used;
-	r = fvek_from(v, bd_vol_meta(v), vmk, 1);
+	r = no_fvek ? 0 : fvek_from(v, bd_vol_meta(v), vmk, 1);
 	if (r)
 		return r;
 	bd_secret_free(v->vmk);

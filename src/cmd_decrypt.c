@@ -180,9 +180,16 @@ int cmd_decrypt(int argc, char **argv)
 	rc = cli_open(argv[optind], &u, false, &v);
 	if (rc)
 		goto out;
-	rc = cli_unlock_volume(v, &u);
-	if (rc)
-		goto out;
+	bd_volume_info(v, &in);
+	if (in.method == 0 && in.state == 1 && in.next_state == 1 && !u.recovery_password && !u.recovery_password_file &&
+	    !u.password && !u.password_file && !u.bek && !u.fvek && !u.vmk) {
+		/* fully decrypted volume that still carries metadata: nothing to unlock */
+		cli_warn("the volume is fully decrypted; no secret is needed");
+	} else {
+		rc = cli_unlock_volume(v, &u);
+		if (rc)
+			goto out;
+	}
 	bd_volume_info(v, &in);
 	if (in.fs_size > in.size && !allow_trunc) {
 		cli_error("%s is truncated: the file system inside needs %llu bytes, the input holds %llu; "
@@ -193,9 +200,16 @@ int cmd_decrypt(int argc, char **argv)
 	}
 	/* open the output; never the source itself */
 	if (!strcmp(out, "-")) {
+		if (isatty(1)) {
+			cli_error("refusing to write a binary volume to the terminal; redirect stdout or use -o FILE");
+			rc = EXIT_USAGE;
+			goto out;
+		}
 		fd = 1;
 	} else {
 		struct stat so, si;
+
+		memset(&so, 0, sizeof(so));
 		if (!stat(out, &so) && !stat(argv[optind], &si) && so.st_dev == si.st_dev && so.st_ino == si.st_ino) {
 			cli_error("the output %s is the input: refusing to overwrite the source", out);
 			rc = EXIT_REFUSED;

@@ -134,6 +134,31 @@ dd if=/dev/zero of="$TMP/z.img" bs=4096 seek=$(( 35278848 / 4096 )) count=2 conv
 expect "relocated boot sectors zeroed: FVEK check fails cleanly" 4 "" -- info "$TMP/z.img" --fvek "$(printf anaconda | cryptsetup bitlkDump --dump-volume-key "$SRC" 2>/dev/null | sed -n 's/.*MK dump:\t*//p;/^\t\t/p' | tr -d ' \t\n')"
 rm -f "$TMP/z.img"
 
+# a copy whose CRC32 was recomputed after tampering: only the VMK-keyed SHA-256 catches it
+if command -v python3 >/dev/null 2>&1; then
+	cp --sparse=always "$SRC" "$TMP/h.img"
+	python3 - "$TMP/h.img" <<'PY'
+import struct, sys, zlib
+f = open(sys.argv[1], 'r+b')
+f.seek(35213312); blk = bytearray(f.read(65536))
+S = struct.unpack('<H', blk[8:10])[0] << 4
+i = blk.find('DESKTOP'.encode('utf-16-le'))
+blk[i] ^= 0x20                       # 'D' -> 'd' in the description
+struct.pack_into('<I', blk, S + 4, zlib.crc32(bytes(blk[:S])) & 0xffffffff)
+f.seek(35213312); f.write(blk)
+PY
+	"$BDKIT" -q info --json "$TMP/h.img" 2>/dev/null | grep -q '"copy": 1,.*"status": "ok", "ok": true, "in_use": true' &&
+		pass "tampered copy with a valid CRC32 passes the CRC check" || fail "tampered copy: CRC expectation"
+	"$BDKIT" -q info --json --password-file "$TMP/pw" "$TMP/h.img" >"$TMP/out" 2>/dev/null
+	grep -q '"copy": 1,.*"status": "bad SHA-256"' "$TMP/out" && grep -q '"copy": 2,.*"in_use": true' "$TMP/out" &&
+	grep -q '"hash_verified": true' "$TMP/out" && grep -q '"description": "DESKTOP' "$TMP/out" &&
+		pass "after unlock the SHA-256 check rejects the tampered copy and copy 2 is used" ||
+		fail "SHA-256 check did not catch the tampered copy: $(grep -e copy -e hash "$TMP/out")"
+	set -- $(sha_of "$TMP/h.img" --password-file "$TMP/pw")
+	[ "$1" = 0 ] && [ "$2" = "$SUM" ] && pass "tampered copy: decrypt still right" || fail "tampered copy: exit $1"
+	rm -f "$TMP/h.img"
+fi
+
 # bit flips in the header and in all three metadata copies at once (so no intact copy remains)
 cp --sparse=always "$SRC" "$TMP/f.img"
 crashes=0 lies=0 n=0

@@ -1,6 +1,8 @@
 /* Unit tests: datum walker, dataset/metadata block parsing, .BEK parsing, recovery-password checks.
  * Vectors: format.md appendix V4 (a real Windows .BEK) and V6 (recovery password key). */
+#include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "internal.h"
@@ -217,11 +219,140 @@ static void test_bek(void)
 	      "Windows 11 BEK layout with volume GUID");
 }
 
+/* ---- the volume view on a real Windows volume (skipped when the images are not unpacked) ---- */
+
+struct rd_job {
+	bd_volume *v;
+	uint64_t off;
+	size_t len;
+	uint8_t *buf;
+	ssize_t n;
+};
+
+static void *rd_thread(void *arg)
+{
+	struct rd_job *j = arg;
+
+	for (int k = 0; k < 4; k++)
+		j->n = bd_volume_pread(j->v, j->buf, j->len, j->off);
+	return NULL;
+}
+
+static void test_volume(void)
+{
+	const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
+	char src[200], img[200], cmd[800];
+	bd_volume *v;
+	struct bd_open_opts ro = { .offset = -1, .writable = 0 }, rw = { .offset = -1, .writable = 1 };
+	size_t big = 3u << 20;
+	uint8_t *a = malloc(big), *b = malloc(big), *c = malloc(big);
+	int r;
+
+	snprintf(src, sizeof(src), "%s/testdata/bitlk-images/bitlk-aes-xts-128.img", build);
+	if (access(src, R_OK)) {
+		build = "build"; /* e.g. build-asan before its own copy is unpacked */
+		snprintf(src, sizeof(src), "%s/testdata/bitlk-images/bitlk-aes-xts-128.img", build);
+	}
+	if (access(src, R_OK)) {
+		SKIP("volume view: real images not unpacked (run tests/t_images.sh once)");
+		goto out;
+	}
+	r = bd_volume_open(src, &ro, &v);
+	CHECK(r == 0, "open real volume read-only");
+	if (r)
+		goto out;
+	CHECK(bd_volume_pread(v, a, 4096, 0) == BD_ERR_LOCKED, "locked volume refuses encrypted reads");
+	CHECK(bd_volume_pwrite(v, a, 512, 0) == BD_ERR_READONLY, "read-only volume refuses writes");
+	r = bd_unlock_password(v, "anaconda");
+	CHECK(r == 0, "unlock with the password");
+	/* unaligned reads equal slices of aligned ones, across the relocated area, a reserved area and the end */
+	uint64_t offs[] = { 0, 8191, 35213312 - 1000, 104857600 - 5000, 1234567 };
+	for (size_t i = 0; i < ARRAY_SIZE(offs); i++) {
+		uint64_t o = offs[i], al = o & ~(uint64_t)511;
+		size_t len = 3000;
+		ssize_t n1 = bd_volume_pread(v, a, len, o);
+		ssize_t n2 = bd_volume_pread(v, b, 4096 + 512, al);
+		size_t want = (size_t)MIN((uint64_t)len, 104857600 - o);
+		CHECK(n1 == (ssize_t)want && n2 > 0 && !memcmp(a, b + (o - al), want), "unaligned read at %llu",
+		      (unsigned long long)o);
+	}
+	CHECK(bd_volume_pread(v, a, 100, 104857600) == 0, "read at the end returns 0");
+	CHECK(bd_volume_pread(v, a, 65536, 35213312) == 65536 && bd_is_zero(a, 65536), "metadata copy 1 reads as zeros");
+	CHECK(bd_volume_pread(v, a, 8192, 35278848) == 8192 && bd_is_zero(a, 8192), "relocation area reads as zeros");
+	CHECK(bd_volume_pread(v, a, 512, 0) == 512 && !memcmp(a + 3, "NTFS    ", 8), "sector 0 is the NTFS boot sector");
+	/* concurrent readers see the same bytes as one reader */
+	bd_volume_pread(v, a, big, 30u << 20);
+	struct rd_job jobs[3];
+	pthread_t t[3];
+	uint8_t *bufs[3] = { b, c, malloc(big) };
+	for (int i = 0; i < 3; i++) {
+		jobs[i] = (struct rd_job){ v, (30u << 20) + (uint64_t)i * (1u << 20), (size_t)(1u << 20), bufs[i], 0 };
+		pthread_create(&t[i], NULL, rd_thread, &jobs[i]);
+	}
+	int same = 1;
+	for (int i = 0; i < 3; i++) {
+		pthread_join(t[i], NULL);
+		same &= jobs[i].n == (ssize_t)(1u << 20) && !memcmp(bufs[i], a + (size_t)i * (1u << 20), 1u << 20);
+	}
+	free(bufs[2]);
+	CHECK(same, "three threads reading in parallel agree with one");
+	bd_volume_close(v);
+
+	/* writes through the view on a copy */
+	snprintf(img, sizeof(img), "%s/tests/vol-write-test.img", build);
+	snprintf(cmd, sizeof(cmd), "cp --sparse=always '%s' '%s' && chmod u+w '%s'", src, img, img);
+	if (system(cmd)) {
+		SKIP("volume writes: cannot copy the image");
+		goto out;
+	}
+	r = bd_volume_open(img, &rw, &v);
+	CHECK(r == 0 && bd_volume_can_write(v) == BD_ERR_LOCKED, "writable but locked: can_write says locked");
+	bd_unlock_recovery_password(v, "235818-357951-253979-013365-241120-245575-342914-591910");
+	CHECK(bd_volume_can_write(v) == 0, "unlocked: can_write");
+	uint8_t boot[512], pat[5000];
+	bd_volume_pread(v, boot, 512, 0);
+	for (size_t i = 0; i < sizeof(pat); i++)
+		pat[i] = (uint8_t)(i * 7 + 1);
+	boot[0x1F0] ^= 0xFF; /* change a byte of the boot code area */
+	CHECK(bd_volume_pwrite(v, boot, 512, 0) == 512, "write sector 0 (goes to the relocated copy)");
+	CHECK(bd_volume_pwrite(v, pat, sizeof(pat), 20000001) == (ssize_t)sizeof(pat), "unaligned write");
+	CHECK(bd_volume_pwrite(v, pat, 4096, 35213312) == 4096, "write into a metadata area is dropped");
+	CHECK(bd_volume_sync(v) == 0, "sync");
+	bd_volume_close(v);
+	r = bd_volume_open(img, &ro, &v);
+	CHECK(r == 0, "reopen after writes (metadata intact)");
+	if (!r) {
+		bd_unlock_password(v, "anaconda");
+		bd_volume_pread(v, a, 512, 0);
+		CHECK(!memcmp(a, boot, 512), "sector 0 reads back");
+		bd_volume_pread(v, a, sizeof(pat), 20000001);
+		CHECK(!memcmp(a, pat, sizeof(pat)), "unaligned write reads back");
+		bd_volume_pread(v, a, 4096, 35213312);
+		CHECK(bd_is_zero(a, 4096), "metadata area still reads as zeros");
+		struct bd_info in;
+		bd_volume_info(v, &in);
+		CHECK(in.copy_status[0] == BD_COPY_OK && in.hash_verified, "metadata copy 1 still valid");
+		uint8_t raw[8] = { 0 };
+		FILE *f = fopen(img, "rb");
+		size_t got = f ? fread(raw, 1, 8, f) : 0;
+		if (f)
+			fclose(f);
+		CHECK(got == 8 && !memcmp(raw + 3, "-FVE", 4), "on-disk sector 0 keeps the -FVE-FS- header");
+		bd_volume_close(v);
+	}
+	unlink(img);
+out:
+	free(a);
+	free(b);
+	free(c);
+}
+
 int main(void)
 {
 	test_recovery_password();
 	test_datums();
 	test_block();
 	test_bek();
+	test_volume();
 	CHECK_DONE();
 }
