@@ -75,7 +75,8 @@ $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libbdkit.a $(HDRS)
 asan-build:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" build-asan/bdkit \
-	  $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%)
+	  $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%) \
+	  $(if $(and $(PLUGIN_SRC),$(NBDKIT_OK)),build-asan/nbdkit-bdkit-plugin.so)
 asan: deps asan-build
 	@./tests/run.sh build-asan
 
