@@ -519,18 +519,24 @@ static void shut_down(bool fs_gone)
 	int r;
 
 	if (M.fs_target[0] && atomic_load(&M.fs_mounted) && !fs_gone) {
+		atomic_store(&M.fs_mounted, false);  /* its release is handled here, not by SIGUSR1 */
 		r = unmount_retry(M.fs_target, 2000);
 		if (r) {
 			mlog(LOG_WARNING, "cannot unmount %s (%s); detaching it lazily, the volume stays "
 			     "served until its last user is gone", M.fs_target, strerror(r));
 			sync_volume();
 			unmount_dir(M.fs_target, true);
-			return;  /* SIGUSR1 follows when the file is closed */
-		}
-		/* ntfs-3g finishes writing after umount returns: wait until it closed the file. */
-		if (!wait_closed(60000)) {
+			atomic_store(&M.fs_mounted, true);
+			if (atomic_load(&M.opens) > 0)
+				return;  /* SIGUSR1 follows when the file is closed */
+			atomic_store(&M.fs_mounted, false);
+		} else if (!wait_closed(60000)) {
+			/* ntfs-3g finishes writing after umount returns; it should have closed the file by now */
 			mlog(LOG_WARNING, "the file system on %s still holds the volume open", M.fs_target);
-			return;
+			atomic_store(&M.fs_mounted, true);
+			if (atomic_load(&M.opens) > 0)
+				return;
+			atomic_store(&M.fs_mounted, false);
 		}
 	}
 	sync_volume();
