@@ -66,7 +66,7 @@ reserved() {
 
 dislocker_decrypt() { # IMG RPFILE OUT
 	rm -f "$3"
-	dislocker-file -V "$1" -p"$(cat "$2")" -- "$3" >/dev/null 2>&1 && [ -s "$3" ]
+	dislocker-file -r -V "$1" -p"$(cat "$2")" -- "$3" >/dev/null 2>&1 && [ -s "$3" ]
 }
 
 # ---- 1. read-only mounts: the whole file matches the published checksum ----
@@ -175,7 +175,7 @@ rw_ntfs() {
 	grep -q " $TMP/fs " /proc/self/mounts && umount "$TMP/fs"
 	grep -q " $MNT " /proc/self/mounts && "$BDKIT" umount "$MNT"
 	rm -f "$TMP/dec.img"
-	if dislocker-file -V "$enc" "$dlsec" -- "$TMP/dec.img" >/dev/null 2>&1 && [ -s "$TMP/dec.img" ]; then
+	if dislocker-file -r -V "$enc" "$dlsec" -- "$TMP/dec.img" >/dev/null 2>&1 && [ -s "$TMP/dec.img" ]; then
 		truncate -s "$fsbytes" "$TMP/dec.img"   # the NTFS's own size (backup boot sector at its end)
 		if ntfscat "$TMP/dec.img" big.bin | cmp -s - "$TMP/big.bin" &&
 		   [ "$(ntfscat "$TMP/dec.img" small.txt)" = "hello bitlocker" ] &&
@@ -262,7 +262,7 @@ rand_writes() {
 	n=$1 enc=$2 bdsec=$3 dlsec=$4
 	cp --sparse=always "$enc" "$TMP/orig.img"
 	rm -f "$TMP/ref.img"
-	dislocker-file -V "$enc" "$dlsec" -- "$TMP/ref.img" >/dev/null 2>&1 ||
+	dislocker-file -r -V "$enc" "$dlsec" -- "$TMP/ref.img" >/dev/null 2>&1 ||
 		{ fail "random writes $n: dislocker-file failed"; return; }
 	size=$(stat -c %s "$TMP/ref.img")
 	reserved "$enc" > "$TMP/reserved"
@@ -289,7 +289,7 @@ rand_writes() {
 	rm -f "$TMP/dec.img"
 	if [ $ok = 0 ]; then
 		fail "random writes $n: mount or dd through FUSE failed"
-	elif ! dislocker-file -V "$enc" "$dlsec" -- "$TMP/dec.img" >/dev/null 2>&1; then
+	elif ! dislocker-file -r -V "$enc" "$dlsec" -- "$TMP/dec.img" >/dev/null 2>&1; then
 		fail "random writes $n: dislocker-file cannot decrypt afterwards"
 	elif d=$(cmp "$TMP/dec.img" "$TMP/ref.img" 2>&1); then
 		pass "random writes $n: dislocker's view equals the reference with the same 24 writes"
@@ -311,6 +311,35 @@ done
 [ -f "$TMP/made.img" ] &&
 	rand_writes bdkit-made "$TMP/made.img" --password-file="$TMP/made.pw" -uaccess-test-pw
 rm -f "$TMP/rand.img" "$TMP/made.img"
+
+# ---- 6b. writes over reserved areas (metadata copy, relocated boot sectors) are dropped ----
+img=bitlk-aes-xts-128
+rp=$(secret $img)
+cp --sparse=always "$IMGDIR/$img.img" "$TMP/res.img"
+m1=$(od -An -tu8 -j176 -N8 "$TMP/res.img" | tr -d ' ')
+virt=$(od -An -tu8 -j$((m1 + 56)) -N8 "$TMP/res.img" | tr -d ' ')
+# 1 MiB of random data from 256 KiB before the first metadata copy, over it and the relocated
+# boot sectors that follow it (format.md 1.5, 2.1)
+head -c 1048576 /dev/urandom > "$TMP/chunk"
+if "$BDKIT" mount --rw --recovery-password-file "$rp" "$TMP/res.img" "$MNT" >/dev/null &&
+   dd if="$TMP/chunk" of="$MNT/bitlocker-volume" bs=65536 oflag=seek_bytes seek=$((m1 - 262144)) \
+	conv=notrunc,fsync status=none &&
+   "$BDKIT" umount "$MNT"; then
+	rm -f "$TMP/dec.img"
+	if out=$(same_regions "$IMGDIR/$img.img" "$TMP/res.img") &&
+	   cmp -s -n 8192 -i "$virt:$virt" "$IMGDIR/$img.img" "$TMP/res.img" &&
+	   dislocker_decrypt "$TMP/res.img" "$rp" "$TMP/dec.img" &&
+	   [ "$(head -c 8192 "$TMP/dec.img" | sha256sum)" = \
+	     "$(dislocker_decrypt "$IMGDIR/$img.img" "$rp" "$TMP/dec0.img" && head -c 8192 "$TMP/dec0.img" | sha256sum)" ]; then
+		pass "writes over reserved areas: metadata and relocated boot sectors untouched on disk"
+	else
+		fail "writes over reserved areas: the raw metadata or relocated boot sectors changed ${out:-}"
+	fi
+else
+	fail "writes over reserved areas: mount or write failed"
+	grep -q " $MNT " /proc/self/mounts && "$BDKIT" umount "$MNT"
+fi
+rm -f "$TMP/res.img" "$TMP/dec.img" "$TMP/dec0.img"
 
 # ---- 7. kill -9 of the daemon while writing: metadata still validates, the volume still opens ----
 img=bitlk-aes-xts-128

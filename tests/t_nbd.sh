@@ -104,7 +104,7 @@ for img in bitlk-aes-xts-128 bitlk-aes-cbc-128-4k; do
 	rp=$(secret $img)
 	cp --sparse=always "$IMGDIR/$img.img" "$TMP/w.img"
 	rm -f "$TMP/ref.img"
-	dislocker-file -V "$TMP/w.img" -p"$(cat "$rp")" -- "$TMP/ref.img" >/dev/null 2>&1 ||
+	dislocker-file -r -V "$TMP/w.img" -p"$(cat "$rp")" -- "$TMP/ref.img" >/dev/null 2>&1 ||
 		{ fail "nbd rw $img: dislocker-file failed"; continue; }
 	ok=1
 	# (offset, length) pairs in the data area below the first metadata copy (33.5 MiB)
@@ -120,7 +120,7 @@ for img in bitlk-aes-xts-128 bitlk-aes-cbc-128-4k; do
 	rm -f "$TMP/dec.img"
 	if [ $ok = 0 ]; then
 		fail "nbd rw $img: a write failed"
-	elif ! dislocker-file -V "$TMP/w.img" -p"$(cat "$rp")" -- "$TMP/dec.img" >/dev/null 2>&1; then
+	elif ! dislocker-file -r -V "$TMP/w.img" -p"$(cat "$rp")" -- "$TMP/dec.img" >/dev/null 2>&1; then
 		fail "nbd rw $img: dislocker-file cannot decrypt after the writes"
 	elif d=$(cmp "$TMP/dec.img" "$TMP/ref.img" 2>&1); then
 		pass "nbd rw $img: 8 unaligned writes read back by dislocker equal the reference"
