@@ -255,6 +255,22 @@ else
 	fail "mount --fs: $out"
 fi
 grep -q " $TMP/fs " /proc/self/mounts && "$BDKIT" umount "$TMP/fs"
+# --fs read-only, unmounted with plain umount(8): the daemon notices and goes away by itself
+out=$("$BDKIT" mount --fs --json --recovery-password-file "$rp" "$enc" "$TMP/fs" 2>&1)
+pid=$(echo "$out" | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
+if [ -n "$pid" ] && [ "$(cat "$TMP/fs/small.txt" 2>/dev/null)" = "hello bitlocker" ] &&
+   ! touch "$TMP/fs/new" 2>/dev/null && umount "$TMP/fs"; then
+	n=0
+	while kill -0 "$pid" 2>/dev/null && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+	if kill -0 "$pid" 2>/dev/null || grep -q "^$enc " /proc/self/mounts; then
+		fail "mount --fs: after umount of the file system the daemon stayed"
+	else
+		pass "mount --fs (read-only): umount of the file system ends the daemon too"
+	fi
+else
+	fail "mount --fs read-only: $out"
+fi
+grep -q " $TMP/fs " /proc/self/mounts && "$BDKIT" umount "$TMP/fs"
 
 # ---- 6. random unaligned writes, compared with the same writes on a dislocker-made reference ----
 # rand_writes NAME ENC BDKIT-SECRET-OPTION DISLOCKER-SECRET-OPTION (ENC is modified)
