@@ -224,6 +224,180 @@ int bd_volume_can_write(bd_volume *v);
 /* Measured-boot event logs and diagnosis (issue: diagnose)              */
 /* ===================================================================== */
 
+/*
+ * TCG PC Client measured-boot logs (legacy SHA-1 and crypto-agile), as
+ * Windows keeps them in C:\Windows\Logs\MeasuredBoot\*.log and Linux exports
+ * them in /sys/kernel/security/tpm0/binary_bios_measurements.
+ * Reference: ../shared/docs/diagnose.md.
+ */
+typedef struct bd_eventlog bd_eventlog;
+
+#define BD_PCR_COUNT 24
+#define BD_EVENTLOG_MAX_BANKS 8
+
+/* TPM_ALG_ID values of the digest banks. */
+enum bd_hash_alg {
+	BD_ALG_SHA1 = 0x0004, BD_ALG_SHA256 = 0x000B, BD_ALG_SHA384 = 0x000C,
+	BD_ALG_SHA512 = 0x000D, BD_ALG_SM3_256 = 0x0012,
+};
+const char *bd_hash_alg_name(uint16_t alg);        /* "sha256"; "alg-0x1234" style text for others: NULL */
+int bd_hash_alg_parse(const char *name);           /* "sha1" -> 0x0004; BD_ERR_INVALID */
+const char *bd_event_type_name(uint32_t type);     /* "EV_SEPARATOR"; NULL when unknown */
+const char *bd_sipa_type_name(uint32_t type);      /* "BITLOCKER_UNLOCK"; NULL when unknown */
+
+/* Parse a whole log (a copy is kept). BD_ERR_TRUNCATED / BD_ERR_CORRUPT name the
+ * byte offset of the bad record. */
+int bd_eventlog_parse(const void *buf, size_t len, bd_eventlog **out);
+int bd_eventlog_open(const char *path, bd_eventlog **out);
+void bd_eventlog_free(bd_eventlog *log);
+
+/* FVEB_UNLOCK_FLAG_* of the SIPA BITLOCKER_UNLOCK event. */
+enum bd_unlock_flag {
+	BD_UNLOCK_CACHED = 0x1, BD_UNLOCK_MEDIA = 0x2, BD_UNLOCK_TPM = 0x4, BD_UNLOCK_PIN = 0x10,
+	BD_UNLOCK_EXTERNAL = 0x20, BD_UNLOCK_RECOVERY = 0x40, BD_UNLOCK_PASSPHRASE = 0x80,
+	BD_UNLOCK_NBP = 0x100, BD_UNLOCK_AUK_OSFVEINFO = 0x200,
+};
+
+struct bd_eventlog_info {
+	size_t size;                 /* bytes of the log */
+	int crypto_agile;            /* 1: TCG_PCR_EVENT2 records after a Spec ID Event03 */
+	int wbcl_header;             /* the file began with a 16-byte WBCL_LogHdr */
+	uint32_t platform_class;     /* Spec ID event (agile logs) */
+	uint8_t spec_major, spec_minor, spec_errata, uintn_size;
+	size_t n_events;             /* all records, including EV_NO_ACTION ones */
+	size_t n_banks;
+	uint16_t bank_alg[BD_EVENTLOG_MAX_BANKS];
+	uint16_t bank_size[BD_EVENTLOG_MAX_BANKS];
+	int bank_replayed[BD_EVENTLOG_MAX_BANKS];  /* 0 when the hash is not available (PCRs unknown) */
+	int startup_locality;        /* -1: no StartupLocality event */
+	int digest_mismatches;       /* data-hashed events whose digest is not H(data) */
+	int error_separators;        /* EV_SEPARATOR with the error value (firmware error) */
+	/* UEFI facts (-1 = not in the log) */
+	int secure_boot;             /* SecureBoot variable in PCR 7: 1 on, 0 off */
+	char crtm_version[128];      /* EV_S_CRTM_VERSION, printable; "" when absent */
+	/* Windows facts, from the SIPA events (EV_EVENT_TAG in PCRs 11-14) */
+	int windows;                 /* SIPA events were found */
+	int has_boot_count;
+	uint64_t boot_count;         /* SIPA BOOTCOUNTER */
+	int has_unlock;
+	uint32_t unlock_flags;       /* OR of every BITLOCKER_UNLOCK payload (enum bd_unlock_flag) */
+	int boot_debugging, kernel_debugging, test_signing, code_integrity; /* -1 not logged, 0, 1 */
+	int safe_mode, winpe;        /* -1 / 0 / 1 */
+	int tpm_failure;             /* SIPAERROR_TPMFAILURE record seen */
+	char boot_manager[128];      /* first SIPA loaded-module file path (UTF-8), "" if none */
+};
+int bd_eventlog_info(const bd_eventlog *log, struct bd_eventlog_info *out);
+/* "TPM", "TPM+PIN", "recovery", ... for a flag word. */
+void bd_unlock_flags_format(uint32_t flags, char *out, size_t outlen);
+
+struct bd_event_digest {
+	uint16_t alg;
+	uint16_t size;
+	const uint8_t *value;        /* points into the log */
+};
+struct bd_event {
+	size_t index;
+	uint64_t offset;             /* of the record in the file */
+	uint32_t pcr;                /* 0xFFFFFFFF for Windows' trailing non-measured record */
+	uint32_t type;
+	const char *type_name;       /* never NULL ("unknown") */
+	int measured;                /* extended into a PCR by the replay */
+	int digest_ok;               /* 1 every digest = H(data), 0 one differs, -1 not a data-hashed type */
+	size_t n_digests;
+	struct bd_event_digest digests[BD_EVENTLOG_MAX_BANKS];
+	const uint8_t *data;
+	size_t data_len;
+	size_t n_sipa;               /* SIPA events inside (flattened, see bd_event_sipa) */
+};
+int bd_eventlog_event(const bd_eventlog *log, size_t index, struct bd_event *out);
+/* One-line human description of the event's payload. */
+void bd_event_describe(const bd_eventlog *log, size_t index, char *out, size_t outlen);
+
+struct bd_sipa_event {
+	uint32_t type;
+	const char *name;            /* NULL when unknown */
+	unsigned depth;              /* 0 = top level of the EV_EVENT_TAG */
+	const uint8_t *data;
+	size_t len;
+};
+int bd_event_sipa(const bd_eventlog *log, size_t index, size_t j, struct bd_sipa_event *out);
+/* Human text for a SIPA payload ("0x00000004 (TPM)", "\\Windows\\system32\\winload.efi"). */
+void bd_sipa_describe(const struct bd_sipa_event *e, char *out, size_t outlen);
+
+/* Replayed PCR value of one bank. BD_ERR_INVALID if the bank is not in the log or
+ * the PCR index is out of range, BD_ERR_UNSUPPORTED if the hash is not available. */
+int bd_eventlog_pcr(const bd_eventlog *log, uint16_t alg, unsigned pcr, uint8_t *out, size_t *outlen);
+
+/* ---- diagnosis ---- */
+
+enum bd_cause {
+	BD_CAUSE_UNEXPLAINED = 0,     /* a bound PCR changed, no rule names the event */
+	BD_CAUSE_FIRMWARE_UPDATE,     /* PCR 0: S-CRTM version / firmware code */
+	BD_CAUSE_PLATFORM_CONFIG,     /* PCR 1: firmware settings, tables, hardware config */
+	BD_CAUSE_BOOT_ORDER,          /* PCR 1/4/5: boot order / boot attempts from other devices */
+	BD_CAUSE_BOOT_MEDIA,          /* PCR 4: an app from CD/DVD/USB/network ran before the boot manager */
+	BD_CAUSE_OPTION_ROM,          /* PCR 2/3: add-in card, docking station, option ROM changed */
+	BD_CAUSE_BOOT_MANAGER,        /* PCR 4 (8-10 on BIOS): a new or changed boot manager */
+	BD_CAUSE_PARTITION_TABLE,     /* PCR 5: GPT/MBR partition table changed */
+	BD_CAUSE_SECURE_BOOT_DISABLED,/* PCR 7: SecureBoot turned off (or on) */
+	BD_CAUSE_SECURE_BOOT_POLICY,  /* PCR 7: PK/KEK/db/dbx or debug mode changed */
+	BD_CAUSE_SECURE_BOOT_AUTHORITY, /* PCR 7: code signed by another authority ran */
+	BD_CAUSE_BITLOCKER_STATE,     /* PCR 11: BitLocker access-control measurement differs */
+	BD_CAUSE_DEBUG_POLICY,        /* boot/kernel debugging, test signing, code integrity off */
+	BD_CAUSE_PIN_LOCKOUT,         /* recovery with equal PCRs and a PIN protector */
+	BD_CAUSE_NO_PCR_CHANGE,       /* recovery with equal PCRs: TPM cleared, lockout, BCD, user */
+	BD_CAUSE_TPM_PROTECTOR_MISSING,
+	BD_CAUSE_TPM_FAILURE,         /* SIPA TPM failure record */
+	BD_CAUSE_STARTUP_KEY,         /* startup-key protector but the key was not used */
+	BD_CAUSE_DIFFERENT_PLATFORM,  /* the two logs come from different machines */
+	BD_CAUSE_FIRMWARE_ERROR,      /* error separator in the bad boot */
+	BD_CAUSE__COUNT
+};
+enum bd_confidence { BD_CONF_LOW = 1, BD_CONF_MEDIUM = 2, BD_CONF_HIGH = 3 };
+const char *bd_cause_id(int cause);          /* "secure-boot-policy" */
+const char *bd_cause_title(int cause);       /* Microsoft's wording of the cause */
+const char *bd_cause_advice(int cause);
+const char *bd_confidence_name(int conf);    /* "low", "medium", "high" */
+
+#define BD_FINDING_MAX_EVIDENCE 8
+struct bd_finding {
+	int cause;                   /* enum bd_cause */
+	int confidence;              /* enum bd_confidence */
+	uint32_t pcrs;               /* PCRs this finding explains (0: not a PCR change) */
+	int bound;                   /* 1: those PCRs are in the protector's profile (or no PCR involved) */
+	size_t n_evidence;
+	char evidence[BD_FINDING_MAX_EVIDENCE][256];
+};
+
+struct bd_diag_opts {
+	uint32_t pcr_mask;           /* bound PCRs; 0 = Windows default (7,11 with Secure Boot, else 0,2,4,11) */
+	uint16_t bank;               /* 0 = SHA-256 if both logs have it, else SHA-1, else the first common */
+	int protector_known;         /* the fields below come from the volume */
+	int has_tpm_protector;
+	uint16_t tpm_protector_type; /* 0x0100 TPM, 0x0500 TPM+PIN, 0x0300 TPM+key, ... */
+};
+
+struct bd_diagnosis {
+	uint16_t bank;
+	uint32_t bound_pcrs;
+	int profile_default;         /* bound_pcrs was the Windows default, not given */
+	uint32_t differing_pcrs;     /* every PCR 0-23 whose replay differs */
+	int different_platform;      /* the good and bad logs come from different machines */
+	int have_good;
+	int good_unlock, bad_unlock; /* unlock flags, -1 when not logged */
+	size_t n_findings;           /* bound findings first, most confident first */
+	struct bd_finding *findings;
+};
+
+/* Compare a good boot (may be NULL) with the bad one and explain. */
+int bd_diagnose(const bd_eventlog *good, const bd_eventlog *bad, const struct bd_diag_opts *opts,
+		struct bd_diagnosis **out);
+void bd_diagnosis_free(struct bd_diagnosis *d);
+/* Among logs in boot order, pick the newest recovery boot as bad and the newest
+ * earlier boot unlocked by the TPM as good (*good = (size_t)-1 if none).
+ * BD_ERR_INVALID when no log records a recovery unlock. */
+int bd_diagnose_pick(const bd_eventlog *const *logs, size_t n, size_t *good, size_t *bad);
+
 #ifdef __cplusplus
 }
 #endif

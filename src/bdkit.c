@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* bdkit: dispatch to one subcommand per file (src/cmd_*.c). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,13 +24,29 @@ static void bind_commands(void)
 #undef X
 }
 
+/* Command names: the identifier with '_' shown and typed as '-'. */
+static bool name_matches(const char *ident, const char *typed)
+{
+	for (; *ident && *typed; ident++, typed++)
+		if (*ident != *typed && !(*ident == '_' && *typed == '-'))
+			return false;
+	return !*ident && !*typed;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: bdkit [-v|-q] COMMAND [OPTIONS] ...\n"
 		   "Recover, read, write, repair and diagnose BitLocker volumes.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (commands[i].fn)
-			fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].help);
+		{
+			char name[32];
+			snprintf(name, sizeof(name), "%s", commands[i].name);
+			for (char *c = name; *c; c++)
+				if (*c == '_')
+					*c = '-';
+			fprintf(f, "  %-17s %s\n", name, commands[i].help);
+		}
 	fprintf(f, "\n'bdkit COMMAND --help' describes a command; 'man bdkit' lists exit codes.\n");
 }
 
@@ -74,7 +91,7 @@ int main(int argc, char **argv)
 	}
 	bd_set_log(log_to_stderr, NULL);
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++) {
-		if (strcmp(commands[c].name, argv[i]))
+		if (!name_matches(commands[c].name, argv[i]))
 			continue;
 		if (!commands[c].fn) {
 			cli_error("'%s' is not available in this build yet", argv[i]);

@@ -112,7 +112,8 @@ void cli_human_size(uint64_t bytes, char *out, size_t outlen);
 /* Parse "123", "0x1000", "1M", "4G" etc. Returns 0 or -1. */
 int cli_parse_size(const char *s, uint64_t *out);
 
-/* ---- subcommands: int cmd_NAME(int argc, char **argv), argv[0] = subcommand name ---- */
+/* ---- subcommands: int cmd_NAME(int argc, char **argv), argv[0] = subcommand name;
+ * an underscore in NAME is a dash on the command line (recover_password: recover-password) ---- */
 #define CLI_COMMANDS(X) \
 	X(info, "show a volume's metadata, state and protectors") \
 	X(decrypt, "write the decrypted volume to a file or stdout") \
@@ -127,7 +128,9 @@ int cli_parse_size(const char *s, uint64_t *out);
 	X(keypackage, "export or inspect a key package") \
 	X(repair, "salvage the decrypted data of a damaged volume") \
 	X(eventlog, "show or verify a TPM measured-boot log") \
-	X(diagnose, "explain why a machine fell into BitLocker recovery")
+	X(diagnose, "explain why a machine fell into BitLocker recovery") \
+	X(escrow, "look up or back up recovery passwords in Active Directory or Entra ID") \
+	X(recover_password, "find a mistyped or partly lost recovery password")
 
 #define X(name, help) int cmd_##name(int argc, char **argv) __attribute__((weak));
 CLI_COMMANDS(X)

@@ -17,10 +17,11 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: bdkit decrypt [OPTIONS] VOLUME -o OUT\n"
+	fprintf(f, "Usage: bdkit decrypt [OPTIONS] VOLUME -o OUT | --test\n"
 		   "Write the whole decrypted volume (boot sector restored, reserved areas as zeros) to OUT\n"
 		   "('-' = stdout). Regular output files are written sparse. The source is only read.\n\n"
 		   "  -o, --output OUT             output file or '-'\n"
+		   "      --test                   only check that the secret unlocks the volume; write nothing\n"
 		   "  -f, --force                  overwrite a non-empty OUT\n"
 		   "      --allow-truncated        write what there is even if the input is shorter than the\n"
 		   "                               file system it holds\n"
@@ -127,19 +128,20 @@ static int emit(int fd, const uint8_t *p, size_t len, uint64_t off, bool sparse)
 
 int cmd_decrypt(int argc, char **argv)
 {
-	enum { OPT_ALLOW_TRUNC = OPT_CLI_LAST + 1 };
+	enum { OPT_ALLOW_TRUNC = OPT_CLI_LAST + 1, OPT_TEST };
 	static const struct option opts[] = {
 		{ "output", required_argument, 0, 'o' },
 		{ "force", no_argument, 0, 'f' },
 		{ "threads", required_argument, 0, 'j' },
 		{ "allow-truncated", no_argument, 0, OPT_ALLOW_TRUNC },
+		{ "test", no_argument, 0, OPT_TEST },
 		{ "help", no_argument, 0, 'h' },
 		CLI_UNLOCK_OPTIONS,
 		{ 0, 0, 0, 0 },
 	};
 	struct cli_unlock u;
 	const char *out = NULL;
-	bool force = false, allow_trunc = false, sparse = false;
+	bool force = false, allow_trunc = false, sparse = false, test_only = false;
 	long threads = sysconf(_SC_NPROCESSORS_ONLN);
 	bd_volume *v = NULL;
 	struct bd_info in;
@@ -157,6 +159,7 @@ int cmd_decrypt(int argc, char **argv)
 		case 'f': force = true; break;
 		case 'j': threads = strtol(optarg, NULL, 10); break;
 		case OPT_ALLOW_TRUNC: allow_trunc = true; break;
+		case OPT_TEST: test_only = true; break;
 		case 'h': usage(stdout); cli_unlock_free(&u); return EXIT_OK;
 		default:
 			rc = cli_unlock_option(&u, c, optarg);
@@ -168,7 +171,7 @@ int cmd_decrypt(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc - 1 || !out) {
+	if (optind != argc - 1 || (!out && !test_only)) {
 		if (!out)
 			cli_error("decrypt: give the output with -o OUT ('-' for stdout)");
 		usage(stderr);
@@ -189,6 +192,12 @@ int cmd_decrypt(int argc, char **argv)
 		rc = cli_unlock_volume(v, &u);
 		if (rc)
 			goto out;
+	}
+	if (test_only) {
+		if (!cli_quiet)
+			printf("unlocked: the secret opens %s\n", argv[optind]);
+		rc = EXIT_OK;
+		goto out;
 	}
 	bd_volume_info(v, &in);
 	if (in.fs_size > in.size && !allow_trunc) {

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Payload decoders shared by the event-log parser and the diagnosis (eventlog.c, diagnose.c). */
+#ifndef BDKIT_EVENTLOG_H
+#define BDKIT_EVENTLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Event types used by name (diagnose.md §1.3). */
+enum {
+	EV_PREBOOT_CERT = 0x0, EV_POST_CODE = 0x1, EV_NO_ACTION = 0x3, EV_SEPARATOR = 0x4,
+	EV_ACTION = 0x5, EV_EVENT_TAG = 0x6, EV_S_CRTM_CONTENTS = 0x7, EV_S_CRTM_VERSION = 0x8,
+	EV_CPU_MICROCODE = 0x9, EV_PLATFORM_CONFIG_FLAGS = 0xA, EV_TABLE_OF_DEVICES = 0xB,
+	EV_COMPACT_HASH = 0xC, EV_IPL = 0xD, EV_IPL_PARTITION_DATA = 0xE, EV_NONHOST_CODE = 0xF,
+	EV_NONHOST_CONFIG = 0x10, EV_NONHOST_INFO = 0x11, EV_OMIT_BOOT_DEVICE_EVENTS = 0x12,
+	EV_EFI_VARIABLE_DRIVER_CONFIG = 0x80000001, EV_EFI_VARIABLE_BOOT = 0x80000002,
+	EV_EFI_BOOT_SERVICES_APPLICATION = 0x80000003, EV_EFI_BOOT_SERVICES_DRIVER = 0x80000004,
+	EV_EFI_RUNTIME_SERVICES_DRIVER = 0x80000005, EV_EFI_GPT_EVENT = 0x80000006,
+	EV_EFI_ACTION = 0x80000007, EV_EFI_PLATFORM_FIRMWARE_BLOB = 0x80000008,
+	EV_EFI_HANDOFF_TABLES = 0x80000009, EV_EFI_PLATFORM_FIRMWARE_BLOB2 = 0x8000000A,
+	EV_EFI_HANDOFF_TABLES2 = 0x8000000B, EV_EFI_VARIABLE_BOOT2 = 0x8000000C,
+	EV_EFI_GPT_EVENT2 = 0x8000000D, EV_EFI_HCRTM_EVENT = 0x80000010,
+	EV_EFI_VARIABLE_AUTHORITY = 0x800000E0,
+};
+
+/* SIPA event types used by name (diagnose.md §2.3). */
+enum {
+	SIPA_AGGREGATION = 0x40000000, SIPA_NONMEASURED = 0x80000000,
+	SIPA_BOOTCOUNTER = 0x00020002, SIPA_BITLOCKER_UNLOCK = 0x00020005,
+	SIPA_EVENTCOUNTER = 0x00020006, SIPA_COUNTERID = 0x00020007,
+	SIPA_TPMFAILURE = 0x80030002,
+	SIPA_BOOTDEBUGGING = 0x00040001, SIPA_BOOT_REVOCATION_LIST = 0x00040002,
+	SIPA_OSKERNELDEBUG = 0x00050001, SIPA_CODEINTEGRITY = 0x00050002, SIPA_TESTSIGNING = 0x00050003,
+	SIPA_SAFEMODE = 0x00050005, SIPA_WINPE = 0x00050006, SIPA_OS_REVOCATION_LIST = 0x00050013,
+	SIPA_FILEPATH = 0x00070001, SIPA_AUTHENTICODEHASH = 0x00070004, SIPA_AIKPUBDIGEST = 0x80080004,
+};
+
+/* Where a UEFI device path points. */
+enum ev_medium { MEDIUM_UNKNOWN = 0, MEDIUM_DISK, MEDIUM_USB, MEDIUM_CDROM, MEDIUM_NETWORK, MEDIUM_FIRMWARE };
+const char *ev_medium_name(int medium);
+
+/* UEFI_VARIABLE_DATA (EV_EFI_VARIABLE_*). 0 or -1 when malformed. */
+struct ev_var {
+	uint8_t guid[16];
+	char name[64];               /* UTF-8 */
+	const uint8_t *data;
+	size_t len;
+};
+int ev_parse_var(const uint8_t *d, size_t n, struct ev_var *v);
+
+/* UEFI_IMAGE_LOAD_EVENT: device path as text and its medium. 0 or -1. */
+int ev_image_path(const uint8_t *d, size_t n, char *out, size_t outlen, int *medium);
+/* A device path (list of nodes) as text; medium classified. */
+void ev_devpath_format(const uint8_t *dp, size_t n, char *out, size_t outlen, int *medium);
+/* EFI_LOAD_OPTION (Boot####): description and device path text. 0 or -1. */
+int ev_load_option(const uint8_t *d, size_t n, char *desc, size_t desclen, char *path, size_t pathlen,
+		   int *medium);
+/* UEFI_GPT_DATA: disk GUID and partition count. 0 or -1. */
+int ev_gpt(const uint8_t *d, size_t n, uint8_t disk_guid[16], uint64_t *n_parts);
+/* Printable text of an ASCII or UTF-16LE string payload (S-CRTM version, POST code tag). */
+void ev_printable(const uint8_t *d, size_t n, char *out, size_t outlen);
+/* Subject CN (or whole subject) of a DER certificate; 0 or -1. */
+int ev_cert_subject(const uint8_t *der, size_t n, char *out, size_t outlen);
+
+#endif /* BDKIT_EVENTLOG_H */

@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* bdkit eventlog show|verify: print a TPM measured-boot log, or check its replay against TPM PCRs. */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void hex(FILE *f, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%02x", p[i]);
+}
+
+static const char *tristate(int v, const char *on, const char *off)
+{
+	return v < 0 ? "not logged" : v ? on : off;
+}
+
+static void json_tristate(FILE *f, const char *key, int v)
+{
+	fprintf(f, "\"%s\":%s", key, v < 0 ? "null" : v ? "true" : "false");
+}
+
+static const char *alg_name(uint16_t alg, char *buf, size_t len)
+{
+	const char *n = bd_hash_alg_name(alg);
+
+	if (n)
+		return n;
+	snprintf(buf, len, "alg_0x%04x", alg);
+	return buf;
+}
+
+static void print_windows_text(const struct bd_eventlog_info *in)
+{
+	char flags[128];
+
+	printf("\nWindows boot facts:\n");
+	if (!in->windows) {
+		printf("  no Windows (SIPA) events: not a Windows boot log, or Windows did not start\n");
+		return;
+	}
+	if (in->has_boot_count)
+		printf("  boot count:        %" PRIu64 "\n", in->boot_count);
+	if (in->has_unlock) {
+		bd_unlock_flags_format(in->unlock_flags, flags, sizeof(flags));
+		printf("  BitLocker unlock:  0x%08x (%s)\n", in->unlock_flags, flags);
+	} else {
+		printf("  BitLocker unlock:  not logged\n");
+	}
+	printf("  boot debugging:    %s\n", tristate(in->boot_debugging, "ON", "off"));
+	printf("  kernel debugging:  %s\n", tristate(in->kernel_debugging, "ON", "off"));
+	printf("  test signing:      %s\n", tristate(in->test_signing, "ON", "off"));
+	printf("  code integrity:    %s\n", tristate(in->code_integrity, "on", "OFF"));
+	if (in->safe_mode == 1)
+		printf("  safe mode:         on\n");
+	if (in->winpe == 1)
+		printf("  WinPE:             yes\n");
+	if (in->tpm_failure)
+		printf("  TPM failure:       recorded (SIPAERROR_TPMFAILURE)\n");
+	if (in->boot_manager[0])
+		printf("  first module:      %s\n", in->boot_manager);
+}
+
+static int show(const char *path, bool json, bool brief)
+{
+	bd_eventlog *log;
+	struct bd_eventlog_info in;
+	char desc[1024], buf[32];
+	int r = bd_eventlog_open(path, &log);
+
+	if (r)
+		return cli_fail(r, NULL);
+	bd_eventlog_info(log, &in);
+	if (json) {
+		printf("{\"file\":");
+		cli_json_string(stdout, path);
+		printf(",\"size\":%zu,\"format\":\"%s\",\"banks\":[", in.size, in.crypto_agile ? "crypto-agile" : "legacy");
+		for (size_t b = 0; b < in.n_banks; b++)
+			printf("%s\"%s\"", b ? "," : "", alg_name(in.bank_alg[b], buf, sizeof(buf)));
+		printf("],\"startup_locality\":");
+		if (in.startup_locality >= 0)
+			printf("%d", in.startup_locality);
+		else
+			printf("null");
+		printf(",\"digest_mismatches\":%d,\"error_separators\":%d,\"events\":[", in.digest_mismatches,
+		       in.error_separators);
+	} else {
+		printf("Log:     %s (%zu bytes, %s", path, in.size,
+		       in.crypto_agile ? "crypto-agile, banks" : "legacy SHA-1 format");
+		if (in.crypto_agile)
+			for (size_t b = 0; b < in.n_banks; b++)
+				printf(" %s", alg_name(in.bank_alg[b], buf, sizeof(buf)));
+		printf(")\nEvents:  %zu\n", in.n_events);
+		if (in.startup_locality >= 0)
+			printf("StartupLocality: %d (PCR 0 starts at ...%02x)\n", in.startup_locality, in.startup_locality);
+		if (in.digest_mismatches)
+			printf("Note:    %d event(s) whose digest is not the hash of their data (marked !)\n",
+			       in.digest_mismatches);
+		printf("\n");
+	}
+	for (size_t i = 0; i < in.n_events; i++) {
+		struct bd_event e;
+		bd_eventlog_event(log, i, &e);
+		bd_event_describe(log, i, desc, sizeof(desc));
+		if (json) {
+			printf("%s{\"index\":%zu,\"offset\":%" PRIu64 ",\"pcr\":%" PRIu32 ",\"type\":\"%s\","
+			       "\"type_value\":%" PRIu32 ",\"measured\":%s,\"digest_ok\":%s,\"size\":%zu,\"digests\":{",
+			       i ? "," : "", i, e.offset, e.pcr, e.type_name, e.type, e.measured ? "true" : "false",
+			       e.digest_ok < 0 ? "null" : e.digest_ok ? "true" : "false", e.data_len);
+			for (size_t d = 0; d < e.n_digests; d++) {
+				printf("%s\"%s\":\"", d ? "," : "", alg_name(e.digests[d].alg, buf, sizeof(buf)));
+				hex(stdout, e.digests[d].value, e.digests[d].size);
+				printf("\"");
+			}
+			printf("},\"description\":");
+			cli_json_string(stdout, desc);
+			if (e.n_sipa) {
+				printf(",\"sipa\":[");
+				for (size_t j = 0; j < e.n_sipa; j++) {
+					struct bd_sipa_event s;
+					bd_event_sipa(log, i, j, &s);
+					bd_sipa_describe(&s, desc, sizeof(desc));
+					printf("%s{\"type\":%" PRIu32 ",\"name\":", j ? "," : "", s.type);
+					cli_json_string(stdout, s.name ? s.name : "unknown");
+					printf(",\"depth\":%u,\"value\":", s.depth);
+					cli_json_string(stdout, desc);
+					printf("}");
+				}
+				printf("]");
+			}
+			printf("}");
+			continue;
+		}
+		if (e.pcr == 0xFFFFFFFFu)
+			printf("%4zu  PCR --  %s%s  %s\n", i, e.type_name, e.digest_ok == 0 ? " !" : "", desc);
+		else
+			printf("%4zu  PCR %2" PRIu32 "  %s%s  %s\n", i, e.pcr, e.type_name,
+			       e.digest_ok == 0 ? " !" : "", desc);
+		if (!brief) {
+			for (size_t d = 0; d < e.n_digests && e.measured; d++) {
+				printf("            %-7s ", alg_name(e.digests[d].alg, buf, sizeof(buf)));
+				hex(stdout, e.digests[d].value, e.digests[d].size);
+				printf("\n");
+			}
+			for (size_t j = 0; j < e.n_sipa; j++) {
+				struct bd_sipa_event s;
+				bd_event_sipa(log, i, j, &s);
+				bd_sipa_describe(&s, desc, sizeof(desc));
+				printf("            %*s%s %s\n", (int)s.depth * 2, "", s.name ? s.name : "unknown", desc);
+			}
+		}
+	}
+	if (json)
+		printf("],\"pcrs\":{");
+	else
+		printf("\nReplayed PCRs:\n");
+	for (size_t b = 0, nb = 0; b < in.n_banks; b++) {
+		uint8_t v[64];
+		size_t len;
+		if (!in.bank_replayed[b])
+			continue;
+		if (json)
+			printf("%s\"%s\":{", nb++ ? "," : "", alg_name(in.bank_alg[b], buf, sizeof(buf)));
+		else
+			printf("  %s:\n", alg_name(in.bank_alg[b], buf, sizeof(buf)));
+		for (unsigned p = 0; p < BD_PCR_COUNT; p++) {
+			if (bd_eventlog_pcr(log, in.bank_alg[b], p, v, &len))
+				continue;
+			if (json) {
+				printf("%s\"%u\":\"", p ? "," : "", p);
+				hex(stdout, v, len);
+				printf("\"");
+			} else {
+				printf("    %2u : ", p);
+				hex(stdout, v, len);
+				printf("\n");
+			}
+		}
+		if (json)
+			printf("}");
+	}
+	if (json) {
+		printf("},\"secure_boot\":%s,\"crtm_version\":", in.secure_boot < 0 ? "null" : in.secure_boot ? "true" : "false");
+		cli_json_string(stdout, in.crtm_version);
+		printf(",\"windows\":");
+		if (!in.windows) {
+			printf("null}\n");
+		} else {
+			char flags[128];
+			printf("{\"boot_count\":");
+			if (in.has_boot_count)
+				printf("%" PRIu64, in.boot_count);
+			else
+				printf("null");
+			printf(",\"unlock_flags\":");
+			if (in.has_unlock) {
+				bd_unlock_flags_format(in.unlock_flags, flags, sizeof(flags));
+				printf("%" PRIu32 ",\"unlock\":", in.unlock_flags);
+				cli_json_string(stdout, flags);
+				printf(",\"unlocked_by_tpm\":%s,\"recovery\":%s",
+				       in.unlock_flags & BD_UNLOCK_TPM ? "true" : "false",
+				       in.unlock_flags & BD_UNLOCK_RECOVERY ? "true" : "false");
+			} else {
+				printf("null,\"unlock\":null");
+			}
+			printf(",");
+			json_tristate(stdout, "boot_debugging", in.boot_debugging);
+			printf(",");
+			json_tristate(stdout, "kernel_debugging", in.kernel_debugging);
+			printf(",");
+			json_tristate(stdout, "test_signing", in.test_signing);
+			printf(",");
+			json_tristate(stdout, "code_integrity", in.code_integrity);
+			printf(",\"tpm_failure\":%s,\"first_module\":", in.tpm_failure ? "true" : "false");
+			cli_json_string(stdout, in.boot_manager);
+			printf("}}\n");
+		}
+	} else {
+		printf("\nSecure Boot:       %s\n", tristate(in.secure_boot, "on", "OFF"));
+		if (in.crtm_version[0])
+			printf("Firmware (S-CRTM): %s\n", in.crtm_version);
+		if (in.error_separators)
+			printf("Firmware errors:   %d error separator(s)\n", in.error_separators);
+		print_windows_text(&in);
+	}
+	bd_eventlog_free(log);
+	return EXIT_OK;
+}
+
+/* Parse tpm2_pcrread YAML (also the pcrs: section of tpm2_eventlog): "sha256:" then "  0 : 0xHEX". */
+struct pcrfile {
+	uint16_t alg[BD_EVENTLOG_MAX_BANKS];
+	size_t n;
+	uint32_t have[BD_EVENTLOG_MAX_BANKS];
+	uint8_t v[BD_EVENTLOG_MAX_BANKS][BD_PCR_COUNT][64];
+	size_t len[BD_EVENTLOG_MAX_BANKS];
+};
+
+static int read_pcrfile(const char *path, struct pcrfile *pf)
+{
+	FILE *f = fopen(path, "r");
+	char line[512];
+	int bank = -1, lineno = 0;
+
+	memset(pf, 0, sizeof(*pf));
+	if (!f) {
+		cli_error("cannot open %s: %s", path, strerror(errno));
+		return EXIT_IO;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line, *end;
+		lineno++;
+		while (isspace((unsigned char)*p) || *p == '-')
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		if (isalpha((unsigned char)*p)) {
+			char name[32];
+			size_t k = 0;
+			while ((isalnum((unsigned char)*p) || *p == '_' || *p == '-') && k + 1 < sizeof(name))
+				name[k++] = *p++;
+			name[k] = 0;
+			int alg = (*p == ':') ? bd_hash_alg_parse(name) : -1;
+			if (alg > 0) {
+				bank = -1;
+				for (size_t i = 0; i < pf->n; i++)
+					if (pf->alg[i] == alg)
+						bank = (int)i;
+				if (bank < 0 && pf->n < BD_EVENTLOG_MAX_BANKS) {
+					bank = (int)pf->n++;
+					pf->alg[bank] = (uint16_t)alg;
+				}
+			} else {
+				bank = -1; /* "pcrs:", "selected:" ... */
+			}
+			continue;
+		}
+		if (!isdigit((unsigned char)*p) || bank < 0)
+			continue;
+		unsigned long idx = strtoul(p, &end, 10);
+		while (isspace((unsigned char)*end))
+			end++;
+		if (*end != ':' || idx >= BD_PCR_COUNT) {
+			cli_error("%s:%d: expected 'INDEX : 0xHEX'", path, lineno);
+			fclose(f);
+			return EXIT_USAGE;
+		}
+		end++;
+		while (isspace((unsigned char)*end))
+			end++;
+		if (end[0] == '0' && (end[1] == 'x' || end[1] == 'X'))
+			end += 2;
+		size_t n = 0;
+		while (isxdigit((unsigned char)end[0]) && isxdigit((unsigned char)end[1]) && n < 64) {
+			unsigned v;
+			sscanf(end, "%2x", &v);
+			pf->v[bank][idx][n++] = (uint8_t)v;
+			end += 2;
+		}
+		if (!n) {
+			cli_error("%s:%d: no hex value for PCR %lu", path, lineno, idx);
+			fclose(f);
+			return EXIT_USAGE;
+		}
+		pf->len[bank] = n;
+		pf->have[bank] |= 1u << idx;
+	}
+	fclose(f);
+	if (!pf->n) {
+		cli_error("%s holds no PCR values (expected tpm2_pcrread output: 'sha256:' then '  0 : 0x...')", path);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int verify(const char *path, const char *pcrpath, bool json)
+{
+	bd_eventlog *log;
+	struct pcrfile *pf = calloc(1, sizeof(*pf));
+	int r, mismatches = 0, compared = 0;
+	bool first = true;
+	char buf[32];
+
+	if (!pf)
+		return EXIT_FAILURE_OTHER;
+	if ((r = read_pcrfile(pcrpath, pf))) {
+		free(pf);
+		return r;
+	}
+	if ((r = bd_eventlog_open(path, &log))) {
+		free(pf);
+		return cli_fail(r, NULL);
+	}
+	if (json)
+		printf("{\"file\":"), cli_json_string(stdout, path), printf(",\"results\":[");
+	for (size_t b = 0; b < pf->n; b++) {
+		for (unsigned p = 0; p < BD_PCR_COUNT; p++) {
+			uint8_t v[64];
+			size_t len;
+			const char *status;
+			if (!(pf->have[b] & (1u << p)))
+				continue;
+			r = bd_eventlog_pcr(log, pf->alg[b], p, v, &len);
+			if (r)
+				status = "not-in-log";
+			else if (len != pf->len[b] || memcmp(v, pf->v[b][p], len))
+				status = "MISMATCH", mismatches++;
+			else
+				status = "match";
+			if (!r)
+				compared++;
+			if (json) {
+				printf("%s{\"bank\":\"%s\",\"pcr\":%u,\"status\":\"%s\",\"tpm\":\"", first ? "" : ",",
+				       alg_name(pf->alg[b], buf, sizeof(buf)), p, status);
+				first = false;
+				hex(stdout, pf->v[b][p], pf->len[b]);
+				printf("\",\"log\":\"");
+				if (!r)
+					hex(stdout, v, len);
+				printf("\"}");
+			} else if (r || strcmp(status, "match") || cli_verbose) {
+				printf("%-7s PCR %2u: %s\n", alg_name(pf->alg[b], buf, sizeof(buf)), p, status);
+				if (!r && strcmp(status, "match")) {
+					printf("    TPM: "), hex(stdout, pf->v[b][p], pf->len[b]), printf("\n");
+					printf("    log: "), hex(stdout, v, len), printf("\n");
+				}
+			}
+		}
+	}
+	if (json)
+		printf("],\"compared\":%d,\"mismatches\":%d}\n", compared, mismatches);
+	else if (!mismatches && compared)
+		printf("OK: %d PCR value(s) replayed from the log match the TPM\n", compared);
+	else if (!compared)
+		printf("nothing compared: the PCR file has no bank that the log records\n");
+	else
+		printf("FAILED: %d of %d PCR value(s) differ: the log does not describe the boot the TPM measured\n",
+		       mismatches, compared);
+	bd_eventlog_free(log);
+	free(pf);
+	return mismatches || !compared ? EXIT_FAILURE_OTHER : EXIT_OK;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: bdkit eventlog show LOG [--json] [--brief]\n"
+		"       bdkit eventlog verify LOG --pcrs FILE [--json]\n"
+		"Read a TPM measured-boot log (C:\\Windows\\Logs\\MeasuredBoot\\*.log, or\n"
+		"/sys/kernel/security/tpm0/binary_bios_measurements): legacy SHA-1 or crypto-agile.\n\n"
+		"  show     list the events (PCR, type, decoded payload, digests, Windows SIPA events),\n"
+		"           the PCR values replayed for every bank, and the Windows boot facts\n"
+		"           (boot count, how BitLocker unlocked, debugging, test signing)\n"
+		"  verify   compare the replayed PCRs with values read from the TPM\n"
+		"           (tpm2_pcrread output, YAML); exit 1 when any differs\n\n"
+		"Options:\n"
+		"      --json         machine-readable output\n"
+		"      --brief        show: leave out digests and SIPA details\n"
+		"      --pcrs FILE    verify: PCR values from tpm2_pcrread (e.g. tpm2_pcrread sha256 > FILE)\n"
+		"  -h, --help         this help\n");
+}
+
+int cmd_eventlog(int argc, char **argv)
+{
+	enum { OPT_JSON = OPT_CLI_LAST + 1, OPT_BRIEF, OPT_PCRS };
+	static const struct option opts[] = {
+		{ "json", no_argument, 0, OPT_JSON }, { "brief", no_argument, 0, OPT_BRIEF },
+		{ "pcrs", required_argument, 0, OPT_PCRS }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+	};
+	bool json = false, brief = false;
+	const char *pcrs = NULL;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_JSON: json = true; break;
+		case OPT_BRIEF: brief = true; break;
+		case OPT_PCRS: pcrs = optarg; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[optind], "show")) {
+		if (pcrs) {
+			cli_error("--pcrs belongs to 'eventlog verify'");
+			return EXIT_USAGE;
+		}
+		return show(argv[optind + 1], json, brief);
+	}
+	if (!strcmp(argv[optind], "verify")) {
+		if (!pcrs) {
+			cli_error("eventlog verify needs --pcrs FILE (tpm2_pcrread output)");
+			return EXIT_USAGE;
+		}
+		return verify(argv[optind + 1], pcrs, json);
+	}
+	cli_error("unknown eventlog action '%s' (show, verify)", argv[optind]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

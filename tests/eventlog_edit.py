@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""Make synthetic measured-boot logs for the diagnosis tests: read a real TCG log
+(legacy SHA-1 or crypto-agile), apply named edits that mimic one real-world change,
+recompute the digests of every bank, write the result.
+
+    eventlog_edit.py IN OUT EDIT...
+
+This is the tests' own, independent reader/writer of the format (diagnose.md §1-2);
+it shares no code with bdkit. Edits whose digest is the hash of the event data are
+re-hashed; image events (Authenticode digests) get a new made-up digest.
+"""
+import hashlib
+import struct
+import sys
+
+HASH = {0x4: hashlib.sha1, 0xB: hashlib.sha256, 0xC: hashlib.sha384, 0xD: hashlib.sha512}
+EFI_GLOBAL = bytes.fromhex("61dfe48bca93d211aa0d00e098032b8c")
+
+EV_NO_ACTION, EV_SEPARATOR, EV_EVENT_TAG, EV_S_CRTM_VERSION, EV_CPU_MICROCODE = 3, 4, 6, 8, 9
+EV_EFI_VARIABLE_DRIVER_CONFIG, EV_EFI_VARIABLE_BOOT = 0x80000001, 0x80000002
+EV_EFI_BOOT_SERVICES_APPLICATION, EV_EFI_BOOT_SERVICES_DRIVER = 0x80000003, 0x80000004
+EV_EFI_GPT_EVENT, EV_EFI_ACTION, EV_EFI_PLATFORM_FIRMWARE_BLOB = 0x80000006, 0x80000007, 0x80000008
+EV_EFI_VARIABLE_AUTHORITY = 0x800000E0
+
+
+class Log:
+    def __init__(self, raw):
+        self.first = None          # raw bytes of record 0 (kept as is)
+        self.agile = False
+        self.sizes = {0x4: 20}     # alg -> digest size
+        self.events = []           # dicts: pcr, type, digests {alg: bytes}, data
+        self._parse(raw)
+
+    def _parse(self, b):
+        pcr, typ = struct.unpack_from("<II", b, 0)
+        n = struct.unpack_from("<I", b, 28)[0]
+        data = b[32:32 + n]
+        if len(data) != n:
+            raise ValueError("truncated first record")
+        self.first = b[:32 + n]
+        off = 32 + n
+        if typ == EV_NO_ACTION and data[:16] == b"Spec ID Event03\0":
+            self.agile = True
+            count = struct.unpack_from("<I", data, 24)[0]
+            self.sizes = {}
+            self.order = []
+            for i in range(count):
+                alg, size = struct.unpack_from("<HH", data, 28 + 4 * i)
+                self.sizes[alg] = size
+                self.order.append(alg)
+        else:
+            self.order = [0x4]
+            self.events.append(dict(pcr=pcr, type=typ, digests={0x4: b[8:28]}, data=data))
+        while off < len(b):
+            if not any(b[off:]):
+                break
+            if self.agile:
+                pcr, typ, cnt = struct.unpack_from("<III", b, off)
+                off += 12
+                digests = {}
+                for _ in range(cnt):
+                    alg = struct.unpack_from("<H", b, off)[0]
+                    off += 2
+                    digests[alg] = b[off:off + self.sizes[alg]]
+                    off += self.sizes[alg]
+            else:
+                pcr, typ = struct.unpack_from("<II", b, off)
+                digests = {0x4: b[off + 8:off + 28]}
+                off += 28
+            n = struct.unpack_from("<I", b, off)[0]
+            off += 4
+            self.events.append(dict(pcr=pcr, type=typ, digests=digests, data=b[off:off + n]))
+            off += n
+
+    def serialize(self):
+        out = bytearray(self.first if self.agile else b"")
+        for e in self.events:
+            if self.agile:
+                out += struct.pack("<III", e["pcr"], e["type"], len(e["digests"]))
+                for alg in self.order:
+                    if alg in e["digests"]:
+                        out += struct.pack("<H", alg) + e["digests"][alg]
+            else:
+                out += struct.pack("<II", e["pcr"], e["type"]) + e["digests"][0x4]
+            out += struct.pack("<I", len(e["data"])) + e["data"]
+        return bytes(out)
+
+    def rehash(self, e, what=None):
+        """Digest = H(what) (default: the event data) in every bank."""
+        src = e["data"] if what is None else what
+        e["digests"] = {alg: HASH[alg](src).digest() for alg in self.order}
+
+    def new_digest(self, e, salt):
+        """A made-up digest for events whose digest cannot be recomputed (Authenticode, code)."""
+        e["digests"] = {alg: HASH[alg](salt + bytes(e["digests"].get(alg, b""))).digest()[:self.sizes[alg]]
+                        for alg in self.order}
+
+    def make(self, pcr, typ, data, digest_of=None):
+        e = dict(pcr=pcr, type=typ, data=data, digests={})
+        self.rehash(e, digest_of)
+        return e
+
+
+def var_name(data):
+    nchars = struct.unpack_from("<Q", data, 16)[0]
+    return data[32:32 + 2 * nchars].decode("utf-16-le", "replace")
+
+
+def var_parts(data):
+    nchars, dlen = struct.unpack_from("<QQ", data, 16)
+    return data[:32 + 2 * nchars], data[32 + 2 * nchars:32 + 2 * nchars + dlen]
+
+
+def find(log, pred):
+    return [i for i, e in enumerate(log.events) if pred(e)]
+
+
+def sipa_patch(data, sipa_type, value):
+    """Overwrite every SIPA event of sipa_type (same size) inside a (nested) SIPA sequence."""
+    b = bytearray(data)
+    count = 0
+
+    def walk(off, end, depth):
+        nonlocal count
+        while off + 8 <= end:
+            t, n = struct.unpack_from("<II", b, off)
+            if off + 8 + n > end:
+                return
+            if t == sipa_type:
+                b[off + 8:off + 8 + n] = value.to_bytes(n, "little")
+                count += 1
+            elif t & 0x40000000 and depth < 8:
+                walk(off + 8, off + 8 + n, depth + 1)
+            off += 8 + n
+
+    walk(0, len(b), 0)
+    return bytes(b), count
+
+
+def edit_sipa(log, sipa_type, value):
+    total = 0
+    for e in log.events:
+        if e["type"] == EV_EVENT_TAG:
+            e["data"], n = sipa_patch(e["data"], sipa_type, value)
+            if n:
+                log.rehash(e)
+                total += n
+    if not total:
+        raise SystemExit("no SIPA event 0x%08x in the log" % sipa_type)
+
+
+def boot_app_index(log):
+    apps = find(log, lambda e: e["pcr"] == 4 and e["type"] == EV_EFI_BOOT_SERVICES_APPLICATION)
+    if not apps:
+        raise SystemExit("no boot application in PCR 4")
+    return apps[0]
+
+
+def devpath_file(path, pci=(0x11, 0x4), usb=False):
+    nodes = struct.pack("<BBHII", 2, 1, 12, 0x0A0341D0, 0)                    # PciRoot(0)
+    nodes += struct.pack("<BBHBB", 1, 1, 6, pci[1], pci[0])                     # Pci(dev,func)
+    if usb:
+        nodes += struct.pack("<BBHBB", 3, 5, 6, 1, 0)                           # USB(1,0)
+    nodes += struct.pack("<BBHIQQ16sBB", 4, 1, 42, 1, 2048, 409600, b"\x11" * 16, 2, 2)  # HD(1,GPT)
+    name = path.encode("utf-16-le") + b"\0\0"
+    nodes += struct.pack("<BBH", 4, 4, 4 + len(name)) + name                    # File(path)
+    nodes += struct.pack("<BBH", 0x7F, 0xFF, 4)
+    return nodes
+
+
+def image_event(log, path, usb=False):
+    dp = devpath_file(path, usb=usb)
+    data = struct.pack("<QQQQ", 0x7a000000, 0x180000, 0, len(dp)) + dp
+    e = dict(pcr=4, type=EV_EFI_BOOT_SERVICES_APPLICATION, data=data, digests={})
+    log.new_digest(e, path.encode())
+    return e
+
+
+def apply(log, edit):
+    name, _, arg = edit.partition("=")
+    if name == "boot-order":
+        # BootOrder reversed (PCR 1) and another boot option tried before the Windows Boot Manager (PCR 4)
+        i = find(log, lambda e: e["type"] == EV_EFI_VARIABLE_BOOT and var_name(e["data"]) == "BootOrder")[0]
+        hdr, val = var_parts(log.events[i]["data"])
+        entries = [val[k:k + 2] for k in range(0, len(val), 2)]
+        val = b"".join(reversed(entries))
+        log.events[i]["data"] = hdr + val
+        log.rehash(log.events[i], val)
+        a = boot_app_index(log)
+        log.events[a:a] = [image_event(log, "\\EFI\\Boot\\bootx64.efi"),
+                           log.make(4, EV_EFI_ACTION, b"Returning from EFI Application from Boot Option")]
+    elif name == "boot-media":
+        a = boot_app_index(log)
+        log.events[a:a] = [image_event(log, "\\EFI\\BOOT\\BOOTX64.EFI", usb=True),
+                           log.make(4, EV_EFI_ACTION, b"Returning from EFI Application from Boot Option")]
+    elif name == "boot-manager":
+        log.new_digest(log.events[boot_app_index(log)], b"new bootmgfw.efi")
+    elif name == "firmware":
+        i = find(log, lambda e: e["type"] == EV_S_CRTM_VERSION)[0]
+        d = bytearray(log.events[i]["data"])
+        d[0:3] = b"M61"
+        log.events[i]["data"] = bytes(d)
+        log.rehash(log.events[i])
+        for i in find(log, lambda e: e["pcr"] == 0 and e["type"] == EV_EFI_PLATFORM_FIRMWARE_BLOB):
+            log.new_digest(log.events[i], b"new firmware volume")
+    elif name == "option-rom":
+        i = find(log, lambda e: e["pcr"] == 2 and e["type"] == EV_EFI_BOOT_SERVICES_DRIVER)[0]
+        log.new_digest(log.events[i], b"updated option ROM")
+    elif name == "partition":
+        # the last partition shrunk by a quarter (a resize)
+        i = find(log, lambda e: e["type"] == EV_EFI_GPT_EVENT)[0]
+        d = bytearray(log.events[i]["data"])
+        esz = struct.unpack_from("<I", d, 84)[0]
+        n = struct.unpack_from("<Q", d, 92)[0]
+        off = 100 + (n - 1) * esz
+        start, end = struct.unpack_from("<QQ", d, off + 32)
+        struct.pack_into("<Q", d, off + 40, end - (end - start) // 4)
+        log.events[i]["data"] = bytes(d)
+        log.rehash(log.events[i])
+    elif name == "secure-boot-off":
+        i = find(log, lambda e: e["type"] == EV_EFI_VARIABLE_DRIVER_CONFIG and var_name(e["data"]) == "SecureBoot")[0]
+        hdr, val = var_parts(log.events[i]["data"])
+        log.events[i]["data"] = hdr + b"\0"
+        log.rehash(log.events[i])
+        # with Secure Boot off nothing is verified against db: no authority events
+        log.events = [e for e in log.events if e["type"] != EV_EFI_VARIABLE_AUTHORITY]
+    elif name == "debug":
+        edit_sipa(log, 0x00040001, 1)   # BOOTDEBUGGING
+    elif name == "test-signing":
+        edit_sipa(log, 0x00050003, 1)   # TESTSIGNING
+    elif name == "unlock":
+        edit_sipa(log, 0x00020005, int(arg, 0))   # BITLOCKER_UNLOCK flags
+    elif name == "bootcount":
+        edit_sipa(log, 0x00020002, int(arg, 0))   # BOOTCOUNTER
+    elif name == "platform":
+        # another machine: other firmware, other platform key, other disk, other CPU
+        apply(log, "firmware")
+        i = find(log, lambda e: e["type"] == EV_EFI_VARIABLE_DRIVER_CONFIG and var_name(e["data"]) == "PK")[0]
+        d = bytearray(log.events[i]["data"])
+        d[-40] ^= 0xFF
+        log.events[i]["data"] = bytes(d)
+        log.rehash(log.events[i])
+        for i in find(log, lambda e: e["type"] == EV_EFI_GPT_EVENT):
+            d = bytearray(log.events[i]["data"])
+            d[56:72] = bytes(range(16))
+            log.events[i]["data"] = bytes(d)
+            log.rehash(log.events[i])
+        for i in find(log, lambda e: e["type"] == EV_CPU_MICROCODE):
+            log.events[i]["data"] = log.events[i]["data"].replace(b"000306F2", b"000806EC")
+            log.new_digest(log.events[i], b"other cpu")
+    elif name == "truncate":
+        raise SystemExit("truncate is done by the shell test (head -c)")
+    else:
+        raise SystemExit("unknown edit " + edit)
+
+
+def main():
+    if len(sys.argv) < 3:
+        raise SystemExit(__doc__)
+    log = Log(open(sys.argv[1], "rb").read())
+    for edit in sys.argv[3:]:
+        apply(log, edit)
+    open(sys.argv[2], "wb").write(log.serialize())
+
+
+if __name__ == "__main__":
+    main()
