@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -41,6 +42,7 @@ static bool rw;
 static bool clear_key;
 static struct secret recovery_password, password, bek, fvek, vmk;
 static bd_volume *vol;
+static int lock_fd = -1;
 
 static void secret_wipe(struct secret *s)
 {
@@ -204,6 +206,9 @@ static void bdkit_unload(void)
 		bd_volume_close(vol);  /* wipes the keys */
 		vol = NULL;
 	}
+	if (lock_fd >= 0)
+		close(lock_fd);
+	lock_fd = -1;
 	free(volume_path);
 	volume_path = NULL;
 }
@@ -312,6 +317,14 @@ static int bdkit_get_ready(void)
 	struct bd_open_opts o = { .offset = volume_offset, .writable = rw };
 	int r;
 
+	/* The lock `bdkit mount` takes too: one writer, or any number of readers, per volume. */
+	lock_fd = open(volume_path, O_RDONLY | O_CLOEXEC);
+	if (lock_fd >= 0 && flock(lock_fd, (rw ? LOCK_EX : LOCK_SH) | LOCK_NB)) {
+		nbdkit_error("%s is in use %sby bdkit (a mount or another export); stop that first", volume_path,
+			     rw ? "" : "read-write ");
+		wipe_all();
+		return -1;
+	}
 	r = bd_volume_open(volume_path, &o, &vol);
 	if (r) {
 		nbdkit_error("%s: %s", volume_path, bd_last_error()[0] ? bd_last_error() : bd_strerror(r));

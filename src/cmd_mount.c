@@ -860,10 +860,11 @@ int cmd_mount(int argc, char **argv)
 	/* No core dumps or ptrace by the user's other processes: this process holds keys. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
-	/* One writer at a time: a read-write mount takes an exclusive lock on the source. */
+	/* One writer or many readers: a read-write mount takes an exclusive lock on the source, a
+	 * read-only one a shared lock (the nbdkit plugin takes the same locks). */
 	lock_fd = open(volume, O_RDONLY | O_CLOEXEC);
 	if (lock_fd >= 0 && flock(lock_fd, (M.rw ? LOCK_EX : LOCK_SH) | LOCK_NB)) {
-		cli_error("%s is already mounted%s by bdkit; unmount it first", volume,
+		cli_error("%s is in use%s by bdkit (a mount or an NBD export); stop that first", volume,
 			  M.rw ? "" : " read-write");
 		ret = EXIT_REFUSED;
 		goto out;

@@ -95,6 +95,34 @@ for img in bitlk-aes-xts-128-eow bitlk-partially-encrypted-aes-cbc-128; do
 	[ "$n" = 104857600 ] && pass "nbd $img: still readable read-only" || fail "nbd $img: read gave '$n' bytes"
 done
 
+# ---- 3b. one writer per volume: a read-write bdkit mount and an export exclude each other ----
+if [ -c /dev/fuse ] && [ -x "$BDKIT" ] && command -v fusermount3 >/dev/null; then
+	img=bitlk-aes-xts-128
+	rp=$(secret $img)
+	mkdir -p "$TMP/mnt"
+	if "$BDKIT" mount --rw --recovery-password-file "$rp" "$TMP/w.img" "$TMP/mnt" >/dev/null 2>&1; then
+		if nbdkit -U - "$PLUGIN" "$TMP/w.img" recovery-password-file="$rp" --run true 2>"$TMP/err"; then
+			fail "nbd: exported a volume that bdkit mount has open read-write"
+		elif grep -q "in use read-write" "$TMP/err"; then
+			pass "nbd: refuses a volume mounted read-write by bdkit"
+		else
+			fail "nbd: lock message: $(cat "$TMP/err")"
+		fi
+		"$BDKIT" umount "$TMP/mnt"
+	else
+		fail "nbd: bdkit mount --rw failed"
+	fi
+	if nbdkit -U - "$PLUGIN" "$TMP/w.img" recovery-password-file="$rp" rw=true \
+		--run "'$BDKIT' mount --recovery-password-file '$rp' '$TMP/w.img' '$TMP/mnt'" >/dev/null 2>"$TMP/err"; then
+		fail "nbd: bdkit mount succeeded while the volume is exported read-write"
+		"$BDKIT" umount "$TMP/mnt"
+	elif grep -q "in use read-write" "$TMP/err"; then
+		pass "nbd: bdkit mount refuses a volume exported read-write"
+	else
+		fail "nbd: mount lock message: $(cat "$TMP/err")"
+	fi
+fi
+
 # ---- 4. unaligned writes with rw=true, checked by dislocker against a reference ----
 if ! command -v dislocker-file >/dev/null; then
 	skip "nbd rw: dislocker-file missing"
