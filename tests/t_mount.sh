@@ -93,6 +93,15 @@ for img in bitlk-aes-xts-128 bitlk-aes-cbc-elephant-256 bitlk-aes-xts-128-4k bit
 		else
 			pass "mount read-only: writes are refused"
 		fi
+		# what `mount -o loop` does: a loop device on the FUSE file (root and loop devices needed)
+		if [ "$(id -u)" = 0 ] && loop=$(losetup -f --show -r "$MNT/bitlocker-volume" 2>/dev/null); then
+			lsum=$(sha256sum < "$loop" | cut -d' ' -f1)
+			losetup -d "$loop"
+			[ "$lsum" = "$want" ] && pass "mount $img: a loop device on the file reads the same checksum" ||
+				fail "mount $img: loop device sha256 $lsum"
+		else
+			skip "mount: loop devices unavailable (not root, or none in this container)"
+		fi
 		if [ "$(stat -c %s "$MNT/bitlocker-volume")" = 104857600 ]; then
 			pass "mount: file size is the volume size"
 		else
