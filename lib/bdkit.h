@@ -216,9 +216,224 @@ int bd_volume_can_write(bd_volume *v);
 /* Writer: create volumes, manage protectors (issue: writer)             */
 /* ===================================================================== */
 
+/* Encryption methods (dataset method / FVEK key type, format.md §3.4). */
+enum bd_method {
+	BD_METHOD_AES_CBC_128_ELEPHANT = 0x8000,
+	BD_METHOD_AES_CBC_256_ELEPHANT = 0x8001,
+	BD_METHOD_AES_CBC_128 = 0x8002,
+	BD_METHOD_AES_CBC_256 = 0x8003,
+	BD_METHOD_AES_XTS_128 = 0x8004,
+	BD_METHOD_AES_XTS_256 = 0x8005,
+};
+/* "xts-128", "aes-xts-256", "cbc-elephant-128", "0x8004", ... 0 or BD_ERR_INVALID. */
+int bd_method_parse(const char *name, uint16_t *method);
+/* "xts-128", ...; "unknown" for other values. */
+const char *bd_method_short_name(uint16_t method);
+
+/* Progress: return nonzero to cancel (the call then fails with BD_ERR_INTERRUPTED). */
+typedef int (*bd_progress_fn)(uint64_t done, uint64_t total, void *userdata);
+
+/*
+ * Layout of volumes bdkit creates (documented in man/bdkit-format.1):
+ *  - no source (format of a blank volume): three 64 KiB metadata copies at
+ *    about 1/4, 1/2 and 3/4 of the volume, the 8 KiB relocated boot-sector
+ *    area right after copy 1 (as Windows spreads them);
+ *  - with a source file system of F bytes (encrypt, format --mkfs): the file
+ *    system keeps [0, F); copy 1, the relocation area, copy 2 and copy 3
+ *    follow at R = F rounded up to 64 KiB: R, R+64K, R+128K, R+192K. The file
+ *    system never touches them, so no file-system surgery is needed.
+ */
+#define BD_CREATE_MIN_SIZE (2u << 20)   /* smallest blank volume */
+#define BD_CREATE_TAIL_SIZE (256u << 10) /* bytes after the 64 KiB-rounded file system */
+
+struct bd_create_opts {
+	uint16_t method;            /* 0: BD_METHOD_AES_XTS_128 */
+	uint32_t sector_size;       /* 512 or 4096; 0: the source's, else 512 */
+	uint64_t size;              /* volume size; 0: whole target (blank) / minimum (with source) */
+	const char *description;    /* UTF-8; NULL: "<hostname> bdkit <M/D/YYYY>" */
+	int force;                  /* overwrite a target whose first 64 KiB hold data */
+	struct bd_io *source;       /* plaintext file system to encrypt; NULL: zeros */
+	uint64_t source_size;       /* bytes of source that belong to the file system (0: all) */
+	int allow_unknown_fs;       /* accept a source that is not NTFS/FAT/exFAT */
+	/* protectors: at least one */
+	int recovery_password;      /* generate a recovery password */
+	const char *password;       /* UTF-8 user password or NULL */
+	int startup_key;            /* generate a startup key (.BEK) */
+	bd_progress_fn progress;
+	void *progress_data;
+};
+
+struct bd_create_result {
+	uint8_t volume_guid[16];
+	uint64_t size;              /* volume size */
+	uint32_t sector_size;
+	uint16_t method;
+	uint64_t meta_offset[3];
+	uint64_t virt_offset;
+	char fs_name[16];           /* source file system ("NTFS", "FAT32", "exFAT", "" ) */
+	int has_recovery, has_password, has_startup_key;
+	uint8_t recovery_guid[16];
+	char recovery_password[56]; /* secret: wipe with bd_create_result_wipe() */
+	uint8_t password_guid[16];
+	uint8_t bek_guid[16];
+	uint8_t bek[256];           /* the .BEK file's bytes (secret) */
+	size_t bek_len;
+};
+
+/* Size bd_create needs for a source file system of fs_size bytes. */
+uint64_t bd_create_size_for(uint64_t fs_size);
+/*
+ * Write a new BitLocker volume (Windows 7+ layout, metadata v2) onto target
+ * (opened writable; its size must be >= the volume size). The plaintext is the
+ * source (or zeros); it is encrypted with a fresh FVEK. Refuses with
+ * BD_ERR_EXISTS when the target's first 64 KiB hold data and force is 0, with
+ * BD_ERR_INVALID for bad options or a too small target; nothing is written then.
+ */
+int bd_create(struct bd_io *target, const struct bd_create_opts *opts, struct bd_create_result *res);
+void bd_create_result_wipe(struct bd_create_result *res);
+/* Save Windows' "BitLocker Recovery Key <ID>.TXT" (UTF-16LE, BOM) into dir; path_out gets its path. */
+int bd_save_recovery_key_file(const char *dir, const uint8_t guid[16], const char *recovery_password,
+			      char *path_out, size_t path_len);
+/* Save the startup key as dir/<GUID>.BEK (upper case), mode 0600. */
+int bd_save_bek_file(const char *dir, const uint8_t guid[16], const uint8_t *bek, size_t len,
+		     char *path_out, size_t path_len);
+
 /* ===================================================================== */
 /* Repair and key packages (issue: repair)                               */
 /* ===================================================================== */
+
+/* ===================================================================== */
+/* Recovery-password search (issue: rpsearch)                            */
+/* ===================================================================== */
+
+/*
+ * Find a recovery password the user has only in damaged form: unreadable
+ * digits ('?' or 'x'), a lost block ("??????" or "*"), misread or mistyped
+ * digits, swapped adjacent digits, two blocks written in each other's place.
+ * Each block is checked alone first (value a multiple of 11 and below 720896,
+ * format.md §4.4; Windows' check digit d5 = (d0-d1+d2-d3+d4) mod 11 is the same
+ * condition), so only whole candidates that pass cost a key stretch.
+ * Candidates are numbered 0..count-1, fewest changes first; a search can be
+ * stopped and continued from "every candidate below index N was tried".
+ */
+typedef struct bd_rpsearch bd_rpsearch;
+
+/* bd_rp_block_check() result bits (0 = a valid block). */
+enum { BD_RPB_NOT_MULT11 = 1, BD_RPB_TOO_LARGE = 2 };
+int bd_rp_block_check(uint32_t value);
+/* Windows' check digit for the first five digits "d0..d4" of a block; -1 when it
+ * would be 10 (no valid block starts with those five digits). */
+int bd_rp_check_digit(const char first5[5]);
+
+/* Kinds of change a search may assume (bd_rpsearch_opts.edits). */
+enum {
+	BD_RPS_MISREAD    = 0x01,  /* a digit replaced by one commonly confused with it */
+	BD_RPS_ANY_DIGIT  = 0x02,  /* a digit replaced by any other */
+	BD_RPS_TRANSPOSE  = 0x04,  /* two adjacent digits of a block swapped */
+	BD_RPS_SWAP_BLOCKS = 0x08, /* two blocks written in each other's place (one change) */
+};
+/* The built-in confusion table: digit pairs "06 08 09 14 17 27 35 38 49 56 58 68 79 89". */
+extern const char bd_rps_default_confusions[];
+
+struct bd_rpsearch_opts {
+	unsigned edits;          /* BD_RPS_*; 0 = none, except that blocks failing the check are then
+				    searched with BD_RPS_ANY_DIGIT | BD_RPS_TRANSPOSE (auto) */
+	int max_changes;         /* changed digits per searched block, 0..6; < 0 = default (1) */
+	uint8_t suspect;         /* bit i: search around block i+1 although it passes the check */
+	const char *confusions;  /* pairs of digits ("17,38"); NULL = bd_rps_default_confusions */
+};
+
+/* Parse the pattern and enumerate. BD_ERR_INVALID (message names the block) for a
+ * pattern that is not 8 blocks of 5-7 digits/unknowns, BD_ERR_UNSUPPORTED when the
+ * search is too large to number (more than 2^62 candidates). An impossible pattern
+ * is not an error: its count is 0 and bd_rpsearch_block() names the culprit. */
+int bd_rpsearch_new(const char *pattern, const struct bd_rpsearch_opts *opts, bd_rpsearch **out);
+void bd_rpsearch_free(bd_rpsearch *s);
+
+/* How a block was read. */
+enum bd_rpb_status {
+	BD_RPB_KEPT = 0,       /* valid as typed, kept (not searched) */
+	BD_RPB_UNKNOWN,        /* has unknown digits */
+	BD_RPB_BAD,            /* all digits known but fails the check */
+	BD_RPB_SUSPECT,        /* valid, searched because the caller marked it */
+	BD_RPB_LENGTH,         /* 5 or 7 digits: one dropped or one extra */
+};
+struct bd_rpsearch_block {
+	char typed[8];         /* normalised: digits and '?' */
+	int status;            /* enum bd_rpb_status */
+	int check;             /* bd_rp_block_check() of the typed value (BD_RPB_BAD), else 0 */
+	uint64_t candidates;   /* values the block can take in this search */
+	uint64_t by_changes[8];/* of which with 0, 1, ... changes */
+};
+int bd_rpsearch_block(const bd_rpsearch *s, int index, struct bd_rpsearch_block *out);
+
+struct bd_rpsearch_summary {
+	uint64_t count;        /* candidates */
+	unsigned edits;        /* kinds of change in effect (after the automatic default) */
+	int auto_edits;        /* edits were chosen automatically for failing blocks */
+	int max_changes;
+	size_t n_groups;       /* change patterns (blocks x changes x swaps) numbered */
+};
+int bd_rpsearch_summary(const bd_rpsearch *s, struct bd_rpsearch_summary *out);
+uint64_t bd_rpsearch_count(const bd_rpsearch *s);
+/* Candidate `index` as 48 digits with dashes (55 chars + NUL), and its number of changes. */
+int bd_rpsearch_candidate(const bd_rpsearch *s, uint64_t index, char out[56], int *changes);
+
+/* Stretches per second of this machine with `threads` threads (times one round; ~0.1 s). */
+double bd_rpsearch_bench(unsigned threads);
+
+struct bd_rpsearch_progress {
+	uint64_t done_below;   /* every candidate below this index has been tried */
+	uint64_t tried;        /* candidates tried in this run */
+	double seconds;        /* since the run started */
+	double rate;           /* candidates per second in this run */
+};
+struct bd_rpsearch_run_opts {
+	unsigned threads;      /* 0 = one per online CPU */
+	uint64_t start;        /* first index to try (a resumed search) */
+	const char *key_id;    /* only the recovery-password protector whose ID starts so; NULL = all */
+	volatile int *stop;    /* when set non-zero (e.g. by a signal handler) the run ends soon */
+	unsigned interval_ms;  /* progress callback period (default 500) */
+	/* Called from the calling thread; return non-zero to stop. */
+	int (*progress)(const struct bd_rpsearch_progress *p, void *userdata);
+	void *userdata;
+};
+struct bd_rpsearch_result {
+	int found;
+	uint64_t index;        /* of the match */
+	int changes;
+	char password[56];     /* with dashes; wiped by bd_rpsearch_result_wipe */
+	char key_id[9];        /* protector that accepted it */
+	uint8_t protector_guid[16];
+	int verified;          /* the volume then unlocked through bd_unlock_recovery_password */
+	size_t n_protectors;   /* recovery-password protectors tried per candidate */
+	struct bd_rpsearch_progress last;
+};
+/* Try candidates from opts->start on against the volume's recovery-password
+ * protectors, one stretch per candidate and protector, `threads` at a time.
+ * 0 and res->found on a match (the volume is left unlocked when verified);
+ * BD_ERR_WRONG_KEY when every candidate failed; BD_ERR_INTERRUPTED when stopped
+ * (res->last.done_below says where to resume); BD_ERR_NO_PROTECTOR. */
+int bd_rpsearch_run(const bd_rpsearch *s, bd_volume *v, const struct bd_rpsearch_run_opts *opts,
+		    struct bd_rpsearch_result *res);
+void bd_rpsearch_result_wipe(struct bd_rpsearch_result *res);
+
+/* Resumable state: a text file holding the search's identity (a hash over the volume
+ * GUID, the pattern, the options and the protector choice; no digits of the password)
+ * and its progress. Saved atomically (temporary file + rename, mode 0600). */
+enum bd_rps_status { BD_RPS_RUNNING = 0, BD_RPS_INTERRUPTED, BD_RPS_FOUND, BD_RPS_EXHAUSTED };
+struct bd_rpsearch_state {
+	uint8_t id[32];
+	uint64_t count;
+	uint64_t done_below;
+	int status;            /* enum bd_rps_status */
+};
+void bd_rpsearch_state_id(const bd_rpsearch *s, const uint8_t volume_guid[16], const char *key_id,
+			  uint8_t id[32]);
+int bd_rpsearch_state_save(const char *path, const struct bd_rpsearch_state *st);
+/* BD_ERR_IO (cannot read), BD_ERR_INVALID (not a state file / damaged). */
+int bd_rpsearch_state_load(const char *path, struct bd_rpsearch_state *st);
+const char *bd_rps_status_name(int status);
 
 /* ===================================================================== */
 /* Measured-boot event logs and diagnosis (issue: diagnose)              */
