@@ -5,11 +5,11 @@ CC      ?= cc
 BUILD   ?= build
 OPT     ?= -O2 -g
 SAN     ?=
-PKGS    ?= libcrypto zlib fuse3
+PKGS    ?= libcrypto zlib fuse3 json-c libcurl
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CFLAGS  += -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(OPT) $(SAN) $(WARN) -pthread \
            -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lldap -llber -pthread
 LDFLAGS += $(SAN)
 
 LIB_SRC  := $(wildcard lib/*.c)

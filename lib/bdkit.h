@@ -302,6 +302,235 @@ int bd_save_bek_file(const char *dir, const uint8_t guid[16], const uint8_t *bek
 /* Repair and key packages (issue: repair)                               */
 /* ===================================================================== */
 
+/*
+ * Key packages (man/bdkit-keypackage.1 documents the file format): a small
+ * versioned file holding the volume's GUID, geometry, method, its volume
+ * header sector and a full valid metadata block with its protectors, so it
+ * unlocks only with one of the volume's own secrets. A metadata backup uses
+ * the same container and holds the raw header sector and all three metadata
+ * areas as they were, damaged or not.
+ */
+enum bd_kp_format {
+	BD_KP_BDKIT = 1,          /* bdkit key package */
+	BD_KP_BACKUP = 2,         /* bdkit metadata backup */
+	BD_KP_FOREIGN = 3,        /* another file (e.g. Microsoft .KPG) with a metadata block found inside */
+};
+struct bd_keypackage_info {
+	int format;               /* enum bd_kp_format */
+	int version;              /* container version (bdkit formats) */
+	uint8_t guid[16];         /* volume GUID */
+	uint64_t created;         /* FILETIME the file was written (0: unknown) */
+	uint64_t volume_size;     /* bytes (0: unknown) */
+	uint64_t volume_offset;   /* where the volume started in the input it came from */
+	uint32_t sector_size;     /* 0: unknown */
+	uint16_t method;
+	const char *method_name;
+	int meta_version;
+	uint64_t block_offset;    /* volume offset of the copy the block was taken from */
+	uint64_t copy_offset[3];  /* the block's own list of its three copies */
+	uint64_t virtualized_offset, virtualized_size;
+	uint64_t found_at;        /* BD_KP_FOREIGN: where in the file the block starts */
+	int has_header;           /* the volume header sector is included */
+	int n_areas;              /* BD_KP_BACKUP: metadata areas included */
+	size_t n_protectors;
+	char description[256];
+};
+/* Build a key package from an open volume (its verified copy in use; unlock first so the
+ * SHA-256 is checked). *out is malloc()ed. */
+int bd_keypackage_export(bd_volume *v, uint8_t **out, size_t *len);
+/* Build a metadata backup: header sector and the three areas as they are on disk. */
+int bd_metadata_backup(bd_volume *v, uint8_t **out, size_t *len);
+/* Recognise a key package or backup (or a foreign file holding a metadata block). BD_ERR_CORRUPT
+ * for a damaged bdkit file, BD_ERR_UNSUPPORTED when no metadata block can be found (message says so). */
+int bd_keypackage_parse(const uint8_t *buf, size_t len, struct bd_keypackage_info *info);
+/* Protector i of a key package (same as bd_volume_protector for the block inside). */
+int bd_keypackage_protector(const uint8_t *buf, size_t len, size_t i, struct bd_protector_info *out);
+
+/*
+ * Opening a damaged volume. Sources are tried in order, `attempt` picks one
+ * (0, 1, ...): the volume header's copies as the reader uses them; then each
+ * distinct volume whose metadata blocks a scan of the input finds (signature
+ * at 512-byte steps, parsed, CRC checked); then the key package. The caller
+ * unlocks and, on a wrong key, tries the next attempt. BD_ERR_NOT_BITLOCKER
+ * (message set) when there is no source left; io is owned in every case.
+ */
+struct bd_salvage_opts {
+	int64_t offset;                 /* volume start in the input; -1: detect */
+	int writable;
+	const uint8_t *key_package;     /* optional, with its length */
+	size_t key_package_len;
+	int no_scan;                    /* do not scan the input for metadata blocks */
+	int assume_eow;                 /* header gone: treat it as an encrypt-on-write volume whose bitmaps are
+					   lost (all-zero sectors were never written, hence plain) */
+};
+struct bd_salvage_source {
+	int kind;                       /* 0 header copies, 1 scan, 2 key package */
+	uint64_t block_offset;          /* input offset of the block used (key package: its recorded one) */
+	int header_ok;                  /* the volume header parsed */
+	int copies_ok;                  /* scan: CRC-valid copies found of this volume */
+	char text[256];                 /* "metadata copy 3 (volume header)", ... */
+};
+int bd_volume_open_salvage(struct bd_io *io, const struct bd_salvage_opts *o, int attempt, bd_volume **out,
+			   struct bd_salvage_source *src);
+/* After unlocking a volume opened from a key package or scan: check that the key really fits the
+ * data (relocated boot sector decrypts to a file system header) and, with a key package, that the
+ * volume header's metadata offsets are the package's. BD_ERR_WRONG_KEY / BD_ERR_INVALID with a message. */
+int bd_salvage_verify(bd_volume *v, const uint8_t *key_package, size_t key_package_len);
+/* Bytes the volume really spans (from the metadata or the file system), >= bd_volume_size when the
+ * input is truncated. 0 when unknown. */
+uint64_t bd_volume_full_size(bd_volume *v);
+
+/* Metadata health and repair in place. */
+struct bd_meta_health {
+	int header_ok;                  /* the volume header parses and names the copies */
+	int header_status;              /* 0 ok, 1 unreadable, 2 no BitLocker header, 3 offsets differ from the metadata's */
+	uint64_t copy_offset[3];
+	int copy_status[3];             /* enum bd_copy_status */
+	int copy_stale[3];              /* passes its checks but differs from the copy in use */
+	int used;                       /* copy in use (-1: none on disk, e.g. from a key package) */
+	int hash_checked;               /* the volume is unlocked: SHA-256 was checked */
+};
+int bd_metadata_health(bd_volume *v, struct bd_meta_health *h);
+/*
+ * Rewrite every damaged or stale copy (and a damaged volume header, when a key package with a
+ * header is given) from the copy in use, one at a time: write, sync, read back, compare.
+ * The volume must be opened writable. *rewritten gets a bitmask (bit i = copy i, bit 3 = header).
+ */
+int bd_metadata_repair(bd_volume *v, const uint8_t *key_package, size_t kp_len, unsigned *rewritten);
+/* Put a metadata backup back exactly as it was (header and areas). */
+int bd_metadata_restore(struct bd_io *io, uint64_t vol_off, const uint8_t *backup, size_t len);
+
+/* ===================================================================== */
+/* Escrow (AD, Entra ID)                                                 */
+/* ===================================================================== */
+
+/*
+ * Recovery passwords escrowed in Active Directory (msFVE-RecoveryInformation
+ * objects under the computer object, looked up over LDAP) and in Entra ID
+ * (Microsoft Graph informationProtection/bitlocker/recoveryKeys).
+ * Reference: ../shared/docs/escrow-and-protectors.md §1 and §2.
+ *
+ * Error codes of the directory calls (the message says more):
+ *   BD_ERR_IO           server unreachable, timeout, TLS or HTTP transport error, HTTP 5xx
+ *   BD_ERR_WRONG_KEY    authentication failed (bind credentials, token rejected: HTTP 401)
+ *   BD_ERR_READONLY     authenticated but not allowed (LDAP insufficientAccessRights,
+ *                       Graph 403: missing BitLockerKey.Read.All or role)
+ *   BD_ERR_NO_PROTECTOR nothing found (no object for that key ID, no such computer, Graph 404)
+ *   BD_ERR_EXISTS       the object to add is already there
+ *   BD_ERR_UNSUPPORTED  the directory cannot do it (schema without msFVE-*, no Graph backup)
+ *   BD_ERR_CORRUPT      malformed reply (bad JSON, GUID not 16 bytes, ...)
+ *   BD_ERR_INVALID      bad argument (key ID, URL, DN)
+ */
+
+/* A key ID as typed: the 8 hex digits of the recovery screen or a full protector GUID. */
+struct bd_escrow_key_id {
+	int full;                     /* 1: guid holds all 16 bytes; 0: only the first 4 (prefix) */
+	uint8_t guid[16];             /* on-disk byte order (as bd_guid_parse) */
+	char text[39];                /* "{1F9DA098-...}" or "1F9DA098", upper case */
+};
+int bd_escrow_key_id_parse(const char *text, struct bd_escrow_key_id *out);
+
+/* One escrowed recovery password. */
+struct bd_escrow_entry {
+	uint8_t recovery_guid[16];    /* protector ID (msFVE-RecoveryGuid, Graph id) */
+	int has_volume_guid;
+	uint8_t volume_guid[16];      /* msFVE-VolumeGuid */
+	int has_password;             /* 0: the directory withheld it (no right to read it) */
+	int password_valid;           /* the text is a well-formed recovery password */
+	char recovery_password[64];   /* SECRET: normalised 8x6 digits with dashes */
+	char created[40];             /* as the directory gives it: CN time, whenCreated, createdDateTime */
+	int64_t created_unix;         /* for sorting; 0 unknown */
+	char dn[512];                 /* LDAP: the object's DN */
+	char computer[512];           /* LDAP: the computer object's DN; Graph: the Entra deviceId */
+	char volume_type[32];         /* Graph: "operatingSystemVolume", ...; LDAP: "" */
+	size_t key_package_len;       /* LDAP: bytes of msFVE-KeyPackage (0: none) */
+};
+
+/* Results are kept in locked memory and wiped by bd_escrow_list_free. Newest first. */
+typedef struct bd_escrow_list bd_escrow_list;
+size_t bd_escrow_list_count(const bd_escrow_list *l);
+const struct bd_escrow_entry *bd_escrow_list_get(const bd_escrow_list *l, size_t i);
+void bd_escrow_list_free(bd_escrow_list *l);
+
+/* Which recovery-password protector of the volume does rp open? Fills guid (no unlock:
+ * one key stretch per recovery-password protector). BD_ERR_WRONG_KEY / BD_ERR_NO_PROTECTOR. */
+int bd_escrow_match_protector(bd_volume *v, const char *rp, uint8_t guid[16]);
+
+/* ---- Active Directory over LDAP ---- */
+
+struct bd_ldap_opts {
+	const char *uri;              /* ldap://dc:389, ldaps://dc, ldapi://%2frun%2fslapd.sock */
+	const char *base;             /* search base; NULL: the RootDSE's defaultNamingContext or first namingContexts */
+	const char *bind_dn;          /* simple bind (NULL and no sasl_mech: anonymous) */
+	const char *bind_password;    /* secret; copied to locked memory for the bind */
+	const char *sasl_mech;        /* "GSSAPI", "EXTERNAL", ...: SASL bind instead of simple */
+	int starttls;                 /* require StartTLS on ldap:// */
+	const char *ca_file;          /* PEM CA certificates for TLS (NULL: LDAPTLS_CACERT / ldap.conf) */
+	int timeout;                  /* seconds for connecting and each operation; 0: 30 */
+};
+typedef struct bd_ldap bd_ldap;
+int bd_ldap_connect(const struct bd_ldap_opts *opts, bd_ldap **out);
+void bd_ldap_close(bd_ldap *l);
+const char *bd_ldap_base(const bd_ldap *l);
+/* Search msFVE-RecoveryInformation objects by protector GUID (binary match, or the
+ * {GUID} in the CN) or by 8-digit key ID (CN substring, checked against the GUID).
+ * An empty list is a success; *out is always set on success. */
+int bd_ldap_find(bd_ldap *l, const struct bd_escrow_key_id *id, bd_escrow_list **out);
+/* Every msFVE-RecoveryInformation object of a computer: computer is its DN, or a name matched
+ * against cn, sAMAccountName (NAME$) and dNSHostName. BD_ERR_NO_PROTECTOR: no such computer. */
+int bd_ldap_find_computer(bd_ldap *l, const char *computer, bd_escrow_list **out);
+
+/* What a backup writes (§1.5). */
+struct bd_escrow_record {
+	uint8_t recovery_guid[16];
+	uint8_t volume_guid[16];
+	int has_volume_guid;
+	const char *recovery_password; /* secret */
+	int64_t when;                  /* Unix time for the CN; 0: now */
+};
+/* "2019-12-11T16:17:02-08:00{1F9DA098-...}" in the local time zone (as Windows names it);
+ * out >= 64 bytes. */
+int bd_escrow_cn(const struct bd_escrow_record *r, char *out, size_t outlen);
+/* "CN=<escaped CN>,<computer_dn>": the DN bd_ldap_backup adds (with the same r->when). */
+int bd_escrow_dn(const struct bd_escrow_record *r, const char *computer_dn, char *out, size_t outlen);
+/* Add CN=<time>{GUID} under computer_dn with msFVE-RecoveryPassword, -RecoveryGuid,
+ * -VolumeGuid, as Windows writes it. dn_out (may be NULL) gets the new DN. */
+int bd_ldap_backup(bd_ldap *l, const char *computer_dn, const struct bd_escrow_record *r,
+		   char *dn_out, size_t dn_len);
+
+/* ---- Entra ID over Microsoft Graph ---- */
+
+struct bd_graph_opts {
+	const char *graph_url;        /* NULL: https://graph.microsoft.com/v1.0 */
+	const char *login_url;        /* NULL: https://login.microsoftonline.com */
+	const char *tenant;           /* NULL: "organizations" */
+	const char *client_id;        /* NULL: Microsoft Graph Command Line Tools (public client) */
+	const char *scope;            /* NULL: <graph host>/BitLockerKey.Read.All (device code),
+				         <graph host>/.default (client credentials) */
+	const char *token;            /* bearer token already obtained (secret) */
+	const char *client_secret;    /* client-credentials flow (secret) */
+	const char *user_agent;       /* NULL: "bdkit/<version>" */
+	const char *ca_file;          /* PEM CA certificates (NULL: the system store) */
+	int timeout;                  /* seconds per HTTP request; 0: 60 */
+};
+typedef struct bd_graph bd_graph;
+int bd_graph_open(const struct bd_graph_opts *opts, bd_graph **out);
+void bd_graph_close(bd_graph *g);
+/* Device-code sign-in (RFC 8628). show() is called once with what the user must do
+ * (verification URL, user code, Entra's message); the call then polls until the user
+ * signed in, declined (BD_ERR_WRONG_KEY) or the code expired (BD_ERR_INTERRUPTED). */
+typedef void (*bd_graph_prompt_fn)(const char *verification_uri, const char *user_code,
+				   const char *message, void *userdata);
+int bd_graph_login_device_code(bd_graph *g, bd_graph_prompt_fn show, void *userdata);
+/* Client-credentials sign-in with opts->client_secret. */
+int bd_graph_login_client_secret(bd_graph *g);
+/* GET recoveryKeys/{id}?$select=key. BD_ERR_NO_PROTECTOR on 404. */
+int bd_graph_get_key(bd_graph *g, const uint8_t guid[16], bd_escrow_list **out);
+/* List recoveryKeys (metadata only, all pages), optionally $filter=deviceId eq '...',
+ * keeping those whose ID matches id (NULL: all); with_keys: also fetch each key. */
+int bd_graph_find(bd_graph *g, const char *device_id, const struct bd_escrow_key_id *id, int with_keys,
+		  bd_escrow_list **out);
+
 /* ===================================================================== */
 /* Recovery-password search (issue: rpsearch)                            */
 /* ===================================================================== */

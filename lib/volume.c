@@ -239,6 +239,47 @@ fail:
 	return r;
 }
 
+/*
+ * Hook for repair.c: open over io from a metadata block held in memory (a scanned
+ * candidate or a key package) and a volume header that may have been rebuilt, for
+ * when the volume's own header or all its metadata copies are unusable.
+ */
+int bd_volume_open_block(struct bd_io *io, const struct bd_open_opts *opts, const struct bd_header *hdr,
+			 uint64_t vol_off, uint64_t vol_len, const char *where, const uint8_t *block,
+			 size_t block_len, uint64_t block_off, bd_volume **out)
+{
+	struct bd_volume *v;
+	int r;
+
+	*out = NULL;
+	v = calloc(1, sizeof(*v));
+	if (!v) {
+		bd_io_close(io);
+		return bd_err(BD_ERR_NOMEM, "out of memory");
+	}
+	v->io = io;
+	v->writable = opts ? opts->writable : 0;
+	v->hdr = *hdr;
+	v->off = vol_off;
+	v->len = vol_len;
+	v->ss = hdr->sector_size;
+	snprintf(v->where, sizeof(v->where), "%s", where);
+	for (int i = 1; i < 3; i++)
+		v->meta[i].status = BD_COPY_UNREADABLE;
+	r = bd_metadata_parse(block, block_len, block_off, &v->meta[0]);
+	if (r)
+		goto fail;
+	v->used = 0;
+	r = setup_view(v);
+	if (r)
+		goto fail;
+	*out = v;
+	return 0;
+fail:
+	bd_volume_close(v);
+	return r;
+}
+
 int bd_volume_open(const char *path, const struct bd_open_opts *opts, bd_volume **out)
 {
 	struct bd_io *io;

@@ -65,6 +65,11 @@ struct bd_volume {
 
 static inline const struct bd_metadata *bd_vol_meta(const struct bd_volume *v) { return &v->meta[v->used]; }
 
+/* volume.c, for repair.c: open from a metadata block held in memory (copied) read as if from
+ * block_off, with a given (possibly rebuilt) header. Takes ownership of io even on failure. */
+int bd_volume_open_block(struct bd_io *io, const struct bd_open_opts *opts, const struct bd_header *hdr,
+			 uint64_t vol_off, uint64_t vol_len, const char *where, const uint8_t *block,
+			 size_t block_len, uint64_t block_off, bd_volume **out);
 /* volume.c: take a VMK (verified elsewhere or not), decrypt the FVEK and make the view readable.
  * BD_ERR_WRONG_KEY when the FVEK does not decrypt with it. */
 int bd_volume_set_vmk(struct bd_volume *v, const uint8_t vmk[32]);

@@ -1,0 +1,688 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Damaged volumes: find metadata when the volume header is gone (scan for
+ * "-FVE-FS-" blocks), open from a key package, check the health of the three
+ * copies and rewrite damaged ones in place, restore a metadata backup.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "repair.h"
+#include "writer.h"
+
+/* ---- an io that borrows another (its close leaves the inner one open until told) ---- */
+
+struct borrow {
+	struct bd_io *inner;
+	int own;
+};
+
+static ssize_t borrow_pread(struct bd_io *io, void *buf, size_t len, uint64_t off)
+{
+	struct borrow *b = io->priv;
+
+	return b->inner->ops->pread(b->inner, buf, len, off);
+}
+
+static ssize_t borrow_pwrite(struct bd_io *io, const void *buf, size_t len, uint64_t off)
+{
+	struct borrow *b = io->priv;
+
+	return b->inner->ops->pwrite ? b->inner->ops->pwrite(b->inner, buf, len, off) : -1;
+}
+
+static int borrow_sync(struct bd_io *io)
+{
+	struct borrow *b = io->priv;
+
+	return b->inner->ops->sync ? b->inner->ops->sync(b->inner) : 0;
+}
+
+static void borrow_close(struct bd_io *io)
+{
+	struct borrow *b = io->priv;
+
+	if (b->own)
+		bd_io_close(b->inner);
+	free(b);
+}
+
+static const struct bd_io_ops borrow_ops = { borrow_pread, borrow_pwrite, borrow_sync, borrow_close };
+
+static struct bd_io *borrow_io(struct bd_io *inner, struct borrow **bp)
+{
+	struct bd_io *io = calloc(1, sizeof(*io));
+	struct borrow *b = calloc(1, sizeof(*b));
+
+	if (!io || !b) {
+		free(io);
+		free(b);
+		return NULL;
+	}
+	b->inner = inner;
+	io->ops = &borrow_ops;
+	io->priv = b;
+	io->size = inner->size;
+	io->writable = inner->writable;
+	snprintf(io->name, sizeof(io->name), "%s", inner->name);
+	*bp = b;
+	return io;
+}
+
+/* ---- scanning for metadata blocks ---- */
+
+struct cand {
+	uint64_t vol_off;
+	uint64_t block_at;          /* input offset of the first valid block of this volume */
+	uint8_t guid[16];
+	int votes;
+	uint64_t eow_off[2];        /* FVE-EOW information copies of this volume (0: none found) */
+};
+
+/* An FVE-EOW information block found by the scan: its own two copy offsets (volume-relative). */
+struct eowhit {
+	uint64_t at, off[2];
+};
+
+#define SCAN_CHUNK (1u << 20)
+
+static void vote(struct cand **cs, size_t *n, const struct bd_metadata *m, uint64_t at)
+{
+	for (int k = 0; k < 3; k++) {
+		uint64_t co = m->copy_off[k];
+		if (!co || co > at)
+			continue;
+		uint64_t vo = at - co;
+		size_t i;
+		for (i = 0; i < *n; i++)
+			if ((*cs)[i].vol_off == vo && !memcmp((*cs)[i].guid, m->ds.guid, 16))
+				break;
+		if (i == *n) {
+			struct cand *nc = realloc(*cs, (*n + 1) * sizeof(**cs));
+			if (!nc)
+				return;
+			*cs = nc;
+			memset(&nc[i], 0, sizeof(nc[i]));
+			nc[i].vol_off = vo;
+			nc[i].block_at = at;
+			memcpy(nc[i].guid, m->ds.guid, 16);
+			(*n)++;
+		}
+		(*cs)[i].votes++;
+	}
+}
+
+static void check_at(struct bd_io *io, uint64_t at, struct cand **cs, size_t *n)
+{
+	struct bd_metadata m;
+
+	if (!bd_metadata_read(io, 0, at, &m) && m.version == 2) {
+		bd_debug("scan: metadata block of {%02x%02x%02x%02x...} at %llu", m.ds.guid[3], m.ds.guid[2],
+			 m.ds.guid[1], m.ds.guid[0], (unsigned long long)at);
+		vote(cs, n, &m, at);
+	}
+	bd_metadata_free(&m);
+}
+
+static int cmp_cand(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+
+	if (x->votes != y->votes)
+		return y->votes - x->votes;
+	return x->vol_off < y->vol_off ? -1 : x->vol_off > y->vol_off;
+}
+
+static void eow_at(const uint8_t *p, uint64_t at, struct eowhit **eh, size_t *neh)
+{
+	struct eowhit *ne;
+
+	if (memcmp(p, "FVE-EOW", 8) || le16(p + 8) != 0x38)
+		return;
+	ne = realloc(*eh, (*neh + 1) * sizeof(**eh));
+	if (!ne)
+		return;
+	*eh = ne;
+	ne[*neh].at = at;
+	ne[*neh].off[0] = le64(p + 0x28);
+	ne[*neh].off[1] = le64(p + 0x30);
+	(*neh)++;
+}
+
+/* Find every volume whose blocks lie in io: distinct (GUID, volume start), best supported first. */
+static int scan(struct bd_io *io, struct cand **out, size_t *n)
+{
+	uint8_t *buf = malloc(SCAN_CHUNK);
+	struct eowhit *eh = NULL;
+	size_t neh = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!buf)
+		return bd_err(BD_ERR_NOMEM, "out of memory");
+	for (uint64_t off = 512; off < io->size; off += SCAN_CHUNK) {
+		size_t len = (size_t)MIN((uint64_t)SCAN_CHUNK, io->size - off);
+		len -= len % 512;
+		if (!len)
+			break;
+		if (bd_io_read_full(io, buf, len, off)) {
+			/* unreadable somewhere in this chunk: sector by sector */
+			for (size_t i = 0; i < len; i += 512) {
+				if (bd_io_read_full(io, buf, 512, off + i))
+					continue;
+				if (!memcmp(buf, "-FVE-FS-", 8))
+					check_at(io, off + i, out, n);
+				eow_at(buf, off + i, &eh, &neh);
+			}
+			continue;
+		}
+		for (size_t i = 0; i < len; i += 512) {
+			if (buf[i] == '-' && !memcmp(buf + i, "-FVE-FS-", 8))
+				check_at(io, off + i, out, n);
+			else if (buf[i] == 'F')
+				eow_at(buf + i, off + i, &eh, &neh);
+		}
+	}
+	free(buf);
+	/* attach EOW information to the volume it belongs to (the header that named it may be gone) */
+	for (size_t i = 0; i < *n; i++)
+		for (size_t k = 0; k < neh; k++)
+			for (int j = 0; j < 2; j++)
+				if (eh[k].off[j] && eh[k].at == (*out)[i].vol_off + eh[k].off[j]) {
+					(*out)[i].eow_off[0] = eh[k].off[0];
+					(*out)[i].eow_off[1] = eh[k].off[1];
+				}
+	free(eh);
+	/* one entry per volume: of the (up to 3) starts each block implies, keep the best supported */
+	if (*n)
+		qsort(*out, *n, sizeof(**out), cmp_cand);
+	size_t k = 0;
+	for (size_t i = 0; i < *n; i++) {
+		int dup = 0;
+		for (size_t j = 0; j < k; j++)
+			if (!memcmp((*out)[j].guid, (*out)[i].guid, 16) && (*out)[i].votes < (*out)[j].votes)
+				dup = 1;
+		if (!dup)
+			(*out)[k++] = (*out)[i];
+	}
+	*n = k;
+	return 0;
+}
+
+/* A v2 header rebuilt from a block: sector size from the relocated boot sectors (16 x 512 or 2 x 4096). */
+static void synth_header(struct bd_header *h, const struct bd_metadata *m, uint32_t ss, const uint64_t *eow_off)
+{
+	memset(h, 0, sizeof(*h));
+	h->kind = BD_HDR_V2;
+	if (eow_off && (eow_off[0] || eow_off[1])) {
+		h->eow = 1;
+		h->eow_off[0] = eow_off[0];
+		h->eow_off[1] = eow_off[1];
+	}
+	if (!ss) {
+		uint64_t vsize = 0x2000, o;
+		struct bd_datum d;
+		if (bd_datum_find(m->ds.entries, m->ds.entries_len, -1, BD_DT_VIRTUALIZATION, &d))
+			bd_datum_virtualization(&d, &o, &vsize);
+		ss = 512;
+		if (m->virt_sectors && vsize % m->virt_sectors == 0) {
+			uint64_t s = vsize / m->virt_sectors;
+			if (s >= 512 && s <= 4096 && !(s & (s - 1)))
+				ss = (uint32_t)s;
+		}
+	}
+	h->sector_size = ss;
+	h->sectors_per_cluster = 8;
+	for (int i = 0; i < 3; i++)
+		h->meta_off[i] = m->copy_off[i];
+}
+
+static int header_at(struct bd_io *io, uint64_t vol_off, struct bd_header *h)
+{
+	uint8_t bs[512];
+
+	if (vol_off + 512 > io->size || bd_io_read_full(io, bs, 512, vol_off))
+		return -1;
+	return bd_header_parse(bs, h) ? -1 : 0;
+}
+
+static int looks_like_fs(const uint8_t *bs)
+{
+	return bs[510] == 0x55 && bs[511] == 0xAA &&
+	       (!memcmp(bs + 3, "NTFS    ", 8) || !memcmp(bs + 3, "EXFAT   ", 8) || !memcmp(bs + 3, "MSDOS5.0", 8) ||
+		!memcmp(bs + 3, "MSWIN4.1", 8) || !memcmp(bs + 0x52, "FAT32   ", 8) || !memcmp(bs + 0x36, "FAT", 3));
+}
+
+static int open_from_block(struct bd_io *io, const struct bd_salvage_opts *o, const uint8_t *block, size_t len,
+			   uint64_t block_off, uint64_t vol_off, uint64_t vol_size, uint32_t ss, const uint8_t *alt_header,
+			   const uint64_t *eow_off, const char *where, bd_volume **out)
+{
+	struct bd_metadata m;
+	struct bd_header h;
+	struct bd_open_opts oo = { .offset = (int64_t)vol_off, .writable = o->writable };
+	uint64_t len_avail = io->size > vol_off ? io->size - vol_off : 0;
+	int r;
+
+	r = bd_metadata_parse(block, len, block_off, &m);
+	if (r) {
+		bd_metadata_free(&m);
+		bd_io_close(io);
+		return r;
+	}
+	if (header_at(io, vol_off, &h) || memcmp(h.meta_off, m.copy_off, sizeof(h.meta_off)) ||
+	    h.kind == BD_HDR_VISTA) {
+		/* the volume's own header is gone: the key package's copy (it knows EOW and To Go), else rebuilt */
+		if (!alt_header || bd_header_parse(alt_header, &h) || h.kind == BD_HDR_VISTA ||
+		    memcmp(h.meta_off, m.copy_off, sizeof(h.meta_off)))
+		{
+			synth_header(&h, &m, ss, eow_off);
+			/* relocated boot sectors in plain text: an encrypt-on-write conversion that had not
+			 * reached them; without its bitmaps, all-zero sectors are taken as never written */
+			uint8_t bs[512];
+			if (o->assume_eow) {
+				h.eow = 1;
+			} else if (!h.eow && !bd_io_read_full(io, bs, 512, vol_off + m.virt_offset) &&
+				   looks_like_fs(bs)) {
+				bd_info("the relocated boot sectors are not encrypted: treating the volume as an "
+					"encrypt-on-write conversion in progress");
+				h.eow = 1;
+			}
+		} else
+			bd_info("the volume header is damaged: using the key package's copy of it");
+	}
+	else if (ss && h.sector_size != ss)
+		h.sector_size = ss;
+	if (!h.eow && eow_off && (eow_off[0] || eow_off[1])) {
+		h.eow = 1;
+		h.eow_off[0] = eow_off[0];
+		h.eow_off[1] = eow_off[1];
+	}
+	bd_metadata_free(&m);
+	if (vol_size && vol_size < len_avail)
+		len_avail = vol_size;
+	return bd_volume_open_block(io, &oo, &h, vol_off, len_avail, where, block, len, block_off, out);
+}
+
+int bd_volume_open_salvage(struct bd_io *io, const struct bd_salvage_opts *o, int attempt, bd_volume **out,
+			   struct bd_salvage_source *src)
+{
+	struct bd_open_opts oo = { .offset = o->offset, .writable = o->writable };
+	struct cand *cs = NULL;
+	size_t ncs = 0;
+	struct bd_kp kp;
+	int have_kp = 0, r, n = 0, header_vol_ok = 0;
+	uint8_t header_guid[16] = { 0 };
+	uint64_t header_vol_off = 0;
+	struct borrow *b;
+	struct bd_io *bio;
+	char errs[512] = "";
+
+	*out = NULL;
+	memset(src, 0, sizeof(*src));
+	if (o->key_package) {
+		r = bd_kp_parse(o->key_package, o->key_package_len, &kp);
+		if (r) {
+			bd_io_close(io);
+			return bd_err(r, "key package: %s", bd_last_error());
+		}
+		have_kp = 1;
+	}
+
+	/* 1: the volume header and its copies, as the reader does it */
+	bio = borrow_io(io, &b);
+	if (!bio) {
+		bd_io_close(io);
+		return bd_err(BD_ERR_NOMEM, "out of memory");
+	}
+	struct bd_header hh;
+	uint64_t hoff = 0, hlen = 0;
+	char where[128];
+	src->header_ok = !bd_header_locate(io, o->offset, &hh, &hoff, &hlen, where, sizeof(where));
+	r = bd_volume_open_io(bio, &oo, out);
+	if (!r) {
+		const struct bd_metadata *m = bd_vol_meta(*out);
+		header_vol_ok = 1;
+		header_vol_off = (*out)->off;
+		memcpy(header_guid, m->ds.guid, 16);
+		if (attempt == n) {
+			b->own = 1;
+			src->kind = 0;
+			src->block_offset = (*out)->off + m->offset;
+			snprintf(src->text, sizeof(src->text), "metadata copy %d at %llu, named by the volume header",
+				 (*out)->used + 1, (unsigned long long)m->offset);
+			return 0;
+		}
+		bd_volume_close(*out);
+		*out = NULL;
+		n++;
+	} else {
+		snprintf(errs, sizeof(errs), "volume header: %s", bd_last_error());
+		bd_info("salvage: %s; scanning for metadata blocks", errs);
+	}
+
+	/* 2: every volume a scan finds */
+	if (!o->no_scan) {
+		r = scan(io, &cs, &ncs);
+		if (r)
+			goto out;
+	}
+	for (size_t i = 0; i < ncs; i++) {
+		struct cand *c = &cs[i];
+		if (o->offset >= 0 && c->vol_off != (uint64_t)o->offset)
+			continue;
+		if (header_vol_ok && c->vol_off == header_vol_off && !memcmp(c->guid, header_guid, 16))
+			continue; /* the same metadata the header already gave */
+		if (attempt != n++)
+			continue;
+		struct bd_metadata m;
+		r = bd_metadata_read(io, 0, c->block_at, &m);
+		if (!r) {
+			char w[128];
+			snprintf(w, sizeof(w), "offset %llu (found by scanning)", (unsigned long long)c->vol_off);
+			bio = borrow_io(io, &b);
+			if (!bio) {
+				bd_metadata_free(&m);
+				r = bd_err(BD_ERR_NOMEM, "out of memory");
+				goto out;
+			}
+			r = open_from_block(bio, o, m.buf, m.buf_len, c->block_at - c->vol_off, c->vol_off,
+					    have_kp && !memcmp(kp.info.guid, c->guid, 16) ? kp.info.volume_size : 0,
+					    have_kp && !memcmp(kp.info.guid, c->guid, 16) ? kp.info.sector_size : 0,
+					    have_kp && !memcmp(kp.info.guid, c->guid, 16) ? kp.header : NULL, c->eow_off,
+					    w, out);
+		}
+		bd_metadata_free(&m);
+		if (!r) {
+			b->own = 1;
+			src->kind = 1;
+			src->block_offset = c->block_at;
+			src->copies_ok = c->votes;
+			snprintf(src->text, sizeof(src->text), "metadata block found by scanning at input offset %llu "
+				 "(%d intact cop%s of this volume; volume starts at %llu)",
+				 (unsigned long long)c->block_at, c->votes, c->votes == 1 ? "y" : "ies",
+				 (unsigned long long)c->vol_off);
+			goto out;
+		}
+		goto out;
+	}
+
+	/* 3: the key package */
+	if (have_kp) {
+		uint64_t vol_off = o->offset >= 0 ? (uint64_t)o->offset : 0;
+		struct bd_header h;
+		uint8_t *area = NULL;
+		size_t alen;
+		char g[37];
+
+		if (o->offset < 0 && src->header_ok)
+			vol_off = hoff;
+		else if (o->offset < 0 && kp.info.volume_offset && kp.info.volume_offset < io->size &&
+			 !header_at(io, kp.info.volume_offset, &h))
+			vol_off = kp.info.volume_offset;
+		bd_guid_format(kp.info.guid, g);
+		for (size_t i = 0; i < ncs; i++)
+			if (cs[i].vol_off == vol_off && memcmp(cs[i].guid, kp.info.guid, 16)) {
+				char f[37];
+				bd_guid_format(cs[i].guid, f);
+				r = bd_err(BD_ERR_INVALID, "the key package is for volume {%s}, but the metadata on "
+					   "this input belongs to volume {%s}: wrong key package", g, f);
+				goto out;
+			}
+		if (header_vol_ok && header_vol_off == vol_off && memcmp(header_guid, kp.info.guid, 16)) {
+			char f[37];
+			bd_guid_format(header_guid, f);
+			r = bd_err(BD_ERR_INVALID, "the key package is for volume {%s}, but this volume is {%s}: "
+				   "wrong key package", g, f);
+			goto out;
+		}
+		if (!header_at(io, vol_off, &h) && h.kind != BD_HDR_VISTA &&
+		    memcmp(h.meta_off, kp.info.copy_offset, sizeof(h.meta_off))) {
+			r = bd_err(BD_ERR_INVALID, "the key package is for volume {%s}, whose metadata lies at %llu, "
+				   "%llu, %llu; this volume's header names %llu, %llu, %llu: the key package "
+				   "belongs to another volume", g, (unsigned long long)kp.info.copy_offset[0],
+				   (unsigned long long)kp.info.copy_offset[1], (unsigned long long)kp.info.copy_offset[2],
+				   (unsigned long long)h.meta_off[0], (unsigned long long)h.meta_off[1],
+				   (unsigned long long)h.meta_off[2]);
+			goto out;
+		}
+		if (kp.info.volume_size && io->size > vol_off && kp.info.volume_size < io->size - vol_off &&
+		    o->offset < 0 && vol_off == 0 && kp.info.volume_size + 1024 * 1024 < io->size)
+			bd_info("the key package's volume is %llu bytes; the input has %llu",
+				(unsigned long long)kp.info.volume_size, (unsigned long long)io->size);
+		if (attempt != n++) {
+			r = bd_err(BD_ERR_NOT_BITLOCKER, "no further metadata source");
+			goto out;
+		}
+		r = bd_kp_block_area(&kp, &area, &alen);
+		if (r)
+			goto out;
+		bio = borrow_io(io, &b);
+		if (!bio) {
+			free(area);
+			r = bd_err(BD_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		snprintf(where, sizeof(where), "offset %llu (from the key package)", (unsigned long long)vol_off);
+		r = open_from_block(bio, o, area, alen, kp.info.block_offset, vol_off, kp.info.volume_size,
+				    kp.info.sector_size, kp.header, NULL, where, out);
+		free(area);
+		if (!r) {
+			b->own = 1;
+			src->kind = 2;
+			src->block_offset = kp.info.block_offset;
+			snprintf(src->text, sizeof(src->text), "key package of volume {%s} (%s)", g,
+				 kp.info.format == BD_KP_FOREIGN ? "metadata block found in a foreign key package" :
+				 kp.info.format == BD_KP_BACKUP ? "bdkit metadata backup" : "bdkit key package");
+		}
+		goto out;
+	}
+	if (attempt == 0 && !header_vol_ok)
+		r = bd_err(BD_ERR_CORRUPT, "no usable metadata: %s; a scan of the whole input found no intact "
+			   "metadata block; give --key-package FILE (exported while the volume worked)", errs);
+	else
+		r = bd_err(BD_ERR_NOT_BITLOCKER, "no further metadata source%s", have_kp ? "" :
+			   " (a key package from 'bdkit keypackage export' would be another)");
+out:
+	free(cs);
+	if (r || !*out)
+		bd_io_close(io);
+	return r;
+}
+
+int bd_salvage_verify(bd_volume *v, const uint8_t *kpbuf, size_t kplen)
+{
+	uint8_t bs[512];
+	ssize_t n;
+
+	if (!v->unlocked)
+		return bd_err(BD_ERR_LOCKED, "unlock the volume first");
+	n = bd_volume_pread(v, bs, 512, 0);
+	if (n != 512) {
+		bd_warn("the volume's first sector cannot be read (%s): the key cannot be checked against the data",
+			bd_last_error());
+		return 0;
+	}
+	if (!looks_like_fs(bs))
+		return bd_err(BD_ERR_WRONG_KEY, "the secret opens this metadata, but its key does not decrypt the "
+			      "volume's first sector to a file system header: the metadata%s belongs to another "
+			      "volume, or the sector size or the volume start is wrong", kpbuf ? " (key package)" : "");
+	if (le16(bs + 11) && le16(bs + 11) != v->ss && !memcmp(bs + 3, "NTFS    ", 8))
+		bd_warn("the file system says %u-byte sectors, the volume uses %u", le16(bs + 11), v->ss);
+	return 0;
+}
+
+/* ---- health and repair in place ---- */
+
+static int header_status(bd_volume *v, const struct bd_metadata *u)
+{
+	struct bd_header h;
+	uint8_t bs[512];
+
+	if (bd_io_read_full(v->io, bs, 512, v->off))
+		return 1;
+	if (bd_header_parse(bs, &h))
+		return 2;
+	if (h.kind != BD_HDR_VISTA && memcmp(h.meta_off, u->copy_off, sizeof(h.meta_off)))
+		return 3;
+	return 0;
+}
+
+int bd_metadata_health(bd_volume *v, struct bd_meta_health *hl)
+{
+	const struct bd_metadata *u = bd_vol_meta(v);
+
+	memset(hl, 0, sizeof(*hl));
+	hl->used = -1;
+	hl->header_status = header_status(v, u);
+	hl->header_ok = hl->header_status == 0;
+	hl->hash_checked = v->unlocked && v->vmk;
+	for (int i = 0; i < 3; i++) {
+		struct bd_metadata m;
+		hl->copy_offset[i] = u->copy_off[i];
+		if (!u->copy_off[i]) {
+			hl->copy_status[i] = BD_COPY_UNREADABLE;
+			continue;
+		}
+		bd_metadata_read(v->io, v->off, u->copy_off[i], &m);
+		hl->copy_status[i] = m.status;
+		if (m.status == BD_COPY_OK && hl->hash_checked &&
+		    bd_metadata_verify_hash(&m, v->vmk->data) == BD_ERR_CORRUPT)
+			hl->copy_status[i] = BD_COPY_BAD_HASH;
+		if (hl->copy_status[i] == BD_COPY_OK) {
+			size_t n = MIN(m.buf_len, u->buf_len);
+			if (m.buf_len != u->buf_len || memcmp(m.buf, u->buf, n))
+				hl->copy_stale[i] = 1;
+			else if (hl->used < 0)
+				hl->used = i;
+		}
+		bd_metadata_free(&m);
+	}
+	return 0;
+}
+
+/* Write one area, sync, read it back and compare. */
+static int write_verified(struct bd_io *io, const uint8_t *p, size_t len, uint64_t at, const char *what)
+{
+	uint8_t *back;
+	int r;
+
+	r = bd_io_write_full(io, p, len, at);
+	if (!r)
+		r = bd_io_sync(io);
+	if (r)
+		return bd_err(r, "rewriting %s failed: %s", what, bd_last_error());
+	back = malloc(len);
+	if (!back)
+		return bd_err(BD_ERR_NOMEM, "out of memory");
+	r = bd_io_read_full(io, back, len, at);
+	if (!r && memcmp(back, p, len))
+		r = bd_err(BD_ERR_IO, "%s reads back different from what was written: the medium is failing", what);
+	else if (r)
+		r = bd_err(r, "reading back %s failed: %s", what, bd_last_error());
+	free(back);
+	return r;
+}
+
+int bd_metadata_repair(bd_volume *v, const uint8_t *kpbuf, size_t kplen, unsigned *rewritten)
+{
+	const struct bd_metadata *u = bd_vol_meta(v);
+	struct bd_meta_health hl;
+	uint8_t *area;
+	int r = 0;
+
+	*rewritten = 0;
+	if (!v->writable || !v->io->writable)
+		return bd_err(BD_ERR_READONLY, "the volume was opened read-only");
+	if (u->status != BD_COPY_OK || u->version != 2)
+		return bd_err(BD_ERR_UNSUPPORTED, "repair in place needs a valid Windows 7+ (version 2) metadata block");
+	if (v->unlocked && v->vmk && bd_metadata_verify_hash(u, v->vmk->data) == BD_ERR_CORRUPT)
+		return bd_err(BD_ERR_CORRUPT, "the metadata in use fails its SHA-256 check: refusing to copy it");
+	bd_metadata_health(v, &hl);
+	if (!hl.hash_checked && (hl.copy_stale[0] || hl.copy_stale[1] || hl.copy_stale[2]))
+		return bd_err(BD_ERR_LOCKED, "the metadata copies hold different valid blocks; without a secret "
+			      "bdkit cannot tell which one is this volume's (the VMK-keyed SHA-256 decides): give "
+			      "one, e.g. --recovery-password-file; nothing was changed");
+	area = calloc(1, BD_META_AREA_V2);
+	if (!area)
+		return bd_err(BD_ERR_NOMEM, "out of memory");
+	memcpy(area, u->buf, MIN(u->buf_len, (size_t)BD_META_AREA_V2));
+	for (int i = 0; i < 3 && !r; i++) {
+		char what[64];
+		if (hl.copy_status[i] == BD_COPY_OK && !hl.copy_stale[i])
+			continue;
+		if (!u->copy_off[i] || v->off + u->copy_off[i] + BD_META_AREA_V2 > v->io->size) {
+			r = bd_err(BD_ERR_TRUNCATED, "metadata copy %d at %llu lies beyond the end of the input", i + 1,
+				   (unsigned long long)u->copy_off[i]);
+			break;
+		}
+		snprintf(what, sizeof(what), "metadata copy %d at %llu", i + 1, (unsigned long long)u->copy_off[i]);
+		r = write_verified(v->io, area, BD_META_AREA_V2, v->off + u->copy_off[i], what);
+		if (!r) {
+			*rewritten |= 1u << i;
+			bd_info("%s rewritten and verified", what);
+		}
+	}
+	free(area);
+	if (!r && !hl.header_ok) {
+		struct bd_kp kp;
+		if (kpbuf && !bd_kp_parse(kpbuf, kplen, &kp) && kp.header &&
+		    !memcmp(kp.info.guid, u->ds.guid, 16)) {
+			struct bd_header h;
+			if (bd_header_parse(kp.header, &h) || memcmp(h.meta_off, u->copy_off, sizeof(h.meta_off)))
+				return bd_err(BD_ERR_CORRUPT, "the key package's volume header does not match the metadata");
+			r = write_verified(v->io, kp.header, 512, v->off, "the volume header");
+			if (!r)
+				*rewritten |= 1u << 3;
+		} else if (v->hdr.kind == BD_HDR_TOGO || v->hdr.kind == BD_HDR_VISTA) {
+			bd_warn("the volume header is damaged; a %s header cannot be rebuilt without a key package: "
+				"it is left as it is ('bdkit repair' can still salvage the data)",
+				v->hdr.kind == BD_HDR_TOGO ? "BitLocker To Go" : "Vista");
+		} else if (!v->unlocked) {
+			bd_warn("the volume header is damaged: give a secret so that bdkit can check the metadata "
+				"really is this volume's before rebuilding the header from it; left as it is");
+		} else {
+			/* rebuild the Windows 7+ header from the metadata (format.md §1.3) */
+			uint8_t hdr[512], bs[512];
+			uint8_t spc = 8;
+			if (bd_volume_pread(v, bs, 512, 0) == 512 && !memcmp(bs + 3, "NTFS    ", 8) && bs[13] &&
+			    bs[13] <= 0x80)
+				spc = bs[13];
+			bd_build_volume_header(hdr, v->ss, spc, (uint32_t)(v->off / v->ss), u->copy_off);
+			if (v->hdr.eow) {
+				memcpy(hdr + 0xA0, bd_guid_eow, 16);
+				put_le64(hdr + 0xC8, v->hdr.eow_off[0]);
+				put_le64(hdr + 0xD0, v->hdr.eow_off[1]);
+			}
+			r = write_verified(v->io, hdr, 512, v->off, "the volume header (rebuilt from the metadata)");
+			if (!r)
+				*rewritten |= 1u << 3;
+		}
+	}
+	return r;
+}
+
+int bd_metadata_restore(struct bd_io *io, uint64_t vol_off, const uint8_t *buf, size_t len)
+{
+	struct bd_kp kp;
+	int r;
+
+	r = bd_kp_parse(buf, len, &kp);
+	if (r)
+		return r;
+	if (kp.info.format != BD_KP_BACKUP)
+		return bd_err(BD_ERR_INVALID, "this is a key package, not a metadata backup: use 'bdkit metadata "
+			      "repair --key-package' to rebuild metadata from it");
+	for (int i = 3; i >= 0; i--) {
+		char what[64];
+		if (!kp.area[i])
+			continue;
+		if (vol_off + kp.area_off[i] + kp.area_len[i] > io->size)
+			return bd_err(BD_ERR_TRUNCATED, "backup area %d at %llu lies beyond the end of %s", i,
+				      (unsigned long long)kp.area_off[i], io->name);
+		snprintf(what, sizeof(what), i == 3 ? "the volume header" : "metadata copy %d", i + 1);
+		r = write_verified(io, kp.area[i], kp.area_len[i], vol_off + kp.area_off[i], what);
+		if (r)
+			return r;
+	}
+	return 0;
+}

@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* bdkit keypackage: export a key package from a working volume, or show one. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "repair_cli.h"
+
+/* ---- helpers shared with cmd_repair.c and cmd_metadata.c ---- */
+
+int rcli_load_file(const char *path, size_t max, uint8_t **buf, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	uint8_t *p;
+	size_t n = 0;
+
+	*buf = NULL;
+	if (fd < 0) {
+		cli_error("cannot open %s: %s", path, strerror(errno));
+		return EXIT_IO;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+		cli_error("%s: not a regular file of at most %zu bytes", path, max);
+		close(fd);
+		return EXIT_USAGE;
+	}
+	p = malloc((size_t)st.st_size + 1);
+	if (!p) {
+		close(fd);
+		cli_error("out of memory");
+		return EXIT_FAILURE_OTHER;
+	}
+	while (n < (size_t)st.st_size) {
+		ssize_t r = read(fd, p + n, (size_t)st.st_size - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	if (n != (size_t)st.st_size) {
+		free(p);
+		cli_error("reading %s failed", path);
+		return EXIT_IO;
+	}
+	*buf = p;
+	*len = n;
+	return 0;
+}
+
+int rcli_save_file(const char *path, const uint8_t *buf, size_t len, bool force)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), 0600);
+	size_t n = 0;
+
+	if (fd < 0) {
+		if (errno == EEXIST)
+			cli_error("%s exists; use --force to overwrite it", path);
+		else
+			cli_error("cannot create %s: %s", path, strerror(errno));
+		return errno == EEXIST ? EXIT_REFUSED : EXIT_FAILURE_OTHER;
+	}
+	while (n < len) {
+		ssize_t r = write(fd, buf + n, len - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n != len || fsync(fd) || close(fd)) {
+		cli_error("writing %s failed: %s", path, strerror(errno));
+		return EXIT_FAILURE_OTHER;
+	}
+	return 0;
+}
+
+bool rcli_has_secret(const struct cli_unlock *u)
+{
+	return u->recovery_password || u->recovery_password_file || u->password || u->password_file || u->bek ||
+	       u->fvek || u->vmk || u->clear_key;
+}
+
+void rcli_guid(const uint8_t g[16], char out[39])
+{
+	char t[37];
+
+	bd_guid_format(g, t);
+	for (char *c = t; *c; c++)
+		*c = (char)toupper((unsigned char)*c);
+	snprintf(out, 39, "{%s}", t);
+}
+
+/* BDKIT_FAULT_RANGES (tests only): "start:len,start:len" byte ranges of the input that fail with EIO. */
+int rcli_open_io(const char *path, bool writable, struct bd_io **io)
+{
+	const char *env = getenv("BDKIT_FAULT_RANGES");
+	uint64_t *ranges = NULL;
+	size_t n = 0;
+	int r;
+
+	r = bd_io_open_file(path, writable ? BD_IO_RDWR : BD_IO_RDONLY, io);
+	if (r)
+		return cli_fail(r, path);
+	if (!env || !*env)
+		return 0;
+	char *copy = strdup(env), *save = NULL;
+	if (!copy) {
+		bd_io_close(*io);
+		return EXIT_FAILURE_OTHER;
+	}
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *colon = strchr(tok, ':');
+		uint64_t s, l;
+		if (!colon) {
+			free(copy);
+			free(ranges);
+			bd_io_close(*io);
+			cli_error("BDKIT_FAULT_RANGES: '%s' is not start:len", tok);
+			return EXIT_USAGE;
+		}
+		*colon = 0;
+		uint64_t *nr = realloc(ranges, (n + 1) * 2 * sizeof(uint64_t));
+		if (!nr || cli_parse_size(tok, &s) || cli_parse_size(colon + 1, &l)) {
+			free(nr ? nr : ranges);
+			free(copy);
+			bd_io_close(*io);
+			cli_error("BDKIT_FAULT_RANGES: bad range '%s:%s'", tok, colon + 1);
+			return EXIT_USAGE;
+		}
+		ranges = nr;
+		ranges[2 * n] = s;
+		ranges[2 * n + 1] = l;
+		n++;
+	}
+	free(copy);
+	cli_warn("test-only fault injection: %zu range(s) of %s fail with EIO (BDKIT_FAULT_RANGES)", n, path);
+	r = bd_io_fault_wrap(*io, ranges, n, -1, io);
+	free(ranges);
+	return r ? cli_fail(r, path) : 0;
+}
+
+/* ---- keypackage ---- */
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: bdkit keypackage export [OPTIONS] VOLUME -o FILE\n"
+		   "       bdkit keypackage info [--json] FILE\n"
+		   "export writes a key package: the volume's GUID, geometry, method, volume header and a full\n"
+		   "valid metadata block with its protectors. It unlocks only with one of the volume's own\n"
+		   "secrets and lets 'bdkit repair' and 'bdkit metadata repair' work when every metadata copy\n"
+		   "is gone. The volume is unlocked first so that the block's SHA-256 is verified.\n"
+		   "info shows a key package, a bdkit metadata backup, or a foreign file (e.g. a Microsoft\n"
+		   ".KPG) in which a metadata block can be found. The format is in bdkit-keypackage(1).\n\n"
+		   "  -o, --output FILE   where to write the package\n"
+		   "  -f, --force         overwrite FILE\n"
+		   "      --json          machine-readable info\n"
+		   "  -h, --help          this help\n\n%s", cli_unlock_help);
+}
+
+static void print_info(const uint8_t *buf, size_t len, const struct bd_keypackage_info *in, bool json)
+{
+	char g[39], t[40];
+	const char *fmt = in->format == BD_KP_BDKIT ? "bdkit key package" :
+			  in->format == BD_KP_BACKUP ? "bdkit metadata backup" : "foreign file with a metadata block";
+
+	rcli_guid(in->guid, g);
+	if (json) {
+		printf("{\"format\":");
+		cli_json_string(stdout, fmt);
+		printf(",\"version\":%d,\"volume_guid\":\"%s\",\"method\":", in->version, g);
+		cli_json_string(stdout, in->method_name);
+		printf(",\"volume_size\":%llu,\"sector_size\":%u,\"volume_offset\":%llu,\"block_offset\":%llu,"
+		       "\"copy_offsets\":[%llu,%llu,%llu],\"has_header\":%s,\"description\":",
+		       (unsigned long long)in->volume_size, in->sector_size, (unsigned long long)in->volume_offset,
+		       (unsigned long long)in->block_offset, (unsigned long long)in->copy_offset[0],
+		       (unsigned long long)in->copy_offset[1], (unsigned long long)in->copy_offset[2],
+		       in->has_header ? "true" : "false");
+		cli_json_string(stdout, in->description);
+		if (in->format == BD_KP_FOREIGN)
+			printf(",\"found_at\":%llu", (unsigned long long)in->found_at);
+		printf(",\"protectors\":[");
+	} else {
+		printf("Format:        %s", fmt);
+		if (in->format != BD_KP_FOREIGN)
+			printf(" (version %d)", in->version);
+		else
+			printf(" (block at byte %llu of the file)", (unsigned long long)in->found_at);
+		printf("\nVolume GUID:   %s\n", g);
+		if (in->description[0])
+			printf("Description:   %s\n", in->description);
+		printf("Method:        %s (0x%04x)\n", in->method_name, in->method);
+		if (in->volume_size)
+			printf("Volume size:   %llu bytes\n", (unsigned long long)in->volume_size);
+		if (in->sector_size)
+			printf("Sector size:   %u\n", in->sector_size);
+		if (in->created) {
+			bd_filetime_format(in->created, t, sizeof(t));
+			printf("Written:       %s\n", t);
+		}
+		printf("Metadata:      copies at %llu, %llu, %llu (block taken from %llu)\n",
+		       (unsigned long long)in->copy_offset[0], (unsigned long long)in->copy_offset[1],
+		       (unsigned long long)in->copy_offset[2], (unsigned long long)in->block_offset);
+		printf("Volume header: %s\n", in->has_header ? "included" : "not included");
+		if (in->format == BD_KP_BACKUP)
+			printf("Raw areas:     %d\n", in->n_areas);
+		printf("Protectors (%zu):\n", in->n_protectors);
+	}
+	for (size_t i = 0; i < in->n_protectors; i++) {
+		struct bd_protector_info p;
+		if (bd_keypackage_protector(buf, len, i, &p))
+			continue;
+		rcli_guid(p.guid, g);
+		if (json) {
+			printf("%s{\"type\":", i ? "," : "");
+			cli_json_string(stdout, p.type_name);
+			printf(",\"id\":\"%s\",\"key_id\":\"%s\"}", g, p.key_id);
+		} else {
+			printf("  %zu. %-20s ID %s  key ID %s\n", i + 1, p.type_name, g, p.key_id);
+		}
+	}
+	if (json)
+		printf("]}\n");
+}
+
+int cmd_keypackage(int argc, char **argv)
+{
+	enum { OPT_JSON = OPT_CLI_LAST + 1 };
+	static const struct option opts[] = {
+		{ "output", required_argument, 0, 'o' },
+		{ "force", no_argument, 0, 'f' },
+		{ "json", no_argument, 0, OPT_JSON },
+		{ "help", no_argument, 0, 'h' },
+		CLI_UNLOCK_OPTIONS,
+		{ 0, 0, 0, 0 },
+	};
+	struct cli_unlock u;
+	const char *out = NULL, *sub;
+	bool force = false, json = false;
+	bd_volume *v = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int c, rc;
+
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	sub = argv[1];
+	argc--;
+	argv++;
+	cli_unlock_init(&u);
+	while ((c = getopt_long(argc, argv, "o:fh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': out = optarg; break;
+		case 'f': force = true; break;
+		case OPT_JSON: json = true; break;
+		case 'h': usage(stdout); cli_unlock_free(&u); return EXIT_OK;
+		default:
+			rc = cli_unlock_option(&u, c, optarg);
+			if (rc == 1)
+				break;
+			if (rc == 0)
+				usage(stderr);
+			cli_unlock_free(&u);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		cli_unlock_free(&u);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(sub, "info")) {
+		struct bd_keypackage_info in;
+		rc = rcli_load_file(argv[optind], 16u << 20, &buf, &len);
+		if (rc)
+			goto out;
+		int r = bd_keypackage_parse(buf, len, &in);
+		if (r) {
+			rc = cli_fail(r, argv[optind]);
+			goto out;
+		}
+		print_info(buf, len, &in, json);
+		rc = EXIT_OK;
+	} else if (!strcmp(sub, "export")) {
+		if (!out) {
+			cli_error("keypackage export: give the output file with -o FILE");
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		rc = cli_open(argv[optind], &u, false, &v);
+		if (rc)
+			goto out;
+		rc = cli_unlock_volume(v, &u);
+		if (rc)
+			goto out;
+		int r = bd_keypackage_export(v, &buf, &len);
+		if (r) {
+			rc = cli_fail(r, "keypackage export");
+			goto out;
+		}
+		rc = rcli_save_file(out, buf, len, force);
+		if (rc)
+			goto out;
+		struct bd_info info;
+		char g[39];
+		bd_volume_info(v, &info);
+		rcli_guid(info.guid, g);
+		if (!cli_quiet)
+			fprintf(stderr, "bdkit: key package of volume %s written to %s (%zu bytes); keep it with the "
+				"recovery password, apart from the volume\n", g, out, len);
+		rc = EXIT_OK;
+	} else {
+		cli_error("keypackage: unknown subcommand '%s' (export, info)", sub);
+		usage(stderr);
+		rc = EXIT_USAGE;
+	}
+out:
+	free(buf);
+	bd_volume_close(v);
+	cli_unlock_free(&u);
+	return rc;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Helpers shared by the repair, metadata and keypackage subcommands (src/cmd_keypackage.c). */
+#ifndef BDKIT_REPAIR_CLI_H
+#define BDKIT_REPAIR_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cli.h"
+
+/* Read a whole file (at most max bytes) into malloc()ed memory; prints the error; 0 or an exit code. */
+int rcli_load_file(const char *path, size_t max, uint8_t **buf, size_t *len);
+/* Write buf to path (mode 0600); refuses an existing file unless force. 0 or an exit code. */
+int rcli_save_file(const char *path, const uint8_t *buf, size_t len, bool force);
+/* Did the user give any secret option? */
+bool rcli_has_secret(const struct cli_unlock *u);
+/* Open io for path read-only (or read-write), wrapped by the test-only fault injector when
+ * BDKIT_FAULT_RANGES="start:len,..." is set. 0 or an exit code (message printed). */
+int rcli_open_io(const char *path, bool writable, struct bd_io **io);
+/* Upper-case {GUID}. */
+void rcli_guid(const uint8_t g[16], char out[39]);
+
+#endif /* BDKIT_REPAIR_CLI_H */
