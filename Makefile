@@ -42,15 +42,23 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbdkit.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbdkit.a $(LDLIBS)
 
-# nbdkit plugin (built when nbdkit's plugin header is present).
+# nbdkit plugin (built when nbdkit's plugin header is present): the plugin source linked with a
+# position-independent copy of the library, so only the objects it needs (and the shared libraries
+# they need) come in; only plugin_init is exported.
 PLUGIN_SRC := $(wildcard plugin/*.c)
 NBDKIT_OK  := $(shell pkg-config --exists nbdkit 2>/dev/null && echo yes)
+PIC_OBJ    := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
 ifneq ($(and $(PLUGIN_SRC),$(NBDKIT_OK)),)
 plugin: $(BUILD)/nbdkit-bdkit-plugin.so
-$(BUILD)/nbdkit-bdkit-plugin.so: $(PLUGIN_SRC) $(LIB_SRC) $(HDRS)
-	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags nbdkit) -fPIC -shared -o $@ $(PLUGIN_SRC) $(LIB_SRC) \
-	  $(LDFLAGS) -Wl,--as-needed $(LDLIBS)
+$(BUILD)/pic/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+$(BUILD)/libbdkit-pic.a: $(PIC_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+$(BUILD)/nbdkit-bdkit-plugin.so: $(PLUGIN_SRC) $(BUILD)/libbdkit-pic.a $(HDRS)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags nbdkit) -fPIC -fvisibility=hidden -shared -o $@ \
+	  $(PLUGIN_SRC) $(BUILD)/libbdkit-pic.a $(LDFLAGS) -Wl,--as-needed $(LDLIBS)
 else
 plugin:
 endif
