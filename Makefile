@@ -42,13 +42,23 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbdkit.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbdkit.a $(LDLIBS)
 
-# nbdkit plugin (built when nbdkit's plugin header is present).
+# nbdkit plugin (built when nbdkit's plugin header is present): the plugin source linked with a
+# position-independent copy of the library, so only the objects it needs (and the shared libraries
+# they need) come in; only plugin_init is exported.
 PLUGIN_SRC := $(wildcard plugin/*.c)
-ifneq ($(PLUGIN_SRC),)
+NBDKIT_OK  := $(shell pkg-config --exists nbdkit 2>/dev/null && echo yes)
+PIC_OBJ    := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+ifneq ($(and $(PLUGIN_SRC),$(NBDKIT_OK)),)
 plugin: $(BUILD)/nbdkit-bdkit-plugin.so
-$(BUILD)/nbdkit-bdkit-plugin.so: $(PLUGIN_SRC) $(LIB_SRC) $(HDRS)
-	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS) -fPIC -shared -o $@ $(PLUGIN_SRC) $(LIB_SRC) $(LDLIBS)
+$(BUILD)/pic/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+$(BUILD)/libbdkit-pic.a: $(PIC_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+$(BUILD)/nbdkit-bdkit-plugin.so: $(PLUGIN_SRC) $(BUILD)/libbdkit-pic.a $(HDRS)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags nbdkit) -fPIC -fvisibility=hidden -shared -o $@ \
+	  $(PLUGIN_SRC) $(BUILD)/libbdkit-pic.a $(LDFLAGS) -Wl,--as-needed $(LDLIBS)
 else
 plugin:
 endif
@@ -73,7 +83,8 @@ $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libbdkit.a $(HDRS)
 asan-build:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" build-asan/bdkit \
-	  $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%)
+	  $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%) \
+	  $(if $(and $(PLUGIN_SRC),$(NBDKIT_OK)),build-asan/nbdkit-bdkit-plugin.so)
 asan: deps asan-build
 	@./tests/run.sh build-asan
 
