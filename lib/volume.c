@@ -516,10 +516,11 @@ int bd_unlock_fvek(bd_volume *v, const uint8_t *key, size_t len)
 	if (r)
 		return r;
 	v->unlocked = 1;
-	/* check the key on the relocated boot sector (v2) */
+	/* check the key on the relocated boot sector (v2): a file system header, or all zeros on a
+	 * volume that never got a file system (a wrong key never decrypts to all zeros) */
 	if (v->virt_size && (bs = malloc(v->ss))) {
 		ssize_t n = bd_volume_pread(v, bs, v->ss, 0);
-		int ok = n == (ssize_t)v->ss && looks_like_boot_sector(bs);
+		int ok = n == (ssize_t)v->ss && (looks_like_boot_sector(bs) || bd_is_zero(bs, v->ss));
 		free(bs);
 		if (!ok) {
 			v->unlocked = 0;
@@ -717,6 +718,16 @@ int bd_volume_can_write(bd_volume *v)
 		return bd_err(BD_ERR_STATE, "the volume is %s; writing needs a fully encrypted or decrypted "
 			      "volume (resume or finish the conversion in Windows first)",
 			      state_name(m->cur_state, m->next_state));
+	/* an encrypt-on-write or unfinished conversion can report 4/4: what is encrypted then depends on
+	 * bitmaps or a watermark that a write would have to update */
+	if (v->hdr.eow || v->eow || v->eow_zero_plain)
+		return bd_err(BD_ERR_STATE, "the volume is in an encrypt-on-write conversion; writing needs a "
+			      "fully encrypted volume (let Windows finish the conversion first); reading works");
+	if (m->ds.method && m->cur_state == 4 && m->state_offset && m->state_offset < v->size &&
+	    m->version >= 2)
+		return bd_err(BD_ERR_STATE, "only %llu of %llu bytes are encrypted (conversion not finished); "
+			      "writing needs a fully encrypted volume; reading works",
+			      (unsigned long long)m->state_offset, (unsigned long long)v->size);
 	if (m->ds.method && !v->cipher)
 		return bd_err(BD_ERR_LOCKED, "the volume is locked: unlock it before writing");
 	return 0;

@@ -342,14 +342,6 @@ static int bdkit_get_ready(void)
 			     bd_last_error()[0] ? bd_last_error() : bd_strerror(r));
 		return -1;
 	}
-	/* Never write encrypt-on-write or partially converted volumes, even if the library would. */
-	struct bd_info info;
-	if (rw && !bd_volume_info(vol, &info) && (info.eow || (info.method && info.encrypted_size < info.size))) {
-		nbdkit_error("cannot export read-write: the volume is %s; writing needs a fully encrypted or "
-			     "fully decrypted volume (reading is still possible without rw=true)",
-			     info.eow ? "in encrypt-on-write (used space only) conversion" : "partially encrypted");
-		return -1;
-	}
 	return 0;
 }
 

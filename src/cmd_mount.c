@@ -715,26 +715,15 @@ static void escape_opt(const char *in, char *out, size_t outlen)
 	out[o] = 0;
 }
 
-/*
- * --rw: the library's verdict, plus the issue's rule that encrypt-on-write and
- * partially converted volumes are never written (a write there would need the
- * conversion bitmaps or watermark updated), in case the library lets one pass.
- */
+/* --rw: the library refuses locked, read-only, converting and encrypt-on-write volumes. */
 static int check_writable(bd_volume *v)
 {
-	struct bd_info info;
 	int r = bd_volume_can_write(v);
 
 	if (r) {
 		cli_fail(r, "cannot mount read-write");
-	} else if (!bd_volume_info(v, &info) && (info.eow || (info.method && info.encrypted_size < info.size))) {
-		cli_error("cannot mount read-write: the volume is %s; writing needs a fully encrypted or "
-			  "fully decrypted volume (finish the conversion in Windows first)",
-			  info.eow ? "in encrypt-on-write (used space only) conversion" : "partially encrypted");
-		r = BD_ERR_STATE;
-	}
-	if (r)
 		fprintf(stderr, "bdkit: reading is still possible: mount without --rw\n");
+	}
 	return r ? cli_exit_code(r) : 0;
 }
 
