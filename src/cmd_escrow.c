@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@ enum {
 	OPT_GRAPH, OPT_GRAPH_URL, OPT_LOGIN_URL, OPT_TENANT, OPT_CLIENT_ID, OPT_CLIENT_SECRET_FILE,
 	OPT_TOKEN_FILE, OPT_SCOPE, OPT_DEVICE_ID, OPT_TIMEOUT, OPT_VOLUME, OPT_SHOW, OPT_UNLOCK_TEST,
 	OPT_DECRYPT_TO, OPT_COMPUTER_DN, OPT_COMPUTER, OPT_CA_FILE, OPT_DRY_RUN, OPT_JSON, OPT_FORCE, OPT_HELP, OPT_OUTPUT,
+	OPT_ID,
 };
 
 #define DIRECTORY_OPTIONS \
@@ -104,19 +106,21 @@ static void lookup_usage(FILE *f)
 
 static void backup_usage(FILE *f)
 {
-	fprintf(f, "Usage: bdkit escrow backup --ldap URI --computer-dn DN [OPTIONS] VOLUME --recovery-password-file F\n"
-		   "Store the volume's recovery password in Active Directory as Windows does (manage-bde\n"
-		   "-protectors -adbackup): an msFVE-RecoveryInformation object CN=<local time>{GUID} under\n"
-		   "the computer object, with msFVE-RecoveryPassword, msFVE-RecoveryGuid (the protector ID)\n"
-		   "and msFVE-VolumeGuid. The password is checked against the volume first. Entra ID has no\n"
-		   "API for this: only the device itself backs up to Entra ID.\n\n"
+	fprintf(f, "Usage: bdkit escrow backup --ldap URI --computer-dn DN [OPTIONS] VOLUME [UNLOCK OPTIONS]\n"
+		   "Unlock the volume with any secret it accepts, read its recovery passwords out of it and\n"
+		   "store each in Active Directory as Windows does (manage-bde -protectors -adbackup): one\n"
+		   "msFVE-RecoveryInformation object CN=<local time>{GUID} under the computer object per\n"
+		   "recovery-password protector, with msFVE-RecoveryPassword, msFVE-RecoveryGuid (the\n"
+		   "protector ID) and msFVE-VolumeGuid. Nothing is written unless the volume unlocks and\n"
+		   "every password can be read. Entra ID has no API for this: only the device itself backs\n"
+		   "up to Entra ID.\n\n"
 		   "      --computer-dn DN         the computer object (CN=PC01,OU=...,DC=corp,DC=example)\n"
-		   "      --dry-run                check and show what would be written; write nothing\n\n"
-		   "%s\nThe recovery password to back up (bdkit does not yet read it out of a volume unlocked\n"
-		   "another way):\n"
-		   "      --recovery-password-file FILE  ('-' = stdin; prompted for on a terminal)\n"
-		   "      --offset BYTES           the BitLocker volume starts here (default: detect)\n",
-		directory_help);
+		   "      --id ID                  only this recovery-password protector: {GUID}, 8-digit key\n"
+		   "                               ID, or number from 'bdkit protector list' (default: all)\n"
+		   "      --show                   also print the recovery passwords (default: never printed)\n"
+		   "      --dry-run                unlock and show what would be written; write nothing\n\n"
+		   "%s\n%s(--fvek cannot be used: the recovery passwords are encrypted with the VMK.)\n",
+		directory_help, cli_unlock_help);
 }
 
 struct dir {
@@ -752,21 +756,70 @@ out:
 
 /* ---- backup ---- */
 
+/* --id: {GUID}, a GUID, an 8-digit key ID or a number from 'bdkit protector list' -> protector index. */
+static int backup_find_id(bd_volume *v, const char *text, size_t *index)
+{
+	struct bd_info in;
+	uint8_t g[16];
+	size_t n = strlen(text), hits = 0;
+
+	bd_volume_info(v, &in);
+	if (n && n <= 3 && strspn(text, "0123456789") == n) {
+		size_t k = (size_t)atoi(text);
+		if (k < 1 || k > in.n_protectors) {
+			cli_error("there is no protector number %s (the volume has %zu)", text, in.n_protectors);
+			return EXIT_USAGE;
+		}
+		*index = k - 1;
+		return 0;
+	}
+	if (!bd_guid_parse(text, g)) {
+		if (bd_protector_find(v, g, index)) {
+			cli_error("the volume has no protector %s (see 'bdkit protector list')", text);
+			return EXIT_USAGE;
+		}
+		return 0;
+	}
+	for (size_t i = 0; n == 8 && i < in.n_protectors; i++) {
+		struct bd_protector_info p;
+		if (!bd_volume_protector(v, i, &p) && !strcasecmp(p.key_id, text)) {
+			*index = i;
+			hits++;
+		}
+	}
+	if (hits == 1)
+		return 0;
+	cli_error("'%s' names %s protector: give the full ID ({GUID}), its key ID or its number from "
+		  "'bdkit protector list'", text, hits ? "more than one" : "no");
+	return EXIT_USAGE;
+}
+
+struct backup_item {
+	struct bd_escrow_record rec;
+	char rp[56];                   /* secret */
+	char key_id[9];
+	char dn[1024], cn[80];
+	bool written;
+};
+
 static int cmd_backup(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		DIRECTORY_OPTIONS,
 		{ "computer-dn", required_argument, 0, OPT_COMPUTER_DN },
 		{ "dry-run", no_argument, 0, OPT_DRY_RUN },
+		{ "show", no_argument, 0, OPT_SHOW },
+		{ "id", required_argument, 0, OPT_ID },
 		CLI_UNLOCK_OPTIONS,
 		{ 0, 0, 0, 0 },
 	};
 	struct dir d = { 0 };
 	struct cli_unlock u;
-	const char *computer = NULL;
-	bool dry_run = false;
-	char *rp = NULL, dn[1024] = "", cn[80];
-	size_t rplen = 0;
+	const char *computer = NULL, *id = NULL;
+	bool dry_run = false, show = false;
+	struct backup_item *items = NULL;
+	size_t n_items = 0, n_alloc = 0, only = (size_t)-1;
+	struct bd_info in;
 	bd_volume *v = NULL;
 	bd_ldap *l = NULL;
 	int c, rc = 0, r;
@@ -777,6 +830,8 @@ static int cmd_backup(int argc, char **argv)
 		case 'h': case OPT_HELP: backup_usage(stdout); goto out;
 		case OPT_COMPUTER_DN: computer = optarg; break;
 		case OPT_DRY_RUN: dry_run = true; break;
+		case OPT_SHOW: show = true; break;
+		case OPT_ID: id = optarg; break;
 		default:
 			r = dir_option(&d, c, optarg);
 			if (r == 0)
@@ -804,68 +859,115 @@ static int cmd_backup(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	if (u.password || u.password_file || u.bek || u.fvek || u.vmk || u.clear_key) {
-		cli_error("backup needs the recovery password itself (--recovery-password-file): bdkit cannot yet "
-			  "read it out of a volume unlocked with another secret");
+	if (u.fvek) {
+		cli_error("--fvek does not give the recovery passwords (they are encrypted with the VMK): unlock "
+			  "with a password, recovery password, startup key, --vmk or the clear key");
 		rc = EXIT_USAGE;
-		goto out;
-	}
-	if (u.recovery_password) {
-		rplen = strlen(u.recovery_password);
-		rp = strdup(u.recovery_password);
-	} else if (!(rp = get_secret(u.recovery_password_file, "Recovery password: ", &rplen))) {
-		if (!u.recovery_password_file)
-			cli_error("give the recovery password to back up with --recovery-password-file FILE");
-		rc = u.recovery_password_file ? EXIT_IO : EXIT_USAGE;
 		goto out;
 	}
 	if ((rc = cli_open(argv[optind], &u, false, &v)))
 		goto out;
-	struct bd_escrow_record rec = { .recovery_password = rp };
-	struct bd_info in;
-	if ((r = bd_escrow_match_protector(v, rp, rec.recovery_guid))) {
-		rc = cli_fail(r, argv[optind]);
+	if (id && (rc = backup_find_id(v, id, &only)))
+		goto out;
+	if ((rc = cli_unlock_volume(v, &u)))
+		goto out;
+	bd_volume_info(v, &in);
+	n_alloc = in.n_protectors ? in.n_protectors : 1;
+	if (!(items = calloc(n_alloc, sizeof(*items)))) {
+		rc = cli_fail(BD_ERR_NOMEM, NULL);
 		goto out;
 	}
-	bd_volume_info(v, &in);
-	memcpy(rec.volume_guid, in.guid, 16);
-	rec.has_volume_guid = 1;
-	rec.when = (int64_t)time(NULL);
-	bd_escrow_cn(&rec, cn, sizeof(cn));
-	if (dry_run) {
-		if ((r = bd_escrow_dn(&rec, computer, dn, sizeof(dn)))) {
+	/* Reveal every password first: nothing is written unless all of them can be backed up. */
+	for (size_t i = 0; i < in.n_protectors; i++) {
+		struct bd_protector_info p;
+		struct backup_item *it = &items[n_items];
+		if ((only != (size_t)-1 && i != only) || bd_volume_protector(v, i, &p))
+			continue;
+		if ((p.type & 0xFF00) != BD_PROT_RECOVERY_PASSWORD) {
+			if (only == i) {
+				cli_error("protector %s is a %s protector, not a recovery password: only recovery "
+					  "passwords are backed up to AD", id, p.type_name);
+				rc = EXIT_NO_PROTECTOR;
+				goto out;
+			}
+			continue;
+		}
+		if ((r = bd_volume_recovery_password(v, i, it->rp))) {
+			rc = cli_fail(r, argv[optind]);
+			goto out;
+		}
+		memcpy(it->rec.recovery_guid, p.guid, 16);
+		memcpy(it->rec.volume_guid, in.guid, 16);
+		memcpy(it->key_id, p.key_id, sizeof(it->key_id));
+		it->rec.has_volume_guid = 1;
+		it->rec.recovery_password = it->rp;
+		it->rec.when = (int64_t)time(NULL);
+		bd_escrow_cn(&it->rec, it->cn, sizeof(it->cn));
+		if ((r = bd_escrow_dn(&it->rec, computer, it->dn, sizeof(it->dn)))) {
 			rc = cli_fail(r, NULL);
 			goto out;
 		}
-	} else {
+		n_items++;
+	}
+	if (!n_items) {
+		cli_error("%s has no recovery-password protector: nothing to back up (add one with "
+			  "'bdkit protector add VOLUME recovery-password')", argv[optind]);
+		rc = EXIT_NO_PROTECTOR;
+		goto out;
+	}
+	if (!dry_run) {
 		if ((rc = ldap_open(&d, &l)))
 			goto out;
-		if ((r = bd_ldap_backup(l, computer, &rec, dn, sizeof(dn)))) {
-			rc = cli_fail(r, NULL);
-			goto out;
+		for (size_t k = 0; k < n_items; k++) {
+			if ((r = bd_ldap_backup(l, computer, &items[k].rec, items[k].dn, sizeof(items[k].dn)))) {
+				rc = cli_fail(r, NULL);
+				if (k)
+					fprintf(stderr, "bdkit: %zu of %zu recovery passwords were backed up before "
+						"this error (listed on stdout)\n", k, n_items);
+				break;
+			}
+			items[k].written = true;
 		}
 	}
-	char rg[39], vg[39];
-	guid_text(rec.recovery_guid, rg);
-	guid_text(rec.volume_guid, vg);
+	char vg[39];
+	guid_text(in.guid, vg);
 	if (d.json) {
-		printf("{\n  \"dn\": ");
-		cli_json_string(stdout, dn);
-		printf(",\n  \"cn\": ");
-		cli_json_string(stdout, cn);
-		printf(",\n  \"computer\": ");
+		printf("{\n  \"computer\": ");
 		cli_json_string(stdout, computer);
-		printf(",\n  \"recovery_guid\": \"%.36s\",\n  \"volume_guid\": \"%.36s\",\n  \"written\": %s\n}\n",
-		       rg + 1, vg + 1, dry_run ? "false" : "true");
-	} else {
-		printf("%s %s\n", dry_run ? "Would add" : "Added", dn);
-		printf("  msFVE-RecoveryGuid:     %s (the recovery-password protector)\n", rg);
-		printf("  msFVE-VolumeGuid:       %s\n", vg);
-		printf("  msFVE-RecoveryPassword: (the recovery password, checked against the volume)\n");
+		printf(",\n  \"volume_guid\": \"%.36s\",\n  \"objects\": [", vg + 1);
 	}
+	for (size_t k = 0, shown = 0; k < n_items; k++) {
+		struct backup_item *it = &items[k];
+		char rg[39];
+		if (!dry_run && !it->written)
+			continue;
+		guid_text(it->rec.recovery_guid, rg);
+		if (d.json) {
+			printf("%s\n    {\"dn\": ", shown++ ? "," : "");
+			cli_json_string(stdout, it->dn);
+			printf(", \"cn\": ");
+			cli_json_string(stdout, it->cn);
+			printf(", \"recovery_guid\": \"%.36s\", \"key_id\": \"%s\"", rg + 1, it->key_id);
+			if (show)
+				printf(", \"recovery_password\": \"%s\"", it->rp);
+			printf(", \"written\": %s}", dry_run ? "false" : "true");
+		} else {
+			printf("%s %s\n", dry_run ? "Would add" : "Added", it->dn);
+			printf("  msFVE-RecoveryGuid:     %s (recovery-password protector, key ID %s)\n", rg, it->key_id);
+			printf("  msFVE-VolumeGuid:       %s\n", vg);
+			if (show)
+				printf("  msFVE-RecoveryPassword: %s\n", it->rp);
+			else
+				printf("  msFVE-RecoveryPassword: (read from the volume; --show prints it)\n");
+		}
+	}
+	if (d.json)
+		printf("\n  ]\n}\n");
 out:
-	if (rp)
-		cli_secret_free(rp, rplen);
+	if (items) {
+		explicit_bzero(items, n_alloc * sizeof(*items));
+		free(items);
+	}
 	bd_ldap_close(l);
 	bd_volume_close(v);
 	cli_unlock_free(&u);
