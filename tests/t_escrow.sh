@@ -35,6 +35,9 @@ A_RP=$(conf $A RP); A_ID=$(conf $A RP_VMK_GUID); A_VOL=$(conf $A GUID)
 B_RP=$(conf $B RP); B_ID=$(conf $B RP_VMK_GUID); B_VOL=$(conf $B GUID)
 C_RP=$(conf $C RP); C_ID=$(conf $C RP_VMK_GUID); C_VOL=$(conf $C GUID)
 D_RP2=$(conf $D RP2); D_ID2=$(conf $D RP2_VMK_GUID)
+D_PW=$(conf $D PW); D_RP=$(conf $D RP); D_ID=$(conf $D RP_VMK_GUID); D_VOL=$(conf $D GUID)
+S=bitlk-aes-xts-128-startup-key
+S_RP=$(conf $S RP); S_ID=$(conf $S RP_VMK_GUID); S_VOL=$(conf $S GUID); S_BEK=$(upper "$(conf $S SK_VMK_GUID)").BEK
 A_KEYID=$(upper "$A_ID" | cut -c1-8)
 B_KEYID=$(upper "$B_ID" | cut -c1-8)
 
@@ -104,6 +107,16 @@ dn: cn=PC02,dc=example,dc=test
 objectClass: computer
 cn: PC02
 sAMAccountName: PC02\$
+
+dn: cn=PC03,dc=example,dc=test
+objectClass: computer
+cn: PC03
+sAMAccountName: PC03\$
+
+dn: cn=PC04,dc=example,dc=test
+objectClass: computer
+cn: PC04
+sAMAccountName: PC04\$
 
 dn: cn=2019-12-11T16:17:02-00:00{$(upper "$B_ID")},cn=PC01,dc=example,dc=test
 objectClass: msFVE-RecoveryInformation
@@ -282,15 +295,68 @@ PY
 	else
 		fail "escrow-ldap: backup: rc=$rc out=$out err=$(cat "$TMP/err") ldif=$(cat "$TMP/back.ldif")"
 	fi
-	# the second recovery password of the two-recovery volume maps to its own protector
+	# unlocked with its second recovery password, --id (key ID) picks that one protector
 	printf '%s\n' "$D_RP2" >"$TMP/d.rp"
-	out=$("$BDKIT" escrow backup $HD --json --computer-dn cn=PC02,dc=example,dc=test \
+	out=$("$BDKIT" escrow backup $HD --json --computer-dn cn=PC02,dc=example,dc=test --id "$(upper "$D_ID2" | cut -c1-8)" \
 		--recovery-password-file "$TMP/d.rp" "$IMGDIR/$D.img" 2>"$TMP/err"); rc=$?
 	if [ $rc -eq 0 ] && echo "$out" | grep -q "\"recovery_guid\": \"$(upper "$D_ID2")\"" &&
+	   [ "$(echo "$out" | grep -c '"dn"')" -eq 1 ] && ! echo "$out" | grep -q "$D_RP2" &&
 	   "$BDKIT" escrow lookup $HD --show "$D_ID2" 2>/dev/null | grep -q "$D_RP2"; then
-		pass "escrow-ldap: backup with the second recovery password names its protector; lookup finds it"
+		pass "escrow-ldap: backup --id KEYID writes only that protector (password not printed); lookup finds it"
 	else
-		fail "escrow-ldap: backup RP2: rc=$rc out=$out err=$(cat "$TMP/err")"
+		fail "escrow-ldap: backup --id: rc=$rc out=$out err=$(cat "$TMP/err")"
+	fi
+	# unlocked with the user password: both recovery passwords are read out of the volume, one object each
+	check_objects() { # LDIF VOLUME_GUID GUID=RP...: exactly these objects, named {GUID} as Windows does
+		python3 - "$@" <<'PY'
+import base64, re, sys, uuid
+ldif = open(sys.argv[1]).read().replace("\n ", "")
+vol = uuid.UUID(sys.argv[2]).bytes_le
+want = {uuid.UUID(a.split("=", 1)[0]).bytes_le: a.split("=", 1)[1].encode() for a in sys.argv[3:]}
+got = {}
+for entry in ldif.strip().split("\n\n"):
+    attrs = {}
+    for line in entry.splitlines():
+        m = re.match(r"^([\w-]+)(::?) (.*)$", line)
+        if m:
+            v = base64.b64decode(m.group(3)) if m.group(2) == "::" else m.group(3).encode()
+            attrs.setdefault(m.group(1).lower(), []).append(v)
+    g = attrs["msfve-recoveryguid"][0]
+    assert attrs["msfve-volumeguid"] == [vol], entry
+    assert attrs["cn"][0].decode().endswith("{%s}" % str(uuid.UUID(bytes_le=g)).upper()), entry
+    got[g] = attrs["msfve-recoverypassword"][0]
+assert got == want, (got, want)
+PY
+	}
+	printf '%s\n' "$D_PW" >"$TMP/d.pw"
+	out=$("$BDKIT" escrow backup $HD --computer-dn cn=PC03,dc=example,dc=test --password-file "$TMP/d.pw" \
+		"$IMGDIR/$D.img" 2>"$TMP/err"); rc=$?
+	ldapsearch -LLL -x -H "$URI" -D "$ADMIN" -y "$TMP/admin.pw" -b cn=PC03,dc=example,dc=test -s one \
+		cn msFVE-RecoveryPassword msFVE-RecoveryGuid msFVE-VolumeGuid >"$TMP/pc03.ldif" 2>&1
+	if [ $rc -eq 0 ] && ! echo "$out" | grep -q "$D_RP" &&
+	   check_objects "$TMP/pc03.ldif" "$D_VOL" "$D_ID=$D_RP" "$D_ID2=$D_RP2"; then
+		pass "escrow-ldap: backup unlocked with the password wrote both recovery passwords (RP, RP2) with their GUIDs (read by ldapsearch)"
+	else
+		fail "escrow-ldap: backup with password: rc=$rc out=$out err=$(cat "$TMP/err") ldif=$(cat "$TMP/pc03.ldif")"
+	fi
+	"$BDKIT" escrow backup $HD --computer-dn cn=PC03,dc=example,dc=test --password-file "$TMP/c.rp" \
+		"$IMGDIR/$D.img" >/dev/null 2>"$TMP/err"; rc=$?
+	n=$(ldapsearch -LLL -x -H "$URI" -D "$ADMIN" -y "$TMP/admin.pw" -b cn=PC03,dc=example,dc=test -s one dn | grep -c '^dn:')
+	if [ $rc -eq 4 ] && [ "$n" -eq 2 ]; then
+		pass "escrow-ldap: backup with a wrong password writes nothing (exit 4)"
+	else
+		fail "escrow-ldap: backup wrong user password: rc=$rc objects=$n $(cat "$TMP/err")"
+	fi
+	# unlocked with a startup key (.BEK); --show prints the password
+	out=$("$BDKIT" escrow backup $HD --show --computer-dn cn=PC04,dc=example,dc=test --bek "$IMGDIR/$S_BEK" \
+		"$IMGDIR/$S.img" 2>"$TMP/err"); rc=$?
+	ldapsearch -LLL -x -H "$URI" -D "$ADMIN" -y "$TMP/admin.pw" -b cn=PC04,dc=example,dc=test -s one \
+		cn msFVE-RecoveryPassword msFVE-RecoveryGuid msFVE-VolumeGuid >"$TMP/pc04.ldif" 2>&1
+	if [ $rc -eq 0 ] && echo "$out" | grep -q "msFVE-RecoveryPassword: $S_RP" &&
+	   check_objects "$TMP/pc04.ldif" "$S_VOL" "$S_ID=$S_RP"; then
+		pass "escrow-ldap: backup unlocked with a startup key (.BEK) wrote its recovery password; --show prints it"
+	else
+		fail "escrow-ldap: backup with BEK: rc=$rc out=$out err=$(cat "$TMP/err") ldif=$(cat "$TMP/pc04.ldif")"
 	fi
 	"$BDKIT" escrow backup $HD --computer-dn cn=PC02,dc=example,dc=test --recovery-password-file "$TMP/c.rp" \
 		"$IMGDIR/$A.img" >/dev/null 2>"$TMP/err"; rc=$?
