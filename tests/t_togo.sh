@@ -147,6 +147,38 @@ else
 fi
 rm -f "$TMP/dec.img" "$vol"
 
+# ---- exFAT, AES-CBC-128 ----
+if have mkfs.exfat; then
+	truncate -s 16M "$TMP/exfat.img"
+	mkfs.exfat "$TMP/exfat.img" >/dev/null 2>&1
+	if "$BDKIT" -q encrypt --to-go --method cbc-128 --no-recovery-password --password-file "$TMP/pw" \
+		"$TMP/exfat.img" -o "$vol" >/dev/null 2>"$TMP/err"; then
+		vsize=$(stat -c %s "$vol")
+		want=$(sha_padded "$TMP/exfat.img" "$vsize")
+		"$BDKIT" info "$vol" | grep -q "To Go" && pass "togo exFAT: bdkit info reports To Go" ||
+			fail "togo exFAT: not To Go"
+		if [ $JDIS = 1 ]; then
+			dislocker-file -V "$vol" -u"$pw" -- "$TMP/dis.img" >/dev/null 2>&1
+			[ "$(sha "$TMP/dis.img" 2>/dev/null)" = "$want" ] &&
+				pass "togo exFAT: dislocker output equals the plain exFAT image" ||
+				fail "togo exFAT: dislocker output differs from the plain image"
+			rm -f "$TMP/dis.img"
+		fi
+		if [ $JBDE = 1 ]; then
+			[ "$(pybde_sha "$vol" "$pw")" = "$want" ] && pass "togo exFAT: libbde reads the plain exFAT image" ||
+				fail "togo exFAT: libbde's plaintext differs"
+		fi
+		"$BDKIT" -q decrypt --password-file "$TMP/pw" "$vol" -o "$TMP/dec.img" 2>/dev/null &&
+		[ "$(sha_padded "$TMP/dec.img" "$vsize")" = "$want" ] &&
+			pass "togo exFAT: bdkit decrypt gives the plain image" || fail "togo exFAT: bdkit decrypt differs"
+	else
+		fail "togo exFAT: bdkit encrypt --to-go failed: $(tail -1 "$TMP/err")"
+	fi
+	rm -f "$TMP/exfat.img" "$TMP/dec.img" "$vol"
+else
+	skip "togo exFAT: mkfs.exfat not installed"
+fi
+
 # ---- NTFS is refused ----
 if have mkntfs; then
 	truncate -s 8M "$TMP/ntfs.img"
