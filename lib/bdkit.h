@@ -255,6 +255,7 @@ struct bd_create_opts {
 	struct bd_io *source;       /* plaintext file system to encrypt; NULL: zeros */
 	uint64_t source_size;       /* bytes of source that belong to the file system (0: all) */
 	int allow_unknown_fs;       /* accept a source that is not NTFS/FAT/exFAT */
+	int to_go;                  /* BitLocker To Go header (FAT32 discovery BPB, §1.4); FAT/exFAT or blank only */
 	/* protectors: at least one */
 	int recovery_password;      /* generate a recovery password */
 	const char *password;       /* UTF-8 user password or NULL */

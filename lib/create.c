@@ -390,6 +390,10 @@ static int check_options(const struct bd_create_opts *o, struct bd_io *target, s
 			return bd_err(BD_ERR_INVALID, "source %s holds no NTFS, FAT or exFAT file system "
 				      "(use force to encrypt it anyway)", o->source->name);
 		snprintf(res->fs_name, sizeof(res->fs_name), "%s", fs);
+		if (o->to_go && (!*fs || !strcmp(fs, "NTFS")))
+			return bd_err(BD_ERR_INVALID, "BitLocker To Go is for FAT and exFAT volumes; %s holds %s "
+				      "(Windows encrypts NTFS removable drives with the normal layout: leave out To Go)",
+				      o->source->name, *fs ? "an NTFS file system" : "no FAT or exFAT file system");
 		if (*fs && !ss)
 			ss = fs_ss;
 		if (*fs && fs_ss != ss)
@@ -487,7 +491,11 @@ int bd_create(struct bd_io *target, const struct bd_create_opts *o, struct bd_cr
 	if (r)
 		goto out;
 	memset(head, 0, BD_VIRT_BYTES);
-	bd_build_volume_header(head, c.l.ss, (uint8_t)(4096 / c.l.ss), c.hidden_sectors, c.l.meta);
+	if (o->to_go)
+		bd_build_togo_header(head, c.l.ss, (uint8_t)(4096 / c.l.ss), c.hidden_sectors, c.l.size / c.l.ss,
+				     c.l.meta);
+	else
+		bd_build_volume_header(head, c.l.ss, (uint8_t)(4096 / c.l.ss), c.hidden_sectors, c.l.meta);
 	r = bd_io_write_full(target, head, BD_VIRT_BYTES, 0);
 	if (!r)
 		r = bd_io_sync(target);

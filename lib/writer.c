@@ -527,6 +527,24 @@ void bd_build_volume_header(uint8_t out[512], uint32_t sector_size, uint8_t sect
 	out[0x1FF] = 0xAA;
 }
 
+void bd_build_togo_header(uint8_t out[512], uint32_t sector_size, uint8_t sectors_per_cluster,
+			  uint32_t hidden_sectors, uint64_t total_sectors, const uint64_t offsets[3])
+{
+	uint8_t guid[16];
+
+	/* the same FAT32-like BPB and boot code; the GUID block moves to 0x1A8 */
+	bd_build_volume_header(out, sector_size, sectors_per_cluster, hidden_sectors, offsets);
+	memcpy(guid, out + 0xA0, 16);
+	memset(out + 0xA0, 0, 0x28);
+	memcpy(out + 3, "MSWIN4.1", 8);
+	put_le32(out + 0x20, total_sectors > 0xFFFFFFFFu ? 0 : (uint32_t)total_sectors);
+	put_le32(out + 0x2C, 2);           /* FAT32 root directory cluster, as Windows writes it */
+	memcpy(out + 0x1A8, guid, 16);
+	put_le64(out + 0x1B8, offsets[0]);
+	put_le64(out + 0x1C0, offsets[1]);
+	put_le64(out + 0x1C8, offsets[2]);
+}
+
 /* ---- (c) the three copies ---- */
 
 int bd_meta_write_copies(struct bd_io *io, uint64_t base, const uint64_t offsets[3], const uint8_t *area,

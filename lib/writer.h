@@ -168,6 +168,16 @@ int bd_meta_serialise(const struct bd_meta_header *h, const uint8_t *entries, si
 void bd_build_volume_header(uint8_t out[512], uint32_t sector_size, uint8_t sectors_per_cluster,
 			    uint32_t hidden_sectors, const uint64_t offsets[3]);
 
+/*
+ * The 512-byte BitLocker To Go header (§1.4): jump EB 58 90, OEM "MSWIN4.1", a
+ * FAT32 BPB for the whole volume (total_sectors), GUID_BITLOCKER at 0x1A8 and
+ * the three offsets at 0x1B8/0x1C0/0x1C8. Windows also writes a readable FAT32
+ * discovery file system (the To Go Reader) behind it; readers do not need it,
+ * so the BPB says 0 reserved sectors and 0 FATs: nothing mounts a half-made FAT.
+ */
+void bd_build_togo_header(uint8_t out[512], uint32_t sector_size, uint8_t sectors_per_cluster,
+			  uint32_t hidden_sectors, uint64_t total_sectors, const uint64_t offsets[3]);
+
 /* ---- (c) writing the copies ---- */
 
 /*

@@ -26,6 +26,8 @@ const char create_cli_help[] =
 	"      --password PW            the same on the command line (visible to other users: avoid)\n"
 	"      --bek-dir DIR            add a startup key; write it as DIR/<ID>.BEK\n"
 	"Other:\n"
+	"      --to-go                  BitLocker To Go layout (FAT32 discovery header, MSWIN4.1);\n"
+	"                               for FAT/exFAT file systems or a blank volume, not NTFS\n"
 	"      --force                  overwrite a target that already holds data\n"
 	"      --json                   print the result as JSON (includes the recovery password)\n"
 	"  -q                           (before the command) no progress bar\n";
@@ -66,6 +68,7 @@ int create_cli_option(struct create_cli *c, int opt, const char *arg)
 	case OPT_C_RECOVERY_KEY_FILE: c->recovery_dir = arg; return 1;
 	case OPT_C_BEK_DIR: c->bek_dir = arg; c->o.startup_key = 1; return 1;
 	case OPT_C_FORCE: c->o.force = 1; return 1;
+	case OPT_C_TO_GO: c->o.to_go = 1; return 1;
 	case OPT_C_JSON: c->json = true; return 1;
 	case OPT_C_HELP: c->help = true; return 1;
 	case OPT_C_PASSWORD_FILE:

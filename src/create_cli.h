@@ -10,7 +10,8 @@
 enum {
 	OPT_C_METHOD = OPT_CLI_LAST + 1, OPT_C_SECTOR_SIZE, OPT_C_DESCRIPTION, OPT_C_NO_RECOVERY,
 	OPT_C_RECOVERY_KEY_FILE, OPT_C_PASSWORD_FILE, OPT_C_PASSWORD, OPT_C_BEK_DIR, OPT_C_FORCE,
-	OPT_C_JSON, OPT_C_SIZE, OPT_C_MKFS, OPT_C_LABEL, OPT_C_OUTPUT, OPT_C_HELP,
+	OPT_C_JSON, OPT_C_SIZE, OPT_C_MKFS, OPT_C_LABEL, OPT_C_OUTPUT, OPT_C_TO_GO,
+	OPT_C_HELP,   /* keep last: cmd_*.c number their own options from OPT_C_HELP + 1 */
 };
 
 #define CREATE_CLI_OPTIONS \
@@ -23,6 +24,7 @@ enum {
 	{ "password", required_argument, 0, OPT_C_PASSWORD }, \
 	{ "bek-dir", required_argument, 0, OPT_C_BEK_DIR }, \
 	{ "force", no_argument, 0, OPT_C_FORCE }, \
+	{ "to-go", no_argument, 0, OPT_C_TO_GO }, \
 	{ "json", no_argument, 0, OPT_C_JSON }, \
 	{ "size", required_argument, 0, OPT_C_SIZE }, \
 	{ "help", no_argument, 0, OPT_C_HELP }

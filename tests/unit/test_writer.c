@@ -4,6 +4,7 @@
 #include "check.h"
 #include "crypto.h"
 #include "internal.h"
+#include "header.h"
 #include "writer.h"
 
 static int hex(const char *h, uint8_t *out, size_t max)
@@ -186,6 +187,27 @@ static void test_methods(void)
 	CHECK(!strcmp(bd_method_short_name(0x8001), "cbc-elephant-256"), "short name");
 }
 
+/* The To Go header against bitlk-togo-aes-xts-128.img's sector 0 (Windows 10): jump, OEM, bytes per
+ * sector, FAT32 type, and the GUID + offsets block at 0x1A8..0x1CF; the reader finds it as To Go. */
+static void test_togo_header(void)
+{
+	static const uint64_t off[3] = { 0x2100000, 0x2c1c800, 0x3739000 };
+	uint8_t hdr[512], want[40];
+	struct bd_header h;
+
+	hex("3bd66749292ed84a8399f6a339e3d001" "0000100200000000" "00c8c10200000000" "0090730300000000",
+	    want, sizeof(want));
+	bd_build_togo_header(hdr, 512, 8, 0, 204800, off);
+	CHECK(!memcmp(hdr, "\xeb\x58\x90MSWIN4.1", 11), "To Go header: jump and OEM as Windows");
+	CHECK(le16(hdr + 0x0B) == 512 && le32(hdr + 0x20) == 204800 && !memcmp(hdr + 0x52, "FAT32   ", 8),
+	      "To Go header: FAT32 BPB with the volume's sectors");
+	CHECK(!memcmp(hdr + 0x1A8, want, sizeof(want)), "To Go header: GUID and offsets at 0x1A8 as Windows");
+	CHECK(bd_is_zero(hdr + 0xA0, 0x28), "To Go header: nothing at the -FVE-FS- GUID place");
+	CHECK(hdr[0x1FE] == 0x55 && hdr[0x1FF] == 0xAA, "To Go header: 55 AA");
+	CHECK(!bd_header_parse(hdr, &h) && h.kind == BD_HDR_TOGO && !memcmp(h.meta_off, off, sizeof(off)),
+	      "To Go header: parsed as To Go with its offsets");
+}
+
 int main(void)
 {
 	test_recovery_txt();
@@ -194,5 +216,6 @@ int main(void)
 	test_ccm_vectors();
 	test_block();
 	test_nested_sizes();
+	test_togo_header();
 	CHECK_DONE();
 }
