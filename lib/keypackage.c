@@ -11,20 +11,6 @@
 
 #include "repair.h"
 
-static const char *method_str(uint16_t m)
-{
-	switch (m) {
-	case 0x0000: return "none";
-	case 0x8000: return "AES-CBC-128-Elephant";
-	case 0x8001: return "AES-CBC-256-Elephant";
-	case 0x8002: return "AES-CBC-128";
-	case 0x8003: return "AES-CBC-256";
-	case 0x8004: return "AES-XTS-128";
-	case 0x8005: return "AES-XTS-256";
-	}
-	return "unknown";
-}
-
 static uint64_t filetime_now(void)
 {
 	return ((uint64_t)time(NULL) + 11644473600ull) * 10000000ull;
@@ -456,7 +442,7 @@ int bd_kp_parse(const uint8_t *buf, size_t len, struct bd_kp *kp)
 			return bd_err(BD_ERR_CORRUPT, "the key package's volume record and metadata block name "
 				      "different volumes");
 	}
-	kp->info.method_name = method_str(kp->info.method);
+	kp->info.method_name = bd_method_display_name(kp->info.method);
 	return 0;
 }
 
@@ -466,7 +452,7 @@ int bd_keypackage_parse(const uint8_t *buf, size_t len, struct bd_keypackage_inf
 	int r = bd_kp_parse(buf, len, &kp);
 
 	*info = kp.info;
-	info->method_name = method_str(info->method);
+	info->method_name = bd_method_display_name(info->method);
 	return r;
 }
 

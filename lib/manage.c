@@ -501,12 +501,34 @@ static int change_begin(struct bd_volume *v, struct change *c, const struct bd_c
 	return 0;
 }
 
+/* Build a new protector of type into the change c and write it; the secret parts in out are wiped
+ * when nothing was written. Frees c->drop. */
+static int add_and_apply(struct bd_volume *v, struct change *c, uint16_t type, const char *password,
+			 struct bd_protector_new *out)
+{
+	struct bd_nonce_src ns;
+	struct bd_buf b;
+	int r;
+
+	bd_buf_init(&b);
+	nonce_start(bd_vol_meta(v), &ns);
+	r = build_new(v, type, password, &ns, &b, out);
+	if (!r) {
+		c->add = b.data;
+		c->add_len = b.len;
+		r = apply(v, c, &ns);
+	}
+	if (r && !*c->written)
+		bd_protector_new_wipe(out);
+	bd_buf_free(&b);
+	free(c->drop);
+	return r;
+}
+
 int bd_protector_add(bd_volume *v, uint16_t type, const char *password, const struct bd_change_opts *o,
 		     struct bd_protector_new *out)
 {
 	struct change c;
-	struct bd_nonce_src ns;
-	struct bd_buf b;
 	int dummy, r;
 
 	memset(out, 0, sizeof(*out));
@@ -517,19 +539,7 @@ int bd_protector_add(bd_volume *v, uint16_t type, const char *password, const st
 		free(c.drop);
 		return bd_err(BD_ERR_INVALID, "a clear key is added by suspending protection (bd_volume_suspend)");
 	}
-	bd_buf_init(&b);
-	nonce_start(bd_vol_meta(v), &ns);
-	r = build_new(v, type, password, &ns, &b, out);
-	if (!r) {
-		c.add = b.data;
-		c.add_len = b.len;
-		r = apply(v, &c, &ns);
-	}
-	if (r && !*c.written)
-		bd_protector_new_wipe(out);
-	bd_buf_free(&b);
-	free(c.drop);
-	return r;
+	return add_and_apply(v, &c, type, password, out);
 }
 
 int bd_protector_find(bd_volume *v, const uint8_t guid[16], size_t *index)
@@ -572,8 +582,6 @@ int bd_protector_rotate(bd_volume *v, const uint8_t guid[16], const struct bd_ch
 			struct bd_protector_new *out)
 {
 	struct change c;
-	struct bd_nonce_src ns;
-	struct bd_buf b;
 	uint16_t t = BD_PROT_RECOVERY_PASSWORD;
 	size_t i;
 	int dummy, r;
@@ -591,21 +599,11 @@ int bd_protector_rotate(bd_volume *v, const uint8_t guid[16], const struct bd_ch
 	c.drop[i] = true;
 	c.at = (int)i;
 	r = check_way_in(v, &c, &t, 1);
-	bd_buf_init(&b);
-	if (!r) {
-		nonce_start(bd_vol_meta(v), &ns);
-		r = build_new(v, BD_PROT_RECOVERY_PASSWORD, NULL, &ns, &b, out);
+	if (r) {
+		free(c.drop);
+		return r;
 	}
-	if (!r) {
-		c.add = b.data;
-		c.add_len = b.len;
-		r = apply(v, &c, &ns);
-	}
-	if (r && !*c.written)
-		bd_protector_new_wipe(out);
-	bd_buf_free(&b);
-	free(c.drop);
-	return r;
+	return add_and_apply(v, &c, BD_PROT_RECOVERY_PASSWORD, NULL, out);
 }
 
 /*

@@ -19,7 +19,7 @@ const char *bd_copy_status_name(int s)
 	return "unknown";
 }
 
-static const char *method_name(uint16_t m)
+const char *bd_method_display_name(uint16_t m)
 {
 	switch (m) {
 	case 0x0000: return "none";
@@ -335,7 +335,7 @@ int bd_volume_info(bd_volume *v, struct bd_info *info)
 	info->to_go = v->hdr.kind == BD_HDR_TOGO;
 	info->eow = v->hdr.eow;
 	info->method = m->ds.method;
-	info->method_name = method_name(m->ds.method);
+	info->method_name = bd_method_display_name(m->ds.method);
 	info->state = m->cur_state;
 	info->next_state = m->next_state;
 	info->state_name = state_name(m->cur_state, m->next_state);
@@ -406,7 +406,7 @@ static int install_fvek(struct bd_volume *v, uint16_t method, const uint8_t *key
 	if (!fvek_len_for(method))
 		return bd_err(BD_ERR_UNSUPPORTED, "encryption method 0x%04x is not supported", method);
 	if (len < fvek_len_for(method))
-		return bd_err(BD_ERR_CORRUPT, "FVEK for %s is %zu bytes, needs %zu", method_name(method), len,
+		return bd_err(BD_ERR_CORRUPT, "FVEK for %s is %zu bytes, needs %zu", bd_method_display_name(method), len,
 			      fvek_len_for(method));
 	len = fvek_len_for(method);
 	r = bd_sector_cipher_new(method, key, len, v->ss, &c);
@@ -508,7 +508,7 @@ int bd_unlock_fvek(bd_volume *v, const uint8_t *key, size_t len)
 	} else if (len == fvek_len_for(method)) {
 		memcpy(full, key, len);
 	} else {
-		return bd_err(BD_ERR_INVALID, "an FVEK for %s is %zu bytes%s, got %zu", method_name(method),
+		return bd_err(BD_ERR_INVALID, "an FVEK for %s is %zu bytes%s, got %zu", bd_method_display_name(method),
 			      fvek_len_for(method), method == 0x8000 ? " (or 32 as cryptsetup dumps it)" : "", len);
 	}
 	r = install_fvek(v, method, full, fvek_len_for(method));

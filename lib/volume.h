@@ -76,6 +76,8 @@ int bd_volume_set_vmk(struct bd_volume *v, const uint8_t vmk[32]);
 /* protector.c: fill v->prot from the used copy. */
 int bd_protectors_load(struct bd_volume *v);
 const char *bd_protector_type_name(uint16_t type);
+/* Display name of an encryption method ("AES-XTS-128"...; "none", "unknown"), lib/volume.c. */
+const char *bd_method_display_name(uint16_t method);
 
 /* eow.c: read EOW information and bitmaps; 0 with v->eow set, or negative (message set). */
 int bd_eow_load(struct bd_volume *v);

@@ -76,6 +76,12 @@ void cli_unlock_init(struct cli_unlock *u);
 /* Handle one getopt result; returns 1 if it was an unlock option, 0 if not, -1 on a bad value. */
 int cli_unlock_option(struct cli_unlock *u, int opt, const char *arg);
 void cli_unlock_free(struct cli_unlock *u);
+/* The default: branch of a subcommand's getopt loop: 0 when opt was an unlock option (stored);
+ * else prints usage(stderr) for an unknown option (a bad value has its own message), frees u
+ * and returns EXIT_USAGE for the subcommand to return. */
+int cli_unlock_getopt(struct cli_unlock *u, int opt, const char *arg, void (*usage)(FILE *));
+/* Bad operands: usage(stderr), free u, return EXIT_USAGE. */
+int cli_usage_error(struct cli_unlock *u, void (*usage)(FILE *));
 
 /* Open the volume read-only (or writable) honouring u->offset; prints errors. Returns exit code. */
 int cli_open(const char *path, const struct cli_unlock *u, bool writable, bd_volume **out);

@@ -162,21 +162,15 @@ int cmd_decrypt(int argc, char **argv)
 		case OPT_TEST: test_only = true; break;
 		case 'h': usage(stdout); cli_unlock_free(&u); return EXIT_OK;
 		default:
-			rc = cli_unlock_option(&u, c, optarg);
-			if (rc == 1)
-				break;
-			if (rc == 0)
-				usage(stderr);
-			cli_unlock_free(&u);
-			return EXIT_USAGE;
+			if ((rc = cli_unlock_getopt(&u, c, optarg, usage)))
+				return rc;
+			break;
 		}
 	}
 	if (optind != argc - 1 || (!out && !test_only)) {
 		if (!out)
 			cli_error("decrypt: give the output with -o OUT ('-' for stdout)");
-		usage(stderr);
-		cli_unlock_free(&u);
-		return EXIT_USAGE;
+		return cli_usage_error(&u, usage);
 	}
 	if (threads < 1 || threads > 256)
 		threads = 1;

@@ -45,23 +45,14 @@ int cmd_encrypt(int argc, char **argv)
 			c.help = true;
 		else if (opt == 'o')
 			out_path = optarg;
-		else if ((r = create_cli_option(&c, opt, optarg)) <= 0) {
-			if (!r)
-				usage(stderr);
-			create_cli_free(&c);
-			return EXIT_USAGE;
-		}
+		else if ((r = create_cli_getopt(&c, opt, optarg, usage)))
+			return r;
 	}
-	if (c.help) {
-		usage(stdout);
-		create_cli_free(&c);
-		return EXIT_OK;
-	}
+	if (c.help)
+		return create_cli_usage(&c, usage, stdout);
 	if (optind != argc - 1 || !out_path) {
 		cli_error("encrypt needs one PLAIN image and -o TARGET");
-		usage(stderr);
-		create_cli_free(&c);
-		return EXIT_USAGE;
+		return create_cli_usage(&c, usage, stderr);
 	}
 	plain = argv[optind];
 	if ((r = create_cli_finish(&c))) {

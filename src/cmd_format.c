@@ -103,23 +103,14 @@ int cmd_format(int argc, char **argv)
 			mkfs = optarg;
 		else if (opt == OPT_F_LABEL)
 			label = optarg;
-		else if ((r = create_cli_option(&c, opt, optarg)) <= 0) {
-			if (!r)
-				usage(stderr);
-			create_cli_free(&c);
-			return EXIT_USAGE;
-		}
+		else if ((r = create_cli_getopt(&c, opt, optarg, usage)))
+			return r;
 	}
-	if (c.help) {
-		usage(stdout);
-		create_cli_free(&c);
-		return EXIT_OK;
-	}
+	if (c.help)
+		return create_cli_usage(&c, usage, stdout);
 	if (optind != argc - 1) {
 		cli_error("format needs exactly one TARGET");
-		usage(stderr);
-		create_cli_free(&c);
-		return EXIT_USAGE;
+		return create_cli_usage(&c, usage, stderr);
 	}
 	path = argv[optind];
 	if (mkfs && strcmp(mkfs, "ntfs")) {

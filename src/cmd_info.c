@@ -168,23 +168,15 @@ int cmd_info(int argc, char **argv)
 		case 'j': json = true; break;
 		case 'h': usage(stdout); cli_unlock_free(&u); return EXIT_OK;
 		default:
-			rc = cli_unlock_option(&u, c, optarg);
-			if (rc == 1) {
-				if (c != OPT_OFFSET && c != OPT_NO_PROMPT)
-					want_unlock = true;
-				break;
-			}
-			if (rc == 0)
-				usage(stderr);
-			cli_unlock_free(&u);
-			return EXIT_USAGE;
+			if ((rc = cli_unlock_getopt(&u, c, optarg, usage)))
+				return rc;
+			if (c != OPT_OFFSET && c != OPT_NO_PROMPT)
+				want_unlock = true;
+			break;
 		}
 	}
-	if (optind != argc - 1) {
-		usage(stderr);
-		cli_unlock_free(&u);
-		return EXIT_USAGE;
-	}
+	if (optind != argc - 1)
+		return cli_usage_error(&u, usage);
 	rc = cli_open(argv[optind], &u, false, &v);
 	if (rc)
 		goto out;

@@ -97,6 +97,18 @@ void rcli_guid(const uint8_t g[16], char out[39])
 	snprintf(out, 39, "{%s}", t);
 }
 
+int rcli_kp_mismatch(bd_volume *v)
+{
+	struct bd_info ki;
+	char kg[39];
+
+	bd_volume_info(v, &ki);
+	rcli_guid(ki.guid, kg);
+	cli_error("the key package is for volume %s and none of its protectors accepts the secret: "
+		  "it belongs to another volume, or the secret is wrong", kg);
+	return EXIT_WRONG_KEY;
+}
+
 /* BDKIT_FAULT_RANGES (tests only): "start:len,start:len" byte ranges of the input that fail with EIO. */
 int rcli_open_io(const char *path, bool writable, struct bd_io **io)
 {
@@ -263,20 +275,13 @@ int cmd_keypackage(int argc, char **argv)
 		case OPT_JSON: json = true; break;
 		case 'h': usage(stdout); cli_unlock_free(&u); return EXIT_OK;
 		default:
-			rc = cli_unlock_option(&u, c, optarg);
-			if (rc == 1)
-				break;
-			if (rc == 0)
-				usage(stderr);
-			cli_unlock_free(&u);
-			return EXIT_USAGE;
+			if ((rc = cli_unlock_getopt(&u, c, optarg, usage)))
+				return rc;
+			break;
 		}
 	}
-	if (optind != argc - 1) {
-		usage(stderr);
-		cli_unlock_free(&u);
-		return EXIT_USAGE;
-	}
+	if (optind != argc - 1)
+		return cli_usage_error(&u, usage);
 	if (!strcmp(sub, "info")) {
 		struct bd_keypackage_info in;
 		rc = rcli_load_file(argv[optind], 16u << 20, &buf, &len);

@@ -122,21 +122,14 @@ int cmd_metadata(int argc, char **argv)
 		case OPT_BACKUP: bpath = optarg; break;
 		case 'h': usage(stdout); cli_unlock_free(&u); return EXIT_OK;
 		default:
-			rc = cli_unlock_option(&u, c, optarg);
-			if (rc == 1)
-				break;
-			if (rc == 0)
-				usage(stderr);
-			cli_unlock_free(&u);
-			return EXIT_USAGE;
+			if ((rc = cli_unlock_getopt(&u, c, optarg, usage)))
+				return rc;
+			break;
 		}
 	}
 	nargs = !strcmp(sub, "restore") ? 2 : 1;
-	if (argc - optind != nargs) {
-		usage(stderr);
-		cli_unlock_free(&u);
-		return EXIT_USAGE;
-	}
+	if (argc - optind != nargs)
+		return cli_usage_error(&u, usage);
 	const char *path = argv[optind];
 	if (strcmp(sub, "check") && strcmp(sub, "repair") && strcmp(sub, "backup") && strcmp(sub, "restore")) {
 		cli_error("metadata: unknown subcommand '%s' (check, repair, backup, restore)", sub);
@@ -202,13 +195,7 @@ int cmd_metadata(int argc, char **argv)
 		if (!rc)
 			break;
 		if (src.kind == 2 && (rc == EXIT_WRONG_KEY || rc == EXIT_NO_PROTECTOR)) {
-			struct bd_info ki;
-			char kg[39];
-			bd_volume_info(v, &ki);
-			rcli_guid(ki.guid, kg);
-			cli_error("the key package is for volume %s and none of its protectors accepts the secret: "
-				  "it belongs to another volume, or the secret is wrong", kg);
-			rc = EXIT_WRONG_KEY;
+			rc = rcli_kp_mismatch(v);
 			goto out;
 		}
 		bd_volume_close(v);

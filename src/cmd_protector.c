@@ -337,20 +337,13 @@ int cmd_protector(int argc, char **argv)
 		case 'f': force = true; break;
 		case 'h': usage(stdout); cli_unlock_free(&u); return EXIT_OK;
 		default:
-			rc = cli_unlock_option(&u, c, optarg);
-			if (rc == 1)
-				break;
-			if (rc == 0)
-				usage(stderr);
-			cli_unlock_free(&u);
-			return EXIT_USAGE;
+			if ((rc = cli_unlock_getopt(&u, c, optarg, usage)))
+				return rc;
+			break;
 		}
 	}
-	if (argc - optind != 1) {
-		usage(stderr);
-		cli_unlock_free(&u);
-		return EXIT_USAGE;
-	}
+	if (argc - optind != 1)
+		return cli_usage_error(&u, usage);
 	const char *path = argv[optind];
 	bool is_list = !strcmp(sub, "list"), is_reveal = !strcmp(sub, "reveal");
 	if (!is_list && !is_reveal && strcmp(sub, "add") && strcmp(sub, "remove") && strcmp(sub, "rotate")) {

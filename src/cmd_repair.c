@@ -487,21 +487,15 @@ int cmd_repair(int argc, char **argv)
 		case OPT_RETRY_BAD: retry_bad = true; break;
 		case 'h': usage(stdout); cli_unlock_free(&u); return EXIT_OK;
 		default:
-			rc = cli_unlock_option(&u, c, optarg);
-			if (rc == 1)
-				break;
-			if (rc == 0)
-				usage(stderr);
-			cli_unlock_free(&u);
-			return EXIT_USAGE;
+			if ((rc = cli_unlock_getopt(&u, c, optarg, usage)))
+				return rc;
+			break;
 		}
 	}
 	if (optind != argc - 1 || !out) {
 		if (!out)
 			cli_error("repair: give the output with -o OUTPUT");
-		usage(stderr);
-		cli_unlock_free(&u);
-		return EXIT_USAGE;
+		return cli_usage_error(&u, usage);
 	}
 	if (retries < 1 || retries > 100)
 		retries = 3;
@@ -572,13 +566,7 @@ int cmd_repair(int argc, char **argv)
 		if (!rc)
 			break;
 		if (src.kind == 2 && (rc == EXIT_WRONG_KEY || rc == EXIT_NO_PROTECTOR)) {
-			struct bd_info ki;
-			char kg[39];
-			bd_volume_info(v, &ki);
-			rcli_guid(ki.guid, kg);
-			cli_error("the key package is for volume %s and none of its protectors accepts the secret: "
-				  "it belongs to another volume, or the secret is wrong", kg);
-			rc = EXIT_WRONG_KEY;
+			rc = rcli_kp_mismatch(v);
 			goto out;
 		}
 		bd_volume_close(v);

@@ -46,20 +46,13 @@ int cmd_resume(int argc, char **argv)
 		case 'f': force = true; break;
 		case 'h': usage(stdout); cli_unlock_free(&u); return EXIT_OK;
 		default:
-			rc = cli_unlock_option(&u, c, optarg);
-			if (rc == 1)
-				break;
-			if (rc == 0)
-				usage(stderr);
-			cli_unlock_free(&u);
-			return EXIT_USAGE;
+			if ((rc = cli_unlock_getopt(&u, c, optarg, usage)))
+				return rc;
+			break;
 		}
 	}
-	if (argc - optind != 1) {
-		usage(stderr);
-		cli_unlock_free(&u);
-		return EXIT_USAGE;
-	}
+	if (argc - optind != 1)
+		return cli_usage_error(&u, usage);
 	const char *path = argv[optind];
 	rc = pcli_open(path, &u, true, true, &v);
 	if (rc)

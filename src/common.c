@@ -149,6 +149,25 @@ int cli_unlock_option(struct cli_unlock *u, int opt, const char *arg)
 	return 1;
 }
 
+int cli_unlock_getopt(struct cli_unlock *u, int opt, const char *arg, void (*usage)(FILE *))
+{
+	int r = cli_unlock_option(u, opt, arg);
+
+	if (r == 1)
+		return 0;
+	if (r == 0)
+		usage(stderr);
+	cli_unlock_free(u);
+	return EXIT_USAGE;
+}
+
+int cli_usage_error(struct cli_unlock *u, void (*usage)(FILE *))
+{
+	usage(stderr);
+	cli_unlock_free(u);
+	return EXIT_USAGE;
+}
+
 char *cli_read_secret_file(const char *path, size_t *len, bool strip_nl)
 {
 	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;

@@ -142,6 +142,25 @@ void create_cli_free(struct create_cli *c)
 	c->password = NULL;
 }
 
+int create_cli_getopt(struct create_cli *c, int opt, const char *arg, void (*usage)(FILE *))
+{
+	int r = create_cli_option(c, opt, arg);
+
+	if (r == 1)
+		return 0;
+	if (!r)
+		usage(stderr);
+	create_cli_free(c);
+	return EXIT_USAGE;
+}
+
+int create_cli_usage(struct create_cli *c, void (*usage)(FILE *), FILE *f)
+{
+	usage(f);
+	create_cli_free(c);
+	return f == stdout ? EXIT_OK : EXIT_USAGE;
+}
+
 int create_cli_open_target(const char *path, uint64_t size, struct bd_io **io, bool *created, uint64_t *old_size)
 {
 	struct stat st;
