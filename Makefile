@@ -21,7 +21,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HDRS     := $(wildcard lib/*.h src/*.h tests/unit/*.h)
 
-.PHONY: all deps check demo bench asan asan-build fuzz fuzz-build clean plugin install
+.PHONY: clang-build all deps check demo bench asan asan-build fuzz fuzz-build clean plugin install
 all: $(BUILD)/bdkit $(UNIT_BIN) plugin
 
 deps:
@@ -65,7 +65,7 @@ endif
 
 # make check: the suite on the normal build and under ASan+UBSan, then each fuzzer briefly.
 CHECK_FUZZ_SECONDS ?= 10
-check: deps all asan-build fuzz-build
+check: deps all clang-build asan-build fuzz-build
 	@FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) ./tests/run.sh $(BUILD) build-asan
 
 demo: deps all
@@ -77,6 +77,10 @@ bench: deps all
 # Crypto micro-benchmarks (not part of all): make build/bench_kdf build/bench_sector
 $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libbdkit.a $(HDRS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbdkit.a $(LDLIBS)
+
+# The tree must also build warning-free with clang (-Werror).
+clang-build:
+	@$(MAKE) --no-print-directory CC=clang BUILD=build-clang build-clang/bdkit build-clang/libbdkit.a
 
 # The same test suite under AddressSanitizer + UndefinedBehaviorSanitizer (no nbdkit plugin:
 # nbdkit itself is not instrumented; the NBD tests use build/'s plugin).
@@ -99,4 +103,4 @@ fuzz: deps fuzz-build
 	@./fuzz/run.sh $(FUZZ_SECONDS)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-clang
