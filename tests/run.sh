@@ -3,6 +3,7 @@
 # then the fuzzers briefly when FUZZ_SECONDS is set, and print "N passed, N failed, N skipped".
 # TESTS="t_info t_decrypt" limits the shell tests.
 [ $# -eq 0 ] && set -- build
+first=$1
 cd "$(dirname "$0")/.." || exit 1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
@@ -23,7 +24,7 @@ for BUILD in "$@"; do
 	done | tee -a "$log" | grep -v '^PASS:'
 done
 if [ -n "$FUZZ_SECONDS" ]; then
-	./fuzz/run.sh "$FUZZ_SECONDS" 2>&1 | tee -a "$log"
+	BUILD=$first ./fuzz/run.sh "$FUZZ_SECONDS" 2>&1 | tee -a "$log"
 fi
 p=$(grep -c '^PASS:' "$log"); f=$(grep -c '^FAIL:' "$log"); s=$(grep -c '^SKIP:' "$log")
 echo "$p passed, $f failed, $s skipped"
