@@ -100,6 +100,10 @@ void cli_secret_free(char *s, size_t len);
 /* Prompt on /dev/tty without echo. NULL when there is no terminal. */
 char *cli_prompt_secret(const char *prompt);
 
+/* Protector index from "{GUID}", a GUID, an 8-digit key ID or a number from 'bdkit protector list';
+ * 0, or an exit code after printing why. */
+int cli_find_protector(bd_volume *v, const char *text, size_t *index);
+
 /* ---- progress ---- */
 struct cli_progress {
 	uint64_t total;

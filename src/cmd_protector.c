@@ -116,42 +116,6 @@ void pcli_failed(int r, const char *what, int written, const char *path, const c
 
 /* ---- protector selection ---- */
 
-/* "{GUID}", "GUID", an 8-digit key ID, or the number shown by 'list'. */
-static int find_protector(bd_volume *v, const char *text, size_t *index)
-{
-	struct bd_info in;
-	uint8_t g[16];
-	size_t n = strlen(text), hits = 0;
-
-	bd_volume_info(v, &in);
-	if (n && n <= 3 && strspn(text, "0123456789") == n) {
-		size_t k = (size_t)atoi(text);
-		if (k < 1 || k > in.n_protectors) {
-			cli_error("there is no protector number %s (the volume has %zu)", text, in.n_protectors);
-			return EXIT_USAGE;
-		}
-		*index = k - 1;
-		return 0;
-	}
-	if (!bd_guid_parse(text, g)) {
-		if (bd_protector_find(v, g, index))
-			return cli_fail(BD_ERR_INVALID, NULL);
-		return 0;
-	}
-	for (size_t i = 0; n == 8 && i < in.n_protectors; i++) {
-		struct bd_protector_info p;
-		if (!bd_volume_protector(v, i, &p) && !strcasecmp(p.key_id, text)) {
-			*index = i;
-			hits++;
-		}
-	}
-	if (hits == 1)
-		return 0;
-	cli_error("'%s' names %s protector: give the full ID ({GUID}), its key ID or its number from "
-		  "'bdkit protector list'", text, hits ? "more than one" : "no");
-	return EXIT_USAGE;
-}
-
 /* ---- output ---- */
 
 static void list(bd_volume *v, bool json)
@@ -382,7 +346,7 @@ int cmd_protector(int argc, char **argv)
 		struct bd_info in;
 		size_t only = (size_t)-1, shown = 0;
 		bd_volume_info(v, &in);
-		if (id && (rc = find_protector(v, id, &only)))
+		if (id && (rc = cli_find_protector(v, id, &only)))
 			goto out;
 		if (json)
 			printf("[");
@@ -434,7 +398,7 @@ int cmd_protector(int argc, char **argv)
 			cli_secret_free(pw, pwlen);
 	} else {
 		if (id) {
-			rc = find_protector(v, id, &ti);
+			rc = cli_find_protector(v, id, &ti);
 			if (rc)
 				goto out;
 		} else {

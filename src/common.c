@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <termios.h>
 #include <time.h>
@@ -565,4 +566,42 @@ int cli_parse_size(const char *s, uint64_t *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+/* A protector named by "{GUID}", a GUID, its 8-digit key ID or its number in 'bdkit protector list'. */
+int cli_find_protector(bd_volume *v, const char *text, size_t *index)
+{
+	struct bd_info in;
+	uint8_t g[16];
+	size_t n = strlen(text), hits = 0;
+
+	bd_volume_info(v, &in);
+	if (n && n <= 3 && strspn(text, "0123456789") == n) {
+		size_t k = (size_t)atoi(text);
+		if (k < 1 || k > in.n_protectors) {
+			cli_error("there is no protector number %s (the volume has %zu)", text, in.n_protectors);
+			return EXIT_USAGE;
+		}
+		*index = k - 1;
+		return 0;
+	}
+	if (!bd_guid_parse(text, g)) {
+		if (bd_protector_find(v, g, index)) {
+			cli_error("the volume has no protector %s (see 'bdkit protector list')", text);
+			return EXIT_USAGE;
+		}
+		return 0;
+	}
+	for (size_t i = 0; n == 8 && i < in.n_protectors; i++) {
+		struct bd_protector_info p;
+		if (!bd_volume_protector(v, i, &p) && !strcasecmp(p.key_id, text)) {
+			*index = i;
+			hits++;
+		}
+	}
+	if (hits == 1)
+		return 0;
+	cli_error("'%s' names %s protector: give the full ID ({GUID}), its key ID or its number from "
+		  "'bdkit protector list'", text, hits ? "more than one" : "no");
+	return EXIT_USAGE;
 }
