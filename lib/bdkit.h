@@ -765,11 +765,22 @@ struct bd_eventlog_info {
 	uint16_t bank_size[BD_EVENTLOG_MAX_BANKS];
 	int bank_replayed[BD_EVENTLOG_MAX_BANKS];  /* 0 when the hash is not available (PCRs unknown) */
 	int startup_locality;        /* -1: no StartupLocality event */
+	/* a crypto-agile record without one bank's digest makes that bank unusable (never replayed) */
+	size_t bank_missing[BD_EVENTLOG_MAX_BANKS];       /* measured records lacking the bank's digest */
+	size_t bank_missing_first[BD_EVENTLOG_MAX_BANKS]; /* index of the first of them */
 	int digest_mismatches;       /* data-hashed events whose digest is not H(data) */
 	int error_separators;        /* EV_SEPARATOR with the error value (firmware error) */
 	/* UEFI facts (-1 = not in the log) */
 	int secure_boot;             /* SecureBoot variable in PCR 7: 1 on, 0 off */
-	char crtm_version[128];      /* EV_S_CRTM_VERSION, printable; "" when absent */
+	char crtm_version[128];      /* EV_S_CRTM_VERSION, printable (a GUID version as a GUID); "" when absent */
+	int dma_protection_disabled; /* PCR 7 EV_EFI_ACTION "DMA Protection Disabled" */
+	int uefi_debug_mode;         /* PCR 7 EV_EFI_ACTION "UEFI Debug Mode" */
+	/* Does the log run to the end of a boot? A log cut at a record boundary is well-formed;
+	 * these say what is missing (pre-OS separators, a boot loader, the Windows part ...). */
+	int complete;
+	char incomplete[200];        /* why not, "" when complete */
+	uint64_t incomplete_offset;  /* where the log stops short */
+	int trust_point;             /* index of Windows' trailing trust-point record (TPM quote), -1 none */
 	/* Windows facts, from the SIPA events (EV_EVENT_TAG in PCRs 11-14) */
 	int windows;                 /* SIPA events were found */
 	int has_boot_count;
@@ -789,6 +800,7 @@ struct bd_event_digest {
 	uint16_t alg;
 	uint16_t size;
 	const uint8_t *value;        /* points into the log */
+	int matches_data;            /* 1 / 0: this digest is / is not the hash of the data; -1 not checkable */
 };
 struct bd_event {
 	size_t index;
@@ -800,8 +812,11 @@ struct bd_event {
 	int digest_ok;               /* 1 every digest = H(data), 0 one differs, -1 not a data-hashed type */
 	size_t n_digests;
 	struct bd_event_digest digests[BD_EVENTLOG_MAX_BANKS];
+	uint32_t missing_banks;      /* bit b: a measured record without bank b's digest (info.bank_alg[b]) */
 	const uint8_t *data;
 	size_t data_len;
+	const uint8_t *record;       /* the whole record as stored (header, digests, data) */
+	size_t record_len;
 	size_t n_sipa;               /* SIPA events inside (flattened, see bd_event_sipa) */
 };
 int bd_eventlog_event(const bd_eventlog *log, size_t index, struct bd_event *out);
@@ -818,6 +833,16 @@ struct bd_sipa_event {
 int bd_event_sipa(const bd_eventlog *log, size_t index, size_t j, struct bd_sipa_event *out);
 /* Human text for a SIPA payload ("0x00000004 (TPM)", "\\Windows\\system32\\winload.efi"). */
 void bd_sipa_describe(const struct bd_sipa_event *e, char *out, size_t outlen);
+
+/* A partition entry of an EV_EFI_GPT_EVENT(2) (j from 0). BD_ERR_INVALID when the event has none. */
+struct bd_gpt_partition {
+	uint8_t type_guid[16], unique_guid[16];
+	uint64_t first_lba, last_lba, attributes;
+	char name[80];               /* UTF-8, sanitized */
+	const char *type_name;       /* "EFI system", "Microsoft basic data" ...; "" when unknown */
+};
+size_t bd_event_gpt_count(const bd_eventlog *log, size_t index);
+int bd_event_gpt_partition(const bd_eventlog *log, size_t index, size_t j, struct bd_gpt_partition *out);
 
 /* Replayed PCR value of one bank. BD_ERR_INVALID if the bank is not in the log or
  * the PCR index is out of range, BD_ERR_UNSUPPORTED if the hash is not available. */

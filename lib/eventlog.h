@@ -3,8 +3,11 @@
 #ifndef BDKIT_EVENTLOG_H
 #define BDKIT_EVENTLOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "bdkit.h"
 
 /* Event types used by name (diagnose.md §1.3). */
 enum {
@@ -28,11 +31,14 @@ enum {
 	SIPA_AGGREGATION = 0x40000000, SIPA_NONMEASURED = 0x80000000,
 	SIPA_BOOTCOUNTER = 0x00020002, SIPA_BITLOCKER_UNLOCK = 0x00020005,
 	SIPA_EVENTCOUNTER = 0x00020006, SIPA_COUNTERID = 0x00020007,
-	SIPA_TPMFAILURE = 0x80030002,
+	SIPA_TPMFAILURE = 0x80030002, SIPA_TRUSTPOINT = 0xC0010004,
+	SIPA_QUOTE = 0x80080001, SIPA_QUOTESIGNATURE = 0x80080002, SIPA_AIKID = 0x80080003,
+	SIPA_SBCP_INFO = 0x00050029, SIPA_AUTHORITYPUBKEY = 0x00060002, SIPA_LOADEDMODULE = 0x40010003,
 	SIPA_BOOTDEBUGGING = 0x00040001, SIPA_BOOT_REVOCATION_LIST = 0x00040002,
 	SIPA_OSKERNELDEBUG = 0x00050001, SIPA_CODEINTEGRITY = 0x00050002, SIPA_TESTSIGNING = 0x00050003,
 	SIPA_SAFEMODE = 0x00050005, SIPA_WINPE = 0x00050006, SIPA_OS_REVOCATION_LIST = 0x00050013,
 	SIPA_FILEPATH = 0x00070001, SIPA_AUTHENTICODEHASH = 0x00070004, SIPA_AIKPUBDIGEST = 0x80080004,
+	SIPA_AUTHORITYISSUER = 0x00070005, SIPA_AUTHORITYPUBLISHER = 0x00070008,
 };
 
 /* Where a UEFI device path points. */
@@ -61,5 +67,18 @@ int ev_gpt(const uint8_t *d, size_t n, uint8_t disk_guid[16], uint64_t *n_parts)
 void ev_printable(const uint8_t *d, size_t n, char *out, size_t outlen);
 /* Subject CN (or whole subject) of a DER certificate; 0 or -1. */
 int ev_cert_subject(const uint8_t *der, size_t n, char *out, size_t outlen);
+/* UEFI_GPT_DATA: partition entry j (0-based). 0 or -1. */
+int ev_gpt_partition(const uint8_t *d, size_t n, uint64_t j, struct bd_gpt_partition *p);
+/* Printable UTF-16LE text (optionally NUL-terminated)? */
+bool ev_is_utf16_text(const uint8_t *d, size_t n);
+/* EV_S_CRTM_VERSION payload: UTF-16 or ASCII text, or a GUID (printed as one). */
+void ev_crtm_version(const uint8_t *d, size_t n, char *out, size_t outlen);
+/* Make text from a log safe to print: control characters (C0, DEL, C1) and bytes that are not
+ * UTF-8 become '?', tabs and newlines a space. In place. */
+void ev_sanitize(char *s);
+
+/* Hash with a TPM algorithm (OpenSSL); PCR extend pcr = H(pcr || digest). */
+int ev_hash(uint16_t alg, const void *data, size_t len, uint8_t *out, size_t *outlen);
+int ev_extend(uint16_t alg, uint8_t *pcr, const uint8_t *digest);
 
 #endif /* BDKIT_EVENTLOG_H */
