@@ -820,8 +820,11 @@ struct bd_event {
 	size_t n_sipa;               /* SIPA events inside (flattened, see bd_event_sipa) */
 };
 int bd_eventlog_event(const bd_eventlog *log, size_t index, struct bd_event *out);
-/* One-line human description of the event's payload. */
+/* One-line human description of the event's payload (sanitized: no control characters). */
 void bd_event_describe(const bd_eventlog *log, size_t index, char *out, size_t outlen);
+/* Every decoded field of the event as one JSON object ({"summary":..., "variable_name":...,
+ * "partitions":[...] ...}); malloc'ed, free() it. NULL when out of memory or no such event. */
+char *bd_event_decoded_json(const bd_eventlog *log, size_t index);
 
 struct bd_sipa_event {
 	uint32_t type;

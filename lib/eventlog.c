@@ -627,7 +627,7 @@ static void check_complete(bd_eventlog *log)
 		}
 		if (e->type == EV_SEPARATOR && e->pcr >= 12 && e->pcr <= 14 && e->data_len == 4 && !memcmp(d, "WBCL", 4))
 			wbcl |= 1u << e->pcr;
-		if (e->type == EV_EVENT_TAG && e->n_sipa)
+		if (e->type == EV_EVENT_TAG && e->n_sipa && e->pcr >= 11 && e->pcr <= 14)
 			last_tag = i + 1;
 		if (e->pcr == 11 && e->type == EV_COMPACT_HASH)
 			pcr11++;
@@ -722,44 +722,51 @@ static void gather_facts(bd_eventlog *log)
 				in->uefi_debug_mode = 1;
 		}
 	}
-	for (size_t i = 0; i < log->n_sipa; i++) {
-		const struct sipa *s = &log->sipa[i];
-		const uint8_t *d = log->buf + s->off;
+	for (size_t x = 0; x < log->n_ev; x++) {
+		const struct ev *ev = &log->ev[x];
+		/* Windows' SIPA events: EV_EVENT_TAG in PCRs 11-14 and the trailing non-measured record
+		 * (other tagged events, e.g. systemd's in PCR 9, can look like SIPA sequences) */
+		if (!ev->n_sipa || !((ev->pcr >= 11 && ev->pcr <= 14) || ev->pcr == 0xFFFFFFFFu))
+			continue;
+		for (size_t i = ev->sipa_first; i < ev->sipa_first + ev->n_sipa; i++) {
+			const struct sipa *s = &log->sipa[i];
+			const uint8_t *d = log->buf + s->off;
 
-		in->windows = 1;
-		switch (s->type) {
-		case SIPA_BOOTCOUNTER:
-			if (s->len >= 8 || s->len == 4) {
-				in->has_boot_count = 1;
-				in->boot_count = s->len >= 8 ? le64(d) : le32(d);
+			in->windows = 1;
+			switch (s->type) {
+			case SIPA_BOOTCOUNTER:
+				if (s->len >= 8 || s->len == 4) {
+					in->has_boot_count = 1;
+					in->boot_count = s->len >= 8 ? le64(d) : le32(d);
+				}
+				break;
+			case SIPA_BITLOCKER_UNLOCK: {
+				uint32_t v = 0;
+				for (size_t k = 0; k < MIN((size_t)s->len, (size_t)4); k++)
+					v |= (uint32_t)d[k] << (8 * k);
+				in->has_unlock = 1;
+				in->unlock_flags |= v;
+				break;
 			}
-			break;
-		case SIPA_BITLOCKER_UNLOCK: {
-			uint32_t v = 0;
-			for (size_t k = 0; k < MIN((size_t)s->len, (size_t)4); k++)
-				v |= (uint32_t)d[k] << (8 * k);
-			in->has_unlock = 1;
-			in->unlock_flags |= v;
-			break;
-		}
-		case SIPA_BOOTDEBUGGING: in->boot_debugging = sipa_bool(s, log->buf, in->boot_debugging); break;
-		case SIPA_OSKERNELDEBUG: in->kernel_debugging = sipa_bool(s, log->buf, in->kernel_debugging); break;
-		case SIPA_TESTSIGNING: in->test_signing = sipa_bool(s, log->buf, in->test_signing); break;
-		case SIPA_SAFEMODE: in->safe_mode = sipa_bool(s, log->buf, in->safe_mode); break;
-		case SIPA_WINPE: in->winpe = sipa_bool(s, log->buf, in->winpe); break;
-		case SIPA_CODEINTEGRITY: {
-			/* "off" wins: code integrity disabled anywhere in the boot */
-			int v = s->len ? !bd_is_zero(d, s->len) : 0;
-			in->code_integrity = in->code_integrity == 0 ? 0 : v;
-			break;
-		}
-		case SIPA_TPMFAILURE: in->tpm_failure = 1; break;
-		case SIPA_FILEPATH:
-			if (!in->boot_manager[0]) {
-				bd_utf16le_to_utf8(d, s->len, in->boot_manager, sizeof(in->boot_manager));
-				ev_sanitize(in->boot_manager);
+			case SIPA_BOOTDEBUGGING: in->boot_debugging = sipa_bool(s, log->buf, in->boot_debugging); break;
+			case SIPA_OSKERNELDEBUG: in->kernel_debugging = sipa_bool(s, log->buf, in->kernel_debugging); break;
+			case SIPA_TESTSIGNING: in->test_signing = sipa_bool(s, log->buf, in->test_signing); break;
+			case SIPA_SAFEMODE: in->safe_mode = sipa_bool(s, log->buf, in->safe_mode); break;
+			case SIPA_WINPE: in->winpe = sipa_bool(s, log->buf, in->winpe); break;
+			case SIPA_CODEINTEGRITY: {
+				/* "off" wins: code integrity disabled anywhere in the boot */
+				int v = s->len ? !bd_is_zero(d, s->len) : 0;
+				in->code_integrity = in->code_integrity == 0 ? 0 : v;
+				break;
 			}
-			break;
+			case SIPA_TPMFAILURE: in->tpm_failure = 1; break;
+			case SIPA_FILEPATH:
+				if (!in->boot_manager[0]) {
+					bd_utf16le_to_utf8(d, s->len, in->boot_manager, sizeof(in->boot_manager));
+					ev_sanitize(in->boot_manager);
+				}
+				break;
+			}
 		}
 	}
 	check_complete(log);

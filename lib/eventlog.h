@@ -81,4 +81,36 @@ void ev_sanitize(char *s);
 int ev_hash(uint16_t alg, const void *data, size_t len, uint8_t *out, size_t *outlen);
 int ev_extend(uint16_t alg, uint8_t *pcr, const uint8_t *digest);
 
+/* ---- EFI signature lists and authenticated variables (tcg_siglist.c) ---- */
+
+struct ev_sig {
+	const uint8_t *type;         /* SignatureType GUID */
+	const char *type_name;       /* "x509", "sha256" ...; NULL when unknown */
+	const uint8_t *owner;        /* SignatureOwner GUID */
+	const uint8_t *data;         /* SignatureData (certificate DER, hash ...) */
+	size_t len;
+	size_t list_offset, offset;  /* of its EFI_SIGNATURE_LIST and of the entry, in the buffer */
+};
+/* Called for each entry; a nonzero return stops the walk. */
+typedef int (*ev_sig_cb)(void *ctx, const struct ev_sig *s);
+/* Walk a sequence of EFI_SIGNATURE_LIST: entries seen, or -1 when malformed (sizes inconsistent). */
+long ev_siglist_walk(const uint8_t *d, size_t n, ev_sig_cb cb, void *ctx);
+const char *ev_sigtype_name(const uint8_t guid[16]);
+int ev_guid_parse(const char *text, uint8_t out[16]);
+/* Subject (subject != 0) or issuer CN of a DER certificate, sanitized; "" when it does not parse. */
+void ev_x509_name(const uint8_t *der, size_t n, int subject, char *out, size_t outlen);
+
+/* EFI_VARIABLE_AUTHENTICATION_2 {EFI_TIME; WIN_CERTIFICATE_UEFI_GUID (PKCS#7)} then the new value. */
+struct ev_authvar {
+	const uint8_t *timestamp;    /* EFI_TIME, 16 bytes */
+	const uint8_t *pkcs7;        /* SignedData DER */
+	size_t pkcs7_len;
+	const uint8_t *payload;      /* the variable data (signature lists) */
+	size_t payload_len;
+};
+int ev_authvar_parse(const uint8_t *d, size_t n, struct ev_authvar *out);
+struct pkcs7_st;
+/* PKCS#7 SignedData with or without its ContentInfo wrapper; NULL when it does not parse. */
+struct pkcs7_st *ev_pkcs7_read(const uint8_t *der, size_t n);
+
 #endif /* BDKIT_EVENTLOG_H */
