@@ -851,6 +851,54 @@ int bd_event_gpt_partition(const bd_eventlog *log, size_t index, size_t j, struc
  * the PCR index is out of range, BD_ERR_UNSUPPORTED if the hash is not available. */
 int bd_eventlog_pcr(const bd_eventlog *log, uint16_t alg, unsigned pcr, uint8_t *out, size_t *outlen);
 
+/* ---- TPM quote in Windows' trust-point record ---- */
+
+#define BD_QUOTE_MAX_SEL 4
+struct bd_quote {
+	int tpm_version;             /* 1: TPM 1.2 TPM_QUOTE_INFO(2), 2: TPMS_ATTEST */
+	size_t n_selections;
+	uint16_t sel_alg[BD_QUOTE_MAX_SEL];   /* bank of each PCR selection (SHA-1 on TPM 1.2) */
+	uint32_t sel_mask[BD_QUOTE_MAX_SEL];
+	unsigned sel_size;           /* TPM 1.2: bytes of the selection bitmap */
+	int selection_unknown;       /* TPM_QUOTE_INFO: the selection is not in the structure */
+	uint16_t digest_alg;
+	uint8_t pcr_digest[64];
+	size_t digest_len;
+	uint8_t nonce[64];           /* TPM 1.2 nonce / TPM 2.0 extraData */
+	size_t nonce_len;
+	uint64_t clock, firmware_version;
+	uint32_t reset_count, restart_count;
+	size_t signed_len;           /* bytes of the structure the signature covers */
+};
+/* Parse TPMS_ATTEST (quote), TPM_QUOTE_INFO or TPM_QUOTE_INFO2. BD_ERR_CORRUPT otherwise. */
+int bd_quote_parse(const void *data, size_t len, struct bd_quote *out);
+
+/* The items of a trust-point record (SIPA TRUSTPOINT_AGGREGATION, Windows' last record); pointers into data. */
+struct bd_trustpoint {
+	const uint8_t *quote, *signature, *aik_id, *aik_digest, *aik_pub;
+	size_t quote_len, signature_len, aik_id_len, aik_digest_len, aik_pub_len;
+	int sizes_repaired;          /* items whose size field ran past the record (real logs have them) */
+};
+int bd_trustpoint_parse(const void *data, size_t len, struct bd_trustpoint *out);
+
+struct bd_quote_check {
+	int present;                 /* the log ends with a trust-point record holding a quote */
+	size_t index;                /* of that record */
+	uint64_t offset;
+	struct bd_quote quote;
+	uint8_t replay_digest[64];   /* what the replay of the records before it gives */
+	int matches;                 /* 1 log matches the TPM's quote, 0 does NOT, -1 cannot tell (detail) */
+	int signature;               /* 1 verified with the AIK, 0 bad signature, -1 not checked (no AIK) */
+	char signature_scheme[48];
+	char aik_name[64];           /* AIKID ("Windows AIK") */
+	uint8_t aik_digest[20];
+	int has_aik_digest;
+	int aik_digest_matches;      /* the AIK used has the digest the record names: 1/0, -1 n/a */
+	char detail[256];            /* why matches is -1, or why the record was not read */
+};
+/* Check the log's own quote; aik (PEM or DER public key, may be NULL) verifies the signature. */
+int bd_eventlog_quote(const bd_eventlog *log, const void *aik, size_t aik_len, struct bd_quote_check *out);
+
 /* ---- diagnosis ---- */
 
 enum bd_cause {

@@ -563,6 +563,34 @@ static int replay(bd_eventlog *log)
 	return 0;
 }
 
+int ev_replay_until(const bd_eventlog *log, uint16_t alg, size_t upto, uint8_t pcrs[BD_PCR_COUNT][64])
+{
+	int b = bank_index(log, alg);
+	size_t sz;
+	int r;
+
+	if (b < 0 || !log->info.bank_replayed[b])
+		return bd_err(BD_ERR_UNSUPPORTED, "the log has no usable %s bank",
+			      bd_hash_alg_name(alg) ? bd_hash_alg_name(alg) : "such");
+	sz = log->info.bank_size[b];
+	for (unsigned p = 0; p < BD_PCR_COUNT; p++)
+		memset(pcrs[p], p >= 17 && p <= 22 ? 0xff : 0, sz);
+	if (log->info.startup_locality >= 0)
+		pcrs[0][sz - 1] = (uint8_t)log->info.startup_locality;
+	for (size_t i = 0; i < upto && i < log->n_ev; i++) {
+		const struct ev *e = &log->ev[i];
+		if (!is_measured(e))
+			continue;
+		for (size_t d = 0; d < e->n_digests; d++) {
+			int bb;
+			size_t at = digest_at(log, e, d, &bb);
+			if (bb == b && (r = ev_extend(alg, pcrs[e->pcr], log->buf + at)))
+				return r;
+		}
+	}
+	return 0;
+}
+
 /* ---- facts ---- */
 
 static const uint8_t efi_global_guid[16] = {

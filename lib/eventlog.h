@@ -80,6 +80,8 @@ void ev_sanitize(char *s);
 /* Hash with a TPM algorithm (OpenSSL); PCR extend pcr = H(pcr || digest). */
 int ev_hash(uint16_t alg, const void *data, size_t len, uint8_t *out, size_t *outlen);
 int ev_extend(uint16_t alg, uint8_t *pcr, const uint8_t *digest);
+/* PCR values of one bank after the records before index upto (the whole log: upto = n_events). */
+int ev_replay_until(const bd_eventlog *log, uint16_t alg, size_t upto, uint8_t pcrs[BD_PCR_COUNT][64]);
 
 /* ---- EFI signature lists and authenticated variables (tcg_siglist.c) ---- */
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "eventlog_cli.h"
 
 static void hex(FILE *f, const uint8_t *p, size_t n)
 {
@@ -197,16 +197,27 @@ static void text_event_raw(const bd_eventlog *log, size_t i)
 	}
 }
 
-static int show(const char *path, bool json, bool brief, long index)
+static int show(const char *path, bool json, bool brief, long index, const char *aik_path)
 {
+	struct bd_quote_check qc;
+	uint8_t *aik = NULL;
+	size_t aik_len = 0;
+
 	bd_eventlog *log;
 	struct bd_eventlog_info in;
 	char buf[32];
-	int r = bd_eventlog_open(path, &log);
+	int r;
 
-	if (r)
+	if (aik_path && !(aik = elc_read_file(aik_path, 1 << 20, &aik_len)))
+		return EXIT_IO;
+	r = bd_eventlog_open(path, &log);
+	if (r) {
+		free(aik);
 		return cli_fail(r, NULL);
+	}
 	bd_eventlog_info(log, &in);
+	bd_eventlog_quote(log, aik, aik_len, &qc);
+	free(aik);
 	if (index >= 0) {
 		if ((size_t)index >= in.n_events) {
 			cli_error("%s has %zu events (0-%zu); there is no event %ld", path, in.n_events, in.n_events - 1, index);
@@ -312,6 +323,8 @@ static int show(const char *path, bool json, bool brief, long index)
 	if (json) {
 		printf("},\"secure_boot\":%s,\"crtm_version\":", in.secure_boot < 0 ? "null" : in.secure_boot ? "true" : "false");
 		cli_json_string(stdout, in.crtm_version);
+		printf(",\"quote\":");
+		elc_quote_json(&qc);
 		printf(",\"windows\":");
 		if (!in.windows) {
 			printf("null}\n");
@@ -352,6 +365,10 @@ static int show(const char *path, bool json, bool brief, long index)
 		if (in.error_separators)
 			printf("Firmware errors:   %d error separator(s)\n", in.error_separators);
 		print_windows_text(&in);
+		if (qc.present || qc.detail[0]) {
+			printf("\nTPM quote:\n");
+			elc_quote_text(&qc, "  ");
+		}
 	}
 	bd_eventlog_free(log);
 	return EXIT_OK;
@@ -514,7 +531,7 @@ static int verify(const char *path, const char *pcrpath, bool json)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: bdkit eventlog show LOG [--json] [--brief] [--index N]\n"
+		"Usage: bdkit eventlog show LOG [--json] [--brief] [--index N] [--aik FILE]\n"
 		"       bdkit eventlog verify LOG --pcrs FILE [--json]\n"
 		"Read a TPM measured-boot log (C:\\Windows\\Logs\\MeasuredBoot\\*.log, or\n"
 		"/sys/kernel/security/tpm0/binary_bios_measurements): legacy SHA-1 or crypto-agile.\n\n"
@@ -526,6 +543,8 @@ static void usage(FILE *f)
 		"Options:\n"
 		"      --json         machine-readable output\n"
 		"      --brief        show: leave out digests and SIPA details\n"
+		"      --aik FILE     show: the AIK public key (PEM or DER) that verifies the signature of\n"
+		"                     the TPM quote Windows logs carry at their end\n"
 		"      --index N      show: only event N, in full: decoded fields, digest checks and the\n"
 		"                     record's bytes (diagnose names events by this index and offset)\n"
 		"      --pcrs FILE    verify: PCR values from tpm2_pcrread (e.g. tpm2_pcrread sha256 > FILE)\n"
@@ -534,14 +553,14 @@ static void usage(FILE *f)
 
 int cmd_eventlog(int argc, char **argv)
 {
-	enum { OPT_JSON = OPT_CLI_LAST + 1, OPT_BRIEF, OPT_PCRS, OPT_INDEX };
+	enum { OPT_JSON = OPT_CLI_LAST + 1, OPT_BRIEF, OPT_PCRS, OPT_INDEX, OPT_AIK };
 	static const struct option opts[] = {
 		{ "json", no_argument, 0, OPT_JSON }, { "brief", no_argument, 0, OPT_BRIEF },
-		{ "index", required_argument, 0, OPT_INDEX },
+		{ "index", required_argument, 0, OPT_INDEX }, { "aik", required_argument, 0, OPT_AIK },
 		{ "pcrs", required_argument, 0, OPT_PCRS }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	bool json = false, brief = false;
-	const char *pcrs = NULL;
+	const char *pcrs = NULL, *aik = NULL;
 	long index = -1;
 	int c;
 
@@ -550,6 +569,7 @@ int cmd_eventlog(int argc, char **argv)
 		case OPT_JSON: json = true; break;
 		case OPT_BRIEF: brief = true; break;
 		case OPT_PCRS: pcrs = optarg; break;
+		case OPT_AIK: aik = optarg; break;
 		case OPT_INDEX: {
 			char *end;
 			errno = 0;
@@ -573,7 +593,7 @@ int cmd_eventlog(int argc, char **argv)
 			cli_error("--pcrs belongs to 'eventlog verify'");
 			return EXIT_USAGE;
 		}
-		return show(argv[optind + 1], json, brief, index);
+		return show(argv[optind + 1], json, brief, index, aik);
 	}
 	if (!strcmp(argv[optind], "verify")) {
 		if (!pcrs) {
