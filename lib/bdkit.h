@@ -911,8 +911,8 @@ enum bd_cause {
 	BD_CAUSE_BOOT_MANAGER,        /* PCR 4 (8-10 on BIOS): a new or changed boot manager */
 	BD_CAUSE_PARTITION_TABLE,     /* PCR 5: GPT/MBR partition table changed */
 	BD_CAUSE_SECURE_BOOT_DISABLED,/* PCR 7: SecureBoot turned off (or on) */
-	BD_CAUSE_SECURE_BOOT_POLICY,  /* PCR 7: PK/KEK/db/dbx or debug mode changed */
-	BD_CAUSE_SECURE_BOOT_AUTHORITY, /* PCR 7: code signed by another authority ran */
+	BD_CAUSE_SECURE_BOOT_POLICY,  /* PCR 7: another Secure Boot policy measurement changed */
+	BD_CAUSE_SECURE_BOOT_AUTHORITY, /* PCR 7: a boot component is now signed by another authority */
 	BD_CAUSE_BITLOCKER_STATE,     /* PCR 11: BitLocker access-control measurement differs */
 	BD_CAUSE_DEBUG_POLICY,        /* boot/kernel debugging, test signing, code integrity off */
 	BD_CAUSE_PIN_LOCKOUT,         /* recovery with equal PCRs and a PIN protector */
@@ -922,23 +922,73 @@ enum bd_cause {
 	BD_CAUSE_STARTUP_KEY,         /* startup-key protector but the key was not used */
 	BD_CAUSE_DIFFERENT_PLATFORM,  /* the two logs come from different machines */
 	BD_CAUSE_FIRMWARE_ERROR,      /* error separator in the bad boot */
+	BD_CAUSE_SB_PK,               /* PCR 7: platform key (PK) changed */
+	BD_CAUSE_SB_KEK,              /* PCR 7: key exchange keys (KEK) changed */
+	BD_CAUSE_SB_DB,               /* PCR 7: allowed signature database (db) changed */
+	BD_CAUSE_SB_DBX,              /* PCR 7: forbidden signature database (dbx) changed */
+	BD_CAUSE_SB_CONFIG,           /* PCR 7: another Secure Boot variable (dbt, dbr, AuditMode ...) */
+	BD_CAUSE_DMA_PROTECTION,      /* PCR 7: "DMA Protection Disabled" */
+	BD_CAUSE_UEFI_DEBUG,          /* PCR 7: "UEFI Debug Mode" */
+	BD_CAUSE_AUTHORITY_ADDED,     /* PCR 7: code signed by an authority not used before ran */
+	BD_CAUSE_AUTHORITY_REMOVED,   /* PCR 7: an authority used before was not needed (component gone) */
+	BD_CAUSE_BANK_SWITCH,         /* the TPM's active PCR bank(s) changed between the boots */
+	BD_CAUSE_VOLATILE,            /* a PCR whose events differ between good boots too */
+	BD_CAUSE_TPM_CLEARED,         /* same machine, but the TPM's identity (AIK, boot counter) restarted */
+	BD_CAUSE_NOT_COMPARED,        /* recovery boot with no good boot to compare: PCR changes unseen */
 	BD_CAUSE__COUNT
 };
 enum bd_confidence { BD_CONF_LOW = 1, BD_CONF_MEDIUM = 2, BD_CONF_HIGH = 3 };
-const char *bd_cause_id(int cause);          /* "secure-boot-policy" */
+const char *bd_cause_id(int cause);          /* "secure-boot-dbx" */
 const char *bd_cause_title(int cause);       /* Microsoft's wording of the cause */
 const char *bd_cause_advice(int cause);
 const char *bd_confidence_name(int conf);    /* "low", "medium", "high" */
 
-#define BD_FINDING_MAX_EVIDENCE 8
+/* One line of evidence, with the events it is about (index and byte offset in each log). */
+struct bd_evidence {
+	char *text;                  /* full text, sanitized, never cut */
+	unsigned pcr;                /* BD_PCR_COUNT when no PCR */
+	long good_index, bad_index;  /* -1 when the event is not in that log */
+	uint64_t good_offset, bad_offset;
+};
+
+#define BD_FINDING_MAX_EVIDENCE 64
 struct bd_finding {
 	int cause;                   /* enum bd_cause */
 	int confidence;              /* enum bd_confidence */
 	uint32_t pcrs;               /* PCRs this finding explains (0: not a PCR change) */
 	int bound;                   /* 1: those PCRs are in the protector's profile (or no PCR involved) */
 	size_t n_evidence;
-	char evidence[BD_FINDING_MAX_EVIDENCE][256];
+	size_t evidence_dropped;     /* lines beyond BD_FINDING_MAX_EVIDENCE (counted, not kept) */
+	struct bd_evidence *evidence;
 };
+
+/* What is known of every boot of a MeasuredBoot folder: kept small, so that a folder of any
+ * size is examined one log at a time (the diagnosis then reopens only the two it compares). */
+typedef struct bd_bootset bd_bootset;
+int bd_bootset_new(bd_bootset **out);
+void bd_bootset_free(bd_bootset *s);
+/* Record one boot's log (name: its file name, "<boot>-<resume>.log" gives the resume count).
+ * The log may be freed afterwards. *id receives the boot's number in the set. */
+int bd_bootset_add(bd_bootset *s, const char *name, const bd_eventlog *log, size_t *id);
+size_t bd_bootset_count(const bd_bootset *s);
+struct bd_boot_info {
+	const char *name;
+	int has_boot_count;
+	uint64_t boot_count;
+	long resume_count;           /* from the file name; -1 when it does not say */
+	int has_unlock;
+	uint32_t unlock_flags;
+	int recovery;                /* unlocked with the recovery key */
+	int clean;                   /* unlocked by the TPM, no recovery, complete log */
+	int complete;
+	int secure_boot;             /* -1 not logged */
+};
+int bd_bootset_boot(const bd_bootset *s, size_t id, struct bd_boot_info *out);
+/* Bad = the newest boot unlocked by recovery; good = the newest clean boot before it, a cold boot
+ * preferred to a resume (*good = (size_t)-1 when none). BD_ERR_INVALID when no boot is a recovery. */
+int bd_bootset_pick(const bd_bootset *s, size_t *good, size_t *bad);
+/* Boot ids in boot order (boot counter, then resume counter, then name). */
+int bd_bootset_order(const bd_bootset *s, size_t *ids);
 
 struct bd_diag_opts {
 	uint32_t pcr_mask;           /* bound PCRs; 0 = Windows default (7,11 with Secure Boot, else 0,2,4,11) */
@@ -946,15 +996,24 @@ struct bd_diag_opts {
 	int protector_known;         /* the fields below come from the volume */
 	int has_tpm_protector;
 	uint16_t tpm_protector_type; /* 0x0100 TPM, 0x0500 TPM+PIN, 0x0300 TPM+key, ... */
+	const bd_bootset *boots;     /* every boot of the folder (optional): volatile PCRs, boot counters */
+	size_t good_id, bad_id;      /* the compared boots' ids in boots ((size_t)-1 for none) */
 };
 
 struct bd_diagnosis {
-	uint16_t bank;
+	uint16_t bank;               /* bank compared (0: none in common) */
+	uint16_t good_banks_mask, bad_banks_mask;  /* usable banks: bit 0 sha1, 1 sha256, 2 sha384, 3 sha512 */
 	uint32_t bound_pcrs;
 	int profile_default;         /* bound_pcrs was the Windows default, not given */
-	uint32_t differing_pcrs;     /* every PCR 0-23 whose replay differs */
-	int different_platform;      /* the good and bad logs come from different machines */
+	uint32_t differing_pcrs;     /* every PCR 0-23 whose replay differs (in the compared bank) */
+	uint32_t volatile_pcrs;      /* PCRs whose events differ between good boots as well */
+	size_t good_boots_seen;      /* clean boots that told volatile PCRs apart */
+	int same_machine;            /* 1 same, 0 different, -1 unsure (no good boot: -1) */
+	int different_platform;      /* same_machine == 0 */
+	size_t n_identity;
+	char **identity;             /* evidence of (not) being the same machine, one line each */
 	int have_good;
+	int compared;                /* events of the two boots were compared */
 	int good_unlock, bad_unlock; /* unlock flags, -1 when not logged */
 	size_t n_findings;           /* bound findings first, most confident first */
 	struct bd_finding *findings;
@@ -964,10 +1023,6 @@ struct bd_diagnosis {
 int bd_diagnose(const bd_eventlog *good, const bd_eventlog *bad, const struct bd_diag_opts *opts,
 		struct bd_diagnosis **out);
 void bd_diagnosis_free(struct bd_diagnosis *d);
-/* Among logs in boot order, pick the newest recovery boot as bad and the newest
- * earlier boot unlocked by the TPM as good (*good = (size_t)-1 if none).
- * BD_ERR_INVALID when no log records a recovery unlock. */
-int bd_diagnose_pick(const bd_eventlog *const *logs, size_t n, size_t *good, size_t *bad);
 
 #ifdef __cplusplus
 }
