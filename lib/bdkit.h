@@ -899,6 +899,77 @@ struct bd_quote_check {
 /* Check the log's own quote; aik (PEM or DER public key, may be NULL) verifies the signature. */
 int bd_eventlog_quote(const bd_eventlog *log, const void *aik, size_t aik_len, struct bd_quote_check *out);
 
+/* ---- PE/EFI images: Authenticode (what the firmware measures into PCR 4 and checks against db) ---- */
+
+/* The Authenticode hash of a PE/COFF image (alg: BD_ALG_SHA1/256/384/512). BD_ERR_CORRUPT: not a PE image. */
+int bd_authenticode_hash(const void *image, size_t n, uint16_t alg, uint8_t *out, size_t *outlen);
+struct bd_pe_signature {
+	uint64_t offset;             /* of its WIN_CERTIFICATE in the image */
+	char signer[256], issuer[256];
+	uint16_t digest_alg;
+	uint8_t digest[64];          /* the Authenticode digest the signature covers */
+	size_t digest_len;
+	int digest_matches;          /* ... equals the image's own */
+	int signature_valid;         /* the PKCS#7 signature verifies with the signer's certificate */
+	long db_index;               /* the db entry (certificate) it chains to, -1 none */
+	uint64_t db_offset;          /* of that entry in the db value */
+	char db_subject[256];
+	const uint8_t *db_entry;     /* that EFI_SIGNATURE_DATA (owner GUID + certificate), pointing into db */
+	size_t db_entry_len;
+	char problem[128];           /* why it cannot be used, "" when fine */
+};
+/* Every PKCS#7 signature of the image; db (the value of the db variable, EFI_SIGNATURE_LISTs, may be
+ * NULL) tells which entry authorises each. */
+int bd_pe_signatures(const void *image, size_t n, const void *db, size_t db_len, struct bd_pe_signature *out,
+		     size_t max, size_t *count);
+
+/* One line of evidence, with the events it is about (index and byte offset in each log). */
+struct bd_evidence {
+	char *text;                  /* full text, sanitized, never cut */
+	unsigned pcr;                /* BD_PCR_COUNT when no PCR */
+	long good_index, bad_index;  /* -1 when the event is not in that log */
+	uint64_t good_offset, bad_offset;
+};
+
+/* ---- prediction: will a planned change send the machine into recovery? ---- */
+
+enum bd_change_kind {
+	BD_CHANGE_DB = 1,            /* data: authenticated variable update or EFI_SIGNATURE_LISTs */
+	BD_CHANGE_DBX, BD_CHANGE_KEK, BD_CHANGE_PK,
+	BD_CHANGE_BOOT_APP,          /* data: a PE/EFI image replacing a PCR 4 boot application */
+	BD_CHANGE_BOOT_ORDER,        /* boot_order */
+	BD_CHANGE_SECURE_BOOT,       /* secure_boot 0/1 */
+};
+#define BD_MAX_BOOT_ORDER 128
+struct bd_change {
+	int kind;
+	const uint8_t *data;
+	size_t len;
+	const char *target;          /* BOOT_APP: replace the application whose device path contains this
+	                              * (case-insensitive); NULL: the first one loaded from a disk */
+	int replace;                 /* db/dbx/KEK: the update replaces the variable (default: appended) */
+	uint16_t boot_order[BD_MAX_BOOT_ORDER];
+	size_t n_boot_order;
+	int secure_boot;
+};
+struct bd_prediction {
+	uint16_t bank;               /* the bank the verdict is for (SHA-256 when the log has it) */
+	size_t digest_len;
+	uint32_t bound_pcrs;
+	uint32_t changed_pcrs;       /* every PCR whose value changes */
+	int recovery;                /* a bound PCR changes: the TPM will not unseal */
+	int will_not_boot;           /* Secure Boot will refuse a component (no boot at all, not a recovery) */
+	uint8_t current[BD_PCR_COUNT][64], predicted[BD_PCR_COUNT][64];
+	size_t n_notes;
+	struct bd_evidence *notes;   /* what each change does (good_index: the event in the current log) */
+};
+/* Apply the changes, in order, to the log's events as the firmware will measure them, replay. */
+int bd_predict(const bd_eventlog *log, const struct bd_change *changes, size_t n, uint32_t pcr_mask, uint16_t bank,
+	       struct bd_prediction **out);
+void bd_prediction_free(struct bd_prediction *p);
+/* The value of a PCR 7 Secure Boot variable as the log measured it (pointer into the log). */
+int bd_eventlog_variable(const bd_eventlog *log, const char *name, const uint8_t **data, size_t *len, size_t *index);
+
 /* ---- diagnosis ---- */
 
 enum bd_cause {
@@ -942,14 +1013,6 @@ const char *bd_cause_id(int cause);          /* "secure-boot-dbx" */
 const char *bd_cause_title(int cause);       /* Microsoft's wording of the cause */
 const char *bd_cause_advice(int cause);
 const char *bd_confidence_name(int conf);    /* "low", "medium", "high" */
-
-/* One line of evidence, with the events it is about (index and byte offset in each log). */
-struct bd_evidence {
-	char *text;                  /* full text, sanitized, never cut */
-	unsigned pcr;                /* BD_PCR_COUNT when no PCR */
-	long good_index, bad_index;  /* -1 when the event is not in that log */
-	uint64_t good_offset, bad_offset;
-};
 
 #define BD_FINDING_MAX_EVIDENCE 64
 struct bd_finding {
