@@ -10,8 +10,11 @@ it shares no code with bdkit. Edits whose digest is the hash of the event data a
 re-hashed; image events (Authenticode digests) get a new made-up digest.
 """
 import hashlib
+import os
 import struct
+import subprocess
 import sys
+import tempfile
 
 HASH = {0x4: hashlib.sha1, 0xB: hashlib.sha256, 0xC: hashlib.sha384, 0xD: hashlib.sha512}
 EFI_GLOBAL = bytes.fromhex("61dfe48bca93d211aa0d00e098032b8c")
@@ -288,6 +291,117 @@ def to_agile(log, banks):
             e["digests"] = {a: HASH[a](b"bank switch" + src).digest() for a in banks}
 
 
+# ---- planned changes, modelled as UEFI firmware applies and measures them (for the predict tests) ----
+
+def update_payload(raw):
+    """The signature lists of an update file: an EFI_VARIABLE_AUTHENTICATION_2 (EFI_TIME, then a
+    WIN_CERTIFICATE_UEFI_GUID whose dwLength covers itself) in front of them, or bare lists."""
+    if len(raw) >= 40:
+        dwlen, rev, ctype = struct.unpack_from("<IHH", raw, 16)
+        if rev == 0x0200 and ctype == 0x0EF1 and 16 + dwlen <= len(raw):
+            return raw[16 + dwlen:]
+    return raw
+
+
+def append_lists(old, new):
+    """UEFI append write of signature lists: entries already present (same type and data) are skipped;
+    the new ones of each input list become one list."""
+    have = {(t, d) for t, o, d in siglists(old)}
+    out, off = bytearray(old), 0
+    while off + 28 <= len(new):
+        typ = new[off:off + 16]
+        lsize, hsize, ssize = struct.unpack_from("<III", new, off + 16)
+        body = new[off + 28 + hsize:off + lsize]
+        fresh = [(body[k:k + 16], body[k + 16:k + ssize]) for k in range(0, len(body), ssize)
+                 if (typ, body[k + 16:k + ssize]) not in have]
+        if fresh:
+            out += siglist(typ, fresh)
+        off += lsize
+    return bytes(out)
+
+
+_cache = {}
+
+
+def pe_hash(path, alg):
+    """Authenticode hash by pesign (an independent implementation)."""
+    if (path, alg) in _cache:
+        return _cache[(path, alg)]
+    out = subprocess.run(["pesign", "-d", alg, "--hash", "-i", path], capture_output=True, text=True, check=True).stdout
+    _cache[(path, alg)] = bytes.fromhex(out.split("hash:")[1].strip())
+    return _cache[(path, alg)]
+
+
+def cn(name):
+    for part in name.replace(", ", "/").split("/"):
+        if part.strip().startswith("CN"):
+            return part.split("=", 1)[1].strip()
+    return None
+
+
+def db_signer(log, path):
+    """The db entry (owner + DER) that authorises the image: the first of its signatures (as listed by
+    sbverify) whose issuer is a db certificate (subject names by openssl)."""
+    out = subprocess.run(["sbverify", "--list", path], capture_output=True, text=True).stdout
+    issuers, on = [], False
+    for line in out.splitlines():
+        if line.startswith("image signature issuers:"):
+            on = True
+        elif on and line.strip().startswith("- "):
+            issuers.append(cn(line.strip()[2:]))
+            on = False
+    _, val = var_parts(log.events[pcr7_var(log, "db")]["data"])
+    subjects = []
+    for t, owner, der in siglists(val):
+        if t == X509_GUID:
+            subj = subprocess.run(["openssl", "x509", "-inform", "der", "-noout", "-subject"], input=der,
+                                  capture_output=True, check=True).stdout.decode()
+            subjects.append((cn(subj.split("=", 1)[1]), owner + der))
+    for iss in issuers:
+        for name, entry in subjects:
+            if iss and iss == name:
+                return entry
+    return None
+
+
+def boot_app(log, arg):
+    path, _, target = arg.partition("@")
+    apps = find(log, lambda e: e["pcr"] == 4 and e["type"] == EV_EFI_BOOT_SERVICES_APPLICATION)
+    if target:
+        apps = [i for i in apps if target.encode("utf-16-le") in log.events[i]["data"]]
+    else:
+        # the first application loaded from a disk: a hard-drive node (type 4, subtype 1, 42 bytes) in its path
+        apps = [i for i in apps if b"\x04\x01\x2a\x00" in log.events[i]["data"]]
+    a = apps[0]
+    names = {0x4: "sha1", 0xB: "sha256"}
+    e = log.events[a]
+    e["digests"] = {alg: pe_hash(path, names[alg]) if alg in names else
+                    HASH[alg](b"not sealed" + path.encode()).digest() for alg in log.order}
+    sb = log.events[pcr7_var(log, "SecureBoot")]["data"]
+    if var_parts(sb)[1] != b"\x01":
+        return
+    entry = db_signer(log, path)
+    if entry is None:
+        return          # Secure Boot refuses it: no authority is logged
+    auth = var_data("db", IMAGE_SECURITY, entry)
+    prev_img = max([i for i, x in enumerate(log.events[:a]) if x["type"] in (EV_EFI_BOOT_SERVICES_APPLICATION,
+                    EV_EFI_BOOT_SERVICES_DRIVER, 0x80000005)] or [-1])
+    auths = [i for i, x in enumerate(log.events[:a]) if x["type"] == EV_EFI_VARIABLE_AUTHORITY and x["pcr"] == 7]
+    own = [i for i in auths if i > prev_img]
+    before = any(log.events[i]["data"] == auth for i in auths if i <= prev_img)
+    if own and log.events[own[-1]]["data"] == auth:
+        return
+    if before:
+        for i in reversed(own):
+            del log.events[i]
+        return
+    if own:
+        log.events[own[-1]]["data"] = auth
+        log.rehash(log.events[own[-1]])
+        return
+    log.events[a:a] = [log.make(7, EV_EFI_VARIABLE_AUTHORITY, auth)]
+
+
 def apply(log, edit):
     name, _, arg = edit.partition("=")
     if name == "boot-order":
@@ -410,6 +524,31 @@ def apply(log, edit):
             log.events[i]["data"] = log.events[i]["data"].replace(b"000306F2", b"000806EC")
             log.new_digest(log.events[i], b"other cpu")
         set_aik_digest(log, b"other TPM")
+    elif name in ("dbx-append", "db-append", "kek-append", "pk-replace"):
+        var = {"dbx-append": "dbx", "db-append": "db", "kek-append": "KEK", "pk-replace": "PK"}[name]
+        new = update_payload(open(arg, "rb").read())
+        i = pcr7_var(log, var)
+        _, val = var_parts(log.events[i]["data"])
+        val2 = new if var == "PK" else append_lists(val, new)
+        if val2 != val:
+            set_var(log, i, val2)
+    elif name == "boot-app":
+        boot_app(log, arg)
+    elif name == "set-boot-order":
+        i = find(log, lambda e: e["type"] == EV_EFI_VARIABLE_BOOT and var_name(e["data"]) == "BootOrder")[0]
+        e = log.events[i]
+        hdr, val = var_parts(e["data"])
+        whole = all(HASH[a](e["data"]).digest() == d for a, d in e["digests"].items())
+        new = b"".join(struct.pack("<H", int(x, 16)) for x in arg.split(","))
+        hdr = bytearray(hdr)
+        struct.pack_into("<Q", hdr, 24, len(new))
+        e["data"] = bytes(hdr) + new
+        log.rehash(e, None if whole else new)
+    elif name == "secure-boot":
+        i = pcr7_var(log, "SecureBoot")
+        set_var(log, i, b"\x01" if arg == "on" else b"\x00")
+        if arg == "off":
+            log.events = [e for e in log.events if not (e["type"] == EV_EFI_VARIABLE_AUTHORITY and e["data"][:16] == IMAGE_SECURITY)]
     elif name == "drop-trustpoint":
         i = trustpoint_index(log)
         if i is not None:
