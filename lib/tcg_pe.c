@@ -348,10 +348,17 @@ int bd_pe_signatures(const void *image, size_t n, const void *db, size_t db_len,
 			ev_sanitize(s->issuer);
 			/* the signature over the content, with the signer's own key (the chain comes next) */
 			if (!s->problem[0] && content && der_value(content, clen, &val, &vlen)) {
-				BIO *bio = BIO_new_mem_buf(val, (int)vlen);
-				s->signature_valid = bio && PKCS7_verify(p7, NULL, NULL, bio, NULL,
-									 PKCS7_BINARY | PKCS7_NOVERIFY | PKCS7_NOCHAIN) == 1;
-				BIO_free(bio);
+				/* behind a null filter: PKCS7_verify copies a memory BIO and leaks the copy on
+				 * some error paths (OpenSSL 3.0) */
+				BIO *mem = BIO_new_mem_buf(val, (int)vlen), *bio = mem ? BIO_new(BIO_f_null()) : NULL;
+				if (bio) {
+					BIO_push(bio, mem);
+					s->signature_valid = PKCS7_verify(p7, NULL, NULL, bio, NULL,
+									  PKCS7_BINARY | PKCS7_NOVERIFY | PKCS7_NOCHAIN) == 1;
+					BIO_free_all(bio);
+				} else {
+					BIO_free(mem);
+				}
 			}
 			if (db && db_len) {
 				struct dbctx x = { p7, signer, s, 0 };
