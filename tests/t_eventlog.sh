@@ -342,6 +342,9 @@ b = bytearray(open(sys.argv[1], "rb").read())
 # the S-CRTM version "M60" becomes ESC ] ... BEL (an OSC sequence) plus CSI (8-bit, as UTF-8 C2 9B)
 i = b.find(b"M\x006\x000\x00")
 b[i:i+6] = b"\x1b]0\x07\xc2\x9b"
+# a boot option's UTF-16 description starts with ESC [ 2 J and U+009B (CSI)
+i = b.find("IPV6 Network".encode("utf-16-le"))
+b[i:i+10] = "\x1b[2J\x9b".encode("utf-16-le")
 open(sys.argv[2], "wb").write(bytes(b))
 EOF2
 "$BDKIT" eventlog show "$TMP/esc.log" >"$TMP/out" 2>&1
