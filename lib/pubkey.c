@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * RSA keys and certificates for public-key protectors, through OpenSSL libcrypto 3:
- * private keys from PEM/DER files (PKCS#8 encrypted or not, PKCS#1), PKCS#12 files and PKCS#11
- * tokens (libp11's "pkcs11" engine, Debian libengine-pkcs11-openssl: OpenSSL 3.0 has no PKCS#11
- * provider), RSA decryption with each candidate padding, certificate thumbprint and usage checks.
+ * private keys from PEM/DER files (PKCS#8 encrypted or not, PKCS#1) and PKCS#12 files (tokens:
+ * pkcs11.c), RSA decryption with each candidate padding, certificate thumbprint and usage checks.
  * Nothing here prompts or prints; passwords and PINs come from the caller.
  */
-#define OPENSSL_SUPPRESS_DEPRECATED   /* the ENGINE API: the only PKCS#11 route in OpenSSL 3.0 */
+#define OPENSSL_SUPPRESS_DEPRECATED   /* RSA_padding_check_*: no non-deprecated way to unpad a raw block */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +17,7 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/decoder.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -28,10 +28,6 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#ifndef OPENSSL_NO_ENGINE
-#include <openssl/engine.h>
-#include <openssl/ui.h>
-#endif
 
 #include "pubkey.h"
 
@@ -96,6 +92,13 @@ static void ossl_reason(char *out, size_t outlen)
 	snprintf(out, outlen, "%s", r ? r : "unknown OpenSSL error");
 }
 
+static const char *type_name(const EVP_PKEY *pkey)
+{
+	const char *n = EVP_PKEY_get0_type_name(pkey);
+
+	return n ? n : "of another type";
+}
+
 /* ---- RSA public keys ---- */
 
 static int bn_to_be(const BIGNUM *bn, uint8_t *out, size_t max, size_t *len)
@@ -129,7 +132,7 @@ static unsigned bit_length(const uint8_t *n, size_t len)
 	return bits;
 }
 
-static int rsa_pub_set(struct bd_rsa_pub *k, const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen)
+int bd_rsa_pub_set(struct bd_rsa_pub *k, const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen)
 {
 	memset(k, 0, sizeof(*k));
 	strip_zeros(&n, &nlen);
@@ -187,7 +190,7 @@ out:
 	return pkey;
 }
 
-/* The RSA public key of an EVP_PKEY (file, PKCS#12 or engine key). */
+/* The RSA public key of an EVP_PKEY (file or PKCS#12 key, certificate). */
 static int pkey_rsa_pub(const EVP_PKEY *pkey, struct bd_rsa_pub *out)
 {
 	BIGNUM *n = NULL, *e = NULL;
@@ -197,7 +200,7 @@ static int pkey_rsa_pub(const EVP_PKEY *pkey, struct bd_rsa_pub *out)
 
 	if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA)
 		return bd_err(BD_ERR_UNSUPPORTED, "the key is %s, not RSA: BitLocker public-key protectors use RSA",
-			      OBJ_nid2sn(EVP_PKEY_get_base_id(pkey)));
+			      type_name(pkey));
 	if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) ||
 	    !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e)) {
 		BN_free(n);
@@ -209,7 +212,7 @@ static int pkey_rsa_pub(const EVP_PKEY *pkey, struct bd_rsa_pub *out)
 	BN_free(e);
 	if (r)
 		return bd_err(BD_ERR_UNSUPPORTED, "RSA key larger than %u bits", BD_RSA_MAX_BYTES * 8);
-	return rsa_pub_set(out, nb, nl, eb, el);
+	return bd_rsa_pub_set(out, nb, nl, eb, el);
 }
 
 int bd_rsa_pub_key_id(const struct bd_rsa_pub *k, uint8_t sha1[20])
@@ -245,7 +248,7 @@ int bd_rsa_pub_from_cng(const uint8_t *blob, size_t len, struct bd_rsa_pub *out)
 		return bd_err(BD_ERR_CORRUPT, "not a CNG RSA public key blob (%zu bytes, magic 0x%08x)", len, magic);
 	if (cp1 || cp2)
 		return bd_err(BD_ERR_CORRUPT, "RSA key blob claims primes (%u, %u bytes) in a public key", cp1, cp2);
-	r = rsa_pub_set(out, n, cbn, e, cbe);
+	r = bd_rsa_pub_set(out, n, cbn, e, cbe);
 	if (r)
 		return r == BD_ERR_UNSUPPORTED ? bd_err(BD_ERR_CORRUPT, "RSA key blob: %s", bd_last_error()) : r;
 	if (out->bits != bits)
@@ -303,6 +306,25 @@ static int set_padding(EVP_PKEY_CTX *ctx, int padding)
 	return -1;
 }
 
+int bd_rsa_unpad(int padding, const uint8_t *em, size_t k, uint8_t *out, size_t *outlen)
+{
+	int n = -1;
+
+	if (k < 11 || k > BD_RSA_MAX_BYTES || *outlen > 0x7FFFFFFF)
+		return bd_err(BD_ERR_INVALID, "RSA block of %zu bytes", k);
+	if (padding == BD_PAD_PKCS1)
+		n = em[0] ? -1 : RSA_padding_check_PKCS1_type_2(out, (int)*outlen, em + 1, (int)k - 1, (int)k);
+	else if (padding == BD_PAD_OAEP_SHA1 || padding == BD_PAD_OAEP_SHA256) {
+		const EVP_MD *md = padding == BD_PAD_OAEP_SHA256 ? EVP_sha256() : EVP_sha1();
+		n = RSA_padding_check_PKCS1_OAEP_mgf1(out, (int)*outlen, em, (int)k, (int)k, NULL, 0, md, md);
+	}
+	ERR_clear_error();
+	if (n < 0)
+		return bd_err(BD_ERR_WRONG_KEY, "RSA %s padding does not check", bd_rsa_padding_name(padding));
+	*outlen = (size_t)n;
+	return 0;
+}
+
 int bd_rsa_encrypt(const struct bd_rsa_pub *k, int padding, const uint8_t *pt, size_t ptlen, uint8_t *ct,
 		   size_t *ctlen)
 {
@@ -329,12 +351,10 @@ int bd_rsa_encrypt(const struct bd_rsa_pub *k, int padding, const uint8_t *pt, s
 /* ---- private keys ---- */
 
 struct bd_privkey {
-	EVP_PKEY *pkey;
 	int source;
+	EVP_PKEY *pkey;          /* files */
 	X509 *cert;
-#ifndef OPENSSL_NO_ENGINE
-	ENGINE *engine;
-#endif
+	struct bd_p11 *p11;      /* tokens */
 };
 
 struct pw_ctx {
@@ -382,12 +402,7 @@ void bd_privkey_free(struct bd_privkey *k)
 		return;
 	EVP_PKEY_free(k->pkey);
 	X509_free(k->cert);
-#ifndef OPENSSL_NO_ENGINE
-	if (k->engine) {
-		ENGINE_finish(k->engine);
-		ENGINE_free(k->engine);
-	}
-#endif
+	bd_p11_close(k->p11);
 	free(k);
 }
 
@@ -398,13 +413,15 @@ int bd_privkey_source(const struct bd_privkey *k)
 
 int bd_privkey_public(const struct bd_privkey *k, struct bd_rsa_pub *out)
 {
-	return pkey_rsa_pub(k->pkey, out);
+	return k->p11 ? bd_p11_public(k->p11, out) : pkey_rsa_pub(k->pkey, out);
 }
 
 int bd_privkey_cert_thumbprint(const struct bd_privkey *k, uint8_t sha1[20])
 {
 	unsigned int n = 20;
 
+	if (k->p11)
+		return bd_p11_cert_thumbprint(k->p11, sha1);
 	return k->cert && X509_digest(k->cert, EVP_sha1(), sha1, &n) && n == 20;
 }
 
@@ -505,7 +522,7 @@ int bd_privkey_from_file(const char *path, const char *password, struct bd_privk
 	}
 	if (EVP_PKEY_get_base_id(k->pkey) != EVP_PKEY_RSA) {
 		r = bd_err(BD_ERR_UNSUPPORTED, "the key in %s is %s, not RSA: BitLocker public-key protectors use RSA",
-			   path, OBJ_nid2sn(EVP_PKEY_get_base_id(k->pkey)));
+			   path, type_name(k->pkey));
 		goto fail;
 	}
 	unslurp(buf, len);
@@ -579,7 +596,7 @@ int bd_privkey_from_pkcs12(const char *path, const char *password, struct bd_pri
 	}
 	if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA) {
 		r = bd_err(BD_ERR_UNSUPPORTED, "the key in %s is %s, not RSA: BitLocker public-key protectors use RSA",
-			   path, OBJ_nid2sn(EVP_PKEY_get_base_id(pkey)));
+			   path, type_name(pkey));
 		EVP_PKEY_free(pkey);
 		X509_free(cert);
 		goto out;
@@ -602,163 +619,34 @@ out:
 	return r;
 }
 
-#ifndef OPENSSL_NO_ENGINE
-/* Percent-decode src[0..len) into out (NUL-terminated). -1 when it does not fit or is malformed. */
-static int pct_decode(const char *src, size_t len, char *out, size_t outlen)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		char c = src[i];
-		if (c == '%') {
-			unsigned v;
-			if (i + 2 >= len || !isxdigit((unsigned char)src[i + 1]) ||
-			    !isxdigit((unsigned char)src[i + 2]) || sscanf(src + i + 1, "%2x", &v) != 1)
-				return -1;
-			c = (char)v;
-			i += 2;
-		}
-		if (o + 1 >= outlen || !c)
-			return -1;
-		out[o++] = c;
-	}
-	out[o] = 0;
-	return 0;
-}
-
-/* The reasons libp11 puts in the queue are the PKCS#11 return values (CKR_*). */
-enum { CKR_PIN_INCORRECT = 0xA0, CKR_PIN_INVALID = 0xA1, CKR_PIN_LEN_RANGE = 0xA2, CKR_PIN_EXPIRED = 0xA3,
-       CKR_PIN_LOCKED = 0xA4 };
-
-static int p11_fail(const char *uri, const char *pin)
-{
-	unsigned long e;
-	int ckr = 0;
-	char why[160] = "";
-
-	while ((e = ERR_get_error())) {
-		const char *lib = ERR_lib_error_string(e);
-		const char *rs = ERR_reason_error_string(e);
-		if (lib && strstr(lib, "PKCS#11") && ERR_GET_REASON(e) >= CKR_PIN_INCORRECT &&
-		    ERR_GET_REASON(e) <= CKR_PIN_LOCKED)
-			ckr = ERR_GET_REASON(e);
-		if (rs && !why[0])
-			snprintf(why, sizeof(why), "%s", rs);
-	}
-	switch (ckr) {
-	case CKR_PIN_INCORRECT:
-	case CKR_PIN_INVALID:
-	case CKR_PIN_LEN_RANGE:
-		return bd_err(BD_ERR_WRONG_KEY, "wrong PIN for the token of %s (tried once; a card locks after a few "
-			      "wrong PINs, so check it before trying again)", uri);
-	case CKR_PIN_EXPIRED:
-		return bd_err(BD_ERR_WRONG_KEY, "the PIN of the token of %s has expired: change it first", uri);
-	case CKR_PIN_LOCKED:
-		return bd_err(BD_ERR_WRONG_KEY, "the token of %s is locked (too many wrong PINs): unblock it with its "
-			      "PUK / security officer PIN first", uri);
-	}
-	if (!pin)
-		return bd_err(BD_ERR_NO_PROTECTOR, "no usable private key at %s without a PIN: give the token's PIN "
-			      "(or check the URI: p11tool --list-all-privkeys --login)", uri);
-	return bd_err(BD_ERR_INVALID, "no private key found at %s (%s); list the token's keys with "
-		      "'p11tool --list-all-privkeys --login' or 'pkcs11-tool -O --login'", uri, why[0] ? why : "not found");
-}
-#endif
-
 int bd_privkey_from_pkcs11(const char *uri, const char *pin, const char *module, struct bd_privkey **out)
 {
-#ifdef OPENSSL_NO_ENGINE
-	*out = NULL;
-	return bd_err(BD_ERR_UNSUPPORTED, "this OpenSSL has no engine support: PKCS#11 tokens cannot be used");
-#else
-	char path[4096], mod[4096];
-	const char *q;
-	struct bd_privkey *k;
-	UI_METHOD *ui = NULL;
-	ENGINE *e;
+	struct bd_privkey *k = privkey_new(BD_KEY_SRC_PKCS11);
 	int r;
 
 	*out = NULL;
-	if (strncmp(uri, "pkcs11:", 7))
-		return bd_err(BD_ERR_INVALID, "not a PKCS#11 URI (pkcs11:token=...;object=...): %s", uri);
-	/* query attributes (RFC 7512 §2.3): module-path is used here, the rest dropped (a PIN belongs
-	 * to the prompt, not to a URI other users can read) */
-	q = strchr(uri, '?');
-	snprintf(path, sizeof(path), "%.*s", (int)(q ? (size_t)(q - uri) : strlen(uri)), uri);
-	if (q && !module) {
-		for (const char *a = q + 1; *a;) {
-			size_t alen = strcspn(a, "&");
-			if (alen > 12 && !strncmp(a, "module-path=", 12)) {
-				if (pct_decode(a + 12, alen - 12, mod, sizeof(mod)))
-					return bd_err(BD_ERR_INVALID, "bad module-path in the PKCS#11 URI");
-				module = mod;
-			}
-			a += alen + (a[alen] == '&');
-		}
-	}
-	ERR_clear_error();
-	e = ENGINE_by_id("pkcs11");
-	if (!e) {
-		ERR_clear_error();
-		return bd_err(BD_ERR_UNSUPPORTED, "the OpenSSL PKCS#11 engine is not installed (Debian: "
-			      "libengine-pkcs11-openssl): PKCS#11 tokens cannot be used");
-	}
-	(void)ENGINE_ctrl_cmd_string(e, "QUIET", NULL, 0);      /* libp11 prints otherwise */
-	if ((module && !ENGINE_ctrl_cmd_string(e, "MODULE_PATH", module, 0)) ||
-	    (pin && !ENGINE_ctrl_cmd_string(e, "PIN", pin, 0))) {
-		ENGINE_free(e);
-		ERR_clear_error();
-		return bd_err(BD_ERR_UNSUPPORTED, "the PKCS#11 engine refused its settings");
-	}
-	if (!ENGINE_init(e)) {
-		ENGINE_free(e);
-		ERR_clear_error();
-		return bd_err(BD_ERR_UNSUPPORTED, "cannot load the PKCS#11 module %s", module ? module :
-			      "(libp11's default, p11-kit-proxy)");
-	}
-	k = privkey_new(BD_KEY_SRC_PKCS11);
-	ui = UI_create_method("bdkit: no prompt");    /* no reader: the engine cannot ask for a PIN itself */
-	if (!k || !ui) {
-		r = bd_err(BD_ERR_NOMEM, "out of memory");
-		goto fail;
-	}
-	k->engine = e;
-	k->pkey = ENGINE_load_private_key(e, path, ui, NULL);
-	UI_destroy_method(ui);
-	if (!k->pkey) {
-		r = p11_fail(path, pin);
-		goto fail_k;
-	}
-	ERR_clear_error();
-	if (EVP_PKEY_get_base_id(k->pkey) != EVP_PKEY_RSA) {
-		r = bd_err(BD_ERR_UNSUPPORTED, "the key at %s is %s, not RSA", path,
-			   OBJ_nid2sn(EVP_PKEY_get_base_id(k->pkey)));
-		goto fail_k;
+	if (!k)
+		return bd_err(BD_ERR_NOMEM, "out of memory");
+	r = bd_p11_open(uri, pin, module, &k->p11);
+	if (r) {
+		free(k);
+		return r;
 	}
 	*out = k;
 	return 0;
-fail:
-	ENGINE_finish(e);
-	ENGINE_free(e);
-	UI_destroy_method(ui);
-	free(k);
-	ERR_clear_error();
-	return r;
-fail_k:
-	bd_privkey_free(k);
-	ERR_clear_error();
-	return r;
-#endif
 }
 
 int bd_privkey_decrypt(struct bd_privkey *k, int padding, const uint8_t *ct, size_t ctlen, uint8_t *pt,
 		       size_t *ptlen)
 {
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(k->pkey, NULL);
+	EVP_PKEY_CTX *ctx;
 	struct bd_secret *tmp = NULL;
 	size_t n = 0;
 	int r;
 
+	if (k->p11)
+		return bd_p11_decrypt(k->p11, padding, ct, ctlen, pt, ptlen);
+	ctx = EVP_PKEY_CTX_new(k->pkey, NULL);
 	if (!ctx || EVP_PKEY_decrypt_init(ctx) <= 0 || set_padding(ctx, padding)) {
 		r = bd_err(BD_ERR_WRONG_KEY, "the key cannot do RSA %s decryption", bd_rsa_padding_name(padding));
 		goto out;

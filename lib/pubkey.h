@@ -5,9 +5,10 @@
  *
  *  pkprotector.c  the datums of a 0x1000 VMK entry (bounded parsing, no secrets needed);
  *  pubkey.c       RSA keys and certificates through OpenSSL: private keys from PEM/DER
- *                 (PKCS#8 encrypted or not), PKCS#12 and PKCS#11 tokens (libp11's engine),
- *                 RSA decryption with each candidate padding, public-key matching,
- *                 certificate thumbprint, key usage and EKU checks.
+ *                 (PKCS#8 encrypted or not) and PKCS#12 files, RSA decryption with each
+ *                 candidate padding, public-key matching, certificate thumbprint, key usage
+ *                 and EKU checks;
+ *  pkcs11.c       private keys on PKCS#11 tokens through p11-kit (module loading, RFC 7512 URIs).
  *
  * Not part of the public API (yet): the unlock door (bd_unlock with a certificate secret) and
  * `protector add certificate` are built on these.
@@ -32,6 +33,8 @@ struct bd_rsa_pub {
 	size_t elen;
 	unsigned bits;               /* bit length of n */
 };
+/* Set from big-endian n and e (leading zeros allowed). BD_ERR_UNSUPPORTED when too large or zero. */
+int bd_rsa_pub_set(struct bd_rsa_pub *k, const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen);
 /* 1 when both keys have the same modulus and exponent. */
 int bd_rsa_pub_equal(const struct bd_rsa_pub *a, const struct bd_rsa_pub *b);
 /* The exponent as a number (0 when it does not fit 64 bits). */
@@ -54,6 +57,9 @@ enum bd_rsa_padding {
 	BD_PAD_OAEP_SHA256 = 3,      /* RSAES-OAEP, SHA-256 and MGF1-SHA-256, empty label */
 };
 const char *bd_rsa_padding_name(int padding);   /* "PKCS#1 v1.5", "OAEP SHA-1", "OAEP SHA-256" */
+/* Remove a padding from a raw RSA block em (k bytes: the modulus length, as m^d mod n gives it),
+ * for tokens that only do raw RSA (CKM_RSA_X_509) for a padding. BD_ERR_WRONG_KEY when it does not check. */
+int bd_rsa_unpad(int padding, const uint8_t *em, size_t k, uint8_t *out, size_t *outlen);
 /* Encrypt pt for k (what `protector add certificate` will do; tests use it). ct gets k's modulus
  * length (*ctlen in: room, out: bytes). 0 or BD_ERR_INVALID (too long for the padding) / BD_ERR_*. */
 int bd_rsa_encrypt(const struct bd_rsa_pub *k, int padding, const uint8_t *pt, size_t ptlen, uint8_t *ct,
@@ -69,11 +75,12 @@ enum bd_privkey_source { BD_KEY_SRC_FILE = 1, BD_KEY_SRC_PKCS12 = 2, BD_KEY_SRC_
 /*
  * Error codes of the loaders (the message says more, in one line):
  *   BD_ERR_IO           the file cannot be read
- *   BD_ERR_INVALID      not a private key / PKCS#12 file / PKCS#11 URI that can be used; not RSA
+ *   BD_ERR_INVALID      not a private key / PKCS#12 file / PKCS#11 URI; no or several tokens or keys match
  *   BD_ERR_NO_PROTECTOR the key is encrypted (or the token needs a PIN) and no password/PIN was given
  *   BD_ERR_WRONG_KEY    wrong password or PIN; also a PIN the token reports locked or expired
  *                       (the PIN is tried once, never again by itself: a card locks)
- *   BD_ERR_UNSUPPORTED  no PKCS#11 engine (libengine-pkcs11-openssl) or module
+ *   BD_ERR_UNSUPPORTED  not RSA; the PKCS#11 module cannot be loaded (or none is registered)
+ *   BD_ERR_IO           PKCS#11: the token fails (session, device error)
  *   BD_ERR_NOMEM
  */
 /* PEM or DER private key: PKCS#8 (encrypted or not), PKCS#1 RSA, legacy encrypted PEM; a PEM file
@@ -82,10 +89,11 @@ int bd_privkey_from_file(const char *path, const char *password, struct bd_privk
 /* PKCS#12 (.pfx/.p12) file; password NULL tries the empty and the absent password. The first
  * certificate whose public key is the private key's is kept. */
 int bd_privkey_from_pkcs12(const char *path, const char *password, struct bd_privkey **out);
-/* A key on a PKCS#11 token, by RFC 7512 URI ("pkcs11:token=...;object=...", type=private implied).
- * module: the PKCS#11 module (.so); NULL: a "module-path" attribute of the URI, else libp11's
- * default (p11-kit-proxy, which loads every module p11-kit knows). pin: NULL = none (the token
- * must then allow the key without login). Nothing is ever prompted. */
+/* An RSA key on a PKCS#11 token, by RFC 7512 URI ("pkcs11:token=...;object=...;id=..."; the URI
+ * must match exactly one token and one RSA private key there). module: the PKCS#11 module (.so);
+ * NULL: the URI's module-path attribute, else every module registered with p11-kit (its
+ * module-name attribute picks one). pin: NULL = none (only for tokens that need no login or have
+ * a PIN pad). A PIN in the URI is not used. Nothing is ever prompted; the PIN is presented once. */
 int bd_privkey_from_pkcs11(const char *uri, const char *pin, const char *module, struct bd_privkey **out);
 void bd_privkey_free(struct bd_privkey *k);
 
@@ -134,6 +142,16 @@ int bd_cert_public(const struct bd_cert *c, struct bd_rsa_pub *out);
  * 0 or BD_ERR_INVALID / BD_ERR_UNSUPPORTED with a one-line message.
  */
 int bd_cert_check_usage(const struct bd_cert *c, int dra);
+
+/* ---- PKCS#11 tokens (pkcs11.c; through bd_privkey_from_pkcs11) ---- */
+
+struct bd_p11;
+int bd_p11_open(const char *uri, const char *pin, const char *module, struct bd_p11 **out);
+int bd_p11_public(const struct bd_p11 *t, struct bd_rsa_pub *out);
+/* 1 and the thumbprint of the certificate with the key's CKA_ID (same public key), else 0. */
+int bd_p11_cert_thumbprint(const struct bd_p11 *t, uint8_t sha1[20]);
+int bd_p11_decrypt(struct bd_p11 *t, int padding, const uint8_t *ct, size_t ctlen, uint8_t *pt, size_t *ptlen);
+void bd_p11_close(struct bd_p11 *t);
 
 /* ---- the 0x1000 protector's datums (pkprotector.c) ---- */
 
