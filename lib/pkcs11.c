@@ -40,7 +40,7 @@ struct bd_p11 {
 
 static const char *ckr_name(CK_RV rv)
 {
-	static char buf[32];
+	static _Thread_local char buf[32];
 	switch (rv) {
 	case CKR_OK: return "CKR_OK";
 	case CKR_ARGUMENTS_BAD: return "CKR_ARGUMENTS_BAD";
