@@ -6,7 +6,8 @@ PKGS="build-essential clang pkg-config libssl-dev libfuse3-dev fuse3 nbdkit nbdk
  libldap-dev libcurl4-openssl-dev libjson-c-dev zlib1g-dev
  dislocker libbde-utils python3-libbde cryptsetup-bin ntfs-3g tpm2-tools xz-utils dosfstools exfatprogs mtools
  slapd ldap-utils
- swtpm swtpm-tools pesign sbsigntool osslsigncode openssl shim-signed grub-efi-amd64-signed systemd-boot-efi"
+ openssl libp11-kit-dev softhsm2 opensc
+ swtpm swtpm-tools pesign sbsigntool osslsigncode shim-signed grub-efi-amd64-signed systemd-boot-efi"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
