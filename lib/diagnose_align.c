@@ -16,6 +16,7 @@
 #include "diagnose_int.h"
 
 #define MAX_ALIGN_CELLS (1u << 21)   /* DP table limit (8 MiB); longer lists are compared by position */
+#define MAX_CLASSIFIED 256            /* differences classified per PCR; more are counted (work stays linear) */
 
 uint64_t dg_hash(const void *p, size_t n, uint64_t h)
 {
@@ -669,19 +670,21 @@ int dg_diff_pcr(struct dg *g, unsigned pcr, int bound)
 		goto out;
 	for (size_t p = 0; p < np && !r; p++) {
 		long a = pairs[p].a, b = pairs[p].b;
-		if (a >= 0 && b >= 0) {
-			if (ga[a].value == ba[b].value)
-				continue;
-			ops++;
+		if (a >= 0 && b >= 0 && ga[a].value == ba[b].value)
+			continue;
+		if (++ops > MAX_CLASSIFIED)
+			continue;
+		if (a >= 0 && b >= 0)
 			r = classify(g, pcr, bound, OP_CHANGED, &ga[a], &ba[b]);
-		} else if (b >= 0) {
-			ops++;
+		else if (b >= 0)
 			r = classify(g, pcr, bound, OP_ADDED, NULL, &ba[b]);
-		} else {
-			ops++;
+		else
 			r = classify(g, pcr, bound, OP_REMOVED, &ga[a], NULL);
-		}
 	}
+	if (!r && ops > MAX_CLASSIFIED)
+		r = dg_add(g, BD_CAUSE_UNEXPLAINED, BD_CONF_LOW, pcr, bound, -1, -1,
+			   "PCR %u: %zu more differences not classified (compare with 'bdkit eventlog show')", pcr,
+			   ops - MAX_CLASSIFIED);
 	if (!r && !ops) {
 		/* same events, different value: the start value differs */
 		if (pcr == 0 && g->gi.startup_locality != g->bi.startup_locality)

@@ -35,6 +35,7 @@ struct boot {
 struct bd_bootset {
 	struct boot *b;
 	size_t n, cap;
+	bool all_counted;        /* every boot has a boot counter: order by it */
 };
 
 int bd_bootset_new(bd_bootset **out)
@@ -169,16 +170,15 @@ int bd_bootset_boot(const bd_bootset *s, size_t id, struct bd_boot_info *out)
 	return 0;
 }
 
-static const bd_bootset *sort_set;
-static bool sort_by_count;
-
-static int cmp_ids(const void *x, const void *y)
+static int cmp_ids(const void *x, const void *y, void *ctx)
 {
-	const struct boot *a = &sort_set->b[*(const size_t *)x], *b = &sort_set->b[*(const size_t *)y];
+	const bd_bootset *s = ctx;
+	const struct boot *a = &s->b[*(const size_t *)x], *b = &s->b[*(const size_t *)y];
+	bool by_count = a->info.has_boot_count && b->info.has_boot_count && s->all_counted;
 
-	if (sort_by_count && a->info.boot_count != b->info.boot_count)
+	if (by_count && a->info.boot_count != b->info.boot_count)
 		return a->info.boot_count < b->info.boot_count ? -1 : 1;
-	if (sort_by_count && a->resume != b->resume)
+	if (by_count && a->resume != b->resume)
 		return a->resume < b->resume ? -1 : 1;
 	int c = strcmp(a->name, b->name);
 	if (c)
@@ -194,11 +194,8 @@ int bd_bootset_order(const bd_bootset *s, size_t *ids)
 		ids[i] = i;
 		all &= s->b[i].info.has_boot_count != 0;
 	}
-	/* qsort with a file-scope context: the library is not used from several threads for this */
-	sort_set = s;
-	sort_by_count = all;
-	qsort(ids, s->n, sizeof(*ids), cmp_ids);
-	sort_set = NULL;
+	((bd_bootset *)s)->all_counted = all;
+	qsort_r(ids, s->n, sizeof(*ids), cmp_ids, (void *)s);
 	return 0;
 }
 
@@ -255,40 +252,95 @@ static int add_vkey(struct dg *g, unsigned pcr, uint64_t key, size_t *cap)
 	return 0;
 }
 
-/* The k-th event with this key in this PCR (its value), or false. */
-static bool nth_value(const struct boot *b, unsigned pcr, uint64_t key, size_t k, uint64_t *value)
+/* A boot's fingerprints in (pcr, key, occurrence) order; occurrence counts equal (pcr, key) in log order. */
+struct ofp {
+	uint8_t pcr;
+	uint64_t key;
+	uint32_t occ;
+	uint64_t value;
+};
+
+static int cmp_ofp(const void *x, const void *y)
 {
-	for (size_t i = 0; i < b->n_fp; i++)
-		if (b->fp[i].pcr == pcr && b->fp[i].key == key && !k--) {
-			*value = b->fp[i].value;
-			return true;
-		}
-	return false;
+	const struct ofp *a = x, *b = y;
+
+	if (a->pcr != b->pcr)
+		return a->pcr < b->pcr ? -1 : 1;
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	return a->occ < b->occ ? -1 : a->occ > b->occ;
 }
 
-/* Keys whose events differ between two good boots (changed, or present in one only). */
+struct idxfp {
+	const struct fp *f;
+	size_t i;
+};
+
+static int cmp_idx(const void *x, const void *y)
+{
+	const struct idxfp *a = x, *b = y;
+
+	if (a->f->pcr != b->f->pcr)
+		return a->f->pcr < b->f->pcr ? -1 : 1;
+	if (a->f->key != b->f->key)
+		return a->f->key < b->f->key ? -1 : 1;
+	return a->i < b->i ? -1 : a->i > b->i;
+}
+
+static struct ofp *ordered(const struct boot *b)
+{
+	struct idxfp *t = malloc((b->n_fp + 1) * sizeof(*t));
+	struct ofp *o = malloc((b->n_fp + 1) * sizeof(*o));
+
+	if (!t || !o) {
+		free(t);
+		free(o);
+		return NULL;
+	}
+	for (size_t i = 0; i < b->n_fp; i++)
+		t[i] = (struct idxfp){ &b->fp[i], i };
+	qsort(t, b->n_fp, sizeof(*t), cmp_idx);
+	for (size_t i = 0; i < b->n_fp; i++) {
+		bool same = i && t[i].f->pcr == t[i - 1].f->pcr && t[i].f->key == t[i - 1].f->key;
+		o[i] = (struct ofp){ t[i].f->pcr, t[i].f->key, same ? o[i - 1].occ + 1 : 0, t[i].f->value };
+	}
+	free(t);
+	return o;
+}
+
+/* Keys whose events differ between two good boots (changed, or present in one only): a sorted merge. */
 static int compare_good(struct dg *g, const struct boot *a, const struct boot *b, size_t *cap, uint32_t *pcrs)
 {
-	int r;
+	struct ofp *x = ordered(a), *y = ordered(b);
+	size_t i = 0, j = 0;
+	int r = 0;
 
-	for (int side = 0; side < 2; side++) {
-		const struct boot *x = side ? b : a, *y = side ? a : b;
-		for (size_t i = 0; i < x->n_fp; i++) {
-			size_t k = 0;
-			uint64_t vx = x->fp[i].value, vy;
-			for (size_t j = 0; j < i; j++)
-				k += x->fp[j].pcr == x->fp[i].pcr && x->fp[j].key == x->fp[i].key;
-			if (nth_value(y, x->fp[i].pcr, x->fp[i].key, k, &vy) && vy == vx)
-				continue;
-			/* PCRs 11-14: Windows counts boots and unlocks there; the SIPA rules handle them */
-			if (x->fp[i].pcr >= 11 && x->fp[i].pcr <= 14)
-				continue;
-			*pcrs |= 1u << x->fp[i].pcr;
-			if ((r = add_vkey(g, x->fp[i].pcr, x->fp[i].key, cap)))
-				return r;
-		}
+	if (!x || !y) {
+		free(x);
+		free(y);
+		return bd_err(BD_ERR_NOMEM, "out of memory");
 	}
-	return 0;
+	while (!r && (i < a->n_fp || j < b->n_fp)) {
+		int c = i == a->n_fp ? 1 : j == b->n_fp ? -1 : cmp_ofp(&x[i], &y[j]);
+		const struct ofp *d = NULL;
+		if (c == 0) {
+			if (x[i].value != y[j].value)
+				d = &x[i];
+			i++, j++;
+		} else if (c < 0) {
+			d = &x[i++];
+		} else {
+			d = &y[j++];
+		}
+		/* PCRs 11-14: Windows counts boots and unlocks there; the SIPA rules handle them */
+		if (!d || (d->pcr >= 11 && d->pcr <= 14))
+			continue;
+		*pcrs |= 1u << d->pcr;
+		r = add_vkey(g, d->pcr, d->key, cap);
+	}
+	free(x);
+	free(y);
+	return r;
 }
 
 int dg_volatile_from_boots(struct dg *g)
@@ -414,32 +466,50 @@ static int ident_line(struct dg *g, const char *fmt, ...)
 	return 0;
 }
 
-/* Share of the firmware events (PCRs 0-7: what they are, not what they measured) both boots log. */
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* Share of the firmware events (PCRs 0-7: what they are, not what they measured) both boots log:
+ * the multisets of keys, sorted and merged. */
 static double firmware_similarity(const struct dg *g)
 {
 	size_t common = 0, total[2] = { 0, 0 };
 
 	for (unsigned pcr = 0; pcr <= 7; pcr++) {
-		struct dg_item *a = NULL, *b = NULL;
-		size_t na = dg_collect(g->good, 0, pcr, &a), nb = dg_collect(g->bad, 0, pcr, &b);
-		if (na == (size_t)-1 || nb == (size_t)-1) {
-			free(a);
-			free(b);
-			return -1;
+		struct dg_item *it[2] = { NULL, NULL };
+		uint64_t *k[2] = { NULL, NULL };
+		size_t n[2];
+		bool ok = true;
+		n[0] = dg_collect(g->good, 0, pcr, &it[0]);
+		n[1] = dg_collect(g->bad, 0, pcr, &it[1]);
+		for (int s = 0; s < 2; s++) {
+			if (n[s] == (size_t)-1 || !(k[s] = malloc((n[s] + 1) * sizeof(uint64_t)))) {
+				ok = false;
+				continue;
+			}
+			for (size_t i = 0; i < n[s]; i++)
+				k[s][i] = it[s][i].key;
+			qsort(k[s], n[s], sizeof(uint64_t), cmp_u64);
+			total[s] += n[s];
 		}
-		total[0] += na;
-		total[1] += nb;
-		bool *used = calloc(nb + 1, 1);
-		for (size_t i = 0; used && i < na; i++)
-			for (size_t j = 0; j < nb; j++)
-				if (!used[j] && a[i].key == b[j].key) {
-					used[j] = true;
-					common++;
-					break;
-				}
-		free(used);
-		free(a);
-		free(b);
+		for (size_t i = 0, j = 0; ok && i < n[0] && j < n[1];) {
+			if (k[0][i] == k[1][j])
+				common++, i++, j++;
+			else if (k[0][i] < k[1][j])
+				i++;
+			else
+				j++;
+		}
+		for (int s = 0; s < 2; s++) {
+			free(it[s]);
+			free(k[s]);
+		}
+		if (!ok)
+			return -1;
 	}
 	if (!MAX(total[0], total[1]))
 		return -1;
