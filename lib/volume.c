@@ -51,19 +51,34 @@ static const char *state_name(uint16_t cur, uint16_t next)
 
 /* ---- reserved ranges ---- */
 
-static int add_range(struct bd_range **rs, size_t *n, uint64_t start, uint64_t len)
+/*
+ * Every byte range the view reads as zeros (metadata areas, relocated boot sectors, conversion
+ * log, EOW blocks) comes from on-disk fields, some of them covered by no checksum (the header's
+ * EOW offsets). They are validated here, once: clipped to the volume and widened to whole
+ * sectors, then sorted and merged. classify() hands out runs that start and end on sector
+ * boundaries only because of this, and the sector ciphers (decrypt_run, write_aligned) rely on it.
+ */
+static int add_range(struct bd_volume *v, uint64_t start, uint64_t len, const char *what)
 {
 	struct bd_range *nr;
+	uint64_t ss = v->ss, end;
 
-	if (!len)
-		return 0;
-	nr = realloc(*rs, (*n + 1) * sizeof(**rs));
+	if (!len || start >= v->len)
+		return 0;  /* nothing of the volume to hide */
+	end = len > v->len - start ? v->len : start + len;
+	if (start % ss || end % ss)
+		bd_warn("%s at %llu (+%llu) is not sector-aligned; whole sectors around it read as zeros",
+			what, (unsigned long long)start, (unsigned long long)len);
+	start -= start % ss;
+	if (end % ss)
+		end += ss - end % ss;
+	nr = realloc(v->reserved, (v->n_reserved + 1) * sizeof(*nr));
 	if (!nr)
 		return bd_err(BD_ERR_NOMEM, "out of memory");
-	*rs = nr;
-	nr[*n].start = start;
-	nr[*n].len = len;
-	(*n)++;
+	v->reserved = nr;
+	nr[v->n_reserved].start = start;
+	nr[v->n_reserved].len = end - start;
+	v->n_reserved++;
 	return 0;
 }
 
@@ -88,21 +103,35 @@ static int build_reserved(struct bd_volume *v)
 	}
 	for (int i = 0; i < 3 && !r; i++)
 		if (m->copy_off[i])
-			r = add_range(&v->reserved, &v->n_reserved, m->copy_off[i], area);
+			r = add_range(v, m->copy_off[i], area, "a metadata copy");
 	if (!r && v->virt_size)
-		r = add_range(&v->reserved, &v->n_reserved, v->virt_off, v->virt_size);
+		r = add_range(v, v->virt_off, v->virt_size, "the relocated boot sectors");
 	if (!r && m->cur_state == 2)
-		r = add_range(&v->reserved, &v->n_reserved, m->state_offset, m->state_size);
+		r = add_range(v, m->state_offset, m->state_size, "the conversion area");
 	if (!r && v->eow)
 		for (size_t i = 0; i < v->eow->n_reserved && !r; i++)
-			r = add_range(&v->reserved, &v->n_reserved, v->eow->reserved[i].start, v->eow->reserved[i].len);
+			r = add_range(v, v->eow->reserved[i].start, v->eow->reserved[i].len,
+				      "an encrypt-on-write block");
 	if (!r && v->hdr.eow)
 		for (int i = 0; i < 2 && !r; i++)
 			if (v->hdr.eow_off[i])
-				r = add_range(&v->reserved, &v->n_reserved, v->hdr.eow_off[i], v->ss);
-	if (v->n_reserved)
-		qsort(v->reserved, v->n_reserved, sizeof(*v->reserved), cmp_range);
-	return r;
+				r = add_range(v, v->hdr.eow_off[i], v->ss, "the encrypt-on-write information");
+	if (r || !v->n_reserved)
+		return r;
+	qsort(v->reserved, v->n_reserved, sizeof(*v->reserved), cmp_range);
+	/* merge overlapping and touching ranges: classify() walks a disjoint sorted list */
+	size_t k = 0;
+	for (size_t i = 1; i < v->n_reserved; i++) {
+		struct bd_range *a = &v->reserved[k], *b = &v->reserved[i];
+		if (b->start <= a->start + a->len) {
+			if (b->start + b->len > a->start + a->len)
+				a->len = b->start + b->len - a->start;
+		} else {
+			v->reserved[++k] = *b;
+		}
+	}
+	v->n_reserved = k + 1;
+	return 0;
 }
 
 /* ---- open ---- */
@@ -181,6 +210,13 @@ static int setup_view(struct bd_volume *v)
 				      (unsigned long long)v->virt_off, (unsigned long long)v->virt_size);
 	}
 	v->size = v->len - v->len % v->ss;
+	/* the conversion watermark splits the view into encrypted and plain runs: whole sectors only */
+	v->watermark = m->state_offset;
+	if (v->watermark % v->ss) {
+		bd_warn("the conversion watermark %llu is not sector-aligned; the sector it falls in is taken "
+			"as not yet encrypted", (unsigned long long)v->watermark);
+		v->watermark -= v->watermark % v->ss;
+	}
 	if (v->hdr.eow) {
 		bd_eow_free(v->eow);
 		v->eow = NULL;
@@ -549,8 +585,8 @@ static int classify_phys(const struct bd_volume *v, uint64_t p, uint64_t *run)
 		return bd_eow_encrypted(v->eow, p, run) ? SEG_CRYPT : SEG_PLAIN;
 	if (m->cur_state == 4 && m->next_state == 4)
 		return SEG_CRYPT;
-	if (p < m->state_offset) {
-		*run = m->state_offset - p;
+	if (p < v->watermark) {
+		*run = v->watermark - p;
 		return SEG_CRYPT;
 	}
 	return SEG_PLAIN;
@@ -600,10 +636,14 @@ static int classify(const struct bd_volume *v, uint64_t l, uint64_t *phys, uint6
 	return k;
 }
 
+/* n and phys are whole sectors (build_reserved and the layout checks guarantee it). */
 static int decrypt_run(struct bd_volume *v, uint8_t *buf, uint64_t n, uint64_t phys)
 {
 	uint32_t ss = v->ss;
 
+	if (n % ss || phys % ss)
+		return bd_err(BD_ERR_CORRUPT, "internal: a run of %llu bytes at %llu is not whole sectors",
+			      (unsigned long long)n, (unsigned long long)phys);
 	if (!v->eow_zero_plain)
 		return bd_sector_decrypt(v->cipher, buf, n / ss, phys);
 	/* EOW without bitmaps: all-zero sectors were never written, hence never encrypted */
@@ -638,6 +678,9 @@ static int read_aligned(struct bd_volume *v, uint8_t *buf, uint64_t len, uint64_
 		uint64_t phys, run;
 		int k = classify(v, l, &phys, &run), r = 0;
 		uint64_t n = MIN(len, run);
+		if (!n || n % v->ss)
+			return bd_err(BD_ERR_CORRUPT, "internal: a run of %llu bytes at %llu is not whole sectors",
+				      (unsigned long long)n, (unsigned long long)l);
 		switch (k) {
 		case SEG_ZERO:
 			memset(buf, 0, n);
@@ -685,13 +728,15 @@ ssize_t bd_volume_pread(bd_volume *v, void *out, size_t len, uint64_t off)
 		r = read_aligned(v, buf, len, off);
 		return r ? r : (ssize_t)len;
 	}
-	bounce = malloc(BOUNCE_MAX + 2 * (size_t)v->ss);
+	/* as large as the request needs (up to 1 MiB at a time), not more: small unaligned reads are common */
+	size_t cap = MIN(len, (size_t)BOUNCE_MAX);
+	bounce = malloc(cap + 2 * (size_t)v->ss);
 	if (!bounce)
 		return bd_err(BD_ERR_NOMEM, "out of memory");
 	while (done < len) {
 		uint64_t pos = off + done;
 		uint64_t a = pos - pos % v->ss;
-		size_t want = MIN(len - done, (size_t)BOUNCE_MAX);
+		size_t want = MIN(len - done, cap);
 		uint64_t end = pos + want;
 		uint64_t ae = (end + v->ss - 1) / v->ss * v->ss;
 		if (ae > v->size)
@@ -742,15 +787,18 @@ static int write_aligned(struct bd_volume *v, const uint8_t *buf, uint64_t len, 
 		uint64_t phys, run;
 		int k = classify(v, l, &phys, &run), r = 0;
 		uint64_t n = MIN(MIN(len, run), tmplen);
+		if (!n || n % v->ss)
+			return bd_err(BD_ERR_CORRUPT, "internal: a run of %llu bytes at %llu is not whole sectors",
+				      (unsigned long long)n, (unsigned long long)l);
 		switch (k) {
 		case SEG_ZERO:
 			break; /* reserved areas: the file system sees zeros; drop the write (§8) */
 		case SEG_VISTA_BS:
-			n = 512;
-			memcpy(tmp, buf, 512);
+			n = v->ss;
+			memcpy(tmp, buf, n);
 			memcpy(tmp + 3, v->hdr.raw + 3, 8);
 			memcpy(tmp + 0x38, v->hdr.raw + 0x38, 8);
-			r = bd_io_write_full(v->io, tmp, 512, v->off);
+			r = bd_io_write_full(v->io, tmp, n, v->off);
 			break;
 		case SEG_PLAIN:
 			r = bd_io_write_full(v->io, buf, n, v->off + phys);
@@ -785,11 +833,13 @@ ssize_t bd_volume_pwrite(bd_volume *v, const void *in, size_t len, uint64_t off)
 				    (unsigned long long)off, (unsigned long long)v->size) : 0;
 	if (len > v->size - off)
 		len = (size_t)(v->size - off);
-	tmp = malloc(BOUNCE_MAX + 2 * (size_t)v->ss);
+	/* a bounce buffer of whole sectors, as large as the request needs (up to 1 MiB at a time) */
+	size_t tcap = MIN((len / v->ss + 1) * (size_t)v->ss, (size_t)BOUNCE_MAX);
+	tmp = malloc(tcap + 2 * (size_t)v->ss);
 	if (!tmp)
 		return bd_err(BD_ERR_NOMEM, "out of memory");
 	if (off % v->ss == 0 && len % v->ss == 0) {
-		r = write_aligned(v, buf, len, off, tmp, BOUNCE_MAX);
+		r = write_aligned(v, buf, len, off, tmp, tcap);
 	} else {
 		/* read-modify-write of the partial sectors, one at a time */
 		uint8_t *sec = malloc(v->ss);
@@ -804,13 +854,13 @@ ssize_t bd_volume_pwrite(bd_volume *v, const void *in, size_t len, uint64_t off)
 			size_t in_sec = (size_t)(pos - a), n = MIN(len - done, (size_t)v->ss - in_sec);
 			if (in_sec == 0 && len - done >= v->ss) {
 				n = (len - done) / v->ss * v->ss;
-				n = MIN(n, (size_t)BOUNCE_MAX);
-				r = write_aligned(v, buf + done, n, pos, tmp, BOUNCE_MAX);
+				n = MIN(n, tcap);
+				r = write_aligned(v, buf + done, n, pos, tmp, tcap);
 			} else {
 				r = read_aligned(v, sec, v->ss, a);
 				if (!r) {
 					memcpy(sec + in_sec, buf + done, n);
-					r = write_aligned(v, sec, v->ss, a, tmp, BOUNCE_MAX);
+					r = write_aligned(v, sec, v->ss, a, tmp, tcap);
 				}
 			}
 			done += n;
