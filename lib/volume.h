@@ -38,6 +38,7 @@ struct bd_volume {
 	uint64_t off;              /* volume start in io */
 	uint64_t len;              /* bytes of io from off on that belong to the volume */
 	int writable;
+	int ignore_integrity;      /* bd_open_opts.ignore_integrity */
 	char where[128];
 	struct bd_header hdr;
 	struct bd_metadata meta[3];

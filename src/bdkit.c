@@ -57,8 +57,10 @@ static void log_to_stderr(int level, const char *msg, void *ud)
 	static const char *names[] = { "error", "warning", "info", "debug" };
 
 	(void)ud;
+	char safe[4096];
+
 	if (level <= BD_LOG_WARN || level <= cli_verbose + 1)
-		fprintf(stderr, "bdkit: %s: %s\n", names[level & 3], msg);
+		fprintf(stderr, "bdkit: %s: %s\n", names[level & 3], cli_safe(msg, safe, sizeof(safe)));
 }
 
 int main(int argc, char **argv)
