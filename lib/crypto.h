@@ -78,5 +78,11 @@ void bd_sector_cipher_free(struct bd_sector_cipher *c);
  */
 int bd_sector_decrypt(struct bd_sector_cipher *c, uint8_t *buf, size_t count, uint64_t phys_off);
 int bd_sector_encrypt(struct bd_sector_cipher *c, uint8_t *buf, size_t count, uint64_t phys_off);
+/*
+ * Tests only: cap the implementation every sector cipher uses from now on: 0 = OpenSSL EVP
+ * (the reference), 1 = AES-NI, 2 = VAES/AVX-512, -1 = the best this CPU has (the default).
+ * Returns the level that is then in effect (never above what the CPU has).
+ */
+int bd_sector_force_level(int level);
 
 #endif /* BDKIT_CRYPTO_H */
