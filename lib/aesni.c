@@ -43,6 +43,32 @@ static int detect(void)
 	return level;
 }
 
+static bool has_avx2(void)
+{
+	unsigned a, b, c, d, lo, hi;
+
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)) || __get_cpuid_max(0, NULL) < 7)
+		return false;
+	__asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	if ((lo & 6) != 6)
+		return false;
+	__cpuid_count(7, 0, a, b, c, d);
+	return (b & (1u << 5)) != 0;
+}
+
+int bd_aes_simd_width(int level)
+{
+	static int avx2 = -1;
+
+	if (level >= BD_AES_VAES)
+		return 16; /* the VAES level includes AVX-512 F/BW/VL */
+	if (level < BD_AES_NI)
+		return 0;
+	if (avx2 < 0)
+		__atomic_store_n(&avx2, has_avx2(), __ATOMIC_RELAXED);
+	return avx2 ? 8 : 0;
+}
+
 int bd_aes_cpu_level(void)
 {
 	static int cached = -1;
@@ -371,6 +397,7 @@ void bd_aes_cbc_decrypt(int level, const struct bd_aes_key *k, uint8_t *buf, siz
 #else /* not x86-64: no fast path; sector.c stays on OpenSSL */
 
 int bd_aes_cpu_level(void) { return BD_AES_REF; }
+int bd_aes_simd_width(int level) { (void)level; return 0; }
 void bd_aes_expand(struct bd_aes_key *k, const uint8_t *key, size_t klen) { (void)k; (void)key; (void)klen; }
 void bd_aes_ecb_encrypt(const struct bd_aes_key *k, uint8_t *buf, size_t n) { (void)k; (void)buf; (void)n; }
 void bd_aes_xts(int level, const struct bd_aes_key *k1, const struct bd_aes_key *k2, uint8_t *dst,

@@ -295,6 +295,12 @@ static int fast_crypt(struct bd_sector_cipher *c, int level, uint8_t *buf, size_
 		bd_aes_xts(level, &c->k1, &c->k2, buf, buf, count, ss, off / ss, enc);
 		return 0;
 	}
+	/* vectorised diffusers: word i of 8 or 16 sectors per register, transposed through scratch
+	 * (no scratch: one sector at a time) */
+	int width = c->elephant ? bd_aes_simd_width(level) : 0;
+	void *scratch = NULL;
+	if (width && count > 1 && posix_memalign(&scratch, 64, (size_t)ss * 16))
+		scratch = NULL;
 	for (size_t done = 0; done < count;) {
 		size_t nb = MIN(count - done, (size_t)BATCH);
 
@@ -312,27 +318,20 @@ static int fast_crypt(struct bd_sector_cipher *c, int level, uint8_t *buf, size_
 			bd_aes_ecb_encrypt(&c->k2, keys, nb * 2);
 		}
 		if (enc) {
-			for (size_t i = 0; c->elephant && i < nb; i++) {
-				uint8_t *p = buf + i * ss;
-				xor_key(p, ss, keys + 32 * i);
-				bd_diffuser_a_encrypt(p, ss);
-				bd_diffuser_b_encrypt(p, ss);
-			}
+			if (c->elephant)
+				bd_elephant_sectors(width, buf, nb, ss, keys, true, scratch);
 			bd_aes_cbc_encrypt(&c->k1, buf, nb, ss, ivs);
 		} else {
 			bd_aes_cbc_decrypt(level, &c->k1, buf, nb, ss, ivs);
-			for (size_t i = 0; c->elephant && i < nb; i++) {
-				uint8_t *p = buf + i * ss;
-				bd_diffuser_b_decrypt(p, ss);
-				bd_diffuser_a_decrypt(p, ss);
-				xor_key(p, ss, keys + 32 * i);
-			}
+			if (c->elephant)
+				bd_elephant_sectors(width, buf, nb, ss, keys, false, scratch);
 		}
 		buf += nb * ss;
 		done += nb;
 	}
 	if (c->elephant)
 		bd_wipe(keys, sizeof(keys));
+	free(scratch);
 	return 0;
 }
 
