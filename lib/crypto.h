@@ -42,8 +42,30 @@ enum bd_stretch_impl {
 	BD_STRETCH_SHANI,     /* x86 SHA extensions; BD_ERR_UNSUPPORTED where the CPU lacks them */
 };
 int bd_stretch_impl(enum bd_stretch_impl impl, const uint8_t initial[32], const uint8_t salt[16], uint8_t out[32]);
-/* True when bd_stretch() uses SHA-NI (CPU support, and BDKIT_NO_SHANI unset in the environment). */
+/* True when bd_stretch() uses SHA-NI (the CPU has the SHA extensions). */
 bool bd_stretch_has_shani(void);
+/*
+ * n independent stretches (initial[i], salt[i]) -> out[i], each bit-identical to bd_stretch():
+ * with SHA-NI 2-4 streams interleaved per call, else one per lane of AVX-512 (16) or AVX2 (8)
+ * registers, else one after the other. bd_stretch_batch(): how many to pass per call for full speed.
+ */
+void bd_stretch_many(size_t n, const uint8_t (*initial)[32], const uint8_t (*salt)[16], uint8_t (*out)[32]);
+size_t bd_stretch_batch(void);
+/* Explicit choice, for tests and benchmarks; BD_ERR_UNSUPPORTED where the CPU lacks it. */
+enum bd_stretch_many {
+	BD_STRETCH_MANY_AUTO,
+	BD_STRETCH_MANY_SINGLE,  /* bd_stretch() one after the other */
+	BD_STRETCH_MANY_SHANI2,  /* SHA-NI, 2 / 3 / 4 streams interleaved */
+	BD_STRETCH_MANY_SHANI3,
+	BD_STRETCH_MANY_SHANI4,
+	BD_STRETCH_MANY_AVX2,    /* 8 lanes */
+	BD_STRETCH_MANY_AVX512,  /* 16 lanes */
+};
+int bd_stretch_many_impl(enum bd_stretch_many impl, size_t n, const uint8_t (*initial)[32],
+			 const uint8_t (*salt)[16], uint8_t (*out)[32]);
+/* Wall seconds one full bd_stretch_many call of bd_stretch_batch() stretches takes on this thread,
+ * estimated from a run of 1/64 of the rounds (for rate estimates before a search). */
+double bd_stretch_many_time(void);
 /* SHA256(SHA256(UTF-16LE(password))), no terminator. BD_ERR_INVALID on bad UTF-8. */
 int bd_password_hash(const char *utf8, uint8_t out[32]);
 /* SHA256(key16) */
