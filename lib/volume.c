@@ -685,13 +685,15 @@ ssize_t bd_volume_pread(bd_volume *v, void *out, size_t len, uint64_t off)
 		r = read_aligned(v, buf, len, off);
 		return r ? r : (ssize_t)len;
 	}
-	bounce = malloc(BOUNCE_MAX + 2 * (size_t)v->ss);
+	/* a bounce buffer as large as the request needs (small requests are the common case) */
+	const size_t chunk = MIN(len, (size_t)BOUNCE_MAX);
+	bounce = malloc(chunk + 2 * (size_t)v->ss);
 	if (!bounce)
 		return bd_err(BD_ERR_NOMEM, "out of memory");
 	while (done < len) {
 		uint64_t pos = off + done;
 		uint64_t a = pos - pos % v->ss;
-		size_t want = MIN(len - done, (size_t)BOUNCE_MAX);
+		size_t want = MIN(len - done, chunk);
 		uint64_t end = pos + want;
 		uint64_t ae = (end + v->ss - 1) / v->ss * v->ss;
 		if (ae > v->size)
@@ -785,11 +787,13 @@ ssize_t bd_volume_pwrite(bd_volume *v, const void *in, size_t len, uint64_t off)
 				    (unsigned long long)off, (unsigned long long)v->size) : 0;
 	if (len > v->size - off)
 		len = (size_t)(v->size - off);
-	tmp = malloc(BOUNCE_MAX + 2 * (size_t)v->ss);
+	/* staging for encryption: as large as the request (rounded to sectors), at most BOUNCE_MAX */
+	const size_t tmplen = MIN((len + 2 * (size_t)v->ss - 1) / v->ss * v->ss, (size_t)BOUNCE_MAX);
+	tmp = malloc(tmplen);
 	if (!tmp)
 		return bd_err(BD_ERR_NOMEM, "out of memory");
 	if (off % v->ss == 0 && len % v->ss == 0) {
-		r = write_aligned(v, buf, len, off, tmp, BOUNCE_MAX);
+		r = write_aligned(v, buf, len, off, tmp, tmplen);
 	} else {
 		/* read-modify-write of the partial sectors, one at a time */
 		uint8_t *sec = malloc(v->ss);
@@ -804,13 +808,13 @@ ssize_t bd_volume_pwrite(bd_volume *v, const void *in, size_t len, uint64_t off)
 			size_t in_sec = (size_t)(pos - a), n = MIN(len - done, (size_t)v->ss - in_sec);
 			if (in_sec == 0 && len - done >= v->ss) {
 				n = (len - done) / v->ss * v->ss;
-				n = MIN(n, (size_t)BOUNCE_MAX);
-				r = write_aligned(v, buf + done, n, pos, tmp, BOUNCE_MAX);
+				n = MIN(n, tmplen);
+				r = write_aligned(v, buf + done, n, pos, tmp, tmplen);
 			} else {
 				r = read_aligned(v, sec, v->ss, a);
 				if (!r) {
 					memcpy(sec + in_sec, buf + done, n);
-					r = write_aligned(v, sec, v->ss, a, tmp, BOUNCE_MAX);
+					r = write_aligned(v, sec, v->ss, a, tmp, tmplen);
 				}
 			}
 			done += n;
