@@ -244,17 +244,31 @@ T_AVX512 __attribute__((always_inline)) static inline void transpose16(__m512i r
 	}
 }
 
+/* kv[j] lane l = word j of sector l's key: the 8-word keys transposed like the data */
+#define KEYS8(kv, r, L) do { \
+	for (size_t l = 0; l < L; l++) \
+		r[l] = _mm256_loadu_si256((const void *)(keys + 32 * (l < m ? l : 0))); \
+	transpose8(r); \
+	for (int j = 0; j < 8; j++) \
+		memcpy(&kv[j], &r[j], sizeof(kv[j])); \
+} while (0)
+#define KEYS16(kv, r, L) do { \
+	for (size_t l = 0; l < L; l++) \
+		r[l] = _mm512_castsi256_si512(_mm256_loadu_si256((const void *)(keys + 32 * (l < m ? l : 0)))); \
+	transpose16(r); \
+	for (int j = 0; j < 8; j++) \
+		memcpy(&kv[j], &r[j], sizeof(kv[j])); \
+} while (0)
+
 /*
  * One group of up to L sectors (lanes past m repeat sector 0 and are not written back):
  * transpose into t (n vectors), key xor + diffusers, transpose back.
  */
-#define GROUP(V, RAW, L, LOADU, STOREU, TRANSPOSE) do { \
+#define GROUP(V, RAW, L, LOADU, STOREU, TRANSPOSE, KEYS) do { \
 	const size_t n = ss / 4; \
 	V kv[8]; \
 	RAW r[L]; \
-	for (int j = 0; j < 8; j++) \
-		for (size_t l = 0; l < L; l++) \
-			kv[j][l] = le32(keys + 32 * (l < m ? l : 0) + 4 * j); \
+	KEYS(kv, r, L); \
 	for (size_t i0 = 0; i0 < n; i0 += L) { \
 		for (size_t l = 0; l < L; l++) \
 			r[l] = LOADU((const void *)(buf + (l < m ? l : 0) * ss + 4 * i0)); \
@@ -281,12 +295,13 @@ T_AVX512 __attribute__((always_inline)) static inline void transpose16(__m512i r
 			STOREU((void *)(buf + l * ss + 4 * i0), r[l]); \
 	} \
 	memset(kv, 0, sizeof(kv)); \
-	__asm__ volatile("" : : "m"(kv) : "memory"); \
+	memset(r, 0, sizeof(r)); \
+	__asm__ volatile("" : : "m"(kv), "m"(r) : "memory"); \
 } while (0)
 
 T_AVX2 static void group8(uint8_t *buf, size_t m, size_t ss, const uint8_t *keys, bool enc, v8u *t)
 {
-	GROUP(v8u, __m256i, 8, _mm256_loadu_si256, _mm256_storeu_si256, transpose8);
+	GROUP(v8u, __m256i, 8, _mm256_loadu_si256, _mm256_storeu_si256, transpose8, KEYS8);
 }
 
 static inline void storeu512(void *p, __m512i v) __attribute__((target("avx512f"), always_inline));
@@ -294,7 +309,7 @@ static inline void storeu512(void *p, __m512i v) { _mm512_storeu_si512(p, v); }
 
 T_AVX512 static void group16(uint8_t *buf, size_t m, size_t ss, const uint8_t *keys, bool enc, v16u *t)
 {
-	GROUP(v16u, __m512i, 16, _mm512_loadu_si512, storeu512, transpose16);
+	GROUP(v16u, __m512i, 16, _mm512_loadu_si512, storeu512, transpose16, KEYS16);
 }
 #endif
 
