@@ -3,16 +3,19 @@
  * Sector ciphers (format.md §5, §6): AES-CBC with the BitLocker IV, AES-CBC +
  * Elephant diffuser, XTS-AES; 512..4096-byte sectors.
  *
- * Speed: each thread keeps a small cache of keyed OpenSSL contexts per cipher
- * (keyed by a generation number unique to each bd_sector_cipher, so a freed
- * and reallocated cipher never hits stale contexts). Per sector only the IV
- * changes (EVP_CipherInit_ex with key = NULL: no key schedule). The CBC IVs
- * (and Elephant sector keys) of a whole batch of sectors are computed with one
- * ECB call over an array of le128 offsets. CBC decryption of 512..2048-byte
- * sectors goes further: one ECB decryption over the whole batch, then the
- * chaining XOR (1.7x faster at 512 bytes; per-sector CBC calls win at 4096).
- * Stale contexts of a freed cipher in other threads hold no usable reference
- * (generation numbers never repeat) and are freed on eviction or thread exit.
+ * Two implementations, chosen per call:
+ *  - the fast path (CPUs with AES-NI): whole runs of sectors per call through aesni.c (AES-NI, or
+ *    VAES/VPCLMULQDQ on AVX-512 registers), the Elephant diffusers over 8/16 sectors at once
+ *    (elephant.c); the key schedules live in the cipher object (locked memory, wiped at free);
+ *  - the reference path (any CPU, and the tests' yardstick): OpenSSL's EVP ciphers. Each thread
+ *    keeps a small cache of keyed contexts per cipher (keyed by a generation number unique to each
+ *    bd_sector_cipher, so a freed and reallocated cipher never hits stale contexts). Per sector only
+ *    the IV changes (EVP_CipherInit_ex with key = NULL: no key schedule). The CBC IVs (and Elephant
+ *    sector keys) of a batch of sectors are computed with one ECB call over an array of le128
+ *    offsets; CBC decryption of 512..2048-byte sectors is one ECB decryption over the batch, then the
+ *    chaining XOR. Stale contexts of a freed cipher in other threads hold no usable reference
+ *    (generation numbers never repeat) and are freed on eviction or thread exit.
+ * bd_sector_force_level() (tests only) pins the implementation.
  */
 #include <pthread.h>
 #include <stdlib.h>
