@@ -33,10 +33,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
@@ -112,7 +110,8 @@ static void lib_log(int level, const char *msg, void *ud)
 
 static bool is_file(const char *path)
 {
-	return path[0] == '/' && !strcmp(path + 1, VOLUME_FILE);
+	/* NULL: an operation on an open handle (nullpath_ok), and only the volume file is ever opened */
+	return !path || (path[0] == '/' && !strcmp(path + 1, VOLUME_FILE));
 }
 
 static int errno_of(int bd_code)
@@ -135,6 +134,8 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->entry_timeout = 3600;
 	cfg->negative_timeout = 3600;
 	cfg->use_ino = 1;
+	/* reads and writes on the open file need no path: libfuse skips its path lookup (and lock) */
+	cfg->nullpath_ok = 1;
 	if (conn->max_write < IO_SIZE)
 		conn->max_write = IO_SIZE;      /* libfuse clamps to its buffer */
 	if (conn->max_readahead < 4 * IO_SIZE)
@@ -155,13 +156,15 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	st->st_atim = M.src_st.st_atim;
 	st->st_mtim = M.src_st.st_mtim;
 	st->st_ctim = M.src_st.st_ctim;
-	if (!strcmp(path, "/")) {
+	/* path NULL (nullpath_ok): fstat of an open handle; open() marks the volume file's with fh 1 */
+	bool file = path ? is_file(path) : fi && fi->fh == 1;
+	if (!file && (!path || !strcmp(path, "/"))) {
 		st->st_ino = 1;
 		st->st_mode = S_IFDIR | 0755;
 		st->st_nlink = 2;
 		return 0;
 	}
-	if (!is_file(path))
+	if (!file)
 		return -ENOENT;
 	st->st_ino = 2;
 	st->st_mode = S_IFREG | (M.rw ? 0600 : 0400);
@@ -175,7 +178,7 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
 static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
-	if (strcmp(path, "/"))
+	if (path && strcmp(path, "/"))  /* NULL: the open directory, and the root is the only one */
 		return -ENOTDIR;
 	fill(buf, ".", NULL, 0, 0);
 	fill(buf, "..", NULL, 0, 0);
@@ -190,6 +193,7 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 	if (!M.rw && (fi->flags & O_ACCMODE) != O_RDONLY)
 		return -EROFS;
 	fi->keep_cache = 1;
+	fi->fh = 1;
 	atomic_fetch_add(&M.opens, 1);
 	return 0;
 }
@@ -303,7 +307,7 @@ static int fs_getxattr(const char *path, const char *name, char *value, size_t s
 	char text[32];
 	int n;
 
-	if (strcmp(path, "/") || strcmp(name, PID_XATTR))
+	if (!path || strcmp(path, "/") || strcmp(name, PID_XATTR))
 		return -ENODATA;
 	n = snprintf(text, sizeof(text), "%ld", (long)getpid());
 	if (size == 0)
@@ -639,11 +643,14 @@ static bool in_path(const char *prog)
 	return false;
 }
 
-/* Build the --fs helper command line. Only paths and mount options: never a secret. */
-static int plan_fs(bd_volume *v, const char *user_opts)
+/* Build the --fs helper command line. Only paths and mount options: never a secret. The files belong
+ * to the invoking user with umask 077 (nobody else reads the decrypted files) unless --allow-other;
+ * --fs-options come last, so they can override. */
+static int plan_fs(bd_volume *v, const char *user_opts, bool allow_other)
 {
 	static char file[PATH_MAX + 32], opts[1024];
 	const char *type = detect_fs(v);
+	char own[128];
 	int i = 0;
 
 	if (!type) {
@@ -652,9 +659,11 @@ static int plan_fs(bd_volume *v, const char *user_opts)
 		return EXIT_UNSUPPORTED;
 	}
 	snprintf(file, sizeof(file), "%s/%s", M.mountpoint, VOLUME_FILE);
+	snprintf(own, sizeof(own), "uid=%ld,gid=%ld,umask=%s", (long)M.uid, (long)M.gid, allow_other ? "022" : "077");
 	if (!strcmp(type, "ntfs") && in_path("ntfs-3g")) {
-		snprintf(opts, sizeof(opts), "%s%s%s", M.rw ? "rw" : "ro", user_opts ? "," : "",
-			 user_opts ? user_opts : "");
+		/* no_def_opts: ntfs-3g otherwise acts as if allow_other (every local user) were given */
+		snprintf(opts, sizeof(opts), "%s,no_def_opts,silent,%s%s%s%s", M.rw ? "rw" : "ro", own,
+			 allow_other ? ",allow_other" : "", user_opts ? "," : "", user_opts ? user_opts : "");
 		M.fs_argv[i++] = "ntfs-3g";
 	} else {
 		if (geteuid() != 0) {
@@ -662,7 +671,7 @@ static int plan_fs(bd_volume *v, const char *user_opts)
 				  !strcmp(type, "ntfs") ? " (or install ntfs-3g)" : "");
 			return EXIT_REFUSED;
 		}
-		snprintf(opts, sizeof(opts), "loop,%s%s%s", M.rw ? "rw" : "ro", user_opts ? "," : "",
+		snprintf(opts, sizeof(opts), "loop,%s,%s%s%s", M.rw ? "rw" : "ro", own, user_opts ? "," : "",
 			 user_opts ? user_opts : "");
 		M.fs_argv[i++] = "mount";
 		M.fs_argv[i++] = "-t";
@@ -691,6 +700,13 @@ static int make_private_dir(void)
 	if (mkdir(base, 0700) && errno != EEXIST) {
 		cli_error("cannot create %s: %s", base, strerror(errno));
 		return EXIT_FAILURE_OTHER;
+	}
+	/* an existing one must be ours alone: a directory (no link) of ours, mode 0700 */
+	struct stat bst;
+	if (lstat(base, &bst) || !S_ISDIR(bst.st_mode) || bst.st_uid != geteuid() || (bst.st_mode & 077)) {
+		cli_error("%s is not a private directory of yours (another owner, a link, or open to others): "
+			  "refusing to put the decrypted volume there; remove it or set XDG_RUNTIME_DIR", base);
+		return EXIT_REFUSED;
 	}
 	if ((size_t)snprintf(M.private_dir, sizeof(M.private_dir), "%s/mnt-XXXXXX", base) >=
 	    sizeof(M.private_dir) || !mkdtemp(M.private_dir)) {
@@ -747,13 +763,6 @@ static void mount_usage(FILE *f)
 		"  -h, --help               this text\n\n%s", cli_unlock_help);
 }
 
-/* Wipe a secret given on the command line from the process arguments (ps, /proc/PID/cmdline). */
-static void scrub_arg(char *arg)
-{
-	if (arg)
-		explicit_bzero(arg, strlen(arg));
-}
-
 static void print_ready(bool json, pid_t pid)
 {
 	if (json) {
@@ -793,7 +802,7 @@ int cmd_mount(int argc, char **argv)
 	bool foreground = false, fs = false, allow_other = false, json = false;
 	const char *fs_opts = NULL;
 	struct fuse *fuse = NULL;
-	int c, r, ret = EXIT_FAILURE_OTHER, lock_fd = -1, pipefd[2] = { -1, -1 };
+	int c, r, ret = EXIT_FAILURE_OTHER, pipefd[2] = { -1, -1 };
 	bool mounted = false;
 	sigset_t stopset;
 
@@ -808,12 +817,9 @@ int cmd_mount(int argc, char **argv)
 		case OPT_JSON: json = M.json = true; break;
 		case 'h': case OPT_HELP: mount_usage(stdout); cli_unlock_free(&u); return EXIT_OK;
 		default:
-			r = cli_unlock_option(&u, c, optarg);
-			if (r == 1) {
-				if (c == OPT_RECOVERY_PASSWORD || c == OPT_PASSWORD)
-					scrub_arg(optarg);
+			r = cli_unlock_option(&u, c, optarg);  /* wipes secrets from argv */
+			if (r == 1)
 				continue;
-			}
 			if (r == 0)
 				mount_usage(stderr);
 			cli_unlock_free(&u);
@@ -846,18 +852,12 @@ int cmd_mount(int argc, char **argv)
 	}
 	M.uid = getuid();
 	M.gid = getgid();
-	/* No core dumps or ptrace by the user's other processes: this process holds keys. */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* (main() made the process undumpable and set RLIMIT_CORE to 0: it holds keys.) */
 
 	/* One writer or many readers: a read-write mount takes an exclusive lock on the source, a
 	 * read-only one a shared lock (the nbdkit plugin takes the same locks). */
-	lock_fd = open(volume, O_RDONLY | O_CLOEXEC);
-	if (lock_fd >= 0 && flock(lock_fd, (M.rw ? LOCK_EX : LOCK_SH) | LOCK_NB)) {
-		cli_error("%s is in use%s by bdkit (a mount or an NBD export); stop that first", volume,
-			  M.rw ? "" : " read-write");
-		ret = EXIT_REFUSED;
+	if ((ret = cli_lock_source(volume, M.rw)))
 		goto out;
-	}
 
 	ret = cli_open(volume, &u, M.rw, &M.vol);
 	if (ret)
@@ -870,7 +870,7 @@ int cmd_mount(int argc, char **argv)
 		goto out;
 	M.size = bd_volume_size(M.vol);
 	if (fs) {
-		if ((ret = make_private_dir()) || (ret = plan_fs(M.vol, fs_opts)))
+		if ((ret = make_private_dir()) || (ret = plan_fs(M.vol, fs_opts, allow_other)))
 			goto out;
 	}
 
@@ -961,7 +961,8 @@ int cmd_mount(int argc, char **argv)
 		report_ready(0);
 	}
 
-	struct fuse_loop_config lc = { .clone_fd = 0, .max_idle_threads = 16 };
+	/* clone_fd: each worker thread reads requests from its own /dev/fuse descriptor */
+	struct fuse_loop_config lc = { .clone_fd = 1, .max_idle_threads = 16 };
 	r = fuse_loop_mt(fuse, &lc);
 	ret = r == 0 ? EXIT_OK : EXIT_FAILURE_OTHER;
 
@@ -982,8 +983,6 @@ out:
 	}
 	if (M.private_dir[0])
 		rmdir(M.private_dir);
-	if (lock_fd >= 0)
-		close(lock_fd);
 	cli_unlock_free(&u);
 	if (M.daemon)
 		closelog();
