@@ -6,7 +6,8 @@ PKGS="build-essential clang pkg-config libssl-dev libfuse3-dev fuse3 nbdkit nbdk
  libldap-dev libcurl4-openssl-dev libjson-c-dev zlib1g-dev
  dislocker libbde-utils python3-libbde cryptsetup-bin ntfs-3g tpm2-tools xz-utils dosfstools exfatprogs mtools
  slapd ldap-utils python3
- openssl libp11-kit-dev softhsm2 opensc"
+ openssl libp11-kit-dev softhsm2 opensc
+ swtpm swtpm-tools pesign sbsigntool osslsigncode shim-signed grub-efi-amd64-signed systemd-boot-efi"
 # make bench also compares with hashcat (BitLocker mode 22100) on the CPU's OpenCL runtime
 [ "${1:-}" = --bench ] && PKGS="$PKGS hashcat pocl-opencl-icd ocl-icd-libopencl1"
 missing=""
