@@ -8,11 +8,7 @@ BUILD=${1:-build}
 OUT=${2:-build-fuzz/seeds}
 cd "$(dirname "$0")/.." || exit 1
 BDKIT=$BUILD/bdkit
-<<<<<<< HEAD
-mkdir -p "$OUT/metadata" "$OUT/bek" "$OUT/keypackage" "$OUT/eventlog" "$OUT/pubkey" "$OUT/pe" "$OUT/siglist" "$OUT/quote"
-=======
-mkdir -p "$OUT/metadata" "$OUT/bek" "$OUT/keypackage" "$OUT/eventlog" "$OUT/pubkey" "$OUT/volume"
->>>>>>> main
+mkdir -p "$OUT/metadata" "$OUT/bek" "$OUT/keypackage" "$OUT/eventlog" "$OUT/pubkey" "$OUT/pe" "$OUT/siglist" "$OUT/quote" "$OUT/volume"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 

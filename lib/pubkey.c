@@ -579,10 +579,20 @@ int bd_privkey_from_pkcs12(const char *path, const char *password, struct bd_pri
 	}
 	if (!PKCS12_parse(p12, pw, &pkey, &cert, &ca)) {
 		/* keys exported with RC2 or other legacy ciphers (old Windows exports) need the legacy provider */
+		OSSL_PROVIDER *legacy = NULL;
+		int ok = 0;
+
 		ERR_clear_error();
-		if (OSSL_PROVIDER_available(NULL, "legacy") || !OSSL_PROVIDER_try_load(NULL, "legacy", 1) ||
-		    !PKCS12_parse(p12, pw, &pkey, &cert, &ca)) {
+		/* loaded for this parse only and unloaded after it: the key it yields lives in the default
+		 * provider, and a provider left loaded is memory nobody frees */
+		if (!OSSL_PROVIDER_available(NULL, "legacy") &&
+		    (legacy = OSSL_PROVIDER_try_load(NULL, "legacy", 1)) != NULL)
+			ok = PKCS12_parse(p12, pw, &pkey, &cert, &ca);
+		if (!ok)
 			ossl_reason(why, sizeof(why));
+		if (legacy)
+			OSSL_PROVIDER_unload(legacy);
+		if (!ok) {
 			r = bd_err(pw ? BD_ERR_INVALID : BD_ERR_NO_PROTECTOR, "cannot read the PKCS#12 file %s: %s%s",
 				   path, why, pw ? "" : " (give its password)");
 			goto out;
