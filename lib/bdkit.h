@@ -76,11 +76,19 @@ struct bd_io {
 	uint64_t size;     /* bytes available */
 	int writable;
 	char name[256];    /* for messages */
+	char container[64];/* what was read: "raw file", "block device", "E01 (EWF), 3 segment files", "VHDX (dynamic)" */
 };
 
 enum { BD_IO_RDONLY = 0, BD_IO_RDWR = 1 };
-/* Open a file or block device. Read-only unless BD_IO_RDWR. */
+/* Open a file or block device as it is (no container detection). Read-only unless BD_IO_RDWR. */
 int bd_io_open_file(const char *path, int flags, struct bd_io **out);
+/* Open any input: a raw file or block device, or an evidence container detected by its
+ * signature and read through the libyal libraries: E01 (libewf; the other segment files are
+ * found from the first), VHD/VHDX (libvhdi), VMDK (libvmdk), QCOW (libqcow); differencing images
+ * with their parents found beside them. Containers are read-only (BD_ERR_READONLY with
+ * BD_IO_RDWR); a damaged container gives BD_ERR_CORRUPT, Ex01 (EWF2, which Debian 12's libewf
+ * 20140813 cannot read) BD_ERR_UNSUPPORTED, an L01 logical image BD_ERR_NOT_BITLOCKER. */
+int bd_io_open(const char *path, int flags, struct bd_io **out);
 /* Wrap an existing io with a fault injector for tests: `ranges` holds n_ranges
  * pairs {start, len}; reads touching one fail with EIO. After `fail_writes_after` successful
  * pwrite calls (-1: never) every further write fails. The inner io is owned. */
@@ -155,6 +163,11 @@ struct bd_info {
 				      larger than `size` means the input is truncated */
 	uint64_t input_size;       /* bytes of the input that belong to the volume */
 	char where[128];           /* "the whole input", "GPT partition 2 at offset 1048576", ... */
+	uint64_t volume_size;      /* bytes the volume claims: the metadata's size of a fully encrypted v2
+				      volume (StateOffset), else the file system's size when readable; 0 unknown */
+	int truncated;             /* the input ends before volume_size */
+	char container[64];        /* the input's container (struct bd_io.container) */
+	uint64_t container_size;   /* bytes the input (or the container's disk) holds in all */
 };
 int bd_volume_info(bd_volume *v, struct bd_info *info);
 

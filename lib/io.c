@@ -97,6 +97,7 @@ int bd_io_open_file(const char *path, int flags, struct bd_io **out)
 	io->size = size;
 	io->writable = rw;
 	snprintf(io->name, sizeof(io->name), "%s", path);
+	snprintf(io->container, sizeof(io->container), "%s", S_ISBLK(st.st_mode) ? "block device" : "raw file");
 	*out = io;
 	return 0;
 }
@@ -237,6 +238,7 @@ int bd_io_fault_wrap(struct bd_io *inner, const uint64_t *ranges, size_t n_range
 	io->size = inner->size;
 	io->writable = inner->writable;
 	snprintf(io->name, sizeof(io->name), "%s", inner->name);
+	snprintf(io->container, sizeof(io->container), "%s", inner->container);
 	*out = io;
 	return 0;
 }

@@ -286,7 +286,7 @@ int bd_volume_open(const char *path, const struct bd_open_opts *opts, bd_volume 
 	int r;
 
 	*out = NULL;
-	r = bd_io_open_file(path, opts && opts->writable ? BD_IO_RDWR : BD_IO_RDONLY, &io);
+	r = bd_io_open(path, opts && opts->writable ? BD_IO_RDWR : BD_IO_RDONLY, &io);
 	if (r)
 		return r;
 	return bd_volume_open_io(io, opts, out);
@@ -358,11 +358,19 @@ int bd_volume_info(bd_volume *v, struct bd_info *info)
 	info->hash_verified = v->hash_verified;
 	info->input_size = v->len;
 	snprintf(info->where, sizeof(info->where), "%s", v->where);
+	snprintf(info->container, sizeof(info->container), "%s", v->io->container);
+	info->container_size = v->io->size;
 	if (v->unlocked || !m->ds.method) {
 		uint8_t bs[512];
 		if (v->ss >= 512 && bd_volume_pread(v, bs, 512, 0) == 512)
 			info->fs_size = fs_size_of(bs);
 	}
+	if (v->hdr.kind != BD_HDR_VISTA && m->version >= 2 && m->cur_state == 4 && m->next_state == 4 &&
+	    m->state_offset && m->state_offset % v->ss == 0)
+		info->volume_size = m->state_offset;
+	else
+		info->volume_size = info->fs_size;
+	info->truncated = info->volume_size > v->len || info->fs_size > v->size;
 	return 0;
 }
 

@@ -45,6 +45,8 @@ static void print_text(const char *path, bd_volume *v, const struct bd_info *in)
 	char g[37], t[40], sz[32];
 
 	printf("Volume:        %s (%s)\n", path, in->where);
+	cli_human_size(in->container_size, sz, sizeof(sz));
+	printf("Input:         %s, %llu bytes (%s)\n", in->container, (unsigned long long)in->container_size, sz);
 	printf("BitLocker:     %s%s%s\n", version_text(in), in->to_go ? ", To Go" : "",
 	       in->eow ? ", encrypt-on-write" : "");
 	printf("Method:        %s (0x%04x)\n", in->method_name, in->method);
@@ -99,6 +101,9 @@ static void print_json(const char *path, bd_volume *v, const struct bd_info *in)
 	cli_json_string(stdout, path);
 	printf(",\n  \"where\": ");
 	cli_json_string(stdout, in->where);
+	printf(",\n  \"container\": ");
+	cli_json_string(stdout, in->container);
+	printf(",\n  \"input_size\": %llu", (unsigned long long)in->container_size);
 	printf(",\n  \"offset\": %llu,\n  \"metadata_version\": %d,\n  \"to_go\": %s,\n  \"eow\": %s,\n",
 	       (unsigned long long)in->offset, in->meta_version, in->to_go ? "true" : "false",
 	       in->eow ? "true" : "false");

@@ -117,7 +117,7 @@ int rcli_open_io(const char *path, bool writable, struct bd_io **io)
 	size_t n = 0;
 	int r;
 
-	r = bd_io_open_file(path, writable ? BD_IO_RDWR : BD_IO_RDONLY, io);
+	r = bd_io_open(path, writable ? BD_IO_RDWR : BD_IO_RDONLY, io);
 	if (r)
 		return cli_fail(r, path);
 	if (!env || !*env)

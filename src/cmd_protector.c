@@ -29,7 +29,7 @@ int pcli_open(const char *path, const struct cli_unlock *u, bool writable, bool 
 	int r, rc;
 
 	*v = NULL;
-	r = bd_io_open_file(path, writable ? BD_IO_RDWR : BD_IO_RDONLY, &io);
+	r = bd_io_open(path, writable ? BD_IO_RDWR : BD_IO_RDONLY, &io);
 	if (r)
 		return cli_fail(r, path);
 	if (fail && *fail) {
