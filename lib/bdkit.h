@@ -94,6 +94,8 @@ int bd_io_open(const char *path, int flags, struct bd_io **out);
  * pwrite calls (-1: never) every further write fails. The inner io is owned. */
 int bd_io_fault_wrap(struct bd_io *inner, const uint64_t *ranges, size_t n_ranges,
 		     long fail_writes_after, struct bd_io **out);
+/* A read-only io over a caller's buffer (not copied; it must outlive the io). */
+int bd_io_open_memory(const void *buf, size_t len, const char *name, struct bd_io **out);
 /* Read exactly len bytes: 0, BD_ERR_IO, or BD_ERR_TRUNCATED when the io ends first. */
 int bd_io_read_full(struct bd_io *io, void *buf, size_t len, uint64_t off);
 int bd_io_write_full(struct bd_io *io, const void *buf, size_t len, uint64_t off);
@@ -727,6 +729,99 @@ int bd_rpsearch_state_save(const char *path, const struct bd_rpsearch_state *st)
 /* BD_ERR_IO (cannot read), BD_ERR_INVALID (not a state file / damaged). */
 int bd_rpsearch_state_load(const char *path, struct bd_rpsearch_state *st);
 const char *bd_rps_status_name(int status);
+
+/* ===================================================================== */
+/* Memory images: keys in RAM images and process cores (issue: inputs)   */
+/* ===================================================================== */
+
+/*
+ * A memory image: raw (dd of /dev/mem, a VM's memory file, winpmem raw), LiME, an ELF core
+ * (gcore, QEMU/libvirt dump-guest-memory) or a Windows crash dump (full or bitmap), in any
+ * container bd_io_open reads. Only the parts that hold memory are scanned.
+ */
+enum bd_mem_format { BD_MEM_AUTO = 0, BD_MEM_RAW, BD_MEM_LIME, BD_MEM_ELF, BD_MEM_CRASHDUMP };
+enum bd_mem_addr_kind { BD_MEM_ADDR_NONE = 0, BD_MEM_ADDR_PHYSICAL, BD_MEM_ADDR_VIRTUAL };
+const char *bd_mem_format_name(int format);
+/* "auto", "raw", "lime", "elf", "crashdump" -> enum; BD_ERR_INVALID. */
+int bd_mem_format_parse(const char *name);
+
+typedef struct bd_memimage bd_memimage;
+/* BD_ERR_CORRUPT (damaged framing), BD_ERR_UNSUPPORTED (hibernation file, compressed dump). */
+int bd_memimage_open(const char *path, int format, bd_memimage **out);
+/* Same over an io (owned, even on failure). */
+int bd_memimage_open_io(struct bd_io *io, int format, bd_memimage **out);
+void bd_memimage_close(bd_memimage *m);
+struct bd_memimage_info {
+	int format;
+	const char *format_name;
+	char description[96];    /* "LiME, 3 ranges", "Windows 64-bit full crash dump, 4 runs" */
+	char container[64];
+	uint64_t file_size;
+	uint64_t data_bytes;     /* bytes of memory the file holds */
+	size_t n_runs;
+	int addr_kind;           /* enum bd_mem_addr_kind */
+	int truncated;           /* the file ends inside a range */
+};
+int bd_memimage_info(const bd_memimage *m, struct bd_memimage_info *out);
+/* Memory address of a file offset; BD_ERR_INVALID when the offset is not memory. */
+int bd_memimage_address(const bd_memimage *m, uint64_t file_off, uint64_t *addr);
+
+/*
+ * Search a memory image for the keys of a volume: AES key schedules (128 and 256-bit,
+ * encryption and decryption schedules, either byte order: both halves of an XTS or Elephant
+ * key each have one) and raw 32-byte VMK candidates. Streaming over the image with `threads`
+ * workers (memory: about threads x 8 MiB whatever the image size). Only keys the volume proves
+ * are kept: an FVEK (or pair of halves) whose decryption of a known sector gives a file system
+ * structure, a VMK that authenticates the volume's encrypted FVEK (AES-CCM). With v NULL the
+ * search only collects every AES key it sees (unproven).
+ */
+struct bd_memkeys_opts {
+	unsigned threads;        /* 0: one per online CPU */
+	int no_raw;              /* skip raw 32-byte VMK candidates (schedules only) */
+	unsigned raw_align;      /* alignment of raw VMK candidates in the image; 0 = 8 */
+	int keep_going;          /* scan the whole image even after the volume accepted a key */
+	const uint8_t *extra;    /* extra candidate keys (e.g. aeskeyfind's output), n_extra of them, */
+	size_t n_extra;          /* each 32 bytes with its length in extra_len */
+	const uint8_t *extra_len;
+	volatile int *stop;      /* set non-zero to stop (BD_ERR_INTERRUPTED) */
+	bd_progress_fn progress; /* called from the calling thread every ~200 ms; nonzero cancels */
+	void *progress_data;
+};
+enum bd_memkey_kind {
+	BD_MEMKEY_ENC_SCHEDULE = 1, BD_MEMKEY_DEC_SCHEDULE = 2, BD_MEMKEY_RAW = 3, BD_MEMKEY_GIVEN = 4,
+};
+struct bd_memkey {
+	uint8_t key[32];         /* secret */
+	uint8_t len;             /* 16 or 32 */
+	uint8_t kind;            /* enum bd_memkey_kind */
+	uint8_t swapped;         /* schedule stored as byte-reversed 32-bit words */
+	uint64_t file_off;       /* first place seen */
+	uint64_t addr;           /* its memory address (see bd_memimage_info.addr_kind) */
+	uint32_t count;          /* places seen */
+};
+struct bd_memkeys_result {
+	uint64_t bytes_scanned;
+	double seconds;
+	int complete;            /* every range was scanned (not stopped early after a proof) */
+	uint64_t raw_tested;     /* raw VMK candidates tried (after the entropy filter) */
+	size_t n_keys;           /* distinct AES keys seen (schedules, raw hits, given) */
+	struct bd_memkey *keys;  /* secret; freed by bd_memkeys_result_free */
+	/* proven by the volume: */
+	int fvek_found;
+	uint16_t method;
+	uint8_t fvek[64];        /* secret: as the FVEK datum holds it (XTS: k1||k2; Elephant: key at 0, tweak at 32) */
+	size_t fvek_len;
+	int fvek_part[2];        /* index into keys of the data key and (XTS, Elephant) the tweak key, else -1 */
+	int vmk_found;
+	uint8_t vmk[32];         /* secret */
+	int vmk_part;            /* index into keys */
+	int unlocked;            /* the volume was unlocked with the VMK (preferred) or the FVEK */
+};
+/* 0 with the volume unlocked when a key was proven (v given) or after the scan (v NULL);
+ * BD_ERR_WRONG_KEY when no key in the image opens the volume; BD_ERR_INTERRUPTED. */
+int bd_memkeys_search(bd_memimage *m, bd_volume *v, const struct bd_memkeys_opts *opts,
+		      struct bd_memkeys_result *res);
+void bd_memkeys_result_free(struct bd_memkeys_result *res);
 
 /* ===================================================================== */
 /* Measured-boot event logs and diagnosis (issue: diagnose)              */

@@ -499,6 +499,18 @@ int bd_volume_set_vmk(struct bd_volume *v, const uint8_t vmk[32])
 	return 0;
 }
 
+/* Vista: logical offset of the first $MFT record, from the (plain) boot sector. */
+static int vista_mft(const struct bd_volume *v, uint64_t *off)
+{
+	const uint8_t *bs = v->vista_bs;
+	uint64_t cluster = (uint64_t)le16(bs + 11) * bs[13], lcn = le64(bs + 0x30);
+
+	if (!cluster || lcn > v->size / cluster || lcn * cluster < 0x2000 || lcn * cluster + v->ss > v->size)
+		return BD_ERR_CORRUPT;
+	*off = lcn * cluster;
+	return 0;
+}
+
 int bd_unlock_fvek(bd_volume *v, const uint8_t *key, size_t len)
 {
 	const struct bd_metadata *m = bd_vol_meta(v);
@@ -524,6 +536,21 @@ int bd_unlock_fvek(bd_volume *v, const uint8_t *key, size_t len)
 	if (r)
 		return r;
 	v->unlocked = 1;
+	/* Vista: the boot sector is plain; the first $MFT record must decrypt to "FILE" */
+	uint64_t mft;
+	if (v->hdr.kind == BD_HDR_VISTA && !vista_mft(v, &mft) && (bs = malloc(v->ss))) {
+		ssize_t n = bd_volume_pread(v, bs, v->ss, mft);
+		int ok = n == (ssize_t)v->ss && !memcmp(bs, "FILE", 4);
+		free(bs);
+		bs = NULL;
+		if (!ok) {
+			v->unlocked = 0;
+			bd_sector_cipher_free(v->cipher);
+			v->cipher = NULL;
+			return bd_err(BD_ERR_WRONG_KEY, "the FVEK does not decrypt the volume's first $MFT record: "
+				      "wrong key");
+		}
+	}
 	/* check the key on the relocated boot sector (v2): a file system header, or all zeros on a
 	 * volume that never got a file system (a wrong key never decrypts to all zeros) */
 	if (v->virt_size && (bs = malloc(v->ss))) {
@@ -637,6 +664,46 @@ static int read_phys(struct bd_volume *v, uint8_t *buf, uint64_t n, uint64_t phy
 		return bd_err(BD_ERR_TRUNCATED, "%s ends before volume offset %llu: truncated image",
 			      v->io->name, (unsigned long long)(phys + n));
 	return bd_io_read_full(v->io, buf, n, v->off + phys);
+}
+
+int bd_volume_key_probe(struct bd_volume *v, struct bd_key_probe *p)
+{
+	const struct bd_metadata *m = bd_vol_meta(v);
+	struct bd_datum d;
+	uint64_t l = 0, phys, run;
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	p->method = m->ds.method;
+	p->ss = v->ss;
+	if (bd_datum_find(m->ds.entries, m->ds.entries_len, BD_ROLE_FVEK, BD_DT_AES_CCM, &d)) {
+		const uint8_t *nonce, *tag, *ct;
+		size_t ctlen;
+		if (!bd_datum_ccm(&d, &nonce, &tag, &ct, &ctlen) && ctlen >= 16 && ctlen <= sizeof(p->ct)) {
+			memcpy(p->nonce, nonce, 12);
+			memcpy(p->tag, tag, 16);
+			memcpy(p->ct, ct, ctlen);
+			p->ctlen = ctlen;
+			p->has_fvek_datum = 1;
+		}
+	}
+	if (!fvek_len_for(p->method) || v->ss > sizeof(p->sector))
+		return bd_err(BD_ERR_UNSUPPORTED, "the volume is not encrypted (method 0x%04x)", p->method);
+	if (v->hdr.kind == BD_HDR_VISTA) {
+		if (vista_mft(v, &l))
+			return bd_err(BD_ERR_UNSUPPORTED, "the Vista boot sector names no usable $MFT position");
+		p->kind = BD_PROBE_MFT;
+	} else {
+		p->kind = BD_PROBE_BOOT;
+	}
+	if (classify(v, l, &phys, &run) != SEG_CRYPT || v->eow_zero_plain)
+		return bd_err(BD_ERR_UNSUPPORTED, "the volume's %s is not encrypted (conversion state): an FVEK "
+			      "cannot be proven on it", p->kind == BD_PROBE_MFT ? "$MFT" : "boot sector");
+	r = read_phys(v, p->sector, v->ss, phys);
+	if (r)
+		return r;
+	p->phys = phys;
+	return 0;
 }
 
 /* Read [l, l+len), both multiples of the sector size, within the volume. */

@@ -140,7 +140,8 @@ int cli_parse_size(const char *s, uint64_t *out);
 	X(eventlog, "show or verify a TPM measured-boot log") \
 	X(diagnose, "explain why a machine fell into BitLocker recovery") \
 	X(escrow, "look up or back up recovery passwords in Active Directory or Entra ID") \
-	X(recover_password, "find a mistyped or partly lost recovery password")
+	X(recover_password, "find a mistyped or partly lost recovery password") \
+	X(memkeys, "find a volume's FVEK or VMK in a memory image or process core")
 
 #define X(name, help) int cmd_##name(int argc, char **argv) __attribute__((weak));
 CLI_COMMANDS(X)

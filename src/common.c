@@ -281,7 +281,28 @@ static bool looks_like_recovery_password(const char *s)
 	return digits == 48;
 }
 
-static int hex_or_file(const char *arg, uint8_t *out, size_t max, size_t *outlen)
+/* A bdkit memkeys key file: the hex of the line "LABEL [METHOD] HEX", put in place of buf. */
+static bool keyfile_line(char *buf, const char *label)
+{
+	size_t ll = strlen(label);
+
+	for (char *line = buf; line && *line;) {
+		char *next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		if (!strncmp(line, label, ll) && line[ll] == ' ') {
+			char *h = strrchr(line, ' ') + 1;
+			size_t n = strspn(h, "0123456789abcdefABCDEF");
+			memmove(buf, h, n);
+			buf[n] = 0;
+			return true;
+		}
+		line = next;
+	}
+	return false;
+}
+
+static int hex_or_file(const char *arg, uint8_t *out, size_t max, size_t *outlen, const char *label)
 {
 	size_t n = strlen(arg), i;
 	bool hex = n && n % 2 == 0 && n / 2 <= max;
@@ -301,7 +322,19 @@ static int hex_or_file(const char *arg, uint8_t *out, size_t max, size_t *outlen
 	char *buf = cli_read_secret_file(arg, &len, false);
 	if (!buf)
 		return -1;
-	/* a file with hex text, or raw bytes */
+	/* a bdkit memkeys key file, a file with hex text, or raw bytes */
+	if (len >= 7 && !memcmp(buf, "# bdkit", 7)) {
+		if (!keyfile_line(buf, label)) {
+			cli_secret_free(buf, len);
+			cli_error("%s holds no %s line (a bdkit memkeys key file with %s keys only?)", arg, label,
+				  !strcmp(label, "vmk") ? "FVEK" : "VMK");
+			return -1;
+		}
+		size_t k = strlen(buf);
+		int r = k && k % 2 == 0 && k / 2 <= max ? hex_or_file(buf, out, max, outlen, label) : -1;
+		cli_secret_free(buf, len);
+		return r;
+	}
 	size_t t = len;
 	while (t && isspace((unsigned char)buf[t - 1]))
 		t--;
@@ -310,7 +343,7 @@ static int hex_or_file(const char *arg, uint8_t *out, size_t max, size_t *outlen
 		texthex = isxdigit((unsigned char)buf[i]);
 	if (texthex) {
 		buf[t] = 0;
-		int r = hex_or_file(buf, out, max, outlen);
+		int r = hex_or_file(buf, out, max, outlen, label);
 		cli_secret_free(buf, len);
 		return r;
 	}
@@ -415,14 +448,14 @@ int cli_unlock_volume(bd_volume *v, const struct cli_unlock *u)
 		TRY(r);
 	}
 	if (u->fvek) {
-		if (hex_or_file(u->fvek, key, sizeof(key), &keylen))
+		if (hex_or_file(u->fvek, key, sizeof(key), &keylen, "fvek"))
 			return EXIT_BAD_SECRET;
 		r = bd_unlock_fvek(v, key, keylen);
 		explicit_bzero(key, sizeof(key));
 		TRY(r);
 	}
 	if (u->vmk) {
-		if (hex_or_file(u->vmk, key, sizeof(key), &keylen))
+		if (hex_or_file(u->vmk, key, sizeof(key), &keylen, "vmk"))
 			return EXIT_BAD_SECRET;
 		r = bd_unlock_vmk(v, key, keylen);
 		explicit_bzero(key, sizeof(key));
