@@ -7,7 +7,7 @@ BUILD=${1:-build}
 OUT=${2:-build-fuzz/seeds}
 cd "$(dirname "$0")/.." || exit 1
 BDKIT=$BUILD/bdkit
-mkdir -p "$OUT/metadata" "$OUT/bek" "$OUT/keypackage" "$OUT/eventlog"
+mkdir -p "$OUT/metadata" "$OUT/bek" "$OUT/keypackage" "$OUT/eventlog" "$OUT/memimage"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
@@ -44,4 +44,22 @@ if [ -d "$SH/eventlogs" ]; then
 		[ -f "$f" ] && [ "$(stat -c %s "$f")" -le 80000 ] && cp "$f" "$OUT/eventlog/"
 	done
 fi
+# memory image framing: small LiME, ELF core and crash dump files
+command -v python3 >/dev/null && python3 - "$OUT/memimage" <<'EOF'
+import os, struct, sys
+d = sys.argv[1]
+lime = b''.join(struct.pack('<IIQQQ', 0x4C694D45, 1, a, a + n - 1, 0) + os.urandom(n) for a, n in ((0x1000, 256), (0x200000, 64)))
+open(d + '/lime', 'wb').write(lime)
+elf = bytearray(64 + 2 * 56); elf[0:6] = b'\x7fELF\x02\x01'
+struct.pack_into('<HHIQQQIHHHHHH', elf, 16, 4, 62, 1, 0, 64, 0, 0, 64, 56, 2, 0, 0, 0)
+struct.pack_into('<IIQQQQQQ', elf, 64, 4, 0, 176, 0, 0, 16, 16, 1)
+struct.pack_into('<IIQQQQQQ', elf, 120, 1, 5, 192, 0x400000, 0, 64, 64, 4096)
+open(d + '/elf', 'wb').write(bytes(elf) + bytes(16) + os.urandom(64))
+h = bytearray(0x2000); h[0:8] = b'PAGEDU64'; struct.pack_into('<I', h, 0xF98, 1)
+struct.pack_into('<IIQQQ', h, 0x88, 1, 0, 1, 0x10, 1)
+open(d + '/fulldump', 'wb').write(bytes(h) + os.urandom(4096))
+h = bytearray(0x2000); h[0:8] = b'PAGEDU64'; struct.pack_into('<I', h, 0xF98, 5)
+b = bytearray(0x38 + 8); b[0:8] = b'SDMPDUMP'; struct.pack_into('<QQQ', b, 0x20, 0x2040, 2, 64); b[0x38] = 0x81
+open(d + '/bitmapdump', 'wb').write(bytes(h) + bytes(b) + bytes(0x2040 - 0x2000 - len(b)) + os.urandom(8192))
+EOF
 exit 0
