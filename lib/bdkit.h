@@ -160,6 +160,9 @@ struct bd_info {
 	uint64_t virtualized_offset, virtualized_size;
 	size_t n_protectors;
 	int unlocked;
+	int unlocked_with;         /* enum bd_unlock_with: how */
+	uint8_t unlock_protector[16]; /* BD_UNLOCKED_PROTECTOR: which protector (its ID) */
+	uint16_t unlock_protector_type;
 	int hash_verified;         /* the copy in use passed the VMK-keyed SHA-256 check */
 	uint64_t fs_size;          /* size the file system inside claims (after unlock; 0 unknown);
 				      larger than `size` means the input is truncated */
@@ -170,6 +173,12 @@ struct bd_info {
 	int truncated;             /* the input ends before volume_size */
 	char container[64];        /* the input's container (struct bd_io.container) */
 	uint64_t container_size;   /* bytes the input (or the container's disk) holds in all */
+};
+enum bd_unlock_with {
+	BD_UNLOCKED_NO = 0,        /* locked, or a decrypted volume read without a key */
+	BD_UNLOCKED_PROTECTOR,     /* a protector's secret (recovery password, password, key file, clear key) */
+	BD_UNLOCKED_VMK,           /* a raw VMK */
+	BD_UNLOCKED_FVEK,          /* a raw FVEK */
 };
 int bd_volume_info(bd_volume *v, struct bd_info *info);
 
@@ -729,6 +738,34 @@ int bd_rpsearch_state_save(const char *path, const struct bd_rpsearch_state *st)
 /* BD_ERR_IO (cannot read), BD_ERR_INVALID (not a state file / damaged). */
 int bd_rpsearch_state_load(const char *path, struct bd_rpsearch_state *st);
 const char *bd_rps_status_name(int status);
+
+/* ===================================================================== */
+/* Key files in other programs' formats (issue: inputs)                  */
+/* ===================================================================== */
+
+/* Windows' "BitLocker Recovery Key <ID>.TXT" (UTF-16LE/BE with BOM, UTF-8, Windows 7's wording
+ * too), or any text holding one 48-digit recovery password. */
+struct bd_recovery_key_file {
+	char password[56];       /* secret: "123456-...-123456" */
+	int has_guid;            /* the file names its protector ("Identifier:") */
+	uint8_t guid[16];
+	int has_key_id;          /* at least the first 8 hex digits of the protector ID are known */
+	char key_id[9];          /* upper case */
+	int windows;             /* the text is Windows' recovery key file */
+};
+/* BD_ERR_INVALID when no password (8 dash-separated groups of 6 digits) or more than one is found. */
+int bd_recovery_key_file_parse(const uint8_t *buf, size_t len, struct bd_recovery_key_file *out);
+
+/* FVEK files for other readers, from an unlocked volume. */
+enum bd_fvek_format {
+	BD_FVEK_HEX = 1,         /* hex text of the FVEK as bdkit --fvek takes it */
+	BD_FVEK_CRYPTSETUP,      /* cryptsetup --volume-key-file: the BITLK volume key bytes */
+	BD_FVEK_DISLOCKER,       /* dislocker -k: 2-byte method (LE) + 64 key bytes = 66 bytes */
+};
+const char *bd_fvek_format_name(int format);
+int bd_fvek_format_parse(const char *name);   /* "cryptsetup", "dislocker", "hex"; BD_ERR_INVALID */
+/* Write the file's bytes to out (at least 160 bytes); *len set. BD_ERR_LOCKED without an FVEK. */
+int bd_fvek_export(bd_volume *v, int format, uint8_t *out, size_t outlen, size_t *len);
 
 /* ===================================================================== */
 /* Memory images: keys in RAM images and process cores (issue: inputs)   */

@@ -90,8 +90,16 @@ static int open_with_key(struct bd_volume *v, struct bd_prot *p, const uint8_t k
 	r = bd_datum_ccm_unbox(&ccm, key, pt, sizeof(pt), &kt, &vmk, &vlen);
 	if (!r && vlen < 32)
 		r = bd_err(BD_ERR_CORRUPT, "protector %s: decrypted VMK is only %zu bytes", p->info.key_id, vlen);
+	uint8_t guid[16];
+	uint16_t type = p->info.type;
+	memcpy(guid, p->info.guid, 16);   /* p may be stale after bd_volume_set_vmk (copy switch) */
 	if (!r)
 		r = bd_volume_set_vmk(v, vmk);
+	if (!r) {
+		v->unlocked_with = BD_UNLOCKED_PROTECTOR;
+		memcpy(v->unlock_guid, guid, 16);
+		v->unlock_type = type;
+	}
 	bd_wipe(pt, sizeof(pt));
 	return r;
 }
@@ -336,6 +344,8 @@ int bd_unlock_vmk(bd_volume *v, const uint8_t *key, size_t len)
 	if (len != 32)
 		return bd_err(BD_ERR_INVALID, "a VMK is 32 bytes, got %zu", len);
 	int r = bd_volume_set_vmk(v, key);
+	if (!r)
+		v->unlocked_with = BD_UNLOCKED_VMK;
 	if (r == BD_ERR_WRONG_KEY)
 		return bd_err(BD_ERR_WRONG_KEY, "that VMK does not decrypt this volume's FVEK");
 	return r;

@@ -355,6 +355,9 @@ int bd_volume_info(bd_volume *v, struct bd_info *info)
 	info->virtualized_size = v->virt_size;
 	info->n_protectors = v->n_prot;
 	info->unlocked = v->unlocked;
+	info->unlocked_with = v->unlocked ? v->unlocked_with : BD_UNLOCKED_NO;
+	memcpy(info->unlock_protector, v->unlock_guid, 16);
+	info->unlock_protector_type = v->unlock_type;
 	info->hash_verified = v->hash_verified;
 	info->input_size = v->len;
 	snprintf(info->where, sizeof(info->where), "%s", v->where);
@@ -536,6 +539,7 @@ int bd_unlock_fvek(bd_volume *v, const uint8_t *key, size_t len)
 	if (r)
 		return r;
 	v->unlocked = 1;
+	v->unlocked_with = BD_UNLOCKED_FVEK;
 	/* Vista: the boot sector is plain; the first $MFT record must decrypt to "FILE" */
 	uint64_t mft;
 	if (v->hdr.kind == BD_HDR_VISTA && !vista_mft(v, &mft) && (bs = malloc(v->ss))) {

@@ -55,6 +55,9 @@ struct bd_volume {
 	int virt_plain;            /* EOW without bitmaps: relocated boot sectors found in plain text */        /* EOW volume without bitmaps: all-zero sectors are plain */
 	/* after unlock */
 	int unlocked;
+	int unlocked_with;         /* enum bd_unlock_with */
+	uint8_t unlock_guid[16];   /* the protector that opened it (BD_UNLOCKED_PROTECTOR) */
+	uint16_t unlock_type;
 	int hash_verified;
 	struct bd_secret *vmk;     /* 32 bytes, NULL when unlocked by FVEK */
 	struct bd_secret *fvek;

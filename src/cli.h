@@ -42,7 +42,7 @@ extern int cli_quiet;
 /* Long options every unlocking subcommand accepts; append them with CLI_UNLOCK_OPTIONS. */
 enum {
 	OPT_RECOVERY_PASSWORD = 1000, OPT_RECOVERY_PASSWORD_FILE, OPT_PASSWORD, OPT_PASSWORD_FILE,
-	OPT_BEK, OPT_FVEK, OPT_VMK, OPT_CLEAR_KEY, OPT_OFFSET, OPT_NO_PROMPT,
+	OPT_BEK, OPT_FVEK, OPT_VMK, OPT_CLEAR_KEY, OPT_OFFSET, OPT_NO_PROMPT, OPT_BEK_DIR,
 	OPT_CLI_LAST = 1100, /* subcommands number their own options above this */
 };
 #define CLI_UNLOCK_OPTIONS \
@@ -51,6 +51,7 @@ enum {
 	{ "password", required_argument, 0, OPT_PASSWORD }, \
 	{ "password-file", required_argument, 0, OPT_PASSWORD_FILE }, \
 	{ "bek", required_argument, 0, OPT_BEK }, \
+	{ "bek-dir", required_argument, 0, OPT_BEK_DIR }, \
 	{ "fvek", required_argument, 0, OPT_FVEK }, \
 	{ "vmk", required_argument, 0, OPT_VMK }, \
 	{ "clear-key", no_argument, 0, OPT_CLEAR_KEY }, \
@@ -66,6 +67,7 @@ struct cli_unlock {
 	char *password;
 	char *password_file;
 	char *bek;
+	char *bek_dir;                 /* directory of <protector ID>.BEK files (a USB stick) */
 	char *fvek;                    /* hex or file */
 	char *vmk;
 	bool clear_key;

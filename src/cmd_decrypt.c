@@ -14,7 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include <openssl/evp.h>
+
+#include "audit.h"
 
 #define CHUNK (4u << 20)
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -31,6 +33,8 @@ static void usage(FILE *f)
 		   "      --allow-truncated        write what there is even if the input is shorter than the\n"
 		   "                               file system it holds\n"
 		   "  -j, --threads N              worker threads (default: one per online CPU)\n"
+		   "      --audit FILE             write a JSON record of the run (input, metadata copy, protector\n"
+		   "                               used, output size and SHA-256, times); never a secret\n"
 		   "  -h, --help                   this help\n\n%s", cli_unlock_help);
 }
 
@@ -162,13 +166,14 @@ static int emit(int fd, const uint8_t *p, size_t len, uint64_t off, bool sparse)
 
 int cmd_decrypt(int argc, char **argv)
 {
-	enum { OPT_ALLOW_TRUNC = OPT_CLI_LAST + 1, OPT_TEST };
+	enum { OPT_ALLOW_TRUNC = OPT_CLI_LAST + 1, OPT_TEST, OPT_AUDIT };
 	static const struct option opts[] = {
 		{ "output", required_argument, 0, 'o' },
 		{ "force", no_argument, 0, 'f' },
 		{ "threads", required_argument, 0, 'j' },
 		{ "allow-truncated", no_argument, 0, OPT_ALLOW_TRUNC },
 		{ "test", no_argument, 0, OPT_TEST },
+		{ "audit", required_argument, 0, OPT_AUDIT },
 		{ "help", no_argument, 0, 'h' },
 		CLI_UNLOCK_OPTIONS,
 		{ 0, 0, 0, 0 },
@@ -184,6 +189,9 @@ int cmd_decrypt(int argc, char **argv)
 	long started = 0;
 	int c, rc, fd = -1;
 	bool created = false;
+	const char *audit_path = NULL;
+	struct cli_audit audit = { 0 };
+	EVP_MD_CTX *md = NULL;   /* stdout: the stream's SHA-256 for --audit */
 
 	memset(&j, 0, sizeof(j));
 	cli_unlock_init(&u);
@@ -194,6 +202,7 @@ int cmd_decrypt(int argc, char **argv)
 		case 'j': threads = strtol(optarg, NULL, 10); break;
 		case OPT_ALLOW_TRUNC: allow_trunc = true; break;
 		case OPT_TEST: test_only = true; break;
+		case OPT_AUDIT: audit_path = optarg; break;
 		case 'h': usage(stdout); cli_unlock_free(&u); return EXIT_OK;
 		default:
 			if ((rc = cli_unlock_getopt(&u, c, optarg, usage)))
@@ -208,7 +217,12 @@ int cmd_decrypt(int argc, char **argv)
 	}
 	if (threads < 1 || threads > 256)
 		threads = 1;
+	if ((rc = cli_audit_open(&audit, audit_path, argc, argv))) {
+		cli_unlock_free(&u);
+		return rc;
+	}
 	rc = cli_open(argv[optind], &u, false, &v);
+	cli_audit_input(&audit, argv[optind], v);
 	if (rc)
 		goto out;
 	bd_volume_info(v, &in);
@@ -221,6 +235,7 @@ int cmd_decrypt(int argc, char **argv)
 		if (rc)
 			goto out;
 	}
+	cli_audit_volume(&audit, v);
 	if (test_only) {
 		if (!cli_quiet)
 			printf("unlocked: the secret opens %s\n", argv[optind]);
@@ -303,6 +318,11 @@ int cmd_decrypt(int argc, char **argv)
 		rc = EXIT_FAILURE_OTHER;
 		goto out_threads;
 	}
+	if (audit.path && !j.direct && (!(md = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(md, EVP_sha256(), NULL))) {
+		cli_error("out of memory");
+		rc = EXIT_FAILURE_OTHER;
+		goto out_threads;
+	}
 	struct cli_progress prog;
 	cli_progress_start(&prog, "decrypt", in.size);
 	rc = EXIT_OK;
@@ -353,6 +373,8 @@ int cmd_decrypt(int argc, char **argv)
 		}
 		uint64_t off = i * CHUNK;
 		size_t len = (size_t)MIN((uint64_t)CHUNK, in.size - off);
+		if (md)
+			EVP_DigestUpdate(md, j.buf[slot], len);
 		if (emit(fd, j.buf[slot], len, off, sparse)) {
 			cli_error("writing %s failed: %s", out, strerror(errno));
 			rc = EXIT_FAILURE_OTHER;
@@ -382,6 +404,19 @@ int cmd_decrypt(int argc, char **argv)
 	}
 	if (!rc)
 		cli_progress_done(&prog, in.size);
+	if (!rc && audit.path) {
+		/* a file: hash what is on disk now; stdout: the stream as written */
+		uint8_t sha[32];
+		unsigned hl = 0;
+		uint64_t got = 0;
+		if (md ? !EVP_DigestFinal_ex(md, sha, &hl) : cli_sha256_file(out, in.size, sha, &got) || got != in.size) {
+			cli_error("cannot hash the output %s for the audit record", out);
+			rc = EXIT_FAILURE_OTHER;
+		} else {
+			cli_audit_output(&audit, out, in.size, sha, md ? "the stream written to stdout" :
+					 "the output file as read back after writing");
+		}
+	}
 out_threads:
 	if (j.buf)
 		for (size_t i = 0; i < j.nslots; i++)
@@ -398,7 +433,9 @@ out:
 	}
 	if (rc && created && rc != EXIT_INTERRUPTED)
 		cli_warn("%s is incomplete", out);
+	EVP_MD_CTX_free(md);
+	int arc = cli_audit_close(&audit, rc);
 	bd_volume_close(v);
 	cli_unlock_free(&u);
-	return rc;
+	return rc ? rc : arc;
 }

@@ -13,6 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
+#include "audit.h"
 #include "repair_cli.h"
 
 static void usage(FILE *f)
@@ -37,6 +40,8 @@ static void usage(FILE *f)
 		   "      --list                   without --volume: write every AES key seen (unproven)\n"
 		   "      --json                   machine-readable summary on stdout (no key material)\n"
 		   "      --offset BYTES           the BitLocker volume starts here in VOLUME\n"
+		   "      --audit FILE             write a JSON record of the run (image, volume, where the keys\n"
+		   "                               were, outcome, times); never a key\n"
 		   "Then, with the key found:\n"
 		   "      --decrypt-to OUT         decrypt the volume to OUT ('-' = stdout), as bdkit decrypt\n"
 		   "      --reveal                 print the recovery passwords (needs the VMK), as bdkit protector reveal\n"
@@ -220,7 +225,7 @@ static int run_with_key(int (*fn)(int, char **), char **args, int nargs, const c
 int cmd_memkeys(int argc, char **argv)
 {
 	enum { OPT_VOLUME = OPT_CLI_LAST + 1, OPT_FORMAT, OPT_NO_RAW, OPT_RAW_ALIGN, OPT_KEEP_GOING, OPT_CANDIDATES,
-	       OPT_LIST, OPT_JSON, OPT_DECRYPT_TO, OPT_REVEAL, OPT_KP_OUT, OPT_OFF };
+	       OPT_LIST, OPT_JSON, OPT_DECRYPT_TO, OPT_REVEAL, OPT_KP_OUT, OPT_OFF, OPT_AUDIT };
 	static const struct option opts[] = {
 		{ "volume", required_argument, 0, OPT_VOLUME },
 		{ "output", required_argument, 0, 'o' },
@@ -237,10 +242,13 @@ int cmd_memkeys(int argc, char **argv)
 		{ "reveal", no_argument, 0, OPT_REVEAL },
 		{ "key-package-out", required_argument, 0, OPT_KP_OUT },
 		{ "offset", required_argument, 0, OPT_OFF },
+		{ "audit", required_argument, 0, OPT_AUDIT },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	const char *volume = NULL, *out = NULL, *cands = NULL, *decrypt_to = NULL, *kp_out = NULL, *offset = NULL;
+	const char *audit_path = NULL;
+	struct cli_audit audit = { 0 };
 	bool force = false, list = false, json = false, reveal = false;
 	struct bd_memkeys_opts mo = { 0 };
 	struct bd_memkeys_result res;
@@ -277,6 +285,7 @@ int cmd_memkeys(int argc, char **argv)
 		case OPT_REVEAL: reveal = true; break;
 		case OPT_KP_OUT: kp_out = optarg; break;
 		case OPT_OFF: offset = optarg; break;
+		case OPT_AUDIT: audit_path = optarg; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
@@ -297,8 +306,10 @@ int cmd_memkeys(int argc, char **argv)
 		cli_error("--json and --decrypt-to - both want stdout");
 		return EXIT_USAGE;
 	}
-	if (cands && (rc = load_candidates(cands, &extra, &extra_len, &mo.n_extra)))
+	if ((rc = cli_audit_open(&audit, audit_path, argc, argv)))
 		return rc;
+	if (cands && (rc = load_candidates(cands, &extra, &extra_len, &mo.n_extra)))
+		goto out;
 	mo.extra = extra;
 	mo.extra_len = extra_len;
 	if (volume) {
@@ -307,6 +318,7 @@ int cmd_memkeys(int argc, char **argv)
 		if (offset && cli_unlock_option(&u, OPT_OFFSET, offset) < 0)
 			return EXIT_USAGE;
 		rc = cli_open(volume, &u, false, &v);
+		cli_audit_input(&audit, volume, v);
 		if (rc)
 			goto out;
 		bd_volume_info(v, &vi);
@@ -322,6 +334,16 @@ int cmd_memkeys(int argc, char **argv)
 		goto out;
 	}
 	bd_memimage_info(m, &mi);
+	if (audit.path) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "path", json_object_new_string(argv[optind]));
+		json_object_object_add(o, "format", json_object_new_string(mi.format_name));
+		json_object_object_add(o, "description", json_object_new_string(mi.description));
+		json_object_object_add(o, "container", json_object_new_string(mi.container));
+		json_object_object_add(o, "file_size", json_object_new_int64((int64_t)mi.file_size));
+		json_object_object_add(o, "memory_bytes", json_object_new_int64((int64_t)mi.data_bytes));
+		cli_audit_set_obj(&audit, "memory_image", o);
+	}
 	if (!cli_quiet && !json) {
 		char sz[32];
 		cli_human_size(mi.data_bytes, sz, sizeof(sz));
@@ -403,6 +425,35 @@ int cmd_memkeys(int argc, char **argv)
 			printf("; it decrypts the volume's %s\n", vi.meta_version == 1 ? "$MFT" : "boot sector");
 		}
 	}
+	if (audit.path) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "bytes_scanned", json_object_new_int64((int64_t)res.bytes_scanned));
+		json_object_object_add(o, "complete", json_object_new_boolean(res.complete));
+		json_object_object_add(o, "raw_candidates_tried", json_object_new_int64((int64_t)res.raw_tested));
+		json_object_object_add(o, "keys_seen", json_object_new_int64((int64_t)res.n_keys));
+		json_object_object_add(o, "vmk_found", json_object_new_boolean(res.vmk_found));
+		json_object_object_add(o, "fvek_found", json_object_new_boolean(res.fvek_found));
+		json_object *places = json_object_new_array();
+		int parts[3] = { res.vmk_found ? res.vmk_part : -1, res.fvek_found ? res.fvek_part[0] : -1,
+				 res.fvek_found ? res.fvek_part[1] : -1 };
+		static const char *const roles[3] = { "VMK", "FVEK key", "FVEK tweak key" };
+		for (int i = 0; i < 3; i++) {
+			if (parts[i] < 0)
+				continue;
+			json_object *p = json_object_new_object();
+			json_object_object_add(p, "key", json_object_new_string(roles[i]));
+			json_object_object_add(p, "found_as", json_object_new_string(kind_name(res.keys[parts[i]].kind)));
+			json_object_object_add(p, "file_offset", json_object_new_int64((int64_t)res.keys[parts[i]].file_off));
+			json_object_object_add(p, "address", json_object_new_int64((int64_t)res.keys[parts[i]].addr));
+			json_object_array_add(places, p);
+		}
+		json_object_object_add(o, "proven_keys", places);
+		if (out)
+			json_object_object_add(o, "key_file", json_object_new_string(out));
+		cli_audit_set_obj(&audit, "search", o);
+		if (v)
+			cli_audit_volume(&audit, v);
+	}
 	if (volume && r == BD_ERR_WRONG_KEY) {
 		cli_error("no key in %s opens %s: %s%s", argv[optind], volume, bd_last_error(),
 			  res.complete ? "" : " (the scan did not complete)");
@@ -462,7 +513,10 @@ int cmd_memkeys(int argc, char **argv)
 		}
 		rc = run_with_key(cmd_keypackage, a, n, kopt, key, keylen);
 	}
-out:
+out:;
+	int arc = cli_audit_close(&audit, rc);
+	if (!rc)
+		rc = arc;
 	bd_memkeys_result_free(&res);
 	if (extra) {
 		explicit_bzero(extra, 32 * mo.n_extra);

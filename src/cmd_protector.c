@@ -241,7 +241,8 @@ static void usage(FILE *f)
 		   "New recovery passwords are printed once, on stdout.\n\n"
 		   "      --id ID                  protector: {GUID}, 8-digit key ID, or number from 'list'\n"
 		   "      --new-password-file FILE add password: the new password (default: asked twice)\n"
-		   "      --bek-dir DIR            add startup-key: where to save <ID>.BEK (default: .)\n"
+		   "      --bek-dir DIR            add startup-key: where to save <ID>.BEK (default: .);\n"
+		   "                               other subcommands: where to find a .BEK that unlocks\n"
 		   "      --recovery-key-file DIR  add/rotate: also save Windows' 'BitLocker Recovery Key <ID>.TXT'\n"
 		   "      --backup FILE            metadata backup (default: VOLUME.bdkit-backup-<time>.bdkp)\n"
 		   "  -f, --force                  remove even when only TPM/smart-card protectors remain\n"
@@ -295,7 +296,12 @@ int cmd_protector(int argc, char **argv)
 		case OPT_JSON: json = true; break;
 		case OPT_ID: id = optarg; break;
 		case OPT_NEWPW: newpw = optarg; break;
-		case OPT_BEKDIR: bekdir = optarg; break;
+		case OPT_BEKDIR:
+			/* add startup-key: where to save the new .BEK; elsewhere: where to find one to unlock */
+			bekdir = optarg;
+			if (!kind || (strcmp(kind, "startup-key") && strcmp(kind, "bek")))
+				cli_unlock_option(&u, OPT_BEK_DIR, optarg);
+			break;
 		case OPT_RKF: rkf = optarg; break;
 		case OPT_BACKUP: backup = optarg; break;
 		case 'f': force = true; break;
