@@ -519,6 +519,7 @@ struct bd_escrow_entry {
 	char computer[512];           /* LDAP: the computer object's DN; Graph: the Entra deviceId */
 	char volume_type[32];         /* Graph: "operatingSystemVolume", ...; LDAP: "" */
 	size_t key_package_len;       /* LDAP: bytes of msFVE-KeyPackage (0: none) */
+	const uint8_t *key_package;   /* LDAP: those bytes (freed with the list) */
 };
 
 /* Results are kept in locked memory and wiped by bd_escrow_list_free. Newest first. */
