@@ -178,6 +178,12 @@ int bd_io_open(const char *path, int flags, struct bd_io **out)
 			close(fd);
 		return bd_io_open_file(path, flags, out);
 	}
+	if (!(flags & BD_IO_RDWR) && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		close(fd);
+		return bd_err(BD_ERR_NOT_BITLOCKER, "%s is %s, not a volume, disk or image file", path,
+			      S_ISDIR(st.st_mode) ? "a directory" : S_ISCHR(st.st_mode) ? "a character device" :
+			      S_ISFIFO(st.st_mode) ? "a pipe" : S_ISSOCK(st.st_mode) ? "a socket" : "not a regular file");
+	}
 	if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) {
 		uint64_t size = (uint64_t)st.st_size;
 		if (S_ISBLK(st.st_mode) && ioctl(fd, BLKGETSIZE64, &size))

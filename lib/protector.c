@@ -12,7 +12,7 @@ const char *bd_protector_type_name(uint16_t t)
 		return "clear key";
 	switch (t & 0xFF00) {
 	case 0x0100: return "TPM";
-	case 0x0200: return "startup key";
+	case 0x0200: return "external key (.BEK)";  /* a startup key or a recovery key: Windows' ExternalKey */
 	case 0x0300: return "TPM and startup key";
 	case 0x0400: case 0x0500: return "TPM and PIN";
 	case 0x0600: case 0x0700: return "TPM, PIN and startup key";
