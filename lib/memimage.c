@@ -339,7 +339,8 @@ int bd_memimage_open_io(struct bd_io *io, int format, bd_memimage **out)
 	}
 	if (r)
 		goto fail;
-	qsort(m->runs, m->n_runs, sizeof(*m->runs), cmp_run);
+	if (m->n_runs > 1)
+		qsort(m->runs, m->n_runs, sizeof(*m->runs), cmp_run);
 	for (size_t i = 1; i < m->n_runs; i++)
 		if (m->runs[i - 1].file_off + m->runs[i - 1].len > m->runs[i].file_off) {
 			r = bd_err(BD_ERR_CORRUPT, "%s: memory ranges overlap in the file at offset %llu", io->name,

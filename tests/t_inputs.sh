@@ -86,8 +86,16 @@ expect "Windows 7 key file naming another key ID: refused" 4 "0BADBAD0" -- info 
 printf '\377\376' >"$W/empty-utf16.txt"; printf 'n\0o\0 \0k\0e\0y\0' >>"$W/empty-utf16.txt"
 expect "UTF-16 file without a recovery password" 10 "no 48-digit" -- info "$SRC" --recovery-password-file "$W/empty-utf16.txt"
 PLUGIN="$TOP/$BUILD/nbdkit-bdkit-plugin.so"
+# nbdkit_run ARGS: nbdkit with the plugin; an ASan-instrumented plugin needs the ASan runtime preloaded
+nbdkit_run() {
+	if nm -D "$PLUGIN" 2>/dev/null | grep -q __asan_init; then
+		LD_PRELOAD=$(${CC:-cc} -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0 nbdkit "$@"
+	else
+		nbdkit "$@"
+	fi
+}
 if command -v nbdkit >/dev/null && [ -f "$PLUGIN" ]; then
-	got=$(nbdkit -U - "$PLUGIN" volume="$SRC" recovery-password-file="$W/win10.txt" --run 'nbdcopy "$uri" - | sha256sum' 2>"$W/err" | cut -c1-64)
+	got=$(nbdkit_run -U - "$PLUGIN" volume="$SRC" recovery-password-file="$W/win10.txt" --run 'nbdcopy "$uri" - | sha256sum' 2>"$W/err" | cut -c1-64)
 	[ "$got" = "$SUM" ] && pass "nbdkit plugin: recovery-password-file= takes Windows' UTF-16 key file" || fail "plugin key file: $got $(head -2 "$W/err")"
 fi
 
@@ -133,7 +141,7 @@ set -- $(sum_of "$W/decrypted.img")
 [ "$1" = 0 ] && [ "$2" = "$SUM" ] && pass "decrypted volume: decrypt with no secret gives the published sha256" ||
 	fail "decrypted volume decrypt: exit $1: $(head -2 "$W/err")"
 if command -v nbdkit >/dev/null && [ -f "$PLUGIN" ]; then
-	got=$(nbdkit -U - "$PLUGIN" volume="$W/decrypted.img" --run 'nbdcopy "$uri" - | sha256sum' 2>"$W/err" | cut -c1-64)
+	got=$(nbdkit_run -U - "$PLUGIN" volume="$W/decrypted.img" --run 'nbdcopy "$uri" - | sha256sum' 2>"$W/err" | cut -c1-64)
 	[ "$got" = "$SUM" ] && pass "decrypted volume: nbdkit plugin with no secret: published sha256" ||
 		fail "decrypted volume nbdkit: $got $(head -2 "$W/err")"
 fi
@@ -161,6 +169,9 @@ for img in bitlk-aes-xts-128 bitlk-aes-xts-256 bitlk-aes-cbc-128 bitlk-aes-cbc-2
 			fail "FVEK export $img: differs from cryptsetup bitlkDump --dump-volume-key ($(stat -c %s "$W/$img.cs") vs $(stat -c %s "$W/$img.ref" 2>/dev/null) bytes)"
 	fi
 	"$BDKIT" -q keypackage export "$IMGDIR/$img.img" --recovery-password-file "$W/rp" --fvek-out "$W/$img.dl" --fvek-format dislocker >/dev/null 2>&1
+	[ "$(stat -c %s "$W/$img.dl")" = 66 ] || fail "FVEK export $img for dislocker: $(stat -c %s "$W/$img.dl") bytes, not 66"
+	# dislocker reading the whole volume judges the file format, not bdkit's memory use: once, in the normal build
+	case $BUILD in *asan*) continue ;; esac
 	rm -f "$W/dl.out"
 	timeout 120 dislocker-file -V "$IMGDIR/$img.img" -k "$W/$img.dl" -- "$W/dl.out" >/dev/null 2>&1
 	got=$(sha256sum <"$W/dl.out" 2>/dev/null | cut -c1-64)

@@ -16,7 +16,7 @@ need_images memkeys || exit 0
 CC=${CC:-cc}
 W="$TMP/m"
 mkdir -p "$W"
-case $BUILD in *asan*) RANDOM_MIB=48 ;; *) RANDOM_MIB=160 ;; esac
+case $BUILD in *asan*) RANDOM_MIB=48 ;; *) RANDOM_MIB=128 ;; esac
 
 # dislocker's view of a volume's keys: "vmk HEX" and "fvek HEX" from its debug output
 dislocker_keys() { # IMAGE RP OUT
