@@ -10,6 +10,7 @@ trap 'rm -f "$log"' EXIT
 for BUILD in "$@"; do
 	export BUILD
 	case $BUILD in *asan*) export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ;; esac
+	sh tests/unpack-images.sh 2>&1 | tee -a "$log"
 	for t in "$BUILD"/tests/test_*; do
 		[ -x "$t" ] || continue
 		echo "== $t"

@@ -254,7 +254,7 @@ static void test_volume(void)
 		snprintf(src, sizeof(src), "%s/testdata/bitlk-images/bitlk-aes-xts-128.img", build);
 	}
 	if (access(src, R_OK)) {
-		SKIP("volume view: real images not unpacked (run tests/t_images.sh once)");
+		SKIP("volume view: real images not unpacked (tests/unpack-images.sh)");
 		goto out;
 	}
 	r = bd_volume_open(src, &ro, &v);
