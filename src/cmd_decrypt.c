@@ -236,9 +236,32 @@ int cmd_decrypt(int argc, char **argv)
 			goto out;
 	}
 	cli_audit_volume(&audit, v);
+	bd_volume_info(v, &in);
+	if (cli_verbose) {
+		/* -v: what was read and how it was opened */
+		char g[37], sz[32];
+		cli_human_size(in.size, sz, sizeof(sz));
+		fprintf(stderr, "bdkit: %s: %s, volume %s, %s, %s, %s (%llu bytes), sector size %u\n", argv[optind],
+			in.container, in.where, in.method_name, in.state_name, sz, (unsigned long long)in.size,
+			in.sector_size);
+		fprintf(stderr, "bdkit: metadata copy %d of 3 in use (%s, %s, %s)%s\n", in.copy_used + 1,
+			bd_copy_status_name(in.copy_status[0]), bd_copy_status_name(in.copy_status[1]),
+			bd_copy_status_name(in.copy_status[2]), in.hash_verified ? "; its SHA-256 verified with the VMK" : "");
+		if (in.unlocked_with == BD_UNLOCKED_PROTECTOR) {
+			size_t pi;
+			struct bd_protector_info p;
+			bd_guid_format(in.unlock_protector, g);
+			if (!bd_protector_find(v, in.unlock_protector, &pi) && !bd_volume_protector(v, pi, &p))
+				fprintf(stderr, "bdkit: unlocked by the %s protector {%s} (key ID %s)\n", p.type_name, g, p.key_id);
+		} else if (in.unlocked_with) {
+			fprintf(stderr, "bdkit: unlocked with a raw %s\n", in.unlocked_with == BD_UNLOCKED_VMK ? "VMK" : "FVEK");
+		}
+		fprintf(stderr, "bdkit: %ld worker thread%s\n", threads, threads == 1 ? "" : "s");
+	}
 	if (test_only) {
 		if (!cli_quiet)
-			printf("unlocked: the secret opens %s\n", argv[optind]);
+			printf(in.unlocked ? "unlocked: the secret opens %s\n" :
+			       "no secret needed: %s is fully decrypted\n", argv[optind]);
 		rc = EXIT_OK;
 		goto out;
 	}
@@ -404,6 +427,14 @@ int cmd_decrypt(int argc, char **argv)
 	}
 	if (!rc)
 		cli_progress_done(&prog, in.size);
+	if (!rc && cli_verbose) {
+		double el = cli_now() - prog.start;
+		char a[32], b[32];
+		cli_human_size(in.size, a, sizeof(a));
+		cli_human_size(el > 0 ? (uint64_t)((double)in.size / el) : 0, b, sizeof(b));
+		fprintf(stderr, "bdkit: wrote %s to %s in %.2f s (%s/s)%s\n", a, out, el, b,
+			sparse ? ", all-zero blocks left as holes" : "");
+	}
 	if (!rc && audit.path) {
 		/* a file: hash what is on disk now; stdout: the stream as written */
 		uint8_t sha[32];

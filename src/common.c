@@ -67,6 +67,9 @@ int cli_fail(int code, const char *what)
 
 	if (!msg || !*msg)
 		msg = bd_strerror(code);
+	/* "x: x is not BitLocker": the library's message often names the path already */
+	if (what && !strncmp(msg, what, strlen(what)) && (msg[strlen(what)] == ' ' || msg[strlen(what)] == ':'))
+		what = NULL;
 	if (what)
 		cli_error("%s: %s", what, msg);
 	else
