@@ -5,7 +5,7 @@ CC      ?= cc
 BUILD   ?= build
 OPT     ?= -O2 -g
 SAN     ?=
-PKGS    ?= libcrypto zlib fuse3 json-c libcurl
+PKGS    ?= libcrypto zlib fuse3 json-c libcurl p11-kit-1
 # Evidence containers (lib/io_*.c) through the libyal libraries, each used when pkg-config finds
 # it (scripts/install-deps.sh installs all four); without one, that container gives a clear error.
 CONTAINER_PKGS := $(foreach p,libewf libvhdi libvmdk libqcow,$(shell pkg-config --exists $(p) 2>/dev/null && echo $(p)))
@@ -102,7 +102,7 @@ FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
 build-fuzz/%: fuzz/%.c $(LIB_SRC) $(HDRS)
 	@mkdir -p build-fuzz
 	clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Ilib \
-	  -o $@ $< $(LIB_SRC) $(LDLIBS)
+	  $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -o $@ $< $(LIB_SRC) $(LDLIBS)
 fuzz-build: $(FUZZ_BIN)
 fuzz: deps fuzz-build
 	@./fuzz/run.sh $(FUZZ_SECONDS)

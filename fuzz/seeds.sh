@@ -7,7 +7,7 @@ BUILD=${1:-build}
 OUT=${2:-build-fuzz/seeds}
 cd "$(dirname "$0")/.." || exit 1
 BDKIT=$BUILD/bdkit
-mkdir -p "$OUT/metadata" "$OUT/bek" "$OUT/keypackage" "$OUT/eventlog" "$OUT/memimage"
+mkdir -p "$OUT/metadata" "$OUT/bek" "$OUT/keypackage" "$OUT/eventlog" "$OUT/pubkey" "$OUT/memimage"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
@@ -37,6 +37,15 @@ if [ -f "$SH/bitlk/bitlk-images.tar.xz" ]; then
 		[ -f "$T/bitlk-images/$i.img" ] && copy1_of "$T/bitlk-images/$i.img" "$OUT/metadata/$i"
 	done
 	cp "$T"/bitlk-images/*.BEK "$OUT/bek/" 2>/dev/null
+	# the smart-card volume's public-key protector (doc/public-key-protector.md): the entry's children
+	# and its CNG key blob, at their volume byte offsets
+	sc=$T/bitlk-images/bitlk-aes-xts-128-smart-card.img
+	if [ -f "$sc" ]; then
+		dd if="$sc" of="$OUT/pubkey/smart-card-entry" iflag=skip_bytes,count_bytes skip=35213528 count=772 \
+			status=none
+		dd if="$sc" of="$OUT/pubkey/smart-card-blob" iflag=skip_bytes,count_bytes skip=35213800 count=283 \
+			status=none
+	fi
 fi
 if [ -d "$SH/eventlogs" ]; then
 	for f in "$SH"/eventlogs/tpm2-tools/event*.bin "$SH"/eventlogs/go-attestation/*eventlog \

@@ -207,6 +207,27 @@ struct bd_protector_info {
 };
 int bd_volume_protector(bd_volume *v, size_t index, struct bd_protector_info *out);
 
+/* A public-key protector (type 0x1000: smart card, certificate, Data Recovery Agent); what is
+ * established about its datums is in doc/public-key-protector.md. No secret needed. */
+struct bd_pubkey_info {
+	int has_key;               /* the public key blob was found and parsed */
+	char key_alg[24];          /* "RSA"; "ECDH P-256" etc. (not seen on a real volume); "" */
+	unsigned key_bits;
+	uint64_t exponent;         /* RSA public exponent (0 when it does not fit) */
+	uint8_t modulus[2048];     /* RSA modulus, big-endian */
+	size_t modulus_len;
+	int has_key_sha1;
+	uint8_t key_sha1[20];      /* SHA-1 of the DER RSAPublicKey (a certificate's subject key ID, method 1) */
+	int has_thumbprint;
+	uint8_t thumbprint[64];    /* the certificate's thumbprint (SHA-1: 20 bytes) */
+	size_t thumbprint_len;
+	uint32_t cert_type;        /* 1 Data Recovery Agent, 2 user certificate (as WMI CertType); 0 unknown */
+	size_t encrypted_key_len;  /* bytes of the RSA-encrypted key */
+	int complete;              /* every datum an unlock needs is present */
+};
+/* BD_ERR_INVALID: no such protector or not a public-key one; BD_ERR_CORRUPT: malformed datums. */
+int bd_volume_protector_pubkey(bd_volume *v, size_t index, struct bd_pubkey_info *out);
+
 /* Unlock. Each tries every protector of the matching kind. On success the
  * volume can be read. BD_ERR_WRONG_KEY when none accepted the secret,
  * BD_ERR_NO_PROTECTOR when the volume has none of that kind,

@@ -7,7 +7,8 @@ PKGS="build-essential clang pkg-config libssl-dev libfuse3-dev fuse3 nbdkit nbdk
  dislocker libbde-utils python3-libbde cryptsetup-bin ntfs-3g tpm2-tools xz-utils dosfstools exfatprogs mtools
  slapd ldap-utils
  libewf-dev libvhdi-dev libvmdk-dev libqcow-dev ewf-tools qemu-utils gdb aeskeyfind
- samba-ad-dc samba-ad-provision iproute2"
+ samba-ad-dc samba-ad-provision iproute2
+ openssl libp11-kit-dev softhsm2 opensc"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "pubkey_cli.h"
 
 static void usage(FILE *f)
 {
@@ -99,6 +100,7 @@ static void print_text(const char *path, bd_volume *v, const struct bd_info *in)
 			pcr_list(p.pcr_mask, pcr, sizeof(pcr));
 			printf("     PCRs bound: %s (mask 0x%08x)\n", pcr, p.pcr_mask);
 		}
+		cli_pubkey_text(v, i, "     ");
 		if (!p.usable)
 			printf("     (bdkit cannot use this protector; use another one)\n");
 		if ((p.type & 0xFF00) == 0 && p.type <= 0xFF) {
@@ -180,6 +182,7 @@ static void print_json(const char *path, bd_volume *v, const struct bd_info *in)
 					printf("%s%d", n++ ? ", " : "", k);
 			printf("]");
 		}
+		cli_pubkey_json(v, i);
 		printf("}");
 	}
 	printf("\n  ]\n}\n");

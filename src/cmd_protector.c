@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "protector_cli.h"
+#include "pubkey_cli.h"
 
 /* ---- shared with suspend/resume (protector_cli.h) ---- */
 
@@ -142,10 +143,13 @@ static void list(bd_volume *v, bool json)
 			cli_json_string(stdout, p.type_name);
 			printf(",\"type_code\":%u,\"label\":", p.type);
 			cli_json_string(stdout, p.label);
-			printf(",\"modified\":\"%s\",\"usable_by_bdkit\":%s}", t, p.usable ? "true" : "false");
+			printf(",\"modified\":\"%s\",\"usable_by_bdkit\":%s", t, p.usable ? "true" : "false");
+			cli_pubkey_json(v, i);
+			printf("}");
 		} else {
 			printf("  %zu. %-20s %s  key ID %s  %s%s%s\n", i + 1, p.type_name, g, p.key_id, t,
 			       *p.label ? "  " : "", p.label);
+			cli_pubkey_text(v, i, "     ");
 		}
 	}
 	if (json)
