@@ -7,7 +7,7 @@ BUILD=${1:-build}
 OUT=${2:-build-fuzz/seeds}
 cd "$(dirname "$0")/.." || exit 1
 BDKIT=$BUILD/bdkit
-mkdir -p "$OUT/metadata" "$OUT/bek" "$OUT/keypackage" "$OUT/eventlog" "$OUT/pubkey" "$OUT/memimage"
+mkdir -p "$OUT/metadata" "$OUT/bek" "$OUT/keypackage" "$OUT/eventlog" "$OUT/pubkey" "$OUT/memimage" "$OUT/keyfile"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
@@ -28,6 +28,15 @@ if [ -x "$BDKIT" ]; then
 			>/dev/null 2>&1
 	done
 	for b in "$T"/*.BEK; do [ -f "$b" ] && cp "$b" "$OUT/bek/bdkit-$(basename "$b")"; done
+	# Windows-style recovery key files (UTF-16LE with BOM) as format writes them, and re-encoded
+	if "$BDKIT" -q format "$T/rk.img" --size 16M --recovery-key-file "$T" --password-file "$T/pw" >/dev/null 2>&1; then
+		for k in "$T"/*.TXT; do
+			[ -f "$k" ] || continue
+			cp "$k" "$OUT/keyfile/utf16le.txt"
+			iconv -f UTF-16 -t UTF-8 "$k" >"$OUT/keyfile/utf8.txt" 2>/dev/null
+			iconv -f UTF-16 -t UTF-16BE "$k" >"$OUT/keyfile/utf16be-nobom.txt" 2>/dev/null
+		done
+	fi
 fi
 
 SH=../shared/testdata
