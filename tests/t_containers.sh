@@ -136,6 +136,13 @@ if command -v nbdkit >/dev/null && command -v nbdcopy >/dev/null && [ -f "$PLUGI
 else
 	skip "containers: nbdkit plugin not available"
 fi
+EL="$SHARED/testdata/eventlogs/go-attestation/option_rom_eventlog"
+if [ -f "$EL" ] && [ -f "$TOP/tests/eventlog_edit.py" ]; then
+	python3 "$TOP/tests/eventlog_edit.py" "$EL" "$TMP/bad.log" unlock=0x40
+	"$BDKIT" -q diagnose --volume "$D/one.E01" --json --good "$EL" --bad "$TMP/bad.log" >"$TMP/d.json" 2>"$TMP/err" &&
+		grep -q 'no TPM protector' "$TMP/d.json" && pass "diagnose --volume reads the protectors out of an E01" ||
+		fail "diagnose --volume on E01: $(head -2 "$TMP/err")"
+fi
 if [ -c /dev/fuse ] && command -v fusermount3 >/dev/null; then
 	mkdir -p "$TMP/mnt"
 	if "$BDKIT" -q mount --recovery-password-file "$TMP/rp" "$D/v.vhdx" "$TMP/mnt" >"$TMP/out" 2>&1; then

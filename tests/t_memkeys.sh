@@ -202,6 +202,21 @@ rc=$?
 set -- $( { "$BDKIT" -q decrypt "$IMGDIR/$IMG.img" --vmk "$W/k7" -o - --no-prompt 2>/dev/null; } | sha256sum)
 [ "$1" = "$(conf $IMG SHA256SUM)" ] && pass "bdkit decrypt --vmk KEYFILE equals the published sha256" || fail "decrypt --vmk keyfile: $1"
 
+# the audit record: where the keys were, never the keys
+"$BDKIT" -q memkeys "$W/fvek.core" --volume "$IMGDIR/$IMG.img" --audit "$W/audit.json" >/dev/null 2>&1
+python3 - "$W/audit.json" "$FVEK" <<'EOF' 2>"$W/err"
+import json, sys
+text = open(sys.argv[1]).read()
+k = sys.argv[2]
+assert k[:32] not in text and k[64:96] not in text, 'key material in the audit record'
+d = json.load(open(sys.argv[1]))
+assert d['command'] == 'memkeys' and d['result'] == 'success' and d['search']['fvek_found']
+assert [p['key'] for p in d['search']['proven_keys']] == ['FVEK key', 'FVEK tweak key'], d['search']
+assert d['memory_image']['format'] == 'ELF core' and d['unlock']['with'] == 'raw FVEK'
+EOF
+[ ! -s "$W/err" ] && pass "memkeys --audit: where the keys were and how the volume opened, no key material" ||
+	fail "memkeys --audit: $(tail -2 "$W/err")"
+
 # ---- 3. false positives ----
 "$BDKIT" -q memkeys "$W/other.core" --volume "$IMGDIR/$IMG.img" -o "$W/k8" >"$W/out" 2>&1
 rc=$?
