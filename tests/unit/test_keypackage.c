@@ -1,7 +1,8 @@
 /* Key package container (lib/keypackage.c): the documented layout of man/bdkit-keypackage.1 built by hand,
- * and each way a damaged or foreign file must be refused; a real package from fuzz/corpus/keypackage. */
+ * and each way a damaged or foreign file must be refused; a real package exported from a real Windows volume. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "internal.h"
@@ -97,14 +98,32 @@ int main(void)
 	      "foreign file with a damaged block: the signature is mentioned");
 	CHECK(bd_keypackage_parse(b, 10, &in) == BD_ERR_UNSUPPORTED, "10-byte file refused");
 
-	/* a real package (exported by bdkit from bitlk-aes-xts-128) */
-	FILE *f = fopen("fuzz/corpus/keypackage/xts128.kp", "rb");
-	if (!f) {
-		SKIP("real key package: fuzz/corpus/keypackage/xts128.kp not found (run from the repository root)");
+	/* a real package, exported from the real Windows volume bitlk-aes-xts-128 (unpacked by tests/run.sh) */
+	const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
+	char src[200];
+	snprintf(src, sizeof(src), "%s/testdata/bitlk-images/bitlk-aes-xts-128.img", build);
+	if (access(src, R_OK)) {
+		SKIP("real key package: ../shared/testdata/bitlk not unpacked");
 		CHECK_DONE();
 	}
-	n = fread(b, 1, sizeof(b), f);
-	fclose(f);
+	struct bd_open_opts ro = { .offset = -1 };
+	bd_volume *v = NULL;
+	uint8_t *kp = NULL;
+	size_t kp_len = 0;
+	r = bd_volume_open(src, &ro, &v);
+	if (!r)
+		r = bd_unlock_password(v, "anaconda"); /* images.conf: PW of bitlk-aes-xts-128 */
+	if (!r)
+		r = bd_keypackage_export(v, &kp, &kp_len);
+	bd_volume_close(v);
+	CHECK(r == 0 && kp_len <= sizeof(b), "export a key package from the real volume");
+	if (r || kp_len > sizeof(b)) {
+		free(kp);
+		CHECK_DONE();
+	}
+	memcpy(b, kp, kp_len);
+	n = kp_len;
+	free(kp);
 	r = bd_keypackage_parse(b, n, &in);
 	char g[37];
 	bd_guid_format(in.guid, g);
