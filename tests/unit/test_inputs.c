@@ -152,7 +152,7 @@ static void rewrite_says(void)
 	int r = bd_protector_add(v, BD_PROT_PASSWORD, "second-password", &(struct bd_change_opts){ 0 }, &nw);
 	bd_set_log(NULL, NULL);
 	bd_protector_new_wipe(&nw);
-	CHECK(!r && strstr(logged, "conversion is not finished (state 3/1"), "a rewrite on an unfinished conversion says so (%s)",
+	CHECK(!r && strstr(logged, "conversion is not finished (state 3/1"), "a rewrite on an unfinished conversion says so (%.80s)",
 	      r ? bd_last_error() : logged);
 	bd_volume_close(v);
 	unlink(path);
