@@ -1,15 +1,23 @@
 #!/bin/sh
 # Build the fuzzers' seed inputs at run time (nothing from ../shared is copied into the repository):
-# metadata blocks, .BEK files and key packages from small volumes that bdkit makes, plus, when
-# ../shared is present, metadata blocks of the real Windows volumes, their .BEK files and the small
+# metadata blocks, .BEK files, key packages and whole (sparse) volumes from small volumes that bdkit
+# makes, plus, when ../shared is present, metadata blocks and whole volumes of the real Windows
+# volumes of every kind, the hostile images of ../shared/security, their .BEK files and the small
 # measured-boot logs. Usage: fuzz/seeds.sh BUILD_DIR OUT_DIR  (OUT_DIR/<harness>/ is filled).
 BUILD=${1:-build}
 OUT=${2:-build-fuzz/seeds}
 cd "$(dirname "$0")/.." || exit 1
 BDKIT=$BUILD/bdkit
-mkdir -p "$OUT/metadata" "$OUT/bek" "$OUT/keypackage" "$OUT/eventlog" "$OUT/pubkey" "$OUT/memimage" "$OUT/keyfile"
+mkdir -p "$OUT/metadata" "$OUT/bek" "$OUT/keypackage" "$OUT/eventlog" "$OUT/pubkey" "$OUT/volume" "$OUT/memimage" "$OUT/keyfile"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
+
+# vseed IMAGE KIND SECRET NAME: a whole volume as a sparse fuzz_volume seed with its VMK and FVEK,
+# written by the harness itself (KIND: rp, pw, clear, bek; see fuzz/fuzz_volume.c)
+FV=build-fuzz/fuzz_volume
+vseed() {
+	[ -x "$FV" ] && BDKIT_FUZZ_VOLUME_SEED="$1 $2 $3 $OUT/volume/$4" "$FV" >/dev/null 2>&1
+}
 
 # copy1_of IMG DEST: the first metadata copy (64 KiB) of a volume, located by bdkit info
 copy1_of() {
@@ -26,6 +34,7 @@ if [ -x "$BDKIT" ]; then
 		copy1_of "$v" "$OUT/metadata/bdkit-$m"
 		"$BDKIT" -q keypackage export "$v" --password-file "$T/pw" -o "$OUT/keypackage/bdkit-$m.kp" \
 			>/dev/null 2>&1
+		vseed "$v" pw "$T/pw" "bdkit-$m"
 	done
 	for b in "$T"/*.BEK; do [ -f "$b" ] && cp "$b" "$OUT/bek/bdkit-$(basename "$b")"; done
 	# Windows-style recovery key files (UTF-16LE with BOM) as format writes them, and re-encoded
@@ -54,6 +63,26 @@ if [ -f "$SH/bitlk/bitlk-images.tar.xz" ]; then
 			status=none
 		dd if="$sc" of="$OUT/pubkey/smart-card-blob" iflag=skip_bytes,count_bytes skip=35213800 count=283 \
 			status=none
+	fi
+	# every kind of volume for fuzz_volume: XTS, CBC, Elephant, 4K sectors, To Go, encrypt-on-write,
+	# clear key, paused conversion
+	I=$T/bitlk-images
+	rp_of() { awk -v s="[$1]" '$0 == s { on = 1; next } /^\[/ { on = 0 } on && /^RP=/ { print substr($0, 4); exit }' \
+		"$I/images.conf" >"$T/$1.rp"; echo "$T/$1.rp"; }
+	for i in bitlk-aes-xts-128 bitlk-aes-cbc-128 bitlk-aes-cbc-elephant-128 bitlk-aes-xts-128-4k \
+		 bitlk-togo-aes-xts-128 bitlk-aes-xts-128-eow bitlk-partially-encrypted-aes-cbc-128; do
+		[ -f "$I/$i.img" ] && vseed "$I/$i.img" rp "$(rp_of $i)" "$i"
+	done
+	[ -f "$I/bitlk-aes-xts-128-clearkey-only.img" ] && vseed "$I/bitlk-aes-xts-128-clearkey-only.img" clear - clearkey
+	# the hostile images of the hardening audit, made by ../shared/security's generators
+	if [ -f ../shared/security/make_repros.py ] && command -v python3 >/dev/null &&
+	   BITLK_IMAGES="$I" python3 ../shared/security/make_repros.py "$T" >/dev/null 2>&1; then
+		vseed "$T/f1-cbc-eow-unaligned.img" rp "$(rp_of bitlk-aes-cbc-128)" f1
+		vseed "$T/f2-eow-nbits.img" rp "$(rp_of bitlk-aes-xts-128-eow)" f2
+		for f in f6-inject f8-bigwatermark f10-novirt; do
+			vseed "$T/$f.img" rp "$(rp_of bitlk-aes-xts-128)" "$f"
+		done
+		rm -f "$T"/f*.img
 	fi
 fi
 if [ -d "$SH/eventlogs" ]; then

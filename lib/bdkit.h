@@ -121,6 +121,11 @@ typedef struct bd_volume bd_volume;
 struct bd_open_opts {
 	int64_t offset;     /* byte offset of the BitLocker volume in the input; -1 = detect */
 	int writable;       /* open the source read-write (only for commands that write) */
+	/* Salvage: unlock although no metadata copy passes its VMK-keyed SHA-256, although a raw
+	 * FVEK cannot be checked against the data, or although metadata that says the volume is
+	 * partly plain cannot be verified (raw FVEK). Without it those unlocks fail with
+	 * BD_ERR_CORRUPT. bd_info.unverified then says what was trusted unchecked. */
+	int ignore_integrity;
 };
 
 /* Open a bare volume, or a whole disk (MBR/GPT partitions are scanned). */
@@ -164,6 +169,7 @@ struct bd_info {
 	uint8_t unlock_protector[16]; /* BD_UNLOCKED_PROTECTOR: which protector (its ID) */
 	uint16_t unlock_protector_type;
 	int hash_verified;         /* the copy in use passed the VMK-keyed SHA-256 check */
+	int unverified;            /* BD_UNVERIFIED_*: trusted unchecked because of ignore_integrity */
 	uint64_t fs_size;          /* size the file system inside claims (after unlock; 0 unknown);
 				      larger than `size` means the input is truncated */
 	uint64_t input_size;       /* bytes of the input that belong to the volume */
@@ -181,6 +187,11 @@ enum bd_unlock_with {
 	BD_UNLOCKED_FVEK,          /* a raw FVEK */
 };
 int bd_volume_info(bd_volume *v, struct bd_info *info);
+
+enum bd_unverified {
+	BD_UNVERIFIED_METADATA = 1,  /* the metadata in use is not verified by the VMK-keyed SHA-256 */
+	BD_UNVERIFIED_KEY = 2,       /* a raw FVEK that nothing on the volume could confirm */
+};
 
 /* Protection types (VMK entry, compare value & 0xFF00). */
 enum bd_protector_type {
@@ -358,10 +369,17 @@ int bd_save_bek_file(const char *dir, const uint8_t guid[16], const uint8_t *bek
  * refused with BD_ERR_STATE; with only TPM or smart-card protectors left it
  * needs force. Nothing is written when a call fails before *written is set.
  */
+struct bd_protector_new;
 struct bd_change_opts {
 	const char *backup_path;    /* write a metadata backup (bd_metadata_backup) here first; NULL: none */
 	int force;                  /* allow leaving only protectors bdkit cannot use (TPM, smart card) */
 	int *written;               /* optional out: 0 nothing written, 1 partly (see the backup), 2 complete */
+	/* add, rotate: called with the new protector's secrets once the new metadata is built, checked
+	 * and backed up, before the first byte of the volume is written: show and save them here, so
+	 * that an interruption during the writes cannot lose them. Non-zero: nothing is written and the
+	 * call fails with that code (a BD_ERR_*). */
+	int (*before_write)(const struct bd_protector_new *n, void *userdata);
+	void *userdata;
 };
 struct bd_protector_new {
 	uint8_t guid[16];           /* the new protector's ID */
@@ -443,12 +461,14 @@ int bd_keypackage_parse(const uint8_t *buf, size_t len, struct bd_keypackage_inf
 int bd_keypackage_protector(const uint8_t *buf, size_t len, size_t i, struct bd_protector_info *out);
 
 /*
- * Opening a damaged volume. Sources are tried in order, `attempt` picks one
- * (0, 1, ...): the volume header's copies as the reader uses them; then each
- * distinct volume whose metadata blocks a scan of the input finds (signature
- * at 512-byte steps, parsed, CRC checked); then the key package. The caller
- * unlocks and, on a wrong key, tries the next attempt. BD_ERR_NOT_BITLOCKER
- * (message set) when there is no source left; io is owned in every case.
+ * Opening a damaged volume. A session hands out metadata sources in order, one per
+ * bd_salvage_next call: the volume header's copies as the reader uses them; then each
+ * distinct volume whose metadata blocks a scan of the input finds (signature at 512-byte
+ * steps, parsed, CRC checked; the input is scanned once per session, votes are counted
+ * in O(n log n), and at most the 64 best supported volumes are offered); then the key
+ * package. The caller unlocks and, on a wrong key, asks for the next source.
+ * BD_ERR_NOT_BITLOCKER (message set) when there is no source left; io is owned in every
+ * case. opts (and the key package it points to) must outlive the session.
  */
 struct bd_salvage_opts {
 	int64_t offset;                 /* volume start in the input; -1: detect */
@@ -458,6 +478,7 @@ struct bd_salvage_opts {
 	int no_scan;                    /* do not scan the input for metadata blocks */
 	int assume_eow;                 /* header gone: treat it as an encrypt-on-write volume whose bitmaps are
 					   lost (all-zero sectors were never written, hence plain) */
+	int ignore_integrity;           /* bd_open_opts.ignore_integrity for every source tried */
 };
 struct bd_salvage_source {
 	int kind;                       /* 0 header copies, 1 scan, 2 key package */
@@ -466,8 +487,10 @@ struct bd_salvage_source {
 	int copies_ok;                  /* scan: CRC-valid copies found of this volume */
 	char text[256];                 /* "metadata copy 3 (volume header)", ... */
 };
-int bd_volume_open_salvage(struct bd_io *io, const struct bd_salvage_opts *o, int attempt, bd_volume **out,
-			   struct bd_salvage_source *src);
+typedef struct bd_salvage bd_salvage;
+int bd_salvage_new(const struct bd_salvage_opts *o, bd_salvage **out);
+int bd_salvage_next(bd_salvage *s, struct bd_io *io, bd_volume **out, struct bd_salvage_source *src);
+void bd_salvage_free(bd_salvage *s);
 /* After unlocking a volume opened from a key package or scan: check that the key really fits the
  * data (relocated boot sector decrypts to a file system header) and, with a key package, that the
  * volume header's metadata offsets are the package's. BD_ERR_WRONG_KEY / BD_ERR_INVALID with a message. */
@@ -493,8 +516,12 @@ int bd_metadata_health(bd_volume *v, struct bd_meta_health *h);
  * The volume must be opened writable. *rewritten gets a bitmask (bit i = copy i, bit 3 = header).
  */
 int bd_metadata_repair(bd_volume *v, const uint8_t *key_package, size_t kp_len, unsigned *rewritten);
-/* Put a metadata backup back exactly as it was (header and areas). */
-int bd_metadata_restore(struct bd_io *io, uint64_t vol_off, const uint8_t *backup, size_t len);
+/* Put a metadata backup back exactly as it was (header and areas). The backup must be consistent
+ * (areas where its own header and metadata say, inside the target) and, unless force, the target
+ * recognisably its volume (same metadata offsets in its header, no metadata block of another GUID,
+ * some BitLocker header or block at all): BD_ERR_CORRUPT (inconsistent backup), BD_ERR_EXISTS
+ * (another volume's, or unidentifiable) or BD_ERR_NOT_BITLOCKER otherwise, nothing written. */
+int bd_metadata_restore(struct bd_io *io, uint64_t vol_off, const uint8_t *backup, size_t len, int force);
 
 /* ===================================================================== */
 /* Escrow (AD, Entra ID)                                                 */
@@ -564,6 +591,10 @@ struct bd_ldap_opts {
 	int starttls;                 /* require StartTLS on ldap:// */
 	const char *ca_file;          /* PEM CA certificates for TLS (NULL: LDAPTLS_CACERT / ldap.conf) */
 	int timeout;                  /* seconds for connecting and each operation; 0: 30 */
+	int insecure;                 /* allow a simple bind with a password over plain ldap:// (no TLS)
+				         and honour LDAPTLS_REQCERT / TLS_REQCERT below "demand"; without
+				         it a clear-text bind is refused (BD_ERR_INVALID) before anything
+				         is sent, and server certificates are always checked */
 };
 typedef struct bd_ldap bd_ldap;
 int bd_ldap_connect(const struct bd_ldap_opts *opts, bd_ldap **out);
@@ -609,6 +640,7 @@ struct bd_graph_opts {
 	const char *user_agent;       /* NULL: "bdkit/<version>" */
 	const char *ca_file;          /* PEM CA certificates (NULL: the system store) */
 	int timeout;                  /* seconds per HTTP request; 0: 60 */
+	int insecure;                 /* allow plain http:// to hosts other than the loopback address */
 };
 typedef struct bd_graph bd_graph;
 int bd_graph_open(const struct bd_graph_opts *opts, bd_graph **out);

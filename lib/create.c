@@ -521,7 +521,7 @@ void bd_create_result_wipe(struct bd_create_result *res)
 
 static int save_file(const char *path, const uint8_t *data, size_t len, mode_t mode)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	int r = 0;
 
 	if (fd < 0)

@@ -42,6 +42,8 @@ static int load_region(struct bd_volume *v, struct bd_eow *e, uint64_t at, uint3
 	uint64_t best_seq = 0;
 	int have = 0, r;
 
+	if (at >= v->len || v->len - at < sizeof(h))
+		return bd_err(BD_ERR_CORRUPT, "EOW bitmap block at %llu lies outside the volume", (unsigned long long)at);
 	r = bd_io_read_full(v->io, h, sizeof(h), v->off + at);
 	if (r)
 		return r;
@@ -53,6 +55,16 @@ static int load_region(struct bd_volume *v, struct bd_eow *e, uint64_t at, uint3
 	uint64_t convlog = le64(h + 36);
 	if (size < 0x3C || size > (16u << 20))
 		return bd_err(BD_ERR_CORRUPT, "EOW bitmap block at %llu has size %u", (unsigned long long)at, size);
+	/* the region must lie in the volume on sector boundaries: runs of the view end at its edges */
+	if (!rg->size || rg->offset % v->ss || rg->size % v->ss || rg->offset > v->len ||
+	    rg->size > v->len - rg->offset)
+		return bd_err(BD_ERR_CORRUPT, "EOW bitmap block at %llu describes %llu (+%llu), which is not whole "
+			      "sectors of the volume (%llu bytes)", (unsigned long long)at,
+			      (unsigned long long)rg->offset, (unsigned long long)rg->size, (unsigned long long)v->len);
+	/* chunks the region holds: more bits than that mean nothing (64-bit arithmetic throughout) */
+	uint64_t chunks = rg->size / e->chunk_size + (rg->size % e->chunk_size != 0);
+	if (size > v->len - at)
+		return bd_err(BD_ERR_CORRUPT, "EOW bitmap block at %llu runs past the volume", (unsigned long long)at);
 	uint8_t *blk = malloc(size);
 	if (!blk)
 		return bd_err(BD_ERR_NOMEM, "out of memory");
@@ -62,21 +74,24 @@ static int load_region(struct bd_volume *v, struct bd_eow *e, uint64_t at, uint3
 		if (ro < 0x3C || (uint64_t)ro + 0x24 > size || memcmp(blk + ro, "FVE-EOWBR", 10))
 			continue;
 		uint16_t rh = le16(blk + ro + 10);
-		uint32_t nbits = le32(blk + ro + 16);
+		uint64_t nbits = le32(blk + ro + 16);
 		uint64_t seq = le64(blk + ro + 20);
-		if (rh < 0x24 || (uint64_t)ro + rh + (nbits + 7) / 8 > size)
+		if (nbits > chunks)
+			nbits = chunks;
+		uint64_t nbytes = (nbits + 7) / 8;
+		if (rh < 0x24 || (uint64_t)ro + rh + nbytes > size)
 			continue;
 		if (have && seq <= best_seq)
 			continue;
-		uint8_t *bits = malloc((nbits + 7) / 8 + 1);
+		uint8_t *bits = malloc((size_t)nbytes + 1);
 		if (!bits) {
 			r = bd_err(BD_ERR_NOMEM, "out of memory");
 			break;
 		}
-		memcpy(bits, blk + ro + rh, (nbits + 7) / 8);
+		memcpy(bits, blk + ro + rh, (size_t)nbytes);
 		free(rg->bits);
 		rg->bits = bits;
-		rg->nbits = nbits;
+		rg->nbits = (size_t)nbits;
 		best_seq = seq;
 		have = 1;
 	}

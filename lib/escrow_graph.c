@@ -5,12 +5,14 @@
  * informationProtection/bitlocker/recoveryKeys endpoints. Graph offers no way to
  * write a recovery key: only the device itself backs up (BackupToAAD).
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -341,23 +343,94 @@ static char *dup_trim(const char *s, const char *def)
 	return d;
 }
 
-/* scheme://host[:port] of url into origin; loopback set for 127.0.0.1, ::1, localhost. */
-static int url_origin(const char *url, char *origin, size_t len, int *loopback)
-{
-	const char *p = strstr(url, "://"), *host, *end;
+/* The parts of an http(s) URL that decide where a request goes, parsed by curl itself. */
+struct url_parts {
+	char scheme[8];
+	char host[256];
+	long port;
+};
 
-	if (!p || (strncmp(url, "https://", 8) && strncmp(url, "http://", 7)))
-		return bd_err(BD_ERR_INVALID, "'%.200s' is not an http(s) URL", url);
-	host = p + 3;
-	end = host + strcspn(host, "/?#");
-	if (end == host || (size_t)(end - url) >= len)
-		return bd_err(BD_ERR_INVALID, "'%.200s' has no host", url);
-	memcpy(origin, url, (size_t)(end - url));
-	origin[end - url] = 0;
-	*loopback = !strncmp(host, "127.", 4) || !strncmp(host, "[::1]", 5) || !strncmp(host, "localhost", 9);
-	if (!strncmp(url, "http://", 7) && !*loopback)
+static int url_parse(const char *url, struct url_parts *u)
+{
+	CURLU *h = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *pass = NULL;
+	int r = 0;
+
+	memset(u, 0, sizeof(*u));
+	if (!h)
+		return bd_err(BD_ERR_NOMEM, "out of memory");
+	if (curl_url_set(h, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(h, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+		r = bd_err(BD_ERR_INVALID, "'%.200s' is not an http(s) URL with a host", url);
+		goto out;
+	}
+	if (strcasecmp(scheme, "https") && strcasecmp(scheme, "http")) {
+		r = bd_err(BD_ERR_INVALID, "'%.200s' is not an http(s) URL", url);
+		goto out;
+	}
+	if (curl_url_get(h, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+	    curl_url_get(h, CURLUPART_PASSWORD, &pass, 0) == CURLUE_OK) {
+		r = bd_err(BD_ERR_INVALID, "'%.200s' holds a user name or password before the host: not accepted", url);
+		goto out;
+	}
+	if (strlen(host) >= sizeof(u->host)) {
+		r = bd_err(BD_ERR_INVALID, "'%.200s': host name too long", url);
+		goto out;
+	}
+	snprintf(u->scheme, sizeof(u->scheme), "%s", strcasecmp(scheme, "https") ? "http" : "https");
+	for (size_t i = 0; host[i]; i++)
+		u->host[i] = (char)tolower((unsigned char)host[i]);
+	u->port = strtol(port, NULL, 10);
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(user);
+	curl_free(pass);
+	curl_url_cleanup(h);
+	return r;
+}
+
+/* The loopback address: localhost itself, 127.0.0.0/8, ::1 (never a name that merely starts so). */
+static int is_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	char h[64];
+	size_t n = strlen(host);
+
+	if (!strcmp(host, "localhost"))
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (n > 2 && n < sizeof(h) && host[0] == '[' && host[n - 1] == ']') {
+		memcpy(h, host + 1, n - 2);
+		h[n - 2] = 0;
+		return inet_pton(AF_INET6, h, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	return 0;
+}
+
+/* scheme://host[:port] of url into origin (no default port: it also names OAuth scopes); Plain http only to the
+ * loopback address unless insecure. */
+static int url_origin(const char *url, char *origin, size_t len, int *loopback, int insecure)
+{
+	struct url_parts u;
+	int r = url_parse(url, &u);
+
+	if (r)
+		return r;
+	*loopback = is_loopback(u.host);
+	if (!strcmp(u.scheme, "http") && !*loopback && !insecure)
 		return bd_err(BD_ERR_INVALID, "'%.200s': tokens and keys must not travel unencrypted; use https:// "
-			      "(plain http is only allowed to the loopback address, for tests)", url);
+			      "(plain http is only allowed to the loopback address, or with --insecure)", url);
+	char port[16] = "";
+	if (u.port != (strcmp(u.scheme, "https") ? 80 : 443))
+		snprintf(port, sizeof(port), ":%ld", u.port);
+	if ((size_t)snprintf(origin, len, "%s://%s%s", u.scheme, u.host, port) >= len)
+		return bd_err(BD_ERR_INVALID, "'%.200s': URL too long", url);
 	return 0;
 }
 
@@ -383,8 +456,8 @@ int bd_graph_open(const struct bd_graph_opts *o, bd_graph **out)
 		r = bd_err(BD_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
-	if ((r = url_origin(g->graph_url, g->origin, sizeof(g->origin), &g->loopback)) ||
-	    (r = url_origin(g->login_url, lo, sizeof(lo), &lb)))
+	if ((r = url_origin(g->graph_url, g->origin, sizeof(g->origin), &g->loopback, o->insecure)) ||
+	    (r = url_origin(g->login_url, lo, sizeof(lo), &lb, o->insecure)))
 		goto fail;
 	if (o->scope && *o->scope)
 		g->scope = strdup(o->scope);
@@ -739,11 +812,13 @@ out:
 	return r;
 }
 
+/* Does url go where graph_url goes (same scheme, host and port, as curl parses them)? */
 static int same_origin(const struct bd_graph *g, const char *url)
 {
-	size_t n = strlen(g->origin);
+	char o[sizeof(g->origin)];
+	int lb;
 
-	return !strncmp(url, g->origin, n) && (url[n] == '/' || url[n] == '?' || !url[n]);
+	return !url_origin(url, o, sizeof(o), &lb, 1) && !strcmp(o, g->origin);
 }
 
 int bd_graph_find(bd_graph *g, const char *device_id, const struct bd_escrow_key_id *id, int with_keys,

@@ -171,6 +171,24 @@ int bd_ldap_connect(const struct bd_ldap_opts *o, bd_ldap **out)
 	snprintf(l->uri, sizeof(l->uri), "%s", o->uri);
 	l->timeout = o->timeout > 0 ? o->timeout : 30;
 	l->tls = o->starttls || !strncasecmp(o->uri, "ldaps://", 8);
+	/* a password never travels in clear: plain ldap:// needs StartTLS for a simple bind (ldapi://
+	 * is a local socket); refused before anything is sent */
+	if (o->bind_dn && *o->bind_dn && !(o->sasl_mech && *o->sasl_mech) && !l->tls &&
+	    strncasecmp(o->uri, "ldapi://", 8) && !o->insecure) {
+		free(l);
+		return bd_err(BD_ERR_INVALID, "a simple bind over %s would send the password (and then the recovery "
+			      "passwords) in clear: use ldaps://, --starttls or --sasl GSSAPI (--insecure allows it)",
+			      o->uri);
+	}
+	if (l->tls && !o->insecure) {
+		/* server certificates are checked whatever LDAPTLS_REQCERT or ldap.conf say (libldap
+		 * read those into its defaults; this overrides them before its TLS context is made) */
+		int demand = LDAP_OPT_X_TLS_DEMAND;
+		if (ldap_set_option(NULL, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand) != LDAP_OPT_SUCCESS) {
+			free(l);
+			return bd_err(BD_ERR_UNSUPPORTED, "libldap cannot be told to check server certificates");
+		}
+	}
 	rc = ldap_initialize(&l->ld, o->uri);
 	if (rc != LDAP_SUCCESS) {
 		r = ldap_fail(l, rc, o->uri);
@@ -187,12 +205,13 @@ int bd_ldap_connect(const struct bd_ldap_opts *o, bd_ldap **out)
 	ldap_set_option(l->ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
 	ldap_set_option(l->ld, LDAP_OPT_TIMEOUT, &tv);
 	if (o->ca_file && *o->ca_file) {
-		int newctx = 0;
+		int newctx = 0, demand = LDAP_OPT_X_TLS_DEMAND;
 		if (access(o->ca_file, R_OK)) {
 			r = bd_err(BD_ERR_INVALID, "cannot read the CA file %s", o->ca_file);
 			goto fail;
 		}
 		if (ldap_set_option(l->ld, LDAP_OPT_X_TLS_CACERTFILE, o->ca_file) != LDAP_OPT_SUCCESS ||
+		    (!o->insecure && ldap_set_option(l->ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand) != LDAP_OPT_SUCCESS) ||
 		    ldap_set_option(l->ld, LDAP_OPT_X_TLS_NEWCTX, &newctx) != LDAP_OPT_SUCCESS) {
 			r = bd_err(BD_ERR_INVALID, "libldap refused the CA file %s", o->ca_file);
 			goto fail;

@@ -57,15 +57,21 @@ static const struct bd_io_ops file_ops = { file_pread, file_pwrite, file_sync, f
 int bd_io_open_file(const char *path, int flags, struct bd_io **out)
 {
 	int rw = flags & BD_IO_RDWR;
-	int fd = open(path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	struct stat st;
 	uint64_t size;
+	/* a block device opened for writing is opened exclusively: not while the kernel has it mounted,
+	 * nor while another program writes it (O_EXCL on a block device, Linux) */
+	int excl = rw && !stat(path, &st) && S_ISBLK(st.st_mode) ? O_EXCL : 0;
+	int fd = open(path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC | excl);
 
 	*out = NULL;
 	if (fd < 0) {
 		int e = errno;
 		if (rw && (e == EROFS || e == EACCES))
 			return bd_err(BD_ERR_READONLY, "cannot open %s for writing: %s", path, strerror(e));
+		if (excl && e == EBUSY)
+			return bd_err(BD_ERR_READONLY, "%s is in use (mounted, or open by another program): not "
+				      "writing to it", path);
 		return bd_err(BD_ERR_IO, "cannot open %s: %s", path, strerror(e));
 	}
 	if (fstat(fd, &st)) {

@@ -93,35 +93,24 @@ static int out_finish(struct out *o, uint8_t **buf, size_t *len)
 	return 0;
 }
 
-static uint64_t fs_size_of(const uint8_t *bs)
-{
-	if (bs[510] != 0x55 || bs[511] != 0xAA)
-		return 0;
-	if (!memcmp(bs + 3, "NTFS    ", 8))
-		return (le64(bs + 0x28) + 1) * le16(bs + 11);
-	if (!memcmp(bs + 3, "EXFAT   ", 8))
-		return le64(bs + 0x48) << (bs[0x6C] & 31);
-	if (le16(bs + 11) >= 512 && (bs[0] == 0xEB || bs[0] == 0xE9)) {
-		uint64_t n = le16(bs + 0x13) ? le16(bs + 0x13) : le32(bs + 0x20);
-		return n * le16(bs + 11);
-	}
-	return 0;
-}
-
+/*
+ * For salvage and key packages: the input's size, or more when something trustworthy says the volume
+ * is larger (a truncated image): the decrypted file system's boot sector (no forger without the key
+ * makes one), or the watermark of metadata verified by its VMK-keyed SHA-256. A CRC-only watermark or
+ * a key package's claim is not enough: anyone can write those. Never above 2^48 bytes.
+ */
 uint64_t bd_volume_full_size(bd_volume *v)
 {
 	const struct bd_metadata *m = bd_vol_meta(v);
+	const uint64_t cap = 1ull << 48;
+	struct bd_info in;
 	uint64_t s = v->size;
-	uint8_t bs[512];
 
-	/* a fully encrypted volume's watermark is its size (format.md §2.2) */
-	if (m->cur_state == 4 && m->next_state == 4 && m->state_offset > s && m->state_offset < (1ull << 60))
+	if (v->hash_verified && m->cur_state == 4 && m->next_state == 4 && m->state_offset > s &&
+	    m->state_offset < cap)
 		s = m->state_offset;
-	if ((v->unlocked || !m->ds.method) && v->ss >= 512 && bd_volume_pread(v, bs, 512, 0) == 512) {
-		uint64_t f = fs_size_of(bs);
-		if (f > s && f < (1ull << 60))
-			s = f;
-	}
+	if (!bd_volume_info(v, &in) && in.fs_size > s && in.fs_size < cap)
+		s = in.fs_size;
 	return s;
 }
 

@@ -116,6 +116,9 @@ struct change {
 	int force;               /* allow leaving only protectors bdkit cannot use */
 	const char *backup_path;
 	int *written;            /* out: 0 nothing, 1 partly (unknown), 2 complete */
+	const struct bd_protector_new *created;  /* the new protector's secrets, for before_write */
+	int (*before_write)(const struct bd_protector_new *n, void *userdata);
+	void *userdata;
 };
 
 /* Refuse a change that leaves no way in (clear keys do not count: they are not protection). */
@@ -377,6 +380,12 @@ static int apply(struct bd_volume *v, struct change *c, struct bd_nonce_src *ns)
 		if (r)
 			goto out;
 	}
+	/* the new secret is shown and saved by the caller before anything of the volume changes */
+	if (c->before_write && c->created && (r = c->before_write(c->created, c->userdata)) != 0) {
+		if (r > 0)
+			r = BD_ERR_INTERRUPTED;
+		goto out;
+	}
 	for (int i = 0; i < 3; i++)
 		if (i != v->used)
 			order[n++] = i;
@@ -508,6 +517,8 @@ static int change_begin(struct bd_volume *v, struct change *c, const struct bd_c
 	c->force = o ? o->force : 0;
 	c->backup_path = o ? o->backup_path : NULL;
 	c->written = written;
+	c->before_write = o ? o->before_write : NULL;
+	c->userdata = o ? o->userdata : NULL;
 	return 0;
 }
 
@@ -526,6 +537,7 @@ static int add_and_apply(struct bd_volume *v, struct change *c, uint16_t type, c
 	if (!r) {
 		c->add = b.data;
 		c->add_len = b.len;
+		c->created = out;
 		r = apply(v, c, &ns);
 	}
 	if (r && !*c->written)

@@ -160,8 +160,9 @@ int bd_recovery_password_parse(const char *text, uint8_t key16[16])
 		} else if (c == '-' || c == ' ' || c == '\n' || c == '\r' || c == '\t') {
 			continue;
 		} else {
-			return bd_err(BD_ERR_INVALID, "recovery password contains '%c' at position %zu; it must be "
-				      "48 digits in 8 blocks of 6 (dashes optional)", isprint(c) ? c : '?',
+			/* the character itself is not shown: the message may reach logs */
+			return bd_err(BD_ERR_INVALID, "recovery password has a character other than a digit or a "
+				      "dash at position %zu; it must be 48 digits in 8 blocks of 6 (dashes optional)",
 				      (size_t)(s - text) + 1);
 		}
 	}
@@ -173,9 +174,9 @@ int bd_recovery_password_parse(const char *text, uint8_t key16[16])
 			val = val * 10 + (unsigned long)(digits[6 * i + k] - '0');
 		if (val % 11 || val >= 720896) {
 			nbad++;
-			bl += (size_t)snprintf(bad + bl, sizeof(bad) - bl, "%sblock %d (%.6s) %s", nbad > 1 ? ", " : "",
-					       i + 1, digits + 6 * i,
-					       val % 11 ? "is not divisible by 11" : "is too large (>= 720896)");
+			/* named by position only: the digits are (part of) a secret and messages reach logs */
+			bl += (size_t)snprintf(bad + bl, sizeof(bad) - bl, "%sblock %d %s", nbad > 1 ? ", " : "",
+					       i + 1, val % 11 ? "is not divisible by 11" : "is too large (>= 720896)");
 			if (bl >= sizeof(bad))
 				bl = sizeof(bad) - 1;
 			continue;

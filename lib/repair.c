@@ -79,49 +79,84 @@ struct cand {
 	uint64_t eow_off[2];        /* FVE-EOW information copies of this volume (0: none found) */
 };
 
-/* An FVE-EOW information block found by the scan: its own two copy offsets (volume-relative). */
-struct eowhit {
-	uint64_t at, off[2];
+#define SCAN_CHUNK (1u << 20)
+#define MAX_SCAN_SOURCES 64   /* volumes found by a scan that are offered to unlock, best supported first */
+
+/* One vote: a CRC-valid block at `at` of volume guid says the volume starts at vol_off. */
+struct hit {
+	uint64_t vol_off, at;
+	uint8_t guid[16];
+};
+struct hits {
+	struct hit *h;
+	size_t n, cap;
 };
 
-#define SCAN_CHUNK (1u << 20)
-
-static void vote(struct cand **cs, size_t *n, const struct bd_metadata *m, uint64_t at)
+static int push_hit(struct hits *hs, uint64_t vol_off, uint64_t at, const uint8_t guid[16])
 {
-	for (int k = 0; k < 3; k++) {
-		uint64_t co = m->copy_off[k];
-		if (!co || co > at)
-			continue;
-		uint64_t vo = at - co;
-		size_t i;
-		for (i = 0; i < *n; i++)
-			if ((*cs)[i].vol_off == vo && !memcmp((*cs)[i].guid, m->ds.guid, 16))
-				break;
-		if (i == *n) {
-			struct cand *nc = realloc(*cs, (*n + 1) * sizeof(**cs));
-			if (!nc)
-				return;
-			*cs = nc;
-			memset(&nc[i], 0, sizeof(nc[i]));
-			nc[i].vol_off = vo;
-			nc[i].block_at = at;
-			memcpy(nc[i].guid, m->ds.guid, 16);
-			(*n)++;
-		}
-		(*cs)[i].votes++;
+	if (hs->n == hs->cap) {
+		size_t cap = hs->cap ? hs->cap * 2 : 64;
+		struct hit *nh = realloc(hs->h, cap * sizeof(*nh));
+		if (!nh)
+			return bd_err(BD_ERR_NOMEM, "out of memory");
+		hs->h = nh;
+		hs->cap = cap;
 	}
+	hs->h[hs->n].vol_off = vol_off;
+	hs->h[hs->n].at = at;
+	memcpy(hs->h[hs->n].guid, guid, 16);
+	hs->n++;
+	return 0;
 }
 
-static void check_at(struct bd_io *io, uint64_t at, struct cand **cs, size_t *n)
+/* A block found at input offset at (held in buf when the whole area is there): its votes. */
+static int check_at(struct bd_io *io, const uint8_t *buf, size_t avail, uint64_t at, struct hits *hs)
 {
 	struct bd_metadata m;
+	int r = 0;
 
-	if (!bd_metadata_read(io, 0, at, &m) && m.version == 2) {
+	/* parse from the scan buffer (no second read per block); a block that straddles it is read */
+	if (avail >= BD_META_AREA_V2 ? bd_metadata_parse(buf, BD_META_AREA_V2, at, &m) : bd_metadata_read(io, 0, at, &m)) {
+		bd_metadata_free(&m);
+		return 0;
+	}
+	if (m.version == 2) {
 		bd_debug("scan: metadata block of {%02x%02x%02x%02x...} at %llu", m.ds.guid[3], m.ds.guid[2],
 			 m.ds.guid[1], m.ds.guid[0], (unsigned long long)at);
-		vote(cs, n, &m, at);
+		for (int k = 0; k < 3 && !r; k++) {
+			uint64_t co = m.copy_off[k];
+			if (!co || co > at || (k > 0 && co == m.copy_off[0]) || (k > 1 && co == m.copy_off[1]))
+				continue;  /* one vote per distinct start a block implies */
+			r = push_hit(hs, at - co, at, m.ds.guid);
+		}
 	}
 	bd_metadata_free(&m);
+	return r;
+}
+
+static int cmp_hit(const void *a, const void *b)
+{
+	const struct hit *x = a, *y = b;
+	int c = memcmp(x->guid, y->guid, 16);
+
+	if (c)
+		return c;
+	if (x->vol_off != y->vol_off)
+		return x->vol_off < y->vol_off ? -1 : 1;
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* Same GUID together, the best supported start of each first. */
+static int cmp_cand_guid(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+	int c = memcmp(x->guid, y->guid, 16);
+
+	if (c)
+		return c;
+	if (x->votes != y->votes)
+		return y->votes - x->votes;
+	return x->vol_off < y->vol_off ? -1 : x->vol_off > y->vol_off;
 }
 
 static int cmp_cand(const void *a, const void *b)
@@ -133,80 +168,151 @@ static int cmp_cand(const void *a, const void *b)
 	return x->vol_off < y->vol_off ? -1 : x->vol_off > y->vol_off;
 }
 
-static void eow_at(const uint8_t *p, uint64_t at, struct eowhit **eh, size_t *neh)
-{
-	struct eowhit *ne;
+/* An FVE-EOW information block found by the scan: the volume start its copy offsets imply. */
+struct eowhit {
+	uint64_t vol_off, off[2];
+	size_t seq;               /* order found: the last one found wins */
+};
 
-	if (memcmp(p, "FVE-EOW", 8) || le16(p + 8) != 0x38)
-		return;
-	ne = realloc(*eh, (*neh + 1) * sizeof(**eh));
-	if (!ne)
-		return;
-	*eh = ne;
-	ne[*neh].at = at;
-	ne[*neh].off[0] = le64(p + 0x28);
-	ne[*neh].off[1] = le64(p + 0x30);
-	(*neh)++;
+static int cmp_eowhit(const void *a, const void *b)
+{
+	const struct eowhit *x = a, *y = b;
+
+	if (x->vol_off != y->vol_off)
+		return x->vol_off < y->vol_off ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* Find every volume whose blocks lie in io: distinct (GUID, volume start), best supported first. */
+static int eow_at(const uint8_t *p, uint64_t at, struct eowhit **eh, size_t *neh, size_t *cap)
+{
+	if (memcmp(p, "FVE-EOW", 8) || le16(p + 8) != 0x38)
+		return 0;
+	for (int j = 0; j < 2; j++) {
+		uint64_t o = le64(p + 0x28 + 8 * j);
+		if (!o || o > at)
+			continue;
+		if (*neh == *cap) {
+			size_t nc = *cap ? *cap * 2 : 16;
+			struct eowhit *ne = realloc(*eh, nc * sizeof(*ne));
+			if (!ne)
+				return bd_err(BD_ERR_NOMEM, "out of memory");
+			*eh = ne;
+			*cap = nc;
+		}
+		(*eh)[*neh].vol_off = at - o;
+		(*eh)[*neh].off[0] = le64(p + 0x28);
+		(*eh)[*neh].off[1] = le64(p + 0x30);
+		(*eh)[*neh].seq = *neh;
+		(*neh)++;
+	}
+	return 0;
+}
+
+/*
+ * Find every volume whose blocks lie in io: distinct (GUID, volume start), best supported first.
+ * One pass over the input; votes are counted by sorting, so the work is O(n log n) in the number
+ * of blocks found however many decoys a hostile input holds.
+ */
 static int scan(struct bd_io *io, struct cand **out, size_t *n)
 {
 	uint8_t *buf = malloc(SCAN_CHUNK);
 	struct eowhit *eh = NULL;
-	size_t neh = 0;
+	struct hits hs = { 0 };
+	size_t neh = 0, ehcap = 0, nc = 0, k = 0;
+	struct cand *cs = NULL;
+	int r = 0;
 
 	*out = NULL;
 	*n = 0;
 	if (!buf)
 		return bd_err(BD_ERR_NOMEM, "out of memory");
-	for (uint64_t off = 512; off < io->size; off += SCAN_CHUNK) {
+	for (uint64_t off = 512; off < io->size && !r; off += SCAN_CHUNK) {
 		size_t len = (size_t)MIN((uint64_t)SCAN_CHUNK, io->size - off);
 		len -= len % 512;
 		if (!len)
 			break;
 		if (bd_io_read_full(io, buf, len, off)) {
 			/* unreadable somewhere in this chunk: sector by sector */
-			for (size_t i = 0; i < len; i += 512) {
+			for (size_t i = 0; i < len && !r; i += 512) {
 				if (bd_io_read_full(io, buf, 512, off + i))
 					continue;
 				if (!memcmp(buf, "-FVE-FS-", 8))
-					check_at(io, off + i, out, n);
-				eow_at(buf, off + i, &eh, &neh);
+					r = check_at(io, buf, 512, off + i, &hs);
+				else
+					r = eow_at(buf, off + i, &eh, &neh, &ehcap);
 			}
 			continue;
 		}
-		for (size_t i = 0; i < len; i += 512) {
+		for (size_t i = 0; i < len && !r; i += 512) {
 			if (buf[i] == '-' && !memcmp(buf + i, "-FVE-FS-", 8))
-				check_at(io, off + i, out, n);
+				r = check_at(io, buf + i, len - i, off + i, &hs);
 			else if (buf[i] == 'F')
-				eow_at(buf + i, off + i, &eh, &neh);
+				r = eow_at(buf + i, off + i, &eh, &neh, &ehcap);
 		}
 	}
 	free(buf);
-	/* attach EOW information to the volume it belongs to (the header that named it may be gone) */
-	for (size_t i = 0; i < *n; i++)
-		for (size_t k = 0; k < neh; k++)
-			for (int j = 0; j < 2; j++)
-				if (eh[k].off[j] && eh[k].at == (*out)[i].vol_off + eh[k].off[j]) {
-					(*out)[i].eow_off[0] = eh[k].off[0];
-					(*out)[i].eow_off[1] = eh[k].off[1];
-				}
-	free(eh);
-	/* one entry per volume: of the (up to 3) starts each block implies, keep the best supported */
-	if (*n)
-		qsort(*out, *n, sizeof(**out), cmp_cand);
-	size_t k = 0;
-	for (size_t i = 0; i < *n; i++) {
-		int dup = 0;
-		for (size_t j = 0; j < k; j++)
-			if (!memcmp((*out)[j].guid, (*out)[i].guid, 16) && (*out)[i].votes < (*out)[j].votes)
-				dup = 1;
-		if (!dup)
-			(*out)[k++] = (*out)[i];
+	if (r)
+		goto out;
+	/* votes per (GUID, start) */
+	if (hs.n)
+		qsort(hs.h, hs.n, sizeof(*hs.h), cmp_hit);
+	if (hs.n && !(cs = calloc(hs.n, sizeof(*cs)))) {
+		r = bd_err(BD_ERR_NOMEM, "out of memory");
+		goto out;
 	}
-	*n = k;
-	return 0;
+	for (size_t i = 0; i < hs.n; i++) {
+		if (nc && cs[nc - 1].vol_off == hs.h[i].vol_off && !memcmp(cs[nc - 1].guid, hs.h[i].guid, 16)) {
+			cs[nc - 1].votes++;
+			continue;
+		}
+		cs[nc].vol_off = hs.h[i].vol_off;
+		cs[nc].block_at = hs.h[i].at;   /* the lowest: sorted by offset within a start */
+		memcpy(cs[nc].guid, hs.h[i].guid, 16);
+		cs[nc].votes = 1;
+		nc++;
+	}
+	/* one entry per volume: of the (up to 3) starts each block implies, keep the best supported */
+	if (nc)
+		qsort(cs, nc, sizeof(*cs), cmp_cand_guid);
+	for (size_t i = 0; i < nc; i++) {
+		if (k && !memcmp(cs[k - 1].guid, cs[i].guid, 16) && cs[i].votes < cs[k - 1].votes)
+			continue;
+		cs[k++] = cs[i];
+	}
+	nc = k;
+	/* attach EOW information to the volume it belongs to (the header that named it may be gone) */
+	if (neh) {
+		qsort(eh, neh, sizeof(*eh), cmp_eowhit);
+		for (size_t i = 0; i < nc; i++) {
+			size_t lo = 0, hi = neh;
+			while (lo < hi) {   /* last hit of this start: the latest found */
+				size_t mid = lo + (hi - lo) / 2;
+				if (eh[mid].vol_off <= cs[i].vol_off)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo && eh[lo - 1].vol_off == cs[i].vol_off) {
+				cs[i].eow_off[0] = eh[lo - 1].off[0];
+				cs[i].eow_off[1] = eh[lo - 1].off[1];
+			}
+		}
+	}
+	if (nc)
+		qsort(cs, nc, sizeof(*cs), cmp_cand);
+	if (nc > MAX_SCAN_SOURCES) {
+		bd_warn("the scan found metadata of %zu volumes; only the %d best supported are tried (give "
+			"--offset for another)", nc, MAX_SCAN_SOURCES);
+		nc = MAX_SCAN_SOURCES;
+	}
+	*out = cs;
+	*n = nc;
+	cs = NULL;
+out:
+	free(cs);
+	free(hs.h);
+	free(eh);
+	return r;
 }
 
 /* A v2 header rebuilt from a block: sector size from the relocated boot sectors (16 x 512 or 2 x 4096). */
@@ -259,7 +365,8 @@ static int open_from_block(struct bd_io *io, const struct bd_salvage_opts *o, co
 {
 	struct bd_metadata m;
 	struct bd_header h;
-	struct bd_open_opts oo = { .offset = (int64_t)vol_off, .writable = o->writable };
+	struct bd_open_opts oo = { .offset = (int64_t)vol_off, .writable = o->writable,
+				   .ignore_integrity = o->ignore_integrity };
 	uint64_t len_avail = io->size > vol_off ? io->size - vol_off : 0;
 	int r;
 
@@ -303,10 +410,38 @@ static int open_from_block(struct bd_io *io, const struct bd_salvage_opts *o, co
 	return bd_volume_open_block(io, &oo, &h, vol_off, len_avail, where, block, len, block_off, out);
 }
 
-int bd_volume_open_salvage(struct bd_io *io, const struct bd_salvage_opts *o, int attempt, bd_volume **out,
-			   struct bd_salvage_source *src)
+/* A salvage session: the sources tried so far, and the scan made once for all of them. */
+struct bd_salvage {
+	struct bd_salvage_opts o;
+	int attempt;
+	int scanned;
+	struct cand *cs;
+	size_t ncs;
+};
+
+int bd_salvage_new(const struct bd_salvage_opts *o, bd_salvage **out)
 {
-	struct bd_open_opts oo = { .offset = o->offset, .writable = o->writable };
+	*out = calloc(1, sizeof(**out));
+	if (!*out)
+		return bd_err(BD_ERR_NOMEM, "out of memory");
+	(*out)->o = *o;
+	return 0;
+}
+
+void bd_salvage_free(bd_salvage *s)
+{
+	if (!s)
+		return;
+	free(s->cs);
+	free(s);
+}
+
+int bd_salvage_next(bd_salvage *s, struct bd_io *io, bd_volume **out, struct bd_salvage_source *src)
+{
+	const struct bd_salvage_opts *o = &s->o;
+	int attempt = s->attempt++;
+	struct bd_open_opts oo = { .offset = o->offset, .writable = o->writable,
+				   .ignore_integrity = o->ignore_integrity };
 	struct cand *cs = NULL;
 	size_t ncs = 0;
 	struct bd_kp kp;
@@ -360,12 +495,15 @@ int bd_volume_open_salvage(struct bd_io *io, const struct bd_salvage_opts *o, in
 		bd_info("salvage: %s; scanning for metadata blocks", errs);
 	}
 
-	/* 2: every volume a scan finds */
-	if (!o->no_scan) {
-		r = scan(io, &cs, &ncs);
+	/* 2: every volume a scan finds (the input is scanned once per session) */
+	if (!o->no_scan && !s->scanned) {
+		r = scan(io, &s->cs, &s->ncs);
 		if (r)
 			goto out;
+		s->scanned = 1;
 	}
+	cs = s->cs;
+	ncs = s->ncs;
 	for (size_t i = 0; i < ncs; i++) {
 		struct cand *c = &cs[i];
 		if (o->offset >= 0 && c->vol_off != (uint64_t)o->offset)
@@ -488,7 +626,6 @@ int bd_volume_open_salvage(struct bd_io *io, const struct bd_salvage_opts *o, in
 		r = bd_err(BD_ERR_NOT_BITLOCKER, "no further metadata source%s", have_kp ? "" :
 			   " (a key package from 'bdkit keypackage export' would be another)");
 out:
-	free(cs);
 	if (r || !*out)
 		bd_io_close(io);
 	return r;
@@ -666,7 +803,93 @@ int bd_metadata_repair(bd_volume *v, const uint8_t *kpbuf, size_t kplen, unsigne
 	return r;
 }
 
-int bd_metadata_restore(struct bd_io *io, uint64_t vol_off, const uint8_t *buf, size_t len)
+/* The metadata block at off on io (a CRC-valid one: 1 and its GUID; else 0). */
+static int block_guid_at(struct bd_io *io, uint64_t vol_off, uint64_t off, uint8_t guid[16])
+{
+	struct bd_metadata m;
+	int ok = !bd_metadata_read(io, vol_off, off, &m);
+
+	if (ok)
+		memcpy(guid, m.ds.guid, 16);
+	bd_metadata_free(&m);
+	return ok;
+}
+
+/*
+ * A backup says where its areas go. Always checked: every area lies in the target, metadata areas at
+ * the non-zero, sector-aligned offsets the backup's own metadata block (and header) names, the header
+ * at 0, no two overlapping. Unless force, the target must also be recognisably the backup's volume: its
+ * header names the same copies, or a metadata block of the same GUID sits at one of them, and no block
+ * of another volume does.
+ */
+static int restore_check(struct bd_io *io, uint64_t vol_off, const struct bd_kp *kp, int force)
+{
+	char g[37], f[37];
+	struct bd_header th, bh;
+	uint8_t bs[512], tg[16];
+	int have_block = kp->block != NULL, bh_ok = 0, same = 0;
+
+	bd_guid_format(kp->info.guid, g);
+	if (kp->area[3] && kp->area_len[3] == 512 && !bd_header_parse(kp->area[3], &bh) && bh.kind != BD_HDR_VISTA)
+		bh_ok = 1;
+	for (int i = 0; i < 4; i++) {
+		if (!kp->area[i])
+			continue;
+		uint64_t o = kp->area_off[i], n = kp->area_len[i];
+		if (vol_off > io->size || o > io->size - vol_off || n > io->size - vol_off - o)
+			return bd_err(BD_ERR_TRUNCATED, "backup area %d at %llu (+%llu) lies beyond the end of %s", i,
+				      (unsigned long long)o, (unsigned long long)n, io->name);
+		if (i == 3 ? (o != 0 || n > 512) : (!o || o % 512 || n > BD_META_AREA_V2))
+			return bd_err(BD_ERR_CORRUPT, "backup area %d claims %llu (+%llu): not where a volume %s lies; "
+				      "refusing this backup", i, (unsigned long long)o, (unsigned long long)n,
+				      i == 3 ? "header" : "metadata copy");
+		if (i < 3 && have_block && o != kp->info.copy_offset[i])
+			return bd_err(BD_ERR_CORRUPT, "backup area %d is at %llu, but the backup's metadata puts copy %d "
+				      "at %llu: inconsistent backup, refused", i, (unsigned long long)o, i + 1,
+				      (unsigned long long)kp->info.copy_offset[i]);
+		if (i < 3 && bh_ok && o != bh.meta_off[i])
+			return bd_err(BD_ERR_CORRUPT, "backup area %d is at %llu, but the backup's volume header puts "
+				      "copy %d at %llu: inconsistent backup, refused", i, (unsigned long long)o, i + 1,
+				      (unsigned long long)bh.meta_off[i]);
+		for (int k = 0; k < i; k++)
+			if (kp->area[k] && o < kp->area_off[k] + kp->area_len[k] && kp->area_off[k] < o + n)
+				return bd_err(BD_ERR_CORRUPT, "backup areas %d and %d overlap: refused", k, i);
+	}
+	if (force)
+		return 0;
+	if (!have_block)
+		return bd_err(BD_ERR_EXISTS, "the backup holds no valid metadata block, so nothing says which volume "
+			      "it belongs to; --force restores it anyway");
+	/* the target as it is: its header, and the blocks at the backup's offsets and at the header's */
+	int th_ok = !bd_io_read_full(io, bs, 512, vol_off) && !bd_header_parse(bs, &th);
+	if (th_ok && th.kind != BD_HDR_VISTA && memcmp(th.meta_off, kp->info.copy_offset, sizeof(th.meta_off)))
+		return bd_err(BD_ERR_EXISTS, "the target's volume header puts its metadata at %llu, %llu, %llu; the "
+			      "backup (volume {%s}) at %llu, %llu, %llu: another volume; --force restores it anyway",
+			      (unsigned long long)th.meta_off[0], (unsigned long long)th.meta_off[1],
+			      (unsigned long long)th.meta_off[2], g, (unsigned long long)kp->info.copy_offset[0],
+			      (unsigned long long)kp->info.copy_offset[1], (unsigned long long)kp->info.copy_offset[2]);
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < 3; i++) {
+			uint64_t o = pass ? (th_ok ? th.meta_off[i] : 0) : kp->info.copy_offset[i];
+			if (!o || !block_guid_at(io, vol_off, o, tg))
+				continue;
+			if (memcmp(tg, kp->info.guid, 16)) {
+				bd_guid_format(tg, f);
+				return bd_err(BD_ERR_EXISTS, "the target is BitLocker volume {%s}; the backup is of volume "
+					      "{%s}: refusing to put another volume's metadata (and protectors) on it; "
+					      "--force restores it anyway", f, g);
+			}
+			same = 1;
+		}
+	if (!th_ok && !same)
+		return bd_err(BD_ERR_NOT_BITLOCKER, "%s holds neither a BitLocker volume header nor a metadata block "
+			      "at the backup's offsets (at volume offset %llu): it may be another file or a volume "
+			      "damaged beyond recognition; --force restores the backup anyway", io->name,
+			      (unsigned long long)vol_off);
+	return 0;
+}
+
+int bd_metadata_restore(struct bd_io *io, uint64_t vol_off, const uint8_t *buf, size_t len, int force)
 {
 	struct bd_kp kp;
 	int r;
@@ -677,13 +900,17 @@ int bd_metadata_restore(struct bd_io *io, uint64_t vol_off, const uint8_t *buf, 
 	if (kp.info.format != BD_KP_BACKUP)
 		return bd_err(BD_ERR_INVALID, "this is a key package, not a metadata backup: use 'bdkit metadata "
 			      "repair --key-package' to rebuild metadata from it");
+	if (!kp.info.n_areas)
+		return bd_err(BD_ERR_CORRUPT, "the backup holds no area to restore");
+	if (!io->writable)
+		return bd_err(BD_ERR_READONLY, "%s is open read-only", io->name);
+	r = restore_check(io, vol_off, &kp, force);
+	if (r)
+		return r;
 	for (int i = 3; i >= 0; i--) {
 		char what[64];
 		if (!kp.area[i])
 			continue;
-		if (vol_off + kp.area_off[i] + kp.area_len[i] > io->size)
-			return bd_err(BD_ERR_TRUNCATED, "backup area %d at %llu lies beyond the end of %s", i,
-				      (unsigned long long)kp.area_off[i], io->name);
 		snprintf(what, sizeof(what), i == 3 ? "the volume header" : "metadata copy %d", i + 1);
 		r = write_verified(io, kp.area[i], kp.area_len[i], vol_off + kp.area_off[i], what);
 		if (r)

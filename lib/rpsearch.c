@@ -188,8 +188,8 @@ count:
 			return bd_err(BD_ERR_INVALID, "block %d: '*' stands for a whole lost block; write unreadable "
 				      "digits as '?'", i + 1);
 		if (len[i] < 5 || len[i] > 7)
-			return bd_err(BD_ERR_INVALID, "block %d (%.*s) has %zu digits; a block has 6 (5 or 7 are read "
-				      "as one dropped or one extra digit)", i + 1, (int)len[i], g[i], len[i]);
+			return bd_err(BD_ERR_INVALID, "block %d has %zu digits; a block has 6 (5 or 7 are read "
+				      "as one dropped or one extra digit)", i + 1, len[i]);
 		memcpy(s->typed[i], g[i], len[i]);
 		s->typed[i][len[i]] = 0;
 	}

@@ -1,24 +1,39 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Secrets live in locked memory and are wiped before release. */
+/* Secrets live in locked memory, left out of core dumps, and are wiped before release. */
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "internal.h"
+
+/* Whole pages, so that MADV_DONTDUMP covers the secret and nothing else. */
+static size_t pages_for(size_t len)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t p = pg > 0 ? (size_t)pg : 4096;
+
+	return ((len ? len : 1) + p - 1) / p * p;
+}
 
 struct bd_secret *bd_secret_new(size_t len)
 {
 	struct bd_secret *s = calloc(1, sizeof(*s));
+	size_t n = pages_for(len);
+	void *p = NULL;
+	long pg = sysconf(_SC_PAGESIZE);
 
 	if (!s)
 		return NULL;
 	s->len = len;
-	s->data = calloc(1, len ? len : 1);
-	if (!s->data) {
+	if (posix_memalign(&p, pg > 0 ? (size_t)pg : 4096, n)) {
 		free(s);
 		return NULL;
 	}
+	memset(p, 0, n);
+	s->data = p;
 	/* Best effort: without CAP_IPC_LOCK the limit may be small. */
-	(void)mlock(s->data, len ? len : 1);
+	(void)mlock(s->data, n);
+	(void)madvise(s->data, n, MADV_DONTDUMP);
 	return s;
 }
 
@@ -35,8 +50,11 @@ void bd_secret_free(struct bd_secret *s)
 {
 	if (!s)
 		return;
-	explicit_bzero(s->data, s->len ? s->len : 1);
-	munlock(s->data, s->len ? s->len : 1);
+	size_t n = pages_for(s->len);
+
+	explicit_bzero(s->data, n);
+	munlock(s->data, n);
+	(void)madvise(s->data, n, MADV_DODUMP);
 	free(s->data);
 	free(s);
 }

@@ -51,19 +51,34 @@ static const char *state_name(uint16_t cur, uint16_t next)
 
 /* ---- reserved ranges ---- */
 
-static int add_range(struct bd_range **rs, size_t *n, uint64_t start, uint64_t len)
+/*
+ * Every byte range the view reads as zeros (metadata areas, relocated boot sectors, conversion
+ * log, EOW blocks) comes from on-disk fields, some of them covered by no checksum (the header's
+ * EOW offsets). They are validated here, once: clipped to the volume and widened to whole
+ * sectors, then sorted and merged. classify() hands out runs that start and end on sector
+ * boundaries only because of this, and the sector ciphers (decrypt_run, write_aligned) rely on it.
+ */
+static int add_range(struct bd_volume *v, uint64_t start, uint64_t len, const char *what)
 {
 	struct bd_range *nr;
+	uint64_t ss = v->ss, end;
 
-	if (!len)
-		return 0;
-	nr = realloc(*rs, (*n + 1) * sizeof(**rs));
+	if (!len || start >= v->len)
+		return 0;  /* nothing of the volume to hide */
+	end = len > v->len - start ? v->len : start + len;
+	if (start % ss || end % ss)
+		bd_warn("%s at %llu (+%llu) is not sector-aligned; whole sectors around it read as zeros",
+			what, (unsigned long long)start, (unsigned long long)len);
+	start -= start % ss;
+	if (end % ss)
+		end += ss - end % ss;
+	nr = realloc(v->reserved, (v->n_reserved + 1) * sizeof(*nr));
 	if (!nr)
 		return bd_err(BD_ERR_NOMEM, "out of memory");
-	*rs = nr;
-	nr[*n].start = start;
-	nr[*n].len = len;
-	(*n)++;
+	v->reserved = nr;
+	nr[v->n_reserved].start = start;
+	nr[v->n_reserved].len = end - start;
+	v->n_reserved++;
 	return 0;
 }
 
@@ -88,21 +103,35 @@ static int build_reserved(struct bd_volume *v)
 	}
 	for (int i = 0; i < 3 && !r; i++)
 		if (m->copy_off[i])
-			r = add_range(&v->reserved, &v->n_reserved, m->copy_off[i], area);
+			r = add_range(v, m->copy_off[i], area, "a metadata copy");
 	if (!r && v->virt_size)
-		r = add_range(&v->reserved, &v->n_reserved, v->virt_off, v->virt_size);
+		r = add_range(v, v->virt_off, v->virt_size, "the relocated boot sectors");
 	if (!r && m->cur_state == 2)
-		r = add_range(&v->reserved, &v->n_reserved, m->state_offset, m->state_size);
+		r = add_range(v, m->state_offset, m->state_size, "the conversion area");
 	if (!r && v->eow)
 		for (size_t i = 0; i < v->eow->n_reserved && !r; i++)
-			r = add_range(&v->reserved, &v->n_reserved, v->eow->reserved[i].start, v->eow->reserved[i].len);
+			r = add_range(v, v->eow->reserved[i].start, v->eow->reserved[i].len,
+				      "an encrypt-on-write block");
 	if (!r && v->hdr.eow)
 		for (int i = 0; i < 2 && !r; i++)
 			if (v->hdr.eow_off[i])
-				r = add_range(&v->reserved, &v->n_reserved, v->hdr.eow_off[i], v->ss);
-	if (v->n_reserved)
-		qsort(v->reserved, v->n_reserved, sizeof(*v->reserved), cmp_range);
-	return r;
+				r = add_range(v, v->hdr.eow_off[i], v->ss, "the encrypt-on-write information");
+	if (r || !v->n_reserved)
+		return r;
+	qsort(v->reserved, v->n_reserved, sizeof(*v->reserved), cmp_range);
+	/* merge overlapping and touching ranges: classify() walks a disjoint sorted list */
+	size_t k = 0;
+	for (size_t i = 1; i < v->n_reserved; i++) {
+		struct bd_range *a = &v->reserved[k], *b = &v->reserved[i];
+		if (b->start <= a->start + a->len) {
+			if (b->start + b->len > a->start + a->len)
+				a->len = b->start + b->len - a->start;
+		} else {
+			v->reserved[++k] = *b;
+		}
+	}
+	v->n_reserved = k + 1;
+	return 0;
 }
 
 /* ---- open ---- */
@@ -181,6 +210,13 @@ static int setup_view(struct bd_volume *v)
 				      (unsigned long long)v->virt_off, (unsigned long long)v->virt_size);
 	}
 	v->size = v->len - v->len % v->ss;
+	/* the conversion watermark splits the view into encrypted and plain runs: whole sectors only */
+	v->watermark = m->state_offset;
+	if (v->watermark % v->ss) {
+		bd_warn("the conversion watermark %llu is not sector-aligned; the sector it falls in is taken "
+			"as not yet encrypted", (unsigned long long)v->watermark);
+		v->watermark -= v->watermark % v->ss;
+	}
 	if (v->hdr.eow) {
 		bd_eow_free(v->eow);
 		v->eow = NULL;
@@ -222,6 +258,7 @@ int bd_volume_open_io(struct bd_io *io, const struct bd_open_opts *opts, bd_volu
 	}
 	v->io = io;
 	v->writable = opts ? opts->writable : 0;
+	v->ignore_integrity = opts ? opts->ignore_integrity : 0;
 	r = bd_header_locate(io, opts ? opts->offset : -1, &v->hdr, &v->off, &v->len, v->where, sizeof(v->where));
 	if (r)
 		goto fail;
@@ -259,6 +296,7 @@ int bd_volume_open_block(struct bd_io *io, const struct bd_open_opts *opts, cons
 	}
 	v->io = io;
 	v->writable = opts ? opts->writable : 0;
+	v->ignore_integrity = opts ? opts->ignore_integrity : 0;
 	v->hdr = *hdr;
 	v->off = vol_off;
 	v->len = vol_len;
@@ -319,7 +357,7 @@ static uint64_t fs_size_of(const uint8_t bs[512])
 		return (le64(bs + 0x28) + 1) * le16(bs + 11);
 	if (!memcmp(bs + 3, "EXFAT   ", 8))
 		return le64(bs + 0x48) << (bs[0x6C] & 31);
-	if (le16(bs + 11) >= 512) {
+	if (le16(bs + 11) >= 512 && (bs[0] == 0xEB || bs[0] == 0xE9)) {
 		uint64_t n = le16(bs + 0x13) ? le16(bs + 0x13) : le32(bs + 0x20);
 		return n * le16(bs + 11);
 	}
@@ -359,6 +397,7 @@ int bd_volume_info(bd_volume *v, struct bd_info *info)
 	memcpy(info->unlock_protector, v->unlock_guid, 16);
 	info->unlock_protector_type = v->unlock_type;
 	info->hash_verified = v->hash_verified;
+	info->unverified = v->unverified;
 	info->input_size = v->len;
 	snprintf(info->where, sizeof(info->where), "%s", v->where);
 	snprintf(info->container, sizeof(info->container), "%s", v->io->container);
@@ -458,9 +497,17 @@ static int fvek_from(struct bd_volume *v, const struct bd_metadata *m, const uin
 	return r;
 }
 
+/* What a copy's status says when the VMK-keyed SHA-256 was checked ("ok" = passed). */
+static const char *copy_verdict(int status, int hash)
+{
+	if (status != BD_COPY_OK)
+		return bd_copy_status_name(status);
+	return hash == 0 ? "ok" : hash == BD_ERR_UNSUPPORTED ? "no integrity datum" : "bad SHA-256";
+}
+
 int bd_volume_set_vmk(struct bd_volume *v, const uint8_t vmk[32])
 {
-	int r, verified = -1;
+	int r, verified = -1, hash[3] = { BD_ERR_CORRUPT, BD_ERR_CORRUPT, BD_ERR_CORRUPT };
 
 	struct bd_datum fd;
 	const struct bd_metadata *m = bd_vol_meta(v);
@@ -475,14 +522,27 @@ int bd_volume_set_vmk(struct bd_volume *v, const uint8_t vmk[32])
 	for (int i = 0; i < 3; i++) {
 		if (v->meta[i].status != BD_COPY_OK)
 			continue;
-		int h = bd_metadata_verify_hash(&v->meta[i], vmk);
-		if (h == BD_ERR_CORRUPT) {
+		hash[i] = bd_metadata_verify_hash(&v->meta[i], vmk);
+		if (hash[i] == BD_ERR_CORRUPT) {
 			bd_warn("metadata copy %d: %s", i + 1, bd_last_error());
 			v->meta[i].status = BD_COPY_BAD_HASH;
-		} else if (!h && verified < 0) {
+		} else if (!hash[i] && verified < 0) {
 			verified = i;
 		}
 	}
+	/*
+	 * No copy proves itself: state, watermark, method, offsets and protectors are covered by a
+	 * CRC32 only, which anyone can recompute, so they may be forged (chosen plain text served as
+	 * data, raw sectors written in the clear). Refused unless the caller salvages on purpose.
+	 */
+	if (verified < 0 && !v->ignore_integrity)
+		return bd_err(BD_ERR_CORRUPT, "the key is right, but no metadata copy passes its integrity check "
+			      "(copy 1: %s, copy 2: %s, copy 3: %s): the metadata is damaged or forged (its CRC32 "
+			      "proves nothing), so its state, watermark, method and offsets cannot be trusted; "
+			      "nothing was decrypted. To salvage anyway, trusting copy %d as it is: --ignore-integrity "
+			      "(or 'bdkit repair')", copy_verdict(v->meta[0].status, hash[0]),
+			      copy_verdict(v->meta[1].status, hash[1]), copy_verdict(v->meta[2].status, hash[2]),
+			      v->used + 1);
 	if (verified >= 0 && verified != v->used) {
 		bd_warn("metadata copy %d fails its integrity hash; using copy %d", v->used + 1, verified + 1);
 		v->used = verified;
@@ -491,6 +551,11 @@ int bd_volume_set_vmk(struct bd_volume *v, const uint8_t vmk[32])
 			return r;
 	}
 	v->hash_verified = verified >= 0 && verified == v->used;
+	if (!v->hash_verified) {
+		bd_warn("ignoring the integrity check as asked: metadata copy %d is used unverified (its state, "
+			"watermark, method and offsets are trusted as they are)", v->used + 1);
+		v->unverified |= BD_UNVERIFIED_METADATA;
+	}
 	r = no_fvek ? 0 : fvek_from(v, bd_vol_meta(v), vmk, 1);
 	if (r)
 		return r;
@@ -514,12 +579,116 @@ static int vista_mft(const struct bd_volume *v, uint64_t *off)
 	return 0;
 }
 
+enum seg_kind { SEG_ZERO, SEG_PLAIN, SEG_CRYPT, SEG_VISTA_BS };
+static int classify(const struct bd_volume *v, uint64_t l, uint64_t *phys, uint64_t *run);
+static int classify_phys(const struct bd_volume *v, uint64_t p, uint64_t *run);
+static int read_phys(struct bd_volume *v, uint8_t *buf, uint64_t n, uint64_t phys);
+
+/* Read logical sector l if the view decrypts it (1), 0 if it is not encrypted there, or an error. */
+static int read_crypt_sector(struct bd_volume *v, uint64_t l, uint8_t *buf)
+{
+	uint64_t phys, run;
+
+	if (l >= v->size || v->size - l < v->ss || classify(v, l, &phys, &run) != SEG_CRYPT)
+		return 0;
+	ssize_t n = bd_volume_pread(v, buf, v->ss, l);
+	return n == (ssize_t)v->ss ? 1 : n < 0 ? (int)n : BD_ERR_IO;
+}
+
+static int is_ntfs_boot(const uint8_t *bs)
+{
+	return !memcmp(bs + 3, "NTFS    ", 8) && bs[510] == 0x55 && bs[511] == 0xAA;
+}
+
+/*
+ * Check a raw FVEK against sectors it must decrypt to something known. 1: confirmed;
+ * 0: no sector to check it on (message says why); BD_ERR_WRONG_KEY: it decrypts them to garbage.
+ * Only sectors the view really decrypts count (a plain sector "checks" any key).
+ */
+static int check_fvek(struct bd_volume *v)
+{
+	uint8_t *bs = malloc(v->ss);
+	int r, checked = 0;
+
+	if (!bs)
+		return bd_err(BD_ERR_NOMEM, "out of memory");
+	/* 1. the relocated boot sector (v2, To Go): a file-system header, or all zeros on a volume that
+	 *    never got a file system (a wrong key never decrypts to all zeros) */
+	if (v->virt_size && (r = read_crypt_sector(v, 0, bs)) != 0) {
+		if (r < 0)
+			goto out;
+		r = looks_like_boot_sector(bs) || bd_is_zero(bs, v->ss) ? 1 : BD_ERR_WRONG_KEY;
+		if (r < 0)
+			bd_err(r, "the FVEK does not decrypt the volume's boot sector to a file system header: wrong key");
+		goto out;
+	}
+	/* 1b. no relocation datum, but the block header still names where the boot sectors went: a
+	 *     boot sector there confirms the key (anything else proves nothing: the field may be stale) */
+	const struct bd_metadata *m = bd_vol_meta(v);
+	uint64_t prun, vo = m->virt_offset;
+	if (!v->virt_size && v->hdr.kind != BD_HDR_VISTA && vo && vo % v->ss == 0 && vo < v->len &&
+	    v->len - vo >= v->ss && classify_phys(v, vo, &prun) == SEG_CRYPT) {
+		r = read_phys(v, bs, v->ss, vo);
+		if (!r)
+			r = bd_sector_decrypt(v->cipher, bs, 1, vo);
+		if (r)
+			goto out;
+		if (looks_like_boot_sector(bs)) {
+			r = 1;
+			goto out;
+		}
+	}
+	/* 2. Vista: the boot sector stays plain, but $MFT's first record is encrypted ("FILE") */
+	if (v->hdr.kind == BD_HDR_VISTA) {
+		uint64_t cl = (uint64_t)v->ss * (v->hdr.sectors_per_cluster ? v->hdr.sectors_per_cluster : 1);
+		uint64_t lcn = le64(v->hdr.raw + 0x30);
+		if (lcn && lcn < v->size / cl && (r = read_crypt_sector(v, lcn * cl, bs)) != 0) {
+			if (r < 0)
+				goto out;
+			checked = 1;
+			if (!memcmp(bs, "FILE", 4)) {
+				r = 1;
+				goto out;
+			}
+		}
+	}
+	/* 3. NTFS keeps a backup of its boot sector in the volume's last sector */
+	if ((r = read_crypt_sector(v, v->size - v->ss, bs)) < 0)
+		goto out;
+	if (r && is_ntfs_boot(bs)) {
+		r = 1;
+		goto out;
+	}
+	if (checked) {
+		r = bd_err(BD_ERR_WRONG_KEY, "the FVEK does not decrypt the first $MFT record (nor the backup boot "
+			   "sector): wrong key");
+		goto out;
+	}
+	r = 0;
+	bd_err(BD_ERR_CORRUPT, "the FVEK cannot be checked on this volume: %s, and its last sector does not "
+	       "decrypt to an NTFS backup boot sector; a wrong key would give garbage without any error",
+	       v->hdr.kind == BD_HDR_VISTA ? "$MFT's first record cannot be read encrypted" :
+	       v->virt_size ? "its relocated boot sectors are not encrypted" :
+	       "its metadata names no relocated boot sector that decrypts (virtualization datum missing)");
+out:
+	free(bs);
+	return r;
+}
+
+static void relock(struct bd_volume *v)
+{
+	v->unlocked = 0;
+	bd_sector_cipher_free(v->cipher);
+	v->cipher = NULL;
+	bd_secret_free(v->fvek);
+	v->fvek = NULL;
+}
+
 int bd_unlock_fvek(bd_volume *v, const uint8_t *key, size_t len)
 {
 	const struct bd_metadata *m = bd_vol_meta(v);
 	uint16_t method = m->ds.method;
 	uint8_t full[64] = { 0 };
-	uint8_t *bs = NULL;
 	int r;
 
 	if (!fvek_len_for(method))
@@ -534,47 +703,56 @@ int bd_unlock_fvek(bd_volume *v, const uint8_t *key, size_t len)
 		return bd_err(BD_ERR_INVALID, "an FVEK for %s is %zu bytes%s, got %zu", bd_method_display_name(method),
 			      fvek_len_for(method), method == 0x8000 ? " (or 32 as cryptsetup dumps it)" : "", len);
 	}
+	/* unlocked by the VMK already: the metadata's own FVEK (authenticated by AES-CCM) decides */
+	if (v->unlocked && v->vmk && v->fvek) {
+		r = v->fvek->len == fvek_len_for(method) && !memcmp(v->fvek->data, full, v->fvek->len) ? 0 :
+		    bd_err(BD_ERR_WRONG_KEY, "the FVEK is not the one the volume's metadata holds: wrong key");
+		bd_wipe(full, sizeof(full));
+		return r;
+	}
 	r = install_fvek(v, method, full, fvek_len_for(method));
 	bd_wipe(full, sizeof(full));
 	if (r)
 		return r;
 	v->unlocked = 1;
 	v->unlocked_with = BD_UNLOCKED_FVEK;
-	/* Vista: the boot sector is plain; the first $MFT record must decrypt to "FILE" */
-	uint64_t mft;
-	if (v->hdr.kind == BD_HDR_VISTA && !vista_mft(v, &mft) && (bs = malloc(v->ss))) {
-		ssize_t n = bd_volume_pread(v, bs, v->ss, mft);
-		int ok = n == (ssize_t)v->ss && !memcmp(bs, "FILE", 4);
-		free(bs);
-		bs = NULL;
-		if (!ok) {
-			v->unlocked = 0;
-			bd_sector_cipher_free(v->cipher);
-			v->cipher = NULL;
-			return bd_err(BD_ERR_WRONG_KEY, "the FVEK does not decrypt the volume's first $MFT record: "
-				      "wrong key");
-		}
+	r = check_fvek(v);
+	if (r == 0 && !v->ignore_integrity) {
+		char why[512];
+		snprintf(why, sizeof(why), "%s", bd_last_error());
+		r = bd_err(BD_ERR_CORRUPT, "%s; to decrypt with it unchecked: --ignore-integrity", why);
 	}
-	/* check the key on the relocated boot sector (v2): a file system header, or all zeros on a
-	 * volume that never got a file system (a wrong key never decrypts to all zeros) */
-	if (v->virt_size && (bs = malloc(v->ss))) {
-		ssize_t n = bd_volume_pread(v, bs, v->ss, 0);
-		int ok = n == (ssize_t)v->ss && (looks_like_boot_sector(bs) || bd_is_zero(bs, v->ss));
-		free(bs);
-		if (!ok) {
-			v->unlocked = 0;
-			bd_sector_cipher_free(v->cipher);
-			v->cipher = NULL;
-			return bd_err(BD_ERR_WRONG_KEY, "the FVEK does not decrypt the volume's boot sector to a "
-				      "file system header: wrong key");
+	if (r < 0) {
+		relock(v);
+		return r;
+	}
+	if (r == 0) {
+		bd_warn("%s; going on as asked (--ignore-integrity)", bd_last_error());
+		v->unverified |= BD_UNVERIFIED_KEY;
+	}
+	/*
+	 * Without the VMK the metadata cannot be verified. A fully encrypted volume's view goes through
+	 * the cipher everywhere (the key was checked above), but metadata that says the volume is partly
+	 * plain would, if forged, make raw disk bytes pass for decrypted data.
+	 */
+	if (!(m->cur_state == 4 && m->next_state == 4) || v->hdr.eow || v->eow) {
+		if (!v->ignore_integrity) {
+			relock(v);
+			return bd_err(BD_ERR_CORRUPT, "unlocked by a raw FVEK, the metadata cannot be verified (that "
+				      "needs the VMK), and it says the volume is %s%s: forged, that would serve raw "
+				      "disk bytes as decrypted data; unlock with a protector's secret or --vmk, or "
+				      "trust the metadata unverified with --ignore-integrity",
+				      state_name(m->cur_state, m->next_state),
+				      v->hdr.eow ? " (encrypt-on-write)" : "");
 		}
+		bd_warn("the metadata is trusted unverified (unlocked by a raw FVEK, --ignore-integrity): it says "
+			"the volume is partly plain text");
+		v->unverified |= BD_UNVERIFIED_METADATA;
 	}
 	return 0;
 }
 
 /* ---- the decrypted view ---- */
-
-enum seg_kind { SEG_ZERO, SEG_PLAIN, SEG_CRYPT, SEG_VISTA_BS };
 
 /* Classify physical offset p; *run = bytes with the same answer. */
 static int classify_phys(const struct bd_volume *v, uint64_t p, uint64_t *run)
@@ -588,8 +766,8 @@ static int classify_phys(const struct bd_volume *v, uint64_t p, uint64_t *run)
 		return bd_eow_encrypted(v->eow, p, run) ? SEG_CRYPT : SEG_PLAIN;
 	if (m->cur_state == 4 && m->next_state == 4)
 		return SEG_CRYPT;
-	if (p < m->state_offset) {
-		*run = m->state_offset - p;
+	if (p < v->watermark) {
+		*run = v->watermark - p;
 		return SEG_CRYPT;
 	}
 	return SEG_PLAIN;
@@ -639,10 +817,14 @@ static int classify(const struct bd_volume *v, uint64_t l, uint64_t *phys, uint6
 	return k;
 }
 
+/* n and phys are whole sectors (build_reserved and the layout checks guarantee it). */
 static int decrypt_run(struct bd_volume *v, uint8_t *buf, uint64_t n, uint64_t phys)
 {
 	uint32_t ss = v->ss;
 
+	if (n % ss || phys % ss)
+		return bd_err(BD_ERR_CORRUPT, "internal: a run of %llu bytes at %llu is not whole sectors",
+			      (unsigned long long)n, (unsigned long long)phys);
 	if (!v->eow_zero_plain)
 		return bd_sector_decrypt(v->cipher, buf, n / ss, phys);
 	/* EOW without bitmaps: all-zero sectors were never written, hence never encrypted */
@@ -717,6 +899,9 @@ static int read_aligned(struct bd_volume *v, uint8_t *buf, uint64_t len, uint64_
 		uint64_t phys, run;
 		int k = classify(v, l, &phys, &run), r = 0;
 		uint64_t n = MIN(len, run);
+		if (!n || n % v->ss)
+			return bd_err(BD_ERR_CORRUPT, "internal: a run of %llu bytes at %llu is not whole sectors",
+				      (unsigned long long)n, (unsigned long long)l);
 		switch (k) {
 		case SEG_ZERO:
 			memset(buf, 0, n);
@@ -764,13 +949,15 @@ ssize_t bd_volume_pread(bd_volume *v, void *out, size_t len, uint64_t off)
 		r = read_aligned(v, buf, len, off);
 		return r ? r : (ssize_t)len;
 	}
-	bounce = malloc(BOUNCE_MAX + 2 * (size_t)v->ss);
+	/* as large as the request needs (up to 1 MiB at a time), not more: small unaligned reads are common */
+	size_t cap = MIN(len, (size_t)BOUNCE_MAX);
+	bounce = malloc(cap + 2 * (size_t)v->ss);
 	if (!bounce)
 		return bd_err(BD_ERR_NOMEM, "out of memory");
 	while (done < len) {
 		uint64_t pos = off + done;
 		uint64_t a = pos - pos % v->ss;
-		size_t want = MIN(len - done, (size_t)BOUNCE_MAX);
+		size_t want = MIN(len - done, cap);
 		uint64_t end = pos + want;
 		uint64_t ae = (end + v->ss - 1) / v->ss * v->ss;
 		if (ae > v->size)
@@ -821,15 +1008,18 @@ static int write_aligned(struct bd_volume *v, const uint8_t *buf, uint64_t len, 
 		uint64_t phys, run;
 		int k = classify(v, l, &phys, &run), r = 0;
 		uint64_t n = MIN(MIN(len, run), tmplen);
+		if (!n || n % v->ss)
+			return bd_err(BD_ERR_CORRUPT, "internal: a run of %llu bytes at %llu is not whole sectors",
+				      (unsigned long long)n, (unsigned long long)l);
 		switch (k) {
 		case SEG_ZERO:
 			break; /* reserved areas: the file system sees zeros; drop the write (§8) */
 		case SEG_VISTA_BS:
-			n = 512;
-			memcpy(tmp, buf, 512);
+			n = v->ss;
+			memcpy(tmp, buf, n);
 			memcpy(tmp + 3, v->hdr.raw + 3, 8);
 			memcpy(tmp + 0x38, v->hdr.raw + 0x38, 8);
-			r = bd_io_write_full(v->io, tmp, 512, v->off);
+			r = bd_io_write_full(v->io, tmp, n, v->off);
 			break;
 		case SEG_PLAIN:
 			r = bd_io_write_full(v->io, buf, n, v->off + phys);
@@ -864,11 +1054,13 @@ ssize_t bd_volume_pwrite(bd_volume *v, const void *in, size_t len, uint64_t off)
 				    (unsigned long long)off, (unsigned long long)v->size) : 0;
 	if (len > v->size - off)
 		len = (size_t)(v->size - off);
-	tmp = malloc(BOUNCE_MAX + 2 * (size_t)v->ss);
+	/* a bounce buffer of whole sectors, as large as the request needs (up to 1 MiB at a time) */
+	size_t tcap = MIN((len / v->ss + 1) * (size_t)v->ss, (size_t)BOUNCE_MAX);
+	tmp = malloc(tcap + 2 * (size_t)v->ss);
 	if (!tmp)
 		return bd_err(BD_ERR_NOMEM, "out of memory");
 	if (off % v->ss == 0 && len % v->ss == 0) {
-		r = write_aligned(v, buf, len, off, tmp, BOUNCE_MAX);
+		r = write_aligned(v, buf, len, off, tmp, tcap);
 	} else {
 		/* read-modify-write of the partial sectors, one at a time */
 		uint8_t *sec = malloc(v->ss);
@@ -883,13 +1075,13 @@ ssize_t bd_volume_pwrite(bd_volume *v, const void *in, size_t len, uint64_t off)
 			size_t in_sec = (size_t)(pos - a), n = MIN(len - done, (size_t)v->ss - in_sec);
 			if (in_sec == 0 && len - done >= v->ss) {
 				n = (len - done) / v->ss * v->ss;
-				n = MIN(n, (size_t)BOUNCE_MAX);
-				r = write_aligned(v, buf + done, n, pos, tmp, BOUNCE_MAX);
+				n = MIN(n, tcap);
+				r = write_aligned(v, buf + done, n, pos, tmp, tcap);
 			} else {
 				r = read_aligned(v, sec, v->ss, a);
 				if (!r) {
 					memcpy(sec + in_sec, buf + done, n);
-					r = write_aligned(v, sec, v->ss, a, tmp, BOUNCE_MAX);
+					r = write_aligned(v, sec, v->ss, a, tmp, tcap);
 				}
 			}
 			done += n;

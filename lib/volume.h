@@ -38,6 +38,7 @@ struct bd_volume {
 	uint64_t off;              /* volume start in io */
 	uint64_t len;              /* bytes of io from off on that belong to the volume */
 	int writable;
+	int ignore_integrity;      /* bd_open_opts.ignore_integrity */
 	char where[128];
 	struct bd_header hdr;
 	struct bd_metadata meta[3];
@@ -47,18 +48,20 @@ struct bd_volume {
 	char description[256];
 	uint32_t ss;               /* sector size */
 	uint64_t size;             /* presented size */
+	uint64_t watermark;        /* the metadata's conversion watermark, rounded down to a sector */
 	uint64_t virt_off, virt_size;  /* relocated boot sectors (v2) */
-	struct bd_range *reserved; /* read as zeros; sorted */
+	struct bd_range *reserved; /* read as zeros; sector-aligned, within the volume, sorted, disjoint */
 	size_t n_reserved;
 	struct bd_eow *eow;        /* NULL: no usable bitmaps */
-	int eow_zero_plain;
-	int virt_plain;            /* EOW without bitmaps: relocated boot sectors found in plain text */        /* EOW volume without bitmaps: all-zero sectors are plain */
+	int eow_zero_plain;        /* EOW volume without bitmaps: all-zero sectors are plain */
+	int virt_plain;            /* EOW without bitmaps: relocated boot sectors found in plain text */
 	/* after unlock */
 	int unlocked;
 	int unlocked_with;         /* enum bd_unlock_with */
 	uint8_t unlock_guid[16];   /* the protector that opened it (BD_UNLOCKED_PROTECTOR) */
 	uint16_t unlock_type;
 	int hash_verified;
+	int unverified;            /* BD_UNVERIFIED_*: what ignore_integrity let through */
 	struct bd_secret *vmk;     /* 32 bytes, NULL when unlocked by FVEK */
 	struct bd_secret *fvek;
 	uint16_t method;

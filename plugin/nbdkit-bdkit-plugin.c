@@ -40,6 +40,7 @@ static char *volume_path;
 static int64_t volume_offset = -1;
 static bool rw;
 static bool clear_key;
+static bool ignore_integrity;
 static struct secret recovery_password, password, bek, fvek, vmk;
 static bd_volume *vol;
 static int lock_fd = -1;
@@ -232,8 +233,19 @@ static int bdkit_config(const char *key, const char *value)
 		return secret_from_file(&bek, key, value, false);
 	if (!strcmp(key, "fvek"))
 		return key_from_arg(&fvek, key, value);
+	if (!strcmp(key, "fvek-file"))
+		return secret_from_file(&fvek, key, value, false);
 	if (!strcmp(key, "vmk"))
 		return key_from_arg(&vmk, key, value);
+	if (!strcmp(key, "vmk-file"))
+		return secret_from_file(&vmk, key, value, false);
+	if (!strcmp(key, "ignore-integrity")) {
+		int b = nbdkit_parse_bool(value);
+		if (b < 0)
+			return -1;
+		ignore_integrity = b;
+		return 0;
+	}
 	if (!strcmp(key, "clear-key")) {
 		int b = nbdkit_parse_bool(value);
 		if (b < 0)
@@ -277,9 +289,12 @@ static int bdkit_config_complete(void)
 	"password-file=FILE          user password read from FILE\n" \
 	"password=-|+FILE            ... or from the terminal ('-'), a file, or -FD\n" \
 	"bek=FILE                    startup/recovery key file (.BEK)\n" \
-	"fvek=FILE|HEX               raw full-volume encryption key\n" \
-	"vmk=FILE|HEX                raw volume master key\n" \
+	"fvek-file=FILE              raw full-volume encryption key (hex text or raw bytes)\n" \
+	"vmk-file=FILE               raw volume master key (hex text or raw bytes)\n" \
+	"fvek=HEX, vmk=HEX           ... on the command line (visible to other users)\n" \
 	"clear-key=true              use the clear key (default when no secret is given)\n" \
+	"ignore-integrity=true       salvage: unlock although no metadata copy passes its\n" \
+	"                            SHA-256 check or a raw FVEK cannot be checked\n" \
 	"offset=BYTES                the BitLocker volume starts here (default: detect)\n" \
 	"rw=true                     allow writes (fully encrypted or decrypted volumes only)"
 
@@ -331,7 +346,7 @@ static int unlock(void)
 /* Before nbdkit forks: open and unlock, so errors reach the user and nbdkit does not start. */
 static int bdkit_get_ready(void)
 {
-	struct bd_open_opts o = { .offset = volume_offset, .writable = rw };
+	struct bd_open_opts o = { .offset = volume_offset, .writable = rw, .ignore_integrity = ignore_integrity };
 	int r;
 
 	/* The lock `bdkit mount` takes too: one writer, or any number of readers, per volume. */

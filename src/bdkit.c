@@ -3,6 +3,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "cli.h"
 
@@ -55,8 +57,10 @@ static void log_to_stderr(int level, const char *msg, void *ud)
 	static const char *names[] = { "error", "warning", "info", "debug" };
 
 	(void)ud;
+	char safe[4096];
+
 	if (level <= BD_LOG_WARN || level <= cli_verbose + 1)
-		fprintf(stderr, "bdkit: %s: %s\n", names[level & 3], msg);
+		fprintf(stderr, "bdkit: %s: %s\n", names[level & 3], cli_safe(msg, safe, sizeof(safe)));
 }
 
 int main(int argc, char **argv)
@@ -90,6 +94,11 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	bd_set_log(log_to_stderr, NULL);
+	/* Every command may hold keys: no core dumps (they would hold the FVEK in clear), and no
+	 * ptrace or /proc/PID/mem reads by the user's other processes. */
+	struct rlimit nocore = { 0, 0 };
+	(void)setrlimit(RLIMIT_CORE, &nocore);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++) {
 		if (!name_matches(commands[c].name, argv[i]))
 			continue;

@@ -32,6 +32,9 @@ int cli_exit_code(int bd_error);
 int cli_fail(int code, const char *what);
 /* printf-style error line "bdkit: ..." on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Text from a volume or a server made safe for a terminal: control characters (C0, DEL, C1) and
+ * broken UTF-8 become '?'. Returns out. cli_error, cli_warn and cli_fail apply it themselves. */
+const char *cli_safe(const char *in, char *out, size_t outlen);
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 extern int cli_verbose;  /* -v count */
@@ -42,7 +45,8 @@ extern int cli_quiet;
 /* Long options every unlocking subcommand accepts; append them with CLI_UNLOCK_OPTIONS. */
 enum {
 	OPT_RECOVERY_PASSWORD = 1000, OPT_RECOVERY_PASSWORD_FILE, OPT_PASSWORD, OPT_PASSWORD_FILE,
-	OPT_BEK, OPT_FVEK, OPT_VMK, OPT_CLEAR_KEY, OPT_OFFSET, OPT_NO_PROMPT, OPT_BEK_DIR,
+	OPT_BEK, OPT_FVEK, OPT_VMK, OPT_CLEAR_KEY, OPT_OFFSET, OPT_NO_PROMPT, OPT_FVEK_FILE, OPT_VMK_FILE,
+	OPT_IGNORE_INTEGRITY, OPT_BEK_DIR,
 	OPT_CLI_LAST = 1100, /* subcommands number their own options above this */
 };
 #define CLI_UNLOCK_OPTIONS \
@@ -53,14 +57,19 @@ enum {
 	{ "bek", required_argument, 0, OPT_BEK }, \
 	{ "bek-dir", required_argument, 0, OPT_BEK_DIR }, \
 	{ "fvek", required_argument, 0, OPT_FVEK }, \
+	{ "fvek-file", required_argument, 0, OPT_FVEK_FILE }, \
 	{ "vmk", required_argument, 0, OPT_VMK }, \
+	{ "vmk-file", required_argument, 0, OPT_VMK_FILE }, \
 	{ "clear-key", no_argument, 0, OPT_CLEAR_KEY }, \
+	{ "ignore-integrity", no_argument, 0, OPT_IGNORE_INTEGRITY }, \
 	{ "offset", required_argument, 0, OPT_OFFSET }, \
 	{ "no-prompt", no_argument, 0, OPT_NO_PROMPT }
 
 /* Help text for those options, for each subcommand's --help. */
 extern const char cli_unlock_help[];
 
+/* What the user gave to unlock with. Secrets given on the command line are copied here and wiped
+ * from argv at once (ps, /proc/PID/cmdline); every way of reading a secret lives in common.c. */
 struct cli_unlock {
 	char *recovery_password;       /* from the command line (warned about) */
 	char *recovery_password_file;  /* "-" = stdin */
@@ -68,24 +77,36 @@ struct cli_unlock {
 	char *password_file;
 	char *bek;
 	char *bek_dir;                 /* directory of <protector ID>.BEK files (a USB stick) */
-	char *fvek;                    /* hex or file */
+	char *fvek;                    /* hex (command line, warned about) or a file */
+	char *fvek_file;               /* hex text or raw bytes (or a bdkit memkeys key file) */
 	char *vmk;
+	char *vmk_file;
 	bool clear_key;
 	bool no_prompt;
+	bool ignore_integrity;         /* salvage: trust unverifiable metadata and raw keys (bd_open_opts) */
 	int64_t offset;                /* -1 = detect */
 };
 void cli_unlock_init(struct cli_unlock *u);
-/* Handle one getopt result; returns 1 if it was an unlock option, 0 if not, -1 on a bad value. */
-int cli_unlock_option(struct cli_unlock *u, int opt, const char *arg);
+/* Handle one getopt result; returns 1 if it was an unlock option, 0 if not, -1 on a bad value.
+ * A secret in arg is copied and arg (argv memory) is wiped. */
+int cli_unlock_option(struct cli_unlock *u, int opt, char *arg);
 void cli_unlock_free(struct cli_unlock *u);
+/* Did the user give any secret (or --clear-key)? */
+bool cli_unlock_has_secret(const struct cli_unlock *u);
 /* The default: branch of a subcommand's getopt loop: 0 when opt was an unlock option (stored);
  * else prints usage(stderr) for an unknown option (a bad value has its own message), frees u
  * and returns EXIT_USAGE for the subcommand to return. */
-int cli_unlock_getopt(struct cli_unlock *u, int opt, const char *arg, void (*usage)(FILE *));
+int cli_unlock_getopt(struct cli_unlock *u, int opt, char *arg, void (*usage)(FILE *));
 /* Bad operands: usage(stderr), free u, return EXIT_USAGE. */
 int cli_usage_error(struct cli_unlock *u, void (*usage)(FILE *));
 
-/* Open the volume read-only (or writable) honouring u->offset; prints errors. Returns exit code. */
+/* bdkit's lock on a source (flock(2) on the file or device, the lock `bdkit mount` and the nbdkit
+ * plugin take): shared for readers, exclusive for writers, never waiting. 0 (the lock is held until
+ * the process exits, or until cli_unlock_source) or EXIT_REFUSED after saying who holds it. */
+int cli_lock_source(const char *path, bool exclusive);
+void cli_unlock_source(const char *path);
+/* Open the volume read-only (or writable: after taking the exclusive lock) honouring u->offset;
+ * prints errors. Returns exit code. */
 int cli_open(const char *path, const struct cli_unlock *u, bool writable, bd_volume **out);
 /*
  * Unlock with what the user gave; with nothing given: clear key if the volume has
@@ -96,7 +117,10 @@ int cli_open(const char *path, const struct cli_unlock *u, bool writable, bd_vol
 int cli_unlock_volume(bd_volume *v, const struct cli_unlock *u);
 
 /* Read a whole small file ("-" = stdin) into locked memory; strips one trailing newline
- * when strip_nl. Caller frees with cli_secret_free. NULL on error (message printed). */
+ * when strip_nl. Caller frees with cli_secret_free. 0, EXIT_IO (cannot read) or EXIT_BAD_SECRET
+ * (too large to be a secret); the message is printed. */
+int cli_read_secret(const char *path, bool strip_nl, char **out, size_t *len);
+/* The same, NULL on any error. */
 char *cli_read_secret_file(const char *path, size_t *len, bool strip_nl);
 void cli_secret_free(char *s, size_t len);
 /* Prompt on /dev/tty without echo. NULL when there is no terminal. */
@@ -117,6 +141,35 @@ void cli_progress_start(struct cli_progress *p, const char *label, uint64_t tota
 void cli_progress_update(struct cli_progress *p, uint64_t done);
 void cli_progress_done(struct cli_progress *p, uint64_t done);
 double cli_now(void);
+
+/* ---- output files ---- */
+/*
+ * A file the user names for output (-o). A new file is created with O_CREAT|O_EXCL|O_NOFOLLOW,
+ * mode 0600: never through a symlink, never into a file someone else made. An existing one is
+ * refused unless force: it is then replaced by a new file (a temporary made with mkstemp in the
+ * same directory, renamed over it by cli_output_commit), so the old file and any symlink stay
+ * untouched until the data is complete. Block devices are opened O_EXCL (not mounted or in use),
+ * character devices as they are; "-" is stdout.
+ */
+enum {
+	CLI_OUT_IN_PLACE = 1,  /* force: remove the old file and create the new one at once (no rename) */
+	CLI_OUT_RESUME = 2,    /* reopen an existing regular file of ours (no symlink) to continue it */
+};
+struct cli_output {
+	int fd;
+	bool regular;          /* a regular file: sparse writes, ftruncate */
+	bool created;          /* made by us (removed by cli_output_abort when made through a temporary) */
+	char *path;            /* as given */
+	char *tmp;             /* the temporary while replacing, else NULL */
+};
+/* 0 or an exit code (message printed). */
+int cli_output_open(struct cli_output *o, const char *path, bool force, unsigned flags);
+/* fsync (regular files), rename the temporary over the path, close. 0 or an exit code. */
+int cli_output_commit(struct cli_output *o);
+/* Close; a temporary is removed (the old file stays as it was). */
+void cli_output_abort(struct cli_output *o);
+/* Write a small file (a secret, a key package) whole through cli_output_*. 0 or an exit code. */
+int cli_write_file(const char *path, const void *buf, size_t len, bool force);
 
 /* ---- output helpers ---- */
 void cli_json_string(FILE *f, const char *s);   /* quoted and escaped */

@@ -192,6 +192,7 @@ int cmd_decrypt(int argc, char **argv)
 	const char *audit_path = NULL;
 	struct cli_audit audit = { 0 };
 	EVP_MD_CTX *md = NULL;   /* stdout: the stream's SHA-256 for --audit */
+	struct cli_output output = { .fd = -1 };
 
 	memset(&j, 0, sizeof(j));
 	cli_unlock_init(&u);
@@ -226,8 +227,7 @@ int cmd_decrypt(int argc, char **argv)
 	if (rc)
 		goto out;
 	bd_volume_info(v, &in);
-	if (in.method == 0 && in.state == 1 && in.next_state == 1 && !u.recovery_password && !u.recovery_password_file &&
-	    !u.password && !u.password_file && !u.bek && !u.fvek && !u.vmk) {
+	if (in.method == 0 && in.state == 1 && in.next_state == 1 && !cli_unlock_has_secret(&u)) {
 		/* fully decrypted volume that still carries metadata: nothing to unlock */
 		cli_warn("the volume is fully decrypted; no secret is needed");
 	} else {
@@ -284,23 +284,15 @@ int cmd_decrypt(int argc, char **argv)
 	} else {
 		struct stat so, si;
 
-		memset(&so, 0, sizeof(so));
 		if (!stat(out, &so) && !stat(argv[optind], &si) && so.st_dev == si.st_dev && so.st_ino == si.st_ino) {
 			cli_error("the output %s is the input: refusing to overwrite the source", out);
 			rc = EXIT_REFUSED;
 			goto out;
 		}
-		if (!stat(out, &so) && S_ISREG(so.st_mode) && so.st_size > 0 && !force) {
-			cli_error("%s exists and is not empty; use --force to overwrite it", out);
-			rc = EXIT_REFUSED;
+		/* a new file (0600, no symlink followed), or with --force a replacement renamed over it */
+		if ((rc = cli_output_open(&output, out, force, 0)))
 			goto out;
-		}
-		fd = open(out, O_WRONLY | O_CREAT | O_CLOEXEC | (S_ISBLK(so.st_mode) ? 0 : O_TRUNC), 0600);
-		if (fd < 0) {
-			cli_error("cannot open %s: %s", out, strerror(errno));
-			rc = EXIT_FAILURE_OTHER;
-			goto out;
-		}
+		fd = output.fd;
 		created = true;
 	}
 	struct stat st;
@@ -421,9 +413,13 @@ int cmd_decrypt(int argc, char **argv)
 		cli_error("cannot set the size of %s: %s", out, strerror(errno));
 		rc = EXIT_FAILURE_OTHER;
 	}
-	if (!rc && fd > 1 && fsync(fd) && errno != EINVAL) {
+	if (!rc && fd > 1 && !output.regular && fsync(fd) && errno != EINVAL) {
 		cli_error("writing %s failed: %s", out, strerror(errno));
 		rc = EXIT_FAILURE_OTHER;
+	}
+	if (!rc && fd > 1) {
+		rc = cli_output_commit(&output);  /* fsync, and rename a replacement into place */
+		fd = -1;
 	}
 	if (!rc)
 		cli_progress_done(&prog, in.size);
@@ -458,12 +454,12 @@ out_threads:
 	pthread_mutex_destroy(&j.mu);
 	pthread_cond_destroy(&j.cv);
 out:
-	if (fd > 1 && close(fd) && !rc) {
-		cli_error("closing %s failed: %s", out, strerror(errno));
-		rc = EXIT_FAILURE_OTHER;
+	if (fd > 1) {
+		/* a replacement is dropped (the old file stays); a new file is left, incomplete */
+		if (rc && created && rc != EXIT_INTERRUPTED && !output.tmp)
+			cli_warn("%s is incomplete", out);
+		cli_output_abort(&output);
 	}
-	if (rc && created && rc != EXIT_INTERRUPTED)
-		cli_warn("%s is incomplete", out);
 	EVP_MD_CTX_free(md);
 	int arc = cli_audit_close(&audit, rc);
 	bd_volume_close(v);

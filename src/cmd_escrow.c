@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,7 +24,7 @@ enum {
 	OPT_TOKEN_FILE, OPT_SCOPE, OPT_DEVICE_ID, OPT_TIMEOUT, OPT_VOLUME, OPT_SHOW, OPT_UNLOCK_TEST,
 	OPT_DECRYPT_TO, OPT_COMPUTER_DN, OPT_COMPUTER, OPT_CA_FILE, OPT_DRY_RUN, OPT_JSON, OPT_FORCE, OPT_HELP, OPT_OUTPUT,
 	OPT_KP_OUT,
-	OPT_ID,
+	OPT_ID, OPT_INSECURE,
 };
 
 #define DIRECTORY_OPTIONS \
@@ -43,6 +44,7 @@ enum {
 	{ "scope", required_argument, 0, OPT_SCOPE }, \
 	{ "timeout", required_argument, 0, OPT_TIMEOUT }, \
 	{ "ca-file", required_argument, 0, OPT_CA_FILE }, \
+	{ "insecure", no_argument, 0, OPT_INSECURE }, \
 	{ "json", no_argument, 0, OPT_JSON }, \
 	{ "help", no_argument, 0, OPT_HELP }
 
@@ -70,6 +72,9 @@ static const char directory_help[] =
 	"Both:\n"
 	"      --timeout SECONDS        per connection and request (default 30 LDAP, 60 Graph)\n"
 	"      --ca-file FILE           trust these PEM CA certificates for TLS (ldaps://, StartTLS, https)\n"
+	"      --insecure               allow what is refused by default: a password bind over plain\n"
+	"                               ldap:// (no TLS), LDAPTLS_REQCERT=never, plain http:// to a host\n"
+	"                               other than the loopback address (secrets travel in clear)\n"
 	"      --json                   machine-readable output\n"
 	"  -h, --help                   this help\n";
 
@@ -130,7 +135,7 @@ static void backup_usage(FILE *f)
 
 struct dir {
 	char *ldap_uri, *base, *bind_dn, *bind_pw_file, *sasl;
-	bool starttls, graph;
+	bool starttls, graph, insecure;
 	char *graph_url, *login_url, *tenant, *client_id, *client_secret_file, *token_file, *scope, *ca_file;
 	int timeout;
 	bool json;
@@ -157,6 +162,7 @@ static int dir_option(struct dir *d, int c, const char *arg)
 	case OPT_CA_FILE: slot = &d->ca_file; break;
 	case OPT_STARTTLS: d->starttls = true; return 1;
 	case OPT_GRAPH: d->graph = true; return 1;
+	case OPT_INSECURE: d->insecure = true; return 1;
 	case OPT_JSON: d->json = true; return 1;
 	case OPT_TIMEOUT: {
 		char *end;
@@ -214,7 +220,7 @@ static int ldap_open(const struct dir *d, bd_ldap **out)
 {
 	struct bd_ldap_opts o = {
 		.uri = d->ldap_uri, .base = d->base, .bind_dn = d->bind_dn, .sasl_mech = d->sasl,
-		.starttls = d->starttls, .timeout = d->timeout, .ca_file = d->ca_file,
+		.starttls = d->starttls, .timeout = d->timeout, .ca_file = d->ca_file, .insecure = d->insecure,
 	};
 	char *pw = NULL;
 	size_t len = 0;
@@ -254,7 +260,7 @@ static int graph_open(const struct dir *d, bd_graph **out)
 		.graph_url = d->graph_url ? d->graph_url : env_graph,
 		.login_url = d->login_url ? d->login_url : env_login,
 		.tenant = d->tenant, .client_id = d->client_id, .scope = d->scope, .timeout = d->timeout,
-		.ca_file = d->ca_file,
+		.ca_file = d->ca_file, .insecure = d->insecure,
 	};
 	char *tok = NULL, *sec = NULL;
 	size_t tlen = 0, slen = 0;
@@ -319,19 +325,20 @@ struct found {
 
 static int write_secret_file(const char *path, const char *text, bool force)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (force ? O_TRUNC : O_EXCL), 0600);
 	size_t n = strlen(text);
+	char *buf = malloc(n + 2);
+	int rc;
 
-	if (fd < 0) {
-		cli_error("cannot create %s: %s%s", path, strerror(errno),
-			  errno == EEXIST ? " (use --force to overwrite)" : "");
-		return EXIT_FAILURE_OTHER;
-	}
-	if (fchmod(fd, 0600) || write(fd, text, n) != (ssize_t)n || write(fd, "\n", 1) != 1 || close(fd)) {
-		cli_error("cannot write %s: %s", path, strerror(errno));
-		return EXIT_IO;
-	}
-	return 0;
+	if (!buf)
+		return cli_fail(BD_ERR_NOMEM, NULL);
+	mlock(buf, n + 2);
+	memcpy(buf, text, n);
+	buf[n] = '\n';
+	rc = cli_write_file(path, buf, n + 1, force);
+	explicit_bzero(buf, n + 2);
+	munlock(buf, n + 2);
+	free(buf);
+	return rc;
 }
 
 static bool all_zero(const uint8_t *p, size_t n)
@@ -348,38 +355,21 @@ static int decrypt_to(bd_volume *v, const char *out, bool force)
 	const size_t chunk = 1u << 20;
 	uint64_t size = bd_volume_size(v), off = 0;
 	struct cli_progress pr;
-	struct stat st;
+	struct cli_output o;
 	int fd, rc = 0;
 	bool sparse;
 	uint8_t *buf;
 
-	if (!strcmp(out, "-")) {
-		if (isatty(1)) {
-			cli_error("refusing to write a binary volume to a terminal; redirect stdout or give a file");
-			return EXIT_USAGE;
-		}
-		fd = 1;
-	} else {
-		fd = open(out, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-		if (fd < 0) {
-			cli_error("cannot create %s: %s", out, strerror(errno));
-			return EXIT_IO;
-		}
-		if (!fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_size > 0 && !force) {
-			close(fd);
-			cli_error("%s is not empty; use --force to overwrite it", out);
-			return EXIT_REFUSED;
-		}
+	if (!strcmp(out, "-") && isatty(1)) {
+		cli_error("refusing to write a binary volume to a terminal; redirect stdout or give a file");
+		return EXIT_USAGE;
 	}
-	sparse = fd != 1 && !fstat(fd, &st) && S_ISREG(st.st_mode);
-	if (sparse && ftruncate(fd, 0)) {
-		cli_error("cannot truncate %s: %s", out, strerror(errno));
-		close(fd);
-		return EXIT_IO;
-	}
+	if ((rc = cli_output_open(&o, out, force, 0)))
+		return rc;
+	fd = o.fd;
+	sparse = o.regular;
 	if (!(buf = malloc(chunk))) {
-		if (fd != 1)
-			close(fd);
+		cli_output_abort(&o);
 		return cli_fail(BD_ERR_NOMEM, NULL);
 	}
 	cli_progress_start(&pr, "decrypting", size);
@@ -412,30 +402,31 @@ static int decrypt_to(bd_volume *v, const char *out, bool force)
 	}
 	cli_progress_done(&pr, off);
 	free(buf);
-	if (fd != 1 && close(fd) && !rc) {
-		cli_error("cannot write %s: %s", out, strerror(errno));
-		rc = EXIT_IO;
-	}
+	if (rc)
+		cli_output_abort(&o);
+	else
+		rc = cli_output_commit(&o);
 	return rc;
 }
 
 static void print_entry_text(FILE *o, const struct found *f, bool show)
 {
 	const struct bd_escrow_entry *e = f->e;
-	char g[39];
+	char g[39], s[1024];
 
+	/* every text here comes from the directory: made safe for the terminal */
 	guid_text(e->recovery_guid, g);
-	fprintf(o, "  %s  created %s\n", g, e->created[0] ? e->created : "(unknown)");
+	fprintf(o, "  %s  created %s\n", g, e->created[0] ? cli_safe(e->created, s, sizeof(s)) : "(unknown)");
 	if (e->dn[0])
-		fprintf(o, "    object:    %s\n", e->dn);
+		fprintf(o, "    object:    %s\n", cli_safe(e->dn, s, sizeof(s)));
 	if (e->computer[0])
-		fprintf(o, "    %s %s\n", e->dn[0] ? "computer: " : "device ID:", e->computer);
+		fprintf(o, "    %s %s\n", e->dn[0] ? "computer: " : "device ID:", cli_safe(e->computer, s, sizeof(s)));
 	if (e->has_volume_guid) {
 		guid_text(e->volume_guid, g);
 		fprintf(o, "    volume:    %s\n", g);
 	}
 	if (e->volume_type[0])
-		fprintf(o, "    volume type: %s\n", e->volume_type);
+		fprintf(o, "    volume type: %s\n", cli_safe(e->volume_type, s, sizeof(s)));
 	if (e->key_package_len)
 		fprintf(o, "    key package: %zu bytes\n", e->key_package_len);
 	if (!e->has_password)
@@ -782,7 +773,7 @@ static int cmd_lookup(int argc, char **argv)
 			rc = EXIT_REFUSED;
 			goto out;
 		}
-		if ((rc = rcli_save_file(kp_out, kpe->key_package, kpe->key_package_len, force)))
+		if ((rc = cli_write_file(kp_out, kpe->key_package, kpe->key_package_len, force)))
 			goto out;
 		struct bd_keypackage_info ki;
 		int kr = bd_keypackage_parse(kpe->key_package, kpe->key_package_len, &ki);
@@ -872,7 +863,7 @@ static int cmd_backup(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	if (u.fvek) {
+	if (u.fvek || u.fvek_file) {
 		cli_error("--fvek does not give the recovery passwords (they are encrypted with the VMK): unlock "
 			  "with a password, recovery password, startup key, --vmk or the clear key");
 		rc = EXIT_USAGE;
@@ -965,7 +956,8 @@ static int cmd_backup(int argc, char **argv)
 				printf(", \"recovery_password\": \"%s\"", it->rp);
 			printf(", \"written\": %s}", dry_run ? "false" : "true");
 		} else {
-			printf("%s %s\n", dry_run ? "Would add" : "Added", it->dn);
+			char s[1024];
+			printf("%s %s\n", dry_run ? "Would add" : "Added", cli_safe(it->dn, s, sizeof(s)));
 			printf("  msFVE-RecoveryGuid:     %s (recovery-password protector, key ID %s)\n", rg, it->key_id);
 			printf("  msFVE-VolumeGuid:       %s\n", vg);
 			if (show)

@@ -72,7 +72,8 @@ static void print_text(const char *path, bd_volume *v, const struct bd_info *in)
 	printf("Sector size:   %u\n", in->sector_size);
 	guid_upper(in->guid, g);
 	printf("Volume GUID:   {%s}\n", g);
-	printf("Description:   %s\n", in->description);
+	char safe[1024];
+	printf("Description:   %s\n", cli_safe(in->description, safe, sizeof(safe)));
 	bd_filetime_format(in->creation_time, t, sizeof(t));
 	printf("Created:       %s\n", t);
 	if (in->virtualized_size)
@@ -94,8 +95,8 @@ static void print_text(const char *path, bd_volume *v, const struct bd_info *in)
 		guid_upper(p.guid, g);
 		bd_filetime_format(p.mtime, t, sizeof(t));
 		printf("  %zu. %-20s ID {%s}  key ID %s\n", i + 1, p.type_name, g, p.key_id);
-		printf("     type 0x%04x, modified %s%s%s%s\n", p.type, t, p.label[0] ? ", label \"" : "", p.label,
-		       p.label[0] ? "\"" : "");
+		printf("     type 0x%04x, modified %s%s%s%s\n", p.type, t, p.label[0] ? ", label \"" : "",
+		       cli_safe(p.label, safe, sizeof(safe)), p.label[0] ? "\"" : "");
 		if (p.has_pcrs) {
 			pcr_list(p.pcr_mask, pcr, sizeof(pcr));
 			printf("     PCRs bound: %s (mask 0x%08x)\n", pcr, p.pcr_mask);

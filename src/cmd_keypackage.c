@@ -54,37 +54,9 @@ int rcli_load_file(const char *path, size_t max, uint8_t **buf, size_t *len)
 	return 0;
 }
 
-int rcli_save_file(const char *path, const uint8_t *buf, size_t len, bool force)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), 0600);
-	size_t n = 0;
-
-	if (fd < 0) {
-		if (errno == EEXIST)
-			cli_error("%s exists; use --force to overwrite it", path);
-		else
-			cli_error("cannot create %s: %s", path, strerror(errno));
-		return errno == EEXIST ? EXIT_REFUSED : EXIT_FAILURE_OTHER;
-	}
-	while (n < len) {
-		ssize_t r = write(fd, buf + n, len - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	if (n != len || fsync(fd) || close(fd)) {
-		cli_error("writing %s failed: %s", path, strerror(errno));
-		return EXIT_FAILURE_OTHER;
-	}
-	return 0;
-}
-
 bool rcli_has_secret(const struct cli_unlock *u)
 {
-	return u->recovery_password || u->recovery_password_file || u->password || u->password_file || u->bek ||
-	       u->fvek || u->vmk || u->clear_key;
+	return cli_unlock_has_secret(u);
 }
 
 void rcli_guid(const uint8_t g[16], char out[39])
@@ -117,6 +89,8 @@ int rcli_open_io(const char *path, bool writable, struct bd_io **io)
 	size_t n = 0;
 	int r;
 
+	if (writable && (r = cli_lock_source(path, true)))
+		return r;
 	r = bd_io_open(path, writable ? BD_IO_RDWR : BD_IO_RDONLY, io);
 	if (r)
 		return cli_fail(r, path);
@@ -209,8 +183,9 @@ static void print_info(const uint8_t *buf, size_t len, const struct bd_keypackag
 		else
 			printf(" (block at byte %llu of the file)", (unsigned long long)in->found_at);
 		printf("\nVolume GUID:   %s\n", g);
+		char safe[1024];
 		if (in->description[0])
-			printf("Description:   %s\n", in->description);
+			printf("Description:   %s\n", cli_safe(in->description, safe, sizeof(safe)));
 		printf("Method:        %s (0x%04x)\n", in->method_name, in->method);
 		if (in->volume_size)
 			printf("Volume size:   %llu bytes\n", (unsigned long long)in->volume_size);
@@ -329,7 +304,7 @@ int cmd_keypackage(int argc, char **argv)
 				rc = cli_fail(fr, "FVEK export");
 				goto out;
 			}
-			rc = rcli_save_file(fvek_out, key, klen, force);
+			rc = cli_write_file(fvek_out, key, klen, force);
 			explicit_bzero(key, sizeof(key));
 			if (rc)
 				goto out;
@@ -347,7 +322,7 @@ int cmd_keypackage(int argc, char **argv)
 			rc = cli_fail(r, "keypackage export");
 			goto out;
 		}
-		rc = rcli_save_file(out, buf, len, force);
+		rc = cli_write_file(out, buf, len, force);
 		if (rc)
 			goto out;
 		struct bd_info info;

@@ -26,7 +26,7 @@ static void usage(FILE *f)
 		   "E01/VHD/... containers) for AES key schedules (128/256-bit, both halves of XTS and Elephant\n"
 		   "keys) and raw 32-byte VMK candidates, and keep only the keys VOLUME proves: an FVEK that\n"
 		   "decrypts its boot sector to a file system, a VMK that authenticates its encrypted FVEK.\n"
-		   "The keys go to KEYFILE (mode 0600; usable as --fvek KEYFILE / --vmk KEYFILE), never to the\n"
+		   "The keys go to KEYFILE (mode 0600; usable as --fvek-file KEYFILE / --vmk-file KEYFILE), never to the\n"
 		   "terminal.\n\n"
 		   "      --volume VOLUME          the BitLocker volume, disk or container the keys must open\n"
 		   "  -o, --output KEYFILE         write the proven keys (or with --list every key seen)\n"
@@ -165,7 +165,7 @@ static int write_keyfile(const char *path, bool force, const struct bd_memkeys_r
 	} else {
 		char g[39];
 		rcli_guid(vi->guid, g);
-		fprintf(f, "# bdkit memkeys %s: keys proven by volume %s (%s); use with --vmk FILE or --fvek FILE\n",
+		fprintf(f, "# bdkit memkeys %s: keys proven by volume %s (%s); use with --vmk-file FILE or --fvek-file FILE\n",
 			BDKIT_VERSION, g, volume);
 		if (res->vmk_found) {
 			fprintf(f, "vmk ");
@@ -179,7 +179,7 @@ static int write_keyfile(const char *path, bool force, const struct bd_memkeys_r
 		}
 	}
 	fclose(f);
-	rc = text ? rcli_save_file(path, (const uint8_t *)text, len, force) : cli_fail(BD_ERR_NOMEM, NULL);
+	rc = text ? cli_write_file(path, (const uint8_t *)text, len, force) : cli_fail(BD_ERR_NOMEM, NULL);
 	if (text) {
 		explicit_bzero(text, len);
 		free(text);
@@ -187,7 +187,7 @@ static int write_keyfile(const char *path, bool force, const struct bd_memkeys_r
 	return rc;
 }
 
-/* Run another subcommand with the key on a pipe: argv gets "--vmk /dev/fd/N" (or --fvek). */
+/* Run another subcommand with the key on a pipe: argv gets "--vmk-file /dev/fd/N" (or --fvek-file). */
 static int run_with_key(int (*fn)(int, char **), char **args, int nargs, const char *opt, const uint8_t *key,
 			size_t keylen)
 {
@@ -246,7 +246,8 @@ int cmd_memkeys(int argc, char **argv)
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
-	const char *volume = NULL, *out = NULL, *cands = NULL, *decrypt_to = NULL, *kp_out = NULL, *offset = NULL;
+	const char *volume = NULL, *out = NULL, *cands = NULL, *decrypt_to = NULL, *kp_out = NULL;
+	char *offset = NULL;
 	const char *audit_path = NULL;
 	struct cli_audit audit = { 0 };
 	bool force = false, list = false, json = false, reveal = false;
@@ -470,7 +471,7 @@ int cmd_memkeys(int argc, char **argv)
 		fprintf(stderr, "bdkit: the key was not saved: give -o KEYFILE, or --decrypt-to, --reveal, "
 			"--key-package-out\n");
 	/* go on with the key: the VMK where found (it opens everything), else the FVEK */
-	const char *kopt = res.vmk_found ? "--vmk" : "--fvek";
+	const char *kopt = res.vmk_found ? "--vmk-file" : "--fvek-file";
 	const uint8_t *key = res.vmk_found ? res.vmk : res.fvek;
 	size_t keylen = res.vmk_found ? 32 : res.fvek_len;
 	char *offargs[2] = { (char *)"--offset", (char *)offset };

@@ -100,6 +100,7 @@ int cmd_metadata(int argc, char **argv)
 	const char *out = NULL, *kpath = NULL, *bpath = NULL, *sub;
 	bool force = false, json = false;
 	bd_volume *v = NULL;
+	bd_salvage *salv = NULL;
 	uint8_t *kp = NULL, *buf = NULL;
 	size_t kplen = 0, len = 0;
 	struct bd_salvage_source src;
@@ -154,7 +155,7 @@ int cmd_metadata(int argc, char **argv)
 		if (rc)
 			goto out;
 		uint64_t off = u.offset >= 0 ? (uint64_t)u.offset : in.volume_offset;
-		r = bd_metadata_restore(io, off, buf, len);
+		r = bd_metadata_restore(io, off, buf, len, force);
 		bd_io_close(io);
 		if (r) {
 			rc = cli_fail(r, "metadata restore");
@@ -168,7 +169,8 @@ int cmd_metadata(int argc, char **argv)
 
 	/* open, tolerating damage; with a key package, the first source that unlocks */
 	struct bd_salvage_opts so = { .offset = u.offset, .writable = !strcmp(sub, "repair"),
-				      .key_package = kp, .key_package_len = kplen };
+				      .key_package = kp, .key_package_len = kplen,
+				      .ignore_integrity = u.ignore_integrity };
 	bool secret = rcli_has_secret(&u);
 	if (kp && !strcmp(sub, "repair") && !secret) {
 		cli_error("metadata repair from a key package needs one of the volume's secrets, to prove the "
@@ -176,12 +178,16 @@ int cmd_metadata(int argc, char **argv)
 		rc = EXIT_NO_PROTECTOR;
 		goto out;
 	}
-	for (int attempt = 0;; attempt++) {
+	if ((r = bd_salvage_new(&so, &salv))) {
+		rc = cli_fail(r, path);
+		goto out;
+	}
+	for (;;) {
 		struct bd_io *io;
 		rc = rcli_open_io(path, so.writable, &io);
 		if (rc)
 			goto out;
-		r = bd_volume_open_salvage(io, &so, attempt, &v, &src);
+		r = bd_salvage_next(salv, io, &v, &src);
 		if (r) {
 			rc = cli_fail(r, path);
 			goto out;
@@ -219,7 +225,7 @@ int cmd_metadata(int argc, char **argv)
 			rc = cli_fail(r, "metadata backup");
 			goto out;
 		}
-		rc = rcli_save_file(out, buf, len, force);
+		rc = cli_write_file(out, buf, len, force);
 		if (!rc && !cli_quiet)
 			fprintf(stderr, "bdkit: metadata backup written to %s (%zu bytes)\n", out, len);
 	} else {
@@ -241,7 +247,7 @@ int cmd_metadata(int argc, char **argv)
 			rc = cli_fail(r, "metadata backup");
 			goto out;
 		}
-		rc = rcli_save_file(bpath, buf, len, force);
+		rc = cli_write_file(bpath, buf, len, force);
 		if (rc) {
 			cli_error("nothing was changed: the backup could not be written");
 			goto out;
@@ -269,6 +275,7 @@ out:
 	free(kp);
 	free(buf);
 	bd_volume_close(v);
+	bd_salvage_free(salv);
 	cli_unlock_free(&u);
 	return rc;
 }

@@ -33,10 +33,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
@@ -639,11 +637,14 @@ static bool in_path(const char *prog)
 	return false;
 }
 
-/* Build the --fs helper command line. Only paths and mount options: never a secret. */
-static int plan_fs(bd_volume *v, const char *user_opts)
+/* Build the --fs helper command line. Only paths and mount options: never a secret. The files belong
+ * to the invoking user with umask 077 (nobody else reads the decrypted files) unless --allow-other;
+ * --fs-options come last, so they can override. */
+static int plan_fs(bd_volume *v, const char *user_opts, bool allow_other)
 {
 	static char file[PATH_MAX + 32], opts[1024];
 	const char *type = detect_fs(v);
+	char own[128];
 	int i = 0;
 
 	if (!type) {
@@ -652,9 +653,11 @@ static int plan_fs(bd_volume *v, const char *user_opts)
 		return EXIT_UNSUPPORTED;
 	}
 	snprintf(file, sizeof(file), "%s/%s", M.mountpoint, VOLUME_FILE);
+	snprintf(own, sizeof(own), "uid=%ld,gid=%ld,umask=%s", (long)M.uid, (long)M.gid, allow_other ? "022" : "077");
 	if (!strcmp(type, "ntfs") && in_path("ntfs-3g")) {
-		snprintf(opts, sizeof(opts), "%s%s%s", M.rw ? "rw" : "ro", user_opts ? "," : "",
-			 user_opts ? user_opts : "");
+		/* no_def_opts: ntfs-3g otherwise acts as if allow_other (every local user) were given */
+		snprintf(opts, sizeof(opts), "%s,no_def_opts,silent,%s%s%s%s", M.rw ? "rw" : "ro", own,
+			 allow_other ? ",allow_other" : "", user_opts ? "," : "", user_opts ? user_opts : "");
 		M.fs_argv[i++] = "ntfs-3g";
 	} else {
 		if (geteuid() != 0) {
@@ -662,7 +665,7 @@ static int plan_fs(bd_volume *v, const char *user_opts)
 				  !strcmp(type, "ntfs") ? " (or install ntfs-3g)" : "");
 			return EXIT_REFUSED;
 		}
-		snprintf(opts, sizeof(opts), "loop,%s%s%s", M.rw ? "rw" : "ro", user_opts ? "," : "",
+		snprintf(opts, sizeof(opts), "loop,%s,%s%s%s", M.rw ? "rw" : "ro", own, user_opts ? "," : "",
 			 user_opts ? user_opts : "");
 		M.fs_argv[i++] = "mount";
 		M.fs_argv[i++] = "-t";
@@ -691,6 +694,13 @@ static int make_private_dir(void)
 	if (mkdir(base, 0700) && errno != EEXIST) {
 		cli_error("cannot create %s: %s", base, strerror(errno));
 		return EXIT_FAILURE_OTHER;
+	}
+	/* an existing one must be ours alone: a directory (no link) of ours, mode 0700 */
+	struct stat bst;
+	if (lstat(base, &bst) || !S_ISDIR(bst.st_mode) || bst.st_uid != geteuid() || (bst.st_mode & 077)) {
+		cli_error("%s is not a private directory of yours (another owner, a link, or open to others): "
+			  "refusing to put the decrypted volume there; remove it or set XDG_RUNTIME_DIR", base);
+		return EXIT_REFUSED;
 	}
 	if ((size_t)snprintf(M.private_dir, sizeof(M.private_dir), "%s/mnt-XXXXXX", base) >=
 	    sizeof(M.private_dir) || !mkdtemp(M.private_dir)) {
@@ -747,13 +757,6 @@ static void mount_usage(FILE *f)
 		"  -h, --help               this text\n\n%s", cli_unlock_help);
 }
 
-/* Wipe a secret given on the command line from the process arguments (ps, /proc/PID/cmdline). */
-static void scrub_arg(char *arg)
-{
-	if (arg)
-		explicit_bzero(arg, strlen(arg));
-}
-
 static void print_ready(bool json, pid_t pid)
 {
 	if (json) {
@@ -793,7 +796,7 @@ int cmd_mount(int argc, char **argv)
 	bool foreground = false, fs = false, allow_other = false, json = false;
 	const char *fs_opts = NULL;
 	struct fuse *fuse = NULL;
-	int c, r, ret = EXIT_FAILURE_OTHER, lock_fd = -1, pipefd[2] = { -1, -1 };
+	int c, r, ret = EXIT_FAILURE_OTHER, pipefd[2] = { -1, -1 };
 	bool mounted = false;
 	sigset_t stopset;
 
@@ -808,12 +811,9 @@ int cmd_mount(int argc, char **argv)
 		case OPT_JSON: json = M.json = true; break;
 		case 'h': case OPT_HELP: mount_usage(stdout); cli_unlock_free(&u); return EXIT_OK;
 		default:
-			r = cli_unlock_option(&u, c, optarg);
-			if (r == 1) {
-				if (c == OPT_RECOVERY_PASSWORD || c == OPT_PASSWORD)
-					scrub_arg(optarg);
+			r = cli_unlock_option(&u, c, optarg);  /* wipes secrets from argv */
+			if (r == 1)
 				continue;
-			}
 			if (r == 0)
 				mount_usage(stderr);
 			cli_unlock_free(&u);
@@ -846,18 +846,12 @@ int cmd_mount(int argc, char **argv)
 	}
 	M.uid = getuid();
 	M.gid = getgid();
-	/* No core dumps or ptrace by the user's other processes: this process holds keys. */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* (main() made the process undumpable and set RLIMIT_CORE to 0: it holds keys.) */
 
 	/* One writer or many readers: a read-write mount takes an exclusive lock on the source, a
 	 * read-only one a shared lock (the nbdkit plugin takes the same locks). */
-	lock_fd = open(volume, O_RDONLY | O_CLOEXEC);
-	if (lock_fd >= 0 && flock(lock_fd, (M.rw ? LOCK_EX : LOCK_SH) | LOCK_NB)) {
-		cli_error("%s is in use%s by bdkit (a mount or an NBD export); stop that first", volume,
-			  M.rw ? "" : " read-write");
-		ret = EXIT_REFUSED;
+	if ((ret = cli_lock_source(volume, M.rw)))
 		goto out;
-	}
 
 	ret = cli_open(volume, &u, M.rw, &M.vol);
 	if (ret)
@@ -880,7 +874,7 @@ int cmd_mount(int argc, char **argv)
 		}
 	}
 	if (fs) {
-		if ((ret = make_private_dir()) || (ret = plan_fs(M.vol, fs_opts)))
+		if ((ret = make_private_dir()) || (ret = plan_fs(M.vol, fs_opts, allow_other)))
 			goto out;
 	}
 
@@ -992,8 +986,6 @@ out:
 	}
 	if (M.private_dir[0])
 		rmdir(M.private_dir);
-	if (lock_fd >= 0)
-		close(lock_fd);
 	cli_unlock_free(&u);
 	if (M.daemon)
 		closelog();

@@ -24,12 +24,15 @@ void pcli_guid(const uint8_t g[16], char out[39])
 
 int pcli_open(const char *path, const struct cli_unlock *u, bool writable, bool unlock, bd_volume **v)
 {
-	struct bd_open_opts o = { .offset = u->offset, .writable = writable };
+	struct bd_open_opts o = { .offset = u->offset, .writable = writable, .ignore_integrity = u->ignore_integrity };
 	const char *fail = getenv("BDKIT_FAIL_WRITES_AFTER");
 	struct bd_io *io;
 	int r, rc;
 
 	*v = NULL;
+	/* the lock `bdkit mount` and the nbdkit plugin take: no change while the volume is served */
+	if (writable && (rc = cli_lock_source(path, true)))
+		return rc;
 	r = bd_io_open(path, writable ? BD_IO_RDWR : BD_IO_RDONLY, &io);
 	if (r)
 		return cli_fail(r, path);
@@ -147,8 +150,9 @@ static void list(bd_volume *v, bool json)
 			cli_pubkey_json(v, i);
 			printf("}");
 		} else {
+			char safe[256];
 			printf("  %zu. %-20s %s  key ID %s  %s%s%s\n", i + 1, p.type_name, g, p.key_id, t,
-			       *p.label ? "  " : "", p.label);
+			       *p.label ? "  " : "", cli_safe(p.label, safe, sizeof(safe)));
 			cli_pubkey_text(v, i, "     ");
 		}
 	}
@@ -178,16 +182,60 @@ static void print_new(const struct bd_protector_new *n, uint16_t type, bool json
 /* ---- the library calls behind pcli_change ---- */
 
 struct add_args {
-	uint16_t type;
+	uint16_t type;             /* of the new protector (rotate: recovery password) */
 	const char *password;
 	struct bd_protector_new *out;
 	const uint8_t *guid;
+	bool json;
+	const char *rkf;           /* --recovery-key-file DIR */
+	const char *bekdir;
+	bool shown;                /* the new secret was printed and its files saved */
 };
+
+/*
+ * Called by the library once the new metadata is built, checked and backed up, before the first
+ * write to the volume: the new secret is printed and its files saved (0600) now, so that an
+ * interruption during the writes (a kill in an fsync) cannot leave a live protector nobody has.
+ * A file that cannot be saved stops the change: nothing is written.
+ */
+static int show_and_save(const struct bd_protector_new *n, void *ud)
+{
+	struct add_args *a = ud;
+	char path[4096];
+	int r;
+
+	if (a->shown)
+		return 0;
+	if (a->type == BD_PROT_STARTUP_KEY) {
+		if ((r = bd_save_bek_file(a->bekdir, n->guid, n->bek, n->bek_len, path, sizeof(path)))) {
+			cli_fail(r, "saving the startup key");
+			return r;
+		}
+		if (!cli_quiet)
+			fprintf(stderr, "bdkit: startup key saved to %s (keep it apart from the volume)\n", path);
+	}
+	if (a->type == BD_PROT_RECOVERY_PASSWORD && a->rkf) {
+		if ((r = bd_save_recovery_key_file(a->rkf, n->guid, n->recovery_password, path, sizeof(path)))) {
+			cli_fail(r, "saving the recovery key file");
+			return r;
+		}
+		if (!cli_quiet)
+			fprintf(stderr, "bdkit: recovery key file saved to %s\n", path);
+	}
+	print_new(n, a->type, a->json);
+	fflush(stdout);
+	a->shown = true;
+	return 0;
+}
 
 static int do_add(bd_volume *v, const struct bd_change_opts *o, void *d)
 {
 	struct add_args *a = d;
-	return bd_protector_add(v, a->type, a->password, o, a->out);
+	struct bd_change_opts oo = *o;
+
+	oo.before_write = show_and_save;
+	oo.userdata = a;
+	return bd_protector_add(v, a->type, a->password, &oo, a->out);
 }
 
 static int do_remove(bd_volume *v, const struct bd_change_opts *o, void *d)
@@ -199,7 +247,11 @@ static int do_remove(bd_volume *v, const struct bd_change_opts *o, void *d)
 static int do_rotate(bd_volume *v, const struct bd_change_opts *o, void *d)
 {
 	struct add_args *a = d;
-	return bd_protector_rotate(v, a->guid, o, a->out);
+	struct bd_change_opts oo = *o;
+
+	oo.before_write = show_and_save;
+	oo.userdata = a;
+	return bd_protector_rotate(v, a->guid, &oo, a->out);
 }
 
 /* ---- new password ---- */
@@ -392,7 +444,8 @@ int cmd_protector(int argc, char **argv)
 		goto out;
 	}
 
-	struct add_args a = { .type = type, .out = &nw };
+	struct add_args a = { .type = !strcmp(sub, "rotate") ? BD_PROT_RECOVERY_PASSWORD : type, .out = &nw,
+			      .json = json, .rkf = rkf, .bekdir = bekdir };
 	struct bd_protector_info target;
 	size_t ti = 0;
 	if (!strcmp(sub, "add")) {
@@ -445,15 +498,11 @@ int cmd_protector(int argc, char **argv)
 				bpath, sizeof(bpath));
 	}
 	if (r) {
-		/* a partly written new protector may be live: its secret must not be lost */
-		if (written && (type || !strcmp(sub, "rotate")) && (nw.recovery_password[0] || nw.bek_len)) {
-			if (nw.bek_len) {
-				char bp[4096];
-				if (!bd_save_bek_file(bekdir, nw.guid, nw.bek, nw.bek_len, bp, sizeof(bp)))
-					cli_error("the new startup key was saved to %s", bp);
-			}
-			print_new(&nw, strcmp(sub, "rotate") ? type : BD_PROT_RECOVERY_PASSWORD, json);
-		}
+		/* a partly written new protector may be live: its secret was shown (and saved) before the
+		 * first write */
+		if (written && a.shown)
+			cli_error("the new protector's secret was shown above before the write began: keep it, the "
+				  "volume may open with it");
 		pcli_failed(r, sub, written, path, bpath);
 		rc = cli_exit_code(r);
 		goto out;
@@ -473,28 +522,8 @@ int cmd_protector(int argc, char **argv)
 			fprintf(stderr, "bdkit: recovery password %s replaced; the old one no longer opens the volume\n", g);
 	}
 	rc = EXIT_OK;
-	print_new(&nw, type, json);
-	if (type == BD_PROT_STARTUP_KEY) {
-		char bp[4096];
-		pcli_guid(nw.guid, g);
-		r = bd_save_bek_file(bekdir, nw.guid, nw.bek, nw.bek_len, bp, sizeof(bp));
-		if (r) {
-			cli_fail(r, "saving the startup key");
-			cli_error("the protector was added but its key file could not be saved; remove it with "
-				  "'bdkit protector remove %s --id %s'", path, g);
-			rc = cli_exit_code(r);
-		} else if (!cli_quiet) {
-			fprintf(stderr, "bdkit: startup key saved to %s (keep it apart from the volume)\n", bp);
-		}
-	}
-	if (type == BD_PROT_RECOVERY_PASSWORD && rkf) {
-		char tp[4096];
-		r = bd_save_recovery_key_file(rkf, nw.guid, nw.recovery_password, tp, sizeof(tp));
-		if (r)
-			rc = cli_fail(r, "saving the recovery key file");
-		else if (!cli_quiet)
-			fprintf(stderr, "bdkit: recovery key file saved to %s\n", tp);
-	}
+	if (!a.shown)  /* (the library calls show_and_save before writing: this is not reached) */
+		rc = show_and_save(&nw, &a) ? EXIT_FAILURE_OTHER : EXIT_OK;
 out:
 	bd_protector_new_wipe(&nw);
 	bd_volume_close(v);

@@ -146,23 +146,13 @@ static int on_progress(const struct bd_rpsearch_progress *p, void *ud)
 
 static int write_output(const char *path, const char *pw, bool force)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), 0600);
-	size_t n = strlen(pw);
+	char line[64];
+	int rc;
 
-	if (fd < 0) {
-		if (errno == EEXIST)
-			cli_error("%s exists; give another file or --force", path);
-		else
-			cli_error("cannot create %s: %s", path, strerror(errno));
-		return errno == EEXIST ? EXIT_REFUSED : EXIT_FAILURE_OTHER;
-	}
-	if (fchmod(fd, 0600) || write(fd, pw, n) != (ssize_t)n || write(fd, "\n", 1) != 1 || fsync(fd)) {
-		cli_error("cannot write %s: %s", path, strerror(errno));
-		close(fd);
-		return EXIT_FAILURE_OTHER;
-	}
-	close(fd);
-	return 0;
+	snprintf(line, sizeof(line), "%s\n", pw);
+	rc = cli_write_file(path, line, strlen(line), force);
+	explicit_bzero(line, sizeof(line));
+	return rc;
 }
 
 static void widen_advice(const struct bd_rpsearch_summary *sm, uint8_t suspect)
@@ -296,6 +286,7 @@ int cmd_recover_password(int argc, char **argv)
 		pattern = calloc(1, plen + 1);
 		if (pattern)
 			memcpy(pattern, argv[optind + 1], plen);
+		explicit_bzero(argv[optind + 1], plen);  /* gone from ps and /proc/PID/cmdline */
 	} else if (pattern_file) {
 		pattern = cli_read_secret_file(pattern_file, &plen, true);
 		if (!pattern)

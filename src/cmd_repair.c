@@ -126,16 +126,24 @@ static int map_set(struct map *m, uint64_t pos, uint64_t len, char st)
 	return r;
 }
 
+/* Saved atomically: a temporary made with mkstemp beside it (0600, never through a symlink), then renamed. */
 static int map_save(const struct map *m, const char *path, const char *source, const char *output,
 		    const char *guid, uint64_t cur)
 {
 	char tmp[4200];
 	FILE *f;
+	int fd;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f)
+	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
 		return -1;
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
 	fprintf(f, "# bdkit repair map file (ddrescue format): + done, - unreadable (zero-filled), ? not tried\n"
 		   "# source: %s\n# output: %s\n# volume: %s size: %llu\n"
 		   "# current_pos  current_status  current_pass\n0x%08llX     %c               1\n"
@@ -146,11 +154,14 @@ static int map_save(const struct map *m, const char *path, const char *source, c
 			(unsigned long long)m->r[i].len, m->r[i].st);
 	if (fflush(f) || fsync(fileno(f))) {
 		fclose(f);
+		unlink(tmp);
 		return -1;
 	}
-	if (fclose(f))
+	if (fclose(f) || rename(tmp, path)) {
+		unlink(tmp);
 		return -1;
-	return rename(tmp, path);
+	}
+	return 0;
 }
 
 static int map_load(struct map *m, const char *path, const char *guid)
@@ -336,7 +347,10 @@ static void fs_report(int fd, const struct map *m, uint64_t size, uint32_t ss, c
 	}
 	if (have && ok_ntfs(bs)) {
 		uint32_t bps = le16(bs + 11);
-		uint32_t spc = bs[13] <= 0x80 ? bs[13] : 1u << (256 - bs[13]);
+		/* sectors per cluster: the byte, or above 0x80 a power of two 2^(256 - byte); clusters
+		 * beyond 2 MiB do not exist (and a larger shift would be undefined) */
+		unsigned sh = 256u - bs[13];
+		uint32_t spc = bs[13] <= 0x80 ? bs[13] : sh <= 12 ? 1u << sh : 0;
 		uint64_t cl = (uint64_t)bps * spc;
 		uint64_t bak = le64(bs + 0x28) * bps;
 		fr->type = "NTFS";
@@ -444,6 +458,21 @@ static bool blk_overlap(dev_t a, dev_t b)
 	return !strcmp(da, db) && sa < sb + nb && sb < sa + na;
 }
 
+/* What the salvage trusted: the report says it plainly. */
+static const char *integrity_text(const struct bd_info *in)
+{
+	if (in->unverified & BD_UNVERIFIED_KEY)
+		return (in->unverified & BD_UNVERIFIED_METADATA) ?
+		       "NOT verified: the raw FVEK could not be checked on the data and the metadata was used unchecked" :
+		       "NOT verified: the raw FVEK could not be checked on the data (garbage output if it is wrong)";
+	if (in->unverified & BD_UNVERIFIED_METADATA)
+		return "NOT verified: the metadata's state, watermark and offsets were trusted as they are (no copy "
+		       "passes its VMK-keyed SHA-256, or a raw FVEK cannot verify it): damaged or forged";
+	if (in->hash_verified)
+		return "verified (the metadata's VMK-keyed SHA-256 matches)";
+	return "not checked (unlocked by a raw FVEK, which decrypts the volume's file-system header)";
+}
+
 /* ---- main ---- */
 
 int cmd_repair(int argc, char **argv)
@@ -470,11 +499,13 @@ int cmd_repair(int argc, char **argv)
 	bool force = false, json = false;
 	int retries = 3, c, rc, r;
 	bd_volume *v = NULL;
+	bd_salvage *salv = NULL;
 	uint8_t *kp = NULL, *buf = NULL;
 	size_t kplen = 0;
 	struct bd_salvage_source src;
 	struct map map = { 0 };
 	struct output o = { .fd = -1 };
+	struct cli_output cout = { .fd = -1 };
 	char mapname[4096], g[39];
 	const char *audit_path = NULL;
 	struct cli_audit audit = { 0 };
@@ -552,15 +583,21 @@ int cmd_repair(int argc, char **argv)
 			cli_secret_free(s, strlen(s));
 	}
 
+	/* salvage trusts what cannot be verified (damaged metadata, a raw FVEK nothing confirms): the
+	 * report and a warning say so when that happened */
 	struct bd_salvage_opts sopt = { .offset = u.offset, .key_package = kp, .key_package_len = kplen,
-					.assume_eow = assume_eow };
+					.assume_eow = assume_eow, .ignore_integrity = 1 };
 	int last_rc = 0;
+	if ((r = bd_salvage_new(&sopt, &salv))) {
+		rc = cli_fail(r, source);
+		goto out;
+	}
 	for (int attempt = 0;; attempt++) {
 		struct bd_io *io;
 		rc = rcli_open_io(source, false, &io);
 		if (rc)
 			goto out;
-		r = bd_volume_open_salvage(io, &sopt, attempt, &v, &src);
+		r = bd_salvage_next(salv, io, &v, &src);
 		if (r) {
 			if (attempt && r == BD_ERR_NOT_BITLOCKER) {
 				cli_error("no metadata source that the secret unlocks is left");
@@ -596,51 +633,51 @@ int cmd_repair(int argc, char **argv)
 	cli_audit_set(&audit, "metadata_source", src.text);
 	if (kpath)
 		cli_audit_set(&audit, "key_package", kpath);
+	cli_audit_set(&audit, "integrity", integrity_text(&info));
+	const char *integrity = integrity_text(&info);
+	if (info.unverified)
+		cli_warn("salvaging unverified: %s", integrity);
+	/* beyond the input only what the decrypted file system or verified metadata says (not a
+	 * key package's or a CRC-only claim), and that tail costs one map entry, not a loop */
 	uint64_t readable = bd_volume_size(v), size = bd_volume_full_size(v);
 	uint32_t ss = bd_volume_sector_size(v);
 	if (kp) {
 		struct bd_keypackage_info ki;
 		if (!bd_keypackage_parse(kp, kplen, &ki) && !memcmp(ki.guid, info.guid, 16) && ki.volume_size > size)
-			size = ki.volume_size;
+			cli_warn("the key package says the volume has %llu bytes; only %llu are confirmed (by the "
+				 "input, the decrypted file system or verified metadata) and written",
+				 (unsigned long long)ki.volume_size, (unsigned long long)size);
 	}
 	if (size > readable && !cli_quiet)
 		cli_warn("the input ends after %llu of the volume's %llu bytes: the rest is written as zeros and "
 			 "reported", (unsigned long long)readable, (unsigned long long)size);
 
-	/* output */
-	if (out_exists && S_ISBLK(so.st_mode)) {
-		o.fd = open(out, O_WRONLY | O_CLOEXEC);
+	/* output: a new file (O_EXCL|O_NOFOLLOW, 0600), --force removes an old one first, --resume
+	 * reopens ours; a block device is opened exclusively and must be large enough */
+	if (resume && !out_exists) {
+		cli_error("--resume: the output %s of the interrupted run does not exist", out);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (out_exists && !S_ISREG(so.st_mode) && !S_ISBLK(so.st_mode)) {
+		cli_error("%s is neither a regular file nor a block device", out);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	rc = cli_output_open(&cout, out, force, CLI_OUT_IN_PLACE | (resume ? CLI_OUT_RESUME : 0));
+	if (rc)
+		goto out;
+	o.fd = cout.fd;
+	o.regular = cout.regular;
+	o.fresh = o.regular && !resume;
+	if (!o.regular) {
 		uint64_t bsz = 0;
-		if (o.fd >= 0 && ioctl(o.fd, BLKGETSIZE64, &bsz) == 0 && bsz < size) {
+		if (ioctl(o.fd, BLKGETSIZE64, &bsz) == 0 && bsz < size) {
 			cli_error("%s holds %llu bytes; the volume needs %llu: refusing a smaller output", out,
 				  (unsigned long long)bsz, (unsigned long long)size);
 			rc = EXIT_REFUSED;
 			goto out;
 		}
-	} else {
-		if (out_exists && S_ISREG(so.st_mode) && so.st_size > 0 && !force && !resume) {
-			cli_error("%s exists and is not empty; use --force to overwrite it (or --resume MAPFILE)", out);
-			rc = EXIT_REFUSED;
-			goto out;
-		}
-		if (out_exists && !S_ISREG(so.st_mode)) {
-			cli_error("%s is neither a regular file nor a block device", out);
-			rc = EXIT_USAGE;
-			goto out;
-		}
-		if (resume && !out_exists) {
-			cli_error("--resume: the output %s of the interrupted run does not exist", out);
-			rc = EXIT_USAGE;
-			goto out;
-		}
-		o.fd = open(out, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		o.regular = true;
-		o.fresh = !resume;
-	}
-	if (o.fd < 0) {
-		cli_error("cannot open %s: %s", out, strerror(errno));
-		rc = EXIT_FAILURE_OTHER;
-		goto out;
 	}
 	if (o.regular && ((!resume && ftruncate(o.fd, 0)) || ftruncate(o.fd, (off_t)size))) {
 		cli_error("cannot size %s to %llu bytes: %s", out, (unsigned long long)size, strerror(errno));
@@ -707,6 +744,20 @@ int cmd_repair(int argc, char **argv)
 			break;
 		}
 		uint64_t off = map.r[k].pos;
+		if (off >= readable && o.regular) {
+			/* beyond the input: a hole (the file is sized already) and one map entry */
+			uint64_t rl = map.r[k].len;
+			if (!o.fresh && fallocate(o.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+						  (off_t)rl) && errno != EOPNOTSUPP) {
+				cli_error("writing %s at %llu failed: %s", out, (unsigned long long)off, strerror(errno));
+				rc = EXIT_IO;
+				break;
+			}
+			map_set(&map, off, rl, '-');
+			cur = off + rl;
+			done_now += rl;
+			continue;
+		}
 		size_t len = (size_t)MINU((uint64_t)CHUNK - off % CHUNK, map.r[k].len);
 		struct bad bad[64];
 		int nbad = 0;
@@ -807,8 +858,11 @@ int cmd_repair(int argc, char **argv)
 		cli_json_string(stdout, mpath);
 		printf(",\"metadata\":");
 		cli_json_string(stdout, src.text);
-		printf(",\"metadata_kind\":\"%s\",\"volume_guid\":\"%s\",\"method\":",
-		       src.kind == 0 ? "header" : src.kind == 1 ? "scan" : "key-package", g);
+		printf(",\"metadata_kind\":\"%s\",\"volume_guid\":\"%s\",\"integrity_verified\":%s,\"integrity\":",
+		       src.kind == 0 ? "header" : src.kind == 1 ? "scan" : "key-package", g,
+		       info.unverified ? "false" : "true");
+		cli_json_string(stdout, integrity);
+		printf(",\"method\":");
 		cli_json_string(stdout, info.method_name);
 		printf(",\"size\":%llu,\"input_bytes\":%llu,\"damaged_bytes\":%llu,\"damaged\":[",
 		       (unsigned long long)size, (unsigned long long)readable, (unsigned long long)bad_bytes);
@@ -829,8 +883,8 @@ int cmd_repair(int argc, char **argv)
 		printf("}\n");
 	} else {
 		fprintf(rep, "Repair report\n  Source:       %s\n  Output:       %s (%llu bytes)\n  Map file:     %s\n"
-			"  Volume:       %s, %s\n  Metadata:     %s\n", source, out, (unsigned long long)size, mpath, g,
-			info.method_name, src.text);
+			"  Volume:       %s, %s\n  Metadata:     %s\n  Integrity:    %s\n", source, out,
+			(unsigned long long)size, mpath, g, info.method_name, src.text, integrity);
 		if (!bad_bytes)
 			fprintf(rep, "  Damaged:      none: every sector was read and decrypted\n");
 		else
@@ -848,15 +902,18 @@ int cmd_repair(int argc, char **argv)
 		fprintf(rep, "  Next:         %s\n", fr.next);
 	}
 out:
-	if (o.fd >= 0 && close(o.fd) && !rc) {
+	if (cout.fd >= 0 && close(cout.fd) && !rc) {
 		cli_error("closing %s failed: %s", out, strerror(errno));
 		rc = EXIT_FAILURE_OTHER;
 	}
+	cout.fd = -1;
+	cli_output_abort(&cout);
 	free(map.r);
 	free(buf);
 	free(kp);
 	int arc = cli_audit_close(&audit, rc);
 	bd_volume_close(v);
+	bd_salvage_free(salv);
 	cli_unlock_free(&u);
 	return rc ? rc : arc;
 }

@@ -4,11 +4,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,15 +41,59 @@ int cli_exit_code(int e)
 	return EXIT_FAILURE_OTHER;
 }
 
+/* Length of the UTF-8 sequence at p if it is a well-formed printable character (not a C1
+ * control), else 0. */
+static size_t utf8_printable(const unsigned char *p)
+{
+	size_t n = p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC2 && p[0] < 0xE0 ? 2 : 0;
+
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+	if (n == 2 && p[0] == 0xC2 && p[1] < 0xA0)
+		return 0;  /* U+0080..U+009F: C1 controls (0x9B is CSI on some terminals) */
+	return n;
+}
+
+const char *cli_safe(const char *in, char *out, size_t outlen)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t o = 0;
+
+	while (*s && o + 5 < outlen) {
+		size_t n;
+		if (*s >= 0x20 && *s < 0x7F) {
+			out[o++] = (char)*s++;
+		} else if (*s >= 0x80 && (n = utf8_printable(s))) {
+			memcpy(out + o, s, n);
+			o += n;
+			s += n;
+		} else {
+			out[o++] = '?';  /* control character, DEL, C1 control or broken UTF-8 */
+			s++;
+		}
+	}
+	out[o] = 0;
+	return out;
+}
+
+/* "bdkit: <prefix><message>": every message passes cli_safe, since it may carry text from the
+ * volume (description, labels) or a server (LDAP diagnostics, Graph errors). */
+static void emit_line(const char *prefix, const char *fmt, va_list ap)
+{
+	char msg[4096], safe[4096];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fprintf(stderr, "bdkit: %s%s\n", prefix, cli_safe(msg, safe, sizeof(safe)));
+}
+
 void cli_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("bdkit: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	emit_line("", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void cli_warn(const char *fmt, ...)
@@ -54,11 +102,9 @@ void cli_warn(const char *fmt, ...)
 
 	if (cli_quiet)
 		return;
-	fputs("bdkit: warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	emit_line("warning: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 int cli_fail(int code, const char *what)
@@ -87,11 +133,17 @@ const char cli_unlock_help[] =
 	"      --password-file FILE     user password from FILE ('-' = stdin), UTF-8\n"
 	"      --bek FILE               startup/recovery key file (.BEK)\n"
 	"      --bek-dir DIR            the .BEK file named after one of the volume's key protectors\n"
-	"      --fvek HEX|FILE          raw full-volume encryption key (as dumped by cryptsetup)\n"
-	"      --vmk HEX|FILE           raw volume master key (32 bytes)\n"
+	"      --fvek-file FILE         raw full-volume encryption key (hex text or raw bytes, as\n"
+	"                               cryptsetup dumps it, or a bdkit memkeys key file)\n"
+	"      --vmk-file FILE          raw volume master key (32 bytes; hex text, raw bytes, or a\n"
+	"                               bdkit memkeys key file)\n"
 	"      --clear-key              use the clear key of a suspended volume (no secret)\n"
+	"      --ignore-integrity       salvage: unlock although no metadata copy passes its SHA-256\n"
+	"                               check or a raw FVEK cannot be checked; the metadata's state,\n"
+	"                               watermark and offsets (and the key) are then trusted as they are\n"
 	"      --recovery-password RP   on the command line (visible to other users: avoid)\n"
 	"      --password PW            on the command line (visible to other users: avoid)\n"
+	"      --fvek HEX, --vmk HEX    on the command line (visible to other users: avoid)\n"
 	"      --no-prompt              never prompt; fail if no secret was given\n"
 	"      --offset BYTES           the BitLocker volume starts here (default: detect partitions)\n";
 
@@ -120,10 +172,30 @@ void cli_unlock_free(struct cli_unlock *u)
 	free(u->password_file);
 	free(u->bek);
 	free(u->bek_dir);
-	u->recovery_password_file = u->password_file = u->bek = u->bek_dir = NULL;
+	free(u->fvek_file);
+	free(u->vmk_file);
+	u->recovery_password_file = u->password_file = u->bek = u->bek_dir = u->fvek_file = u->vmk_file = NULL;
 }
 
-int cli_unlock_option(struct cli_unlock *u, int opt, const char *arg)
+bool cli_unlock_has_secret(const struct cli_unlock *u)
+{
+	return u->recovery_password || u->recovery_password_file || u->password || u->password_file || u->bek ||
+	       u->bek_dir || u->fvek || u->fvek_file || u->vmk || u->vmk_file || u->clear_key;
+}
+
+/* Is the value of this option a secret itself (not the name of a file holding one)? */
+static bool secret_on_command_line(int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_RECOVERY_PASSWORD: case OPT_PASSWORD:
+		return true;
+	case OPT_FVEK: case OPT_VMK:  /* HEX, or (older form) a file name */
+		return access(arg, F_OK) != 0;
+	}
+	return false;
+}
+
+int cli_unlock_option(struct cli_unlock *u, int opt, char *arg)
 {
 	char **slot = NULL;
 
@@ -135,9 +207,12 @@ int cli_unlock_option(struct cli_unlock *u, int opt, const char *arg)
 	case OPT_BEK: slot = &u->bek; break;
 	case OPT_BEK_DIR: slot = &u->bek_dir; break;
 	case OPT_FVEK: slot = &u->fvek; break;
+	case OPT_FVEK_FILE: slot = &u->fvek_file; break;
 	case OPT_VMK: slot = &u->vmk; break;
+	case OPT_VMK_FILE: slot = &u->vmk_file; break;
 	case OPT_CLEAR_KEY: u->clear_key = true; return 1;
 	case OPT_NO_PROMPT: u->no_prompt = true; return 1;
+	case OPT_IGNORE_INTEGRITY: u->ignore_integrity = true; return 1;
 	case OPT_OFFSET: {
 		uint64_t off;
 		if (cli_parse_size(arg, &off)) {
@@ -150,15 +225,27 @@ int cli_unlock_option(struct cli_unlock *u, int opt, const char *arg)
 	default:
 		return 0;
 	}
-	if (opt == OPT_RECOVERY_PASSWORD || opt == OPT_PASSWORD)
+	bool secret = secret_on_command_line(opt, arg);
+	if (secret)
 		cli_warn("a secret on the command line is visible to other users (ps, shell history); "
-			 "prefer --%s-file or the prompt", opt == OPT_PASSWORD ? "password" : "recovery-password");
+			 "prefer --%s-file%s", opt == OPT_PASSWORD ? "password" : opt == OPT_FVEK ? "fvek" :
+			 opt == OPT_VMK ? "vmk" : "recovery-password",
+			 opt == OPT_FVEK || opt == OPT_VMK ? "" : " or the prompt");
+	if (*slot && (opt == OPT_RECOVERY_PASSWORD || opt == OPT_PASSWORD || opt == OPT_FVEK || opt == OPT_VMK))
+		wipe_str(slot);
 	free(*slot);
 	*slot = strdup(arg);
+	/* gone from ps and /proc/PID/cmdline from now on (the process keeps its own copy) */
+	if (secret)
+		explicit_bzero(arg, strlen(arg));
+	if (!*slot) {
+		cli_error("out of memory");
+		return -1;
+	}
 	return 1;
 }
 
-int cli_unlock_getopt(struct cli_unlock *u, int opt, const char *arg, void (*usage)(FILE *))
+int cli_unlock_getopt(struct cli_unlock *u, int opt, char *arg, void (*usage)(FILE *))
 {
 	int r = cli_unlock_option(u, opt, arg);
 
@@ -177,22 +264,24 @@ int cli_usage_error(struct cli_unlock *u, void (*usage)(FILE *))
 	return EXIT_USAGE;
 }
 
-static char *read_secret(const char *path, size_t *len, bool strip_nl, bool whole);
+static int read_secret(const char *path, bool strip_nl, bool whole, char **out, size_t *len);
 
-char *cli_read_secret_file(const char *path, size_t *len, bool strip_nl)
+int cli_read_secret(const char *path, bool strip_nl, char **out, size_t *len)
 {
-	return read_secret(path, len, strip_nl, false);
+	return read_secret(path, strip_nl, false, out, len);
 }
 
-static char *read_secret(const char *path, size_t *len, bool strip_nl, bool whole)
+/* whole: read stdin to its end (a key file piped in), not just one line (unless typed on a terminal) */
+static int read_secret(const char *path, bool strip_nl, bool whole, char **out, size_t *len)
 {
-	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0, rc = EXIT_IO;
 	size_t cap = 4096, n = 0;
 	char *buf;
 
+	*out = NULL;
 	if (fd < 0) {
 		cli_error("cannot open %s: %s", path, strerror(errno));
-		return NULL;
+		return EXIT_IO;
 	}
 	buf = calloc(1, cap + 1);
 	if (!buf)
@@ -211,6 +300,7 @@ static char *read_secret(const char *path, size_t *len, bool strip_nl, bool whol
 		n += (size_t)r;
 		if (n == cap) {
 			cli_error("%s is larger than %zu bytes; not a key or password file", path, cap);
+			rc = EXIT_BAD_SECRET;
 			goto fail;
 		}
 		/* stdin: one line is enough (a whole key file when asked, unless typed on a terminal) */
@@ -228,13 +318,21 @@ static char *read_secret(const char *path, size_t *len, bool strip_nl, bool whol
 	}
 	buf[n] = 0;
 	*len = n;
-	return buf;
+	*out = buf;
+	return 0;
 fail:
 	if (fd > 0)
 		close(fd);
 	if (buf)
 		cli_secret_free(buf, cap);
-	return NULL;
+	return rc;
+}
+
+char *cli_read_secret_file(const char *path, size_t *len, bool strip_nl)
+{
+	char *s;
+
+	return cli_read_secret(path, strip_nl, &s, len) ? NULL : s;
 }
 
 void cli_secret_free(char *s, size_t len)
@@ -317,10 +415,12 @@ static bool keyfile_line(char *buf, const char *label)
 	return false;
 }
 
-static int hex_or_file(const char *arg, uint8_t *out, size_t max, size_t *outlen, const char *label)
+/* A raw key: hex text (file_only: never), else the name of a file holding hex text, raw bytes or
+ * (label "fvek"/"vmk") a bdkit memkeys key file. 0 or an exit code (message printed). */
+static int read_key(const char *arg, bool file_only, uint8_t *out, size_t max, size_t *outlen, const char *label)
 {
 	size_t n = strlen(arg), i;
-	bool hex = n && n % 2 == 0 && n / 2 <= max;
+	bool hex = !file_only && n && n % 2 == 0 && n / 2 <= max;
 
 	for (i = 0; hex && i < n; i++)
 		hex = isxdigit((unsigned char)arg[i]);
@@ -334,19 +434,20 @@ static int hex_or_file(const char *arg, uint8_t *out, size_t max, size_t *outlen
 		return 0;
 	}
 	size_t len;
-	char *buf = cli_read_secret_file(arg, &len, false);
-	if (!buf)
-		return -1;
+	char *buf;
+	int rc = cli_read_secret(arg, false, &buf, &len);
+	if (rc)
+		return rc;
 	/* a bdkit memkeys key file, a file with hex text, or raw bytes */
 	if (len >= 7 && !memcmp(buf, "# bdkit", 7)) {
 		if (!keyfile_line(buf, label)) {
 			cli_secret_free(buf, len);
 			cli_error("%s holds no %s line (a bdkit memkeys key file with %s keys only?)", arg, label,
 				  !strcmp(label, "vmk") ? "FVEK" : "VMK");
-			return -1;
+			return EXIT_BAD_SECRET;
 		}
 		size_t k = strlen(buf);
-		int r = k && k % 2 == 0 && k / 2 <= max ? hex_or_file(buf, out, max, outlen, label) : -1;
+		int r = k && k % 2 == 0 && k / 2 <= max ? read_key(buf, false, out, max, outlen, label) : EXIT_BAD_SECRET;
 		cli_secret_free(buf, len);
 		return r;
 	}
@@ -358,14 +459,14 @@ static int hex_or_file(const char *arg, uint8_t *out, size_t max, size_t *outlen
 		texthex = isxdigit((unsigned char)buf[i]);
 	if (texthex) {
 		buf[t] = 0;
-		int r = hex_or_file(buf, out, max, outlen, label);
+		int r = read_key(buf, false, out, max, outlen, label);
 		cli_secret_free(buf, len);
 		return r;
 	}
 	if (len > max) {
 		cli_secret_free(buf, len);
 		cli_error("%s: %zu bytes is too long for a key", arg, len);
-		return -1;
+		return EXIT_BAD_SECRET;
 	}
 	memcpy(out, buf, len);
 	*outlen = len;
@@ -373,9 +474,71 @@ static int hex_or_file(const char *arg, uint8_t *out, size_t max, size_t *outlen
 	return 0;
 }
 
+/* ---- locking a source ---- */
+
+#define MAX_LOCKS 8
+static struct { int fd; dev_t dev; ino_t ino; } locks[MAX_LOCKS];  /* fd 0 = free (never stdin's) */
+
+int cli_lock_source(const char *path, bool exclusive)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), slot = -1;
+
+	if (fd < 0)
+		return 0;  /* opening the source itself reports the error */
+	if (fstat(fd, &st)) {
+		close(fd);
+		return 0;
+	}
+	for (int i = 0; i < MAX_LOCKS; i++) {
+		if (locks[i].fd > 0 && locks[i].dev == st.st_dev && locks[i].ino == st.st_ino) {
+			close(fd);  /* held already (by this process) */
+			fd = locks[i].fd;
+			slot = i;
+			break;
+		}
+		if (locks[i].fd <= 0 && slot < 0)
+			slot = i;
+	}
+	if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB)) {
+		cli_error("%s is in use%s by bdkit (a mount, an NBD export or another command that changes it); "
+			  "stop that first", path, exclusive ? "" : " read-write");
+		if (slot < 0 || locks[slot].fd != fd)
+			close(fd);
+		return EXIT_REFUSED;
+	}
+	if (slot >= 0 && locks[slot].fd != fd) {
+		locks[slot].fd = fd;
+		locks[slot].dev = st.st_dev;
+		locks[slot].ino = st.st_ino;
+	}
+	/* with no free slot the descriptor stays open (and locked) until the process exits */
+	return 0;
+}
+
+void cli_unlock_source(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return;
+	for (int i = 0; i < MAX_LOCKS; i++)
+		if (locks[i].fd > 0 && locks[i].dev == st.st_dev && locks[i].ino == st.st_ino) {
+			close(locks[i].fd);
+			locks[i].fd = 0;
+		}
+}
+
 int cli_open(const char *path, const struct cli_unlock *u, bool writable, bd_volume **out)
 {
-	struct bd_open_opts o = { .offset = u ? u->offset : -1, .writable = writable };
+	int rc;
+
+	/* one writer at a time, and none while bdkit mounts or exports the volume */
+	if (writable && (rc = cli_lock_source(path, true)))
+		return rc;
+
+	struct bd_open_opts o = { .offset = u ? u->offset : -1, .writable = writable,
+				  .ignore_integrity = u && u->ignore_integrity };
 	int r = bd_volume_open(path, &o, out);
 
 	if (r)
@@ -558,7 +721,7 @@ int cli_unlock_volume(bd_volume *v, const struct cli_unlock *u)
 	struct bd_info in;
 	if (!bd_volume_info(v, &in) && !in.method && in.state == 1 && in.next_state == 1 && !u->recovery_password &&
 	    !u->recovery_password_file && !u->password && !u->password_file && !u->bek && !u->bek_dir && !u->fvek &&
-	    !u->vmk && !u->clear_key) {
+	    !u->fvek_file && !u->vmk && !u->vmk_file && !u->clear_key) {
 		if (!cli_quiet)
 			fprintf(stderr, "bdkit: the volume is fully decrypted: no secret is needed\n");
 		return EXIT_OK;
@@ -570,8 +733,8 @@ int cli_unlock_volume(bd_volume *v, const struct cli_unlock *u)
 	if (u->recovery_password)
 		TRY(bd_unlock_recovery_password(v, u->recovery_password));
 	if (u->recovery_password_file) {
-		if (!(s = read_secret(u->recovery_password_file, &len, false, true)))
-			return EXIT_IO;
+		if ((r = read_secret(u->recovery_password_file, false, true, &s, &len)))
+			return r;
 		r = unlock_recovery_key_file(v, u->recovery_password_file, s, len);
 		cli_secret_free(s, len);
 		if (r > 0)
@@ -581,15 +744,15 @@ int cli_unlock_volume(bd_volume *v, const struct cli_unlock *u)
 	if (u->password)
 		TRY(bd_unlock_password(v, u->password));
 	if (u->password_file) {
-		if (!(s = cli_read_secret_file(u->password_file, &len, true)))
-			return EXIT_IO;
+		if ((r = cli_read_secret(u->password_file, true, &s, &len)))
+			return r;
 		r = bd_unlock_password(v, s);
 		cli_secret_free(s, len);
 		TRY(r);
 	}
 	if (u->bek) {
-		if (!(s = cli_read_secret_file(u->bek, &len, false)))
-			return EXIT_IO;
+		if ((r = cli_read_secret(u->bek, false, &s, &len)))
+			return r;
 		r = bd_unlock_bek(v, (const uint8_t *)s, len);
 		cli_secret_free(s, len);
 		TRY(r);
@@ -604,17 +767,13 @@ int cli_unlock_volume(bd_volume *v, const struct cli_unlock *u)
 		if (r != BD_ERR_WRONG_KEY && r != BD_ERR_NO_PROTECTOR)
 			goto failed;
 	}
-	if (u->fvek) {
-		if (hex_or_file(u->fvek, key, sizeof(key), &keylen, "fvek"))
-			return EXIT_BAD_SECRET;
-		r = bd_unlock_fvek(v, key, keylen);
-		explicit_bzero(key, sizeof(key));
-		TRY(r);
-	}
-	if (u->vmk) {
-		if (hex_or_file(u->vmk, key, sizeof(key), &keylen, "vmk"))
-			return EXIT_BAD_SECRET;
-		r = bd_unlock_vmk(v, key, keylen);
+	for (int k = 0; k < 4; k++) {
+		const char *arg = k == 0 ? u->fvek : k == 1 ? u->fvek_file : k == 2 ? u->vmk : u->vmk_file;
+		if (!arg)
+			continue;
+		if ((r = read_key(arg, k & 1, key, sizeof(key), &keylen, k < 2 ? "fvek" : "vmk")))
+			return r;
+		r = k < 2 ? bd_unlock_fvek(v, key, keylen) : bd_unlock_vmk(v, key, keylen);
 		explicit_bzero(key, sizeof(key));
 		TRY(r);
 	}
@@ -636,7 +795,7 @@ int cli_unlock_volume(bd_volume *v, const struct cli_unlock *u)
 		}
 	}
 	if (!tried) {
-		cli_error("no secret given: use --recovery-password-file, --password-file, --bek, --fvek, "
+		cli_error("no secret given: use --recovery-password-file, --password-file, --bek, --fvek-file, "
 			  "or pipe the recovery password on stdin");
 		list_protectors(v);
 		return EXIT_NO_PROTECTOR;
@@ -700,17 +859,175 @@ void cli_progress_done(struct cli_progress *p, uint64_t done)
 	fprintf(stderr, "\r%s done: %s in %.1f s (%s/s)%*s\n", p->label ? p->label : "", a, el, b, 20, "");
 }
 
+/* ---- output files ---- */
+
+int cli_output_open(struct cli_output *o, const char *path, bool force, unsigned flags)
+{
+	struct stat ls, st;
+
+	memset(o, 0, sizeof(*o));
+	o->fd = -1;
+	if (!strcmp(path, "-")) {
+		o->fd = 1;
+		return 0;
+	}
+	if (!(o->path = strdup(path)))
+		goto nomem;
+	if (lstat(path, &ls)) {
+		if (errno != ENOENT) {
+			cli_error("%s: %s", path, strerror(errno));
+			goto fail_io;
+		}
+		goto create;
+	}
+	/* devices: written as they are (a symlink to one, like /dev/disk/by-id/..., is followed) */
+	if (!stat(path, &st) && (S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode))) {
+		o->fd = open(path, O_WRONLY | O_CLOEXEC | (S_ISBLK(st.st_mode) ? O_EXCL : 0));
+		if (o->fd < 0) {
+			cli_error("cannot open %s: %s%s", path, strerror(errno),
+				  errno == EBUSY ? " (mounted or in use)" : "");
+			goto fail;
+		}
+		return 0;
+	}
+	if (flags & CLI_OUT_RESUME) {
+		o->fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		if (o->fd < 0 || fstat(o->fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+			cli_error("%s: not a regular file of yours (%s); refusing to continue writing it", path,
+				  o->fd < 0 ? strerror(errno) : "another owner, a link or a special file");
+			goto fail;
+		}
+		o->regular = true;
+		return 0;
+	}
+	if (S_ISDIR(ls.st_mode)) {
+		cli_error("%s is a directory", path);
+		goto fail_usage;
+	}
+	if (!force) {
+		cli_error("%s exists; use --force to replace it", path);
+		cli_output_abort(o);
+		return EXIT_REFUSED;
+	}
+	if (flags & CLI_OUT_IN_PLACE) {
+		if (unlink(path)) {
+			cli_error("cannot replace %s: %s", path, strerror(errno));
+			goto fail;
+		}
+		goto create;
+	}
+	/* replace: a temporary beside it, renamed over it once complete */
+	char *dir = strdup(path);
+	if (!dir || asprintf(&o->tmp, "%s/.bdkit-XXXXXX", dirname(dir)) < 0) {
+		free(dir);
+		o->tmp = NULL;
+		goto nomem;
+	}
+	free(dir);
+	o->fd = mkostemp(o->tmp, O_CLOEXEC);
+	if (o->fd < 0) {
+		cli_error("cannot create a file beside %s: %s", path, strerror(errno));
+		free(o->tmp);
+		o->tmp = NULL;
+		goto fail;
+	}
+	o->regular = o->created = true;
+	return 0;
+create:
+	o->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (o->fd < 0) {
+		cli_error("cannot create %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	o->regular = o->created = true;
+	return 0;
+nomem:
+	cli_error("out of memory");
+fail:
+	cli_output_abort(o);
+	return EXIT_FAILURE_OTHER;
+fail_io:
+	cli_output_abort(o);
+	return EXIT_IO;
+fail_usage:
+	cli_output_abort(o);
+	return EXIT_USAGE;
+}
+
+int cli_output_commit(struct cli_output *o)
+{
+	int rc = 0;
+
+	if (o->fd > 1 && o->regular && fsync(o->fd)) {
+		cli_error("writing %s failed: %s", o->path, strerror(errno));
+		rc = EXIT_IO;
+	}
+	if (o->fd > 1 && close(o->fd) && !rc) {
+		cli_error("writing %s failed: %s", o->path, strerror(errno));
+		rc = EXIT_IO;
+	}
+	o->fd = -1;
+	if (!rc && o->tmp) {
+		if (rename(o->tmp, o->path)) {
+			cli_error("cannot replace %s: %s", o->path, strerror(errno));
+			rc = EXIT_IO;
+		} else {
+			free(o->tmp);
+			o->tmp = NULL;
+		}
+	}
+	cli_output_abort(o);  /* frees (and removes a temporary left by a failure) */
+	return rc;
+}
+
+void cli_output_abort(struct cli_output *o)
+{
+	if (o->fd > 1)
+		close(o->fd);
+	o->fd = -1;
+	if (o->tmp)
+		unlink(o->tmp);  /* gone already when it was renamed */
+	free(o->tmp);
+	free(o->path);
+	o->tmp = o->path = NULL;
+}
+
+int cli_write_file(const char *path, const void *buf, size_t len, bool force)
+{
+	struct cli_output o;
+	const uint8_t *p = buf;
+	int rc = cli_output_open(&o, path, force, 0);
+
+	if (rc)
+		return rc;
+	while (len) {
+		ssize_t n = write(o.fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			cli_error("writing %s failed: %s", path, n ? strerror(errno) : "no progress");
+			cli_output_abort(&o);
+			return EXIT_IO;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return cli_output_commit(&o);
+}
+
 /* ---- output ---- */
 
 void cli_json_string(FILE *f, const char *s)
 {
 	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		unsigned char c = *p;
 		if (c == '"' || c == '\\')
 			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
+		else if (c < 0x20 || c == 0x7F)
 			fprintf(f, "\\u%04x", c);
+		else if (c == 0xC2 && p[1] >= 0x80 && p[1] < 0xA0)
+			fprintf(f, "\\u%04x", *++p);  /* C1 controls escaped too: JSON often ends up on a terminal */
 		else
 			fputc(c, f);
 	}
@@ -735,19 +1052,26 @@ int cli_parse_size(const char *s, uint64_t *out)
 	char *end;
 	unsigned long long v;
 
+	unsigned shift = 0;
+
 	errno = 0;
+	if (*s == '-')
+		return -1;  /* strtoull would wrap it */
 	v = strtoull(s, &end, 0);
 	if (errno || end == s)
 		return -1;
 	switch (toupper((unsigned char)*end)) {
 	case 0: break;
-	case 'K': v <<= 10; end++; break;
-	case 'M': v <<= 20; end++; break;
-	case 'G': v <<= 30; end++; break;
-	case 'T': v <<= 40; end++; break;
-	case 'S': v <<= 9; end++; break; /* 512-byte sectors */
+	case 'K': shift = 10; end++; break;
+	case 'M': shift = 20; end++; break;
+	case 'G': shift = 30; end++; break;
+	case 'T': shift = 40; end++; break;
+	case 'S': shift = 9; end++; break; /* 512-byte sectors */
 	default: return -1;
 	}
+	if (v > (ULLONG_MAX >> shift))
+		return -1;  /* would overflow */
+	v <<= shift;
 	if (*end == 'i' || *end == 'B')
 		end++;
 	if (*end == 'B')

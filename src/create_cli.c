@@ -38,7 +38,7 @@ void create_cli_init(struct create_cli *c)
 	c->o.recovery_password = 1;
 }
 
-int create_cli_option(struct create_cli *c, int opt, const char *arg)
+int create_cli_option(struct create_cli *c, int opt, char *arg)
 {
 	uint64_t v;
 
@@ -81,6 +81,7 @@ int create_cli_option(struct create_cli *c, int opt, const char *arg)
 			cli_warn("a secret on the command line is visible to other users; prefer --password-file");
 			c->password_len = strlen(arg);
 			c->password = strdup(arg);
+			explicit_bzero(arg, c->password_len);  /* gone from ps and /proc/PID/cmdline */
 		} else {
 			c->password = cli_read_secret_file(arg, &c->password_len, true);
 		}
@@ -142,7 +143,7 @@ void create_cli_free(struct create_cli *c)
 	c->password = NULL;
 }
 
-int create_cli_getopt(struct create_cli *c, int opt, const char *arg, void (*usage)(FILE *))
+int create_cli_getopt(struct create_cli *c, int opt, char *arg, void (*usage)(FILE *))
 {
 	int r = create_cli_option(c, opt, arg);
 
@@ -215,6 +216,10 @@ int create_cli_open_target(const char *path, uint64_t size, struct bd_io **io, b
 		return EXIT_REFUSED;
 	}
 	close(fd);
+	if ((r = cli_lock_source(path, true))) {
+		create_cli_undo_target(path, *created, *old_size);
+		return r;
+	}
 	r = bd_io_open_file(path, BD_IO_RDWR, io);
 	if (r) {
 		create_cli_undo_target(path, *created, *old_size);

@@ -46,13 +46,13 @@ struct create_cli {
 
 void create_cli_init(struct create_cli *c);
 /* 1 handled, 0 not ours, -1 bad value (message printed). */
-int create_cli_option(struct create_cli *c, int opt, const char *arg);
+int create_cli_option(struct create_cli *c, int opt, char *arg);
 /* After parsing: check combinations, read the password. Returns an exit code. */
 int create_cli_finish(struct create_cli *c);
 void create_cli_free(struct create_cli *c);
 /* The last branch of a getopt loop: 0 when opt was a shared option; else usage(stderr) for an
  * unknown one, free c and return EXIT_USAGE for the subcommand to return. */
-int create_cli_getopt(struct create_cli *c, int opt, const char *arg, void (*usage)(FILE *));
+int create_cli_getopt(struct create_cli *c, int opt, char *arg, void (*usage)(FILE *));
 /* usage(f), free c; EXIT_OK when f is stdout (--help), else EXIT_USAGE. */
 int create_cli_usage(struct create_cli *c, void (*usage)(FILE *), FILE *f);
 

@@ -10,8 +10,6 @@
 
 /* Read a whole file (at most max bytes) into malloc()ed memory; prints the error; 0 or an exit code. */
 int rcli_load_file(const char *path, size_t max, uint8_t **buf, size_t *len);
-/* Write buf to path (mode 0600); refuses an existing file unless force. 0 or an exit code. */
-int rcli_save_file(const char *path, const uint8_t *buf, size_t len, bool force);
 /* Did the user give any secret option? */
 bool rcli_has_secret(const struct cli_unlock *u);
 /* Open io for path read-only (or read-write), wrapped by the test-only fault injector when

@@ -136,7 +136,20 @@ LDIF
 		fail "escrow-ldap: loading the fixture: $(tail -n 3 "$TMP/add.log" | tr '\n' ' ')"
 		return
 	fi
-	HD="--ldap $URI --base dc=example,dc=test --bind-dn cn=helpdesk,dc=example,dc=test --bind-password-file $TMP/helpdesk.pw"
+	# the test server speaks plain ldap:// on the loopback address: password binds need --insecure
+	HD="--ldap $URI --insecure --base dc=example,dc=test --bind-dn cn=helpdesk,dc=example,dc=test --bind-password-file $TMP/helpdesk.pw"
+	# without --insecure a password bind over ldap:// is refused before anything is sent (the second
+	# server is a TEST-NET address that would only time out)
+	"$BDKIT" escrow lookup --ldap "$URI" --base dc=example,dc=test --bind-dn cn=helpdesk,dc=example,dc=test \
+		--bind-password-file "$TMP/helpdesk.pw" "$A_KEYID" >/dev/null 2>"$TMP/err"; rc=$?
+	t0=$(date +%s)
+	"$BDKIT" escrow lookup --ldap ldap://192.0.2.1 --timeout 30 --base dc=example,dc=test --bind-dn cn=helpdesk,dc=example,dc=test \
+		--bind-password-file "$TMP/helpdesk.pw" "$A_KEYID" >/dev/null 2>>"$TMP/err"; rc2=$?
+	if [ $rc -eq 10 ] && [ $rc2 -eq 10 ] && [ $(( $(date +%s) - t0 )) -lt 10 ] && grep -q "in clear" "$TMP/err"; then
+		pass "escrow-ldap: a password bind over plain ldap:// is refused without --insecure (exit 10)"
+	else
+		fail "escrow-ldap: clear-text bind: rc=$rc $(cat "$TMP/err")"
+	fi
 
 	# by 8-digit key ID (as the recovery screen shows it)
 	out=$("$BDKIT" escrow lookup $HD --show "$A_KEYID" 2>"$TMP/err"); rc=$?
@@ -228,18 +241,27 @@ for p in sys.argv[3:5]:
 		else
 			fail "escrow-ldap: untrusted TLS: rc=$rc $(cat "$TMP/err")"
 		fi
+		LDAPTLS_REQCERT=never LDAPTLS_CACERT=/dev/null "$BDKIT" escrow lookup --ldap "ldaps://127.0.0.1:$TLS_PORT" \
+			--timeout 5 $TLSB "$A_KEYID" >/dev/null 2>"$TMP/err"; rc=$?
+		LDAPTLS_REQCERT=never LDAPTLS_CACERT=/dev/null "$BDKIT" escrow lookup --ldap "ldaps://127.0.0.1:$TLS_PORT" \
+			--timeout 5 --insecure $TLSB --show "$A_KEYID" >"$TMP/out" 2>>"$TMP/err"; rc2=$?
+		if [ $rc -eq 6 ] && [ $rc2 -eq 0 ] && grep -q "$A_RP" "$TMP/out"; then
+			pass "escrow-ldap: LDAPTLS_REQCERT=never is ignored (exit 6) unless --insecure"
+		else
+			fail "escrow-ldap: LDAPTLS_REQCERT=never: rc=$rc/$rc2 $(cat "$TMP/err")"
+		fi
 	else
 		skip "escrow-ldap: TLS: openssl cannot make a test certificate here"
 	fi
 	# errors: wrong bind password, withheld password, missing object, server down
-	"$BDKIT" escrow lookup --ldap "$URI" --base dc=example,dc=test --bind-dn cn=helpdesk,dc=example,dc=test \
+	"$BDKIT" escrow lookup --ldap "$URI" --insecure --base dc=example,dc=test --bind-dn cn=helpdesk,dc=example,dc=test \
 		--bind-password-file "$TMP/wrong.pw" "$A_KEYID" >/dev/null 2>"$TMP/err"; rc=$?
 	if [ $rc -eq 4 ] && grep -q "Invalid credentials" "$TMP/err"; then
 		pass "escrow-ldap: wrong bind password: exit 4, $(head -c 90 "$TMP/err")"
 	else
 		fail "escrow-ldap: wrong bind password: rc=$rc $(cat "$TMP/err")"
 	fi
-	"$BDKIT" escrow lookup --ldap "$URI" --base dc=example,dc=test --bind-dn cn=reader,dc=example,dc=test \
+	"$BDKIT" escrow lookup --ldap "$URI" --insecure --base dc=example,dc=test --bind-dn cn=reader,dc=example,dc=test \
 		--bind-password-file "$TMP/reader.pw" "$A_KEYID" >"$TMP/out" 2>"$TMP/err"; rc=$?
 	if [ $rc -eq 11 ] && grep -q "withheld" "$TMP/err" && grep -q "cn=PC01" "$TMP/out"; then
 		pass "escrow-ldap: an account without read right sees the object, not the password: exit 11"
@@ -373,7 +395,7 @@ PY
 	else
 		fail "escrow-ldap: backup missing computer: rc=$rc $(cat "$TMP/err")"
 	fi
-	"$BDKIT" escrow backup --ldap "$URI" --base dc=example,dc=test --bind-dn cn=reader,dc=example,dc=test \
+	"$BDKIT" escrow backup --ldap "$URI" --insecure --base dc=example,dc=test --bind-dn cn=reader,dc=example,dc=test \
 		--bind-password-file "$TMP/reader.pw" --computer-dn cn=PC02,dc=example,dc=test \
 		--recovery-password-file "$TMP/c.rp" "$IMGDIR/$C.img" >/dev/null 2>"$TMP/err"; rc=$?
 	if [ $rc -eq 11 ] && grep -q "Insufficient access" "$TMP/err"; then
@@ -495,5 +517,15 @@ assert all(f["has_password"] and "recovery_password" not in f for f in d["found"
 	else
 		fail "escrow-graph: http refusal: rc=$rc $(cat "$TMP/err")"
 	fi
+	# names that only look like the loopback address, parsed the way curl parses them
+	for u in http://localhost.invalid/v1.0 http://localhost@192.0.2.1/v1.0 http://127.0.0.1.nip.io/v1.0 \
+		http://[::2]/v1.0; do
+		"$BDKIT" escrow lookup --graph --graph-url "$u" --token-file "$TMP/good.tok" "$A_ID" >/dev/null 2>"$TMP/err"; rc=$?
+		if [ $rc -eq 10 ] && grep -q "unencrypted\|user name" "$TMP/err"; then
+			pass "escrow-graph: $u refused before any request (exit 10)"
+		else
+			fail "escrow-graph: $u: rc=$rc $(cat "$TMP/err")"
+		fi
+	done
 }
 graph_tests

@@ -150,8 +150,9 @@ fi
 rm -f "$TMP/sparse.img"
 
 # A paused conversion, made from a real volume: state 3 -> 1 (decryption paused) with the watermark at 48 MiB in
-# all three copies (CRC32 recomputed; the SHA-256 then fails, which bdkit reports). Below the watermark the
-# data must decrypt exactly as before; above it the bytes on disk are returned as they are (plain).
+# all three copies (CRC32 recomputed; the SHA-256 then fails: bdkit refuses such metadata, exit 5, unless
+# --ignore-integrity). Below the watermark the data must decrypt exactly as before; above it the bytes on disk
+# are returned as they are (plain).
 if command -v python3 >/dev/null 2>&1; then
 	cp --sparse=always bitlk-aes-xts-128.img "$TMP/paused.img"
 	python3 - "$TMP/paused.img" <<'PY'
@@ -167,6 +168,9 @@ f.seek(80 << 20); f.write(b'plain text above the watermark' * 100)
 PY
 	printf anaconda >"$TMP/pw"
 	"$BDKIT" -q decrypt "$TMP/paused.img" -o "$TMP/p.out" --password-file "$TMP/pw" 2>/dev/null
+	[ $? = 5 ] && [ ! -e "$TMP/p.out" ] && pass "paused conversion made by editing the metadata: refused (exit 5)" ||
+		fail "paused conversion: edited metadata not refused"
+	"$BDKIT" -q decrypt "$TMP/paused.img" -o "$TMP/p.out" --password-file "$TMP/pw" --ignore-integrity 2>/dev/null
 	"$BDKIT" -q decrypt bitlk-aes-xts-128.img -o "$TMP/n.out" --password-file "$TMP/pw" 2>/dev/null
 	a=$(head -c $((48 << 20)) "$TMP/p.out" | sha256sum); b=$(head -c $((48 << 20)) "$TMP/n.out" | sha256sum)
 	[ "$a" = "$b" ] && pass "paused conversion: below the watermark decrypts as before" ||

@@ -90,9 +90,9 @@ sum=$(sha256sum <"$W/dec.img" 2>/dev/null | cut -c1-64)
 	fail "memkeys in random data: exit $rc, sha $sum, key file $(tail -1 "$W/k2"): $(head -3 "$W/out")"
 rm -f "$W/dec.img"
 # the key file opens the volume with bdkit decrypt and with dislocker (its FVEK file format)
-set -- $( { "$BDKIT" -q decrypt "$IMGDIR/$IMG.img" --fvek "$W/k2" -o - --no-prompt 2>/dev/null; } | sha256sum)
-[ "$1" = "$(conf $IMG SHA256SUM)" ] && pass "bdkit decrypt --fvek KEYFILE (memkeys' file) equals the published sha256" ||
-	fail "decrypt --fvek keyfile: $1"
+set -- $( { "$BDKIT" -q decrypt "$IMGDIR/$IMG.img" --fvek-file "$W/k2" -o - --no-prompt 2>/dev/null; } | sha256sum)
+[ "$1" = "$(conf $IMG SHA256SUM)" ] && pass "bdkit decrypt --fvek-file KEYFILE (memkeys' file) equals the published sha256" ||
+	fail "decrypt --fvek-file keyfile: $1"
 
 # LiME framing: three ranges, the core in the middle one
 python3 - "$W/dl.core" "$W/ram.lime" <<'EOF'
@@ -199,8 +199,8 @@ rc=$?
 	fail "memkeys raw VMK: exit $rc: $(head -3 "$W/err")"
 "$BDKIT" -q keypackage info "$W/kp" 2>/dev/null | grep -qi "$(conf $IMG GUID)" &&
 	pass "memkeys --key-package-out: a key package of the volume" || fail "memkeys key package: $(ls -la "$W/kp" 2>&1)"
-set -- $( { "$BDKIT" -q decrypt "$IMGDIR/$IMG.img" --vmk "$W/k7" -o - --no-prompt 2>/dev/null; } | sha256sum)
-[ "$1" = "$(conf $IMG SHA256SUM)" ] && pass "bdkit decrypt --vmk KEYFILE equals the published sha256" || fail "decrypt --vmk keyfile: $1"
+set -- $( { "$BDKIT" -q decrypt "$IMGDIR/$IMG.img" --vmk-file "$W/k7" -o - --no-prompt 2>/dev/null; } | sha256sum)
+[ "$1" = "$(conf $IMG SHA256SUM)" ] && pass "bdkit decrypt --vmk-file KEYFILE equals the published sha256" || fail "decrypt --vmk keyfile: $1"
 
 # the audit record: where the keys were, never the keys
 "$BDKIT" -q memkeys "$W/fvek.core" --volume "$IMGDIR/$IMG.img" --audit "$W/audit.json" >/dev/null 2>&1

@@ -267,6 +267,24 @@ grep -q " $TMP/fs " /proc/self/mounts && "$BDKIT" umount "$TMP/fs"
 # --fs read-only, unmounted with plain umount(8): the daemon notices and goes away by itself
 out=$("$BDKIT" mount --fs --json --recovery-password-file "$rp" "$enc" "$TMP/fs" 2>&1)
 pid=$(echo "$out" | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
+# the decrypted files belong to the invoking user alone: no allow_other, umask 077 (issue 9, finding 12)
+if [ -n "$pid" ] && [ -f "$TMP/fs/small.txt" ]; then
+	mode=$(stat -c %a "$TMP/fs/small.txt")
+	if grep " $TMP/fs " /proc/self/mountinfo | grep -q allow_other || [ $(( 0$mode & 077 )) != 0 ]; then
+		fail "mount --fs: allow_other or files open to others (mode $mode): $(grep " $TMP/fs " /proc/self/mountinfo)"
+	else
+		pass "mount --fs: no allow_other, files mode $mode (owner only)"
+	fi
+	if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+		chmod 711 "$TMP"
+		if setpriv --reuid=65534 --regid=65534 --clear-groups cat "$TMP/fs/small.txt" >/dev/null 2>&1; then
+			fail "mount --fs: another user (nobody) reads the decrypted files"
+		else
+			pass "mount --fs: another user (nobody) cannot read the decrypted files"
+		fi
+		chmod 700 "$TMP"
+	fi
+fi
 if [ -n "$pid" ] && [ "$(cat "$TMP/fs/small.txt" 2>/dev/null)" = "hello bitlocker" ] &&
    ! touch "$TMP/fs/new" 2>/dev/null && umount "$TMP/fs"; then
 	n=0

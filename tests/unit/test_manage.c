@@ -224,7 +224,7 @@ static void crash_test(const char *old_rp, const uint8_t data_hash[32])
 			uint8_t *b = load(bak, &blen);
 			struct bd_io *rio = NULL;
 			if (b && !bd_io_open_file(img, BD_IO_RDWR, &rio)) {
-				r = bd_metadata_restore(rio, 0, b, blen);
+				r = bd_metadata_restore(rio, 0, b, blen, 0);
 				bd_io_close(rio);
 				CHECK(!r && same_files(img, orig), "%s: the backup restores the image byte for byte", label);
 			} else {

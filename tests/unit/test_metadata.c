@@ -39,16 +39,17 @@ static void test_recovery_password(void)
 	r = bd_recovery_password_parse(" 111111-222222-333333-444444-555555-000011-000022-000033\n", k);
 	CHECK(r == 0, "recovery password with surrounding whitespace");
 	r = bd_recovery_password_parse("111111-222222-333334-444444-555555-000011-000022-000033", k);
-	CHECK(r == BD_ERR_INVALID && strstr(bd_last_error(), "block 3 (333334)") &&
-	      strstr(bd_last_error(), "divisible by 11"), "bad block named: %s", bd_last_error());
+	CHECK(r == BD_ERR_INVALID && strstr(bd_last_error(), "block 3 is not divisible by 11") &&
+	      !strstr(bd_last_error(), "333334"), "bad block named, its digits not shown: %s", bd_last_error());
 	r = bd_recovery_password_parse("720907-222222-333333-444444-555555-000011-000022-999999", k);
-	CHECK(r == BD_ERR_INVALID && strstr(bd_last_error(), "block 1 (720907)") &&
-	      strstr(bd_last_error(), "too large") && strstr(bd_last_error(), "block 8 (999999)"),
+	CHECK(r == BD_ERR_INVALID && strstr(bd_last_error(), "block 1 is too large") &&
+	      strstr(bd_last_error(), "block 8 is") && !strstr(bd_last_error(), "720907"),
 	      "too-large and second bad block named: %s", bd_last_error());
 	r = bd_recovery_password_parse("111111-222222-333333", k);
 	CHECK(r == BD_ERR_INVALID && strstr(bd_last_error(), "18 digits"), "short password: %s", bd_last_error());
 	r = bd_recovery_password_parse("111111-222222-33x333-444444-555555-000011-000022-000033", k);
-	CHECK(r == BD_ERR_INVALID && strstr(bd_last_error(), "'x'"), "letter named: %s", bd_last_error());
+	CHECK(r == BD_ERR_INVALID && strstr(bd_last_error(), "position 17") && !strstr(bd_last_error(), "'x'"),
+	      "position of the letter named, not the letter: %s", bd_last_error());
 	r = bd_recovery_password_parse("000000-000000-000000-000000-000000-000000-000000-000000", k);
 	CHECK(r == 0 && bd_is_zero(k, 16), "all-zero recovery password");
 }
