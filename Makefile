@@ -26,7 +26,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HDRS     := $(wildcard lib/*.h src/*.h tests/unit/*.h)
 
-.PHONY: clang-build all deps check demo bench asan asan-build fuzz fuzz-build clean plugin install
+.PHONY: clang-build all deps bench-deps check demo bench asan asan-build fuzz fuzz-build clean plugin install
 all: $(BUILD)/bdkit $(UNIT_BIN) plugin
 
 deps:
@@ -76,7 +76,9 @@ check: deps all clang-build asan-build fuzz-build
 demo: deps all
 	@./scripts/demo.sh $(BUILD)
 
-bench: deps all
+bench-deps:
+	@./scripts/install-deps.sh --bench
+bench: bench-deps all $(BUILD)/bench_kdf $(BUILD)/bench_randio
 	@./bench/run.sh $(BUILD)
 
 # Crypto micro-benchmarks (not part of all): make build/bench_kdf build/bench_sector

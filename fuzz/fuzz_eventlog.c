@@ -1,5 +1,5 @@
 /* libFuzzer harness for the measured-boot log parser, replay, payload decoders and diagnosis.
- * Seeds: fuzz/corpus/eventlog/ (small tpm2-tools fixtures, BSD-3-Clause, and cut-down Windows logs). */
+ * Seeds: made at run time by fuzz/seeds.sh (the small logs of ../shared/testdata/eventlogs). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +19,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct bd_event e;
 		bd_eventlog_event(log, i, &e);
 		bd_event_describe(log, i, text, sizeof(text));
+		free(bd_event_decoded_json(log, i));
+		for (size_t j = 0, np = bd_event_gpt_count(log, i); j < np; j++) {
+			struct bd_gpt_partition gp;
+			bd_event_gpt_partition(log, i, j, &gp);
+		}
 		for (size_t j = 0; j < e.n_sipa; j++) {
 			struct bd_sipa_event s;
 			bd_event_sipa(log, i, j, &s);
@@ -31,6 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			size_t len;
 			bd_eventlog_pcr(log, in.bank_alg[b], p, v, &len);
 		}
+	struct bd_quote_check qc;
+	bd_eventlog_quote(log, NULL, 0, &qc);
 	/* the diagnosis walks every payload again (alignment keys, platform facts) */
 	struct bd_diagnosis *d = NULL;
 	struct bd_diag_opts o = { .pcr_mask = 0x00FFFFFF };
@@ -47,6 +54,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!bd_eventlog_parse(twin, size, &log2)) {
 			if (!bd_diagnose(log, log2, &o, &d))
 				bd_diagnosis_free(d);
+			/* both as boots of a folder: summaries, volatile keys, identity */
+			bd_bootset *set = NULL;
+			size_t g, b;
+			if (!bd_bootset_new(&set) && !bd_bootset_add(set, "0000000001-0000000000.log", log, NULL) &&
+			    !bd_bootset_add(set, "0000000001-0000000001.log", log, NULL) &&
+			    !bd_bootset_add(set, "0000000002-0000000000.log", log2, NULL)) {
+				struct bd_diag_opts bo = { .pcr_mask = 0x815, .boots = set, .good_id = 0, .bad_id = 2 };
+				bd_bootset_pick(set, &g, &b);
+				if (!bd_diagnose(log, log2, &bo, &d))
+					bd_diagnosis_free(d);
+			}
+			bd_bootset_free(set);
 			bd_eventlog_free(log2);
 		}
 	}

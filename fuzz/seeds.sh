@@ -8,7 +8,7 @@ BUILD=${1:-build}
 OUT=${2:-build-fuzz/seeds}
 cd "$(dirname "$0")/.." || exit 1
 BDKIT=$BUILD/bdkit
-mkdir -p "$OUT/metadata" "$OUT/bek" "$OUT/keypackage" "$OUT/eventlog" "$OUT/pubkey" "$OUT/volume" "$OUT/memimage" "$OUT/keyfile"
+mkdir -p "$OUT/metadata" "$OUT/bek" "$OUT/keypackage" "$OUT/eventlog" "$OUT/pubkey" "$OUT/volume" "$OUT/pe" "$OUT/siglist" "$OUT/quote" "$OUT/memimage" "$OUT/keyfile"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
@@ -90,6 +90,66 @@ if [ -d "$SH/eventlogs" ]; then
 		 "$SH"/eventlogs/go-attestation/*.wbcl.bin; do
 		[ -f "$f" ] && [ "$(stat -c %s "$f")" -le 80000 ] && cp "$f" "$OUT/eventlog/"
 	done
+fi
+# PE/EFI images: a minimal PE32+ EFI application made here, signed with sbsign when it is installed,
+# and the first 64 KiB of the Debian EFI binaries (headers, section table, start of the code)
+python3 - "$OUT/pe/tiny.efi" <<'EOF'
+import struct, sys
+opt = struct.pack("<HBBIIIIIQIIHHHHHHIIIIHHQQQQII", 0x20b, 14, 0, 0x200, 0, 0, 0x1000, 0x1000, 0, 0x1000, 0x200,
+                  0, 0, 0, 0, 0, 0, 0, 0x2000, 0x200, 0, 10, 0, 0x100000, 0x1000, 0x100000, 0x1000, 0, 16) + bytes(16 * 8)
+coff = struct.pack("<HHIIIHH", 0x8664, 1, 0, 0, 0, len(opt), 0x22)
+sec = b".text\0\0\0" + struct.pack("<IIIIIIHHI", 0x200, 0x1000, 0x200, 0x200, 0, 0, 0, 0, 0x60000020)
+hdr = b"MZ" + bytes(0x3a) + struct.pack("<I", 0x40) + b"PE\0\0" + coff + opt + sec
+open(sys.argv[1], "wb").write(hdr + bytes(0x200 - len(hdr)) + b"\xc3" * 0x200)
+EOF
+if command -v sbsign >/dev/null && command -v openssl >/dev/null; then
+	openssl req -x509 -newkey rsa:2048 -nodes -subj "/CN=bdkit seed" -keyout "$T/seed.key" -out "$T/seed.crt" \
+		-days 3650 >/dev/null 2>&1
+	sbsign --key "$T/seed.key" --cert "$T/seed.crt" --output "$OUT/pe/tiny-signed.efi" "$OUT/pe/tiny.efi" >/dev/null 2>&1
+	openssl x509 -in "$T/seed.crt" -outform der -out "$T/seed.der" 2>/dev/null
+	if command -v sbsiglist >/dev/null && command -v sbvarsign >/dev/null; then
+		printf 'seed hash' | openssl dgst -sha256 -binary >"$T/h"
+		sbsiglist --owner 77fa9abd-0359-4d32-bd60-28f4e78f784b --type sha256 --output "$OUT/siglist/hash.esl" "$T/h"
+		sbsiglist --owner 77fa9abd-0359-4d32-bd60-28f4e78f784b --type x509 --output "$OUT/siglist/cert.esl" "$T/seed.der"
+		sbvarsign --key "$T/seed.key" --cert "$T/seed.crt" --output "$OUT/siglist/dbx.auth" dbx "$OUT/siglist/hash.esl" >/dev/null 2>&1
+		sbvarsign --key "$T/seed.key" --cert "$T/seed.crt" --output "$OUT/siglist/kek.auth" KEK "$OUT/siglist/cert.esl" >/dev/null 2>&1
+	fi
+fi
+cp "$OUT/pe/tiny.efi" "$OUT/siglist/" 2>/dev/null
+for f in /usr/lib/shim/shimx64.efi.signed /usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed \
+	 /usr/lib/systemd/boot/efi/systemd-bootx64.efi; do
+	[ -f "$f" ] && head -c 65536 "$f" >"$OUT/pe/$(basename "$f").head"
+done
+# signature lists and the trust point cut out of the real logs; TPM quote structures made here
+if [ -d "$SH/eventlogs" ]; then
+	python3 - "$SH/eventlogs" "$OUT" <<'EOF'
+import os, struct, sys
+sys.path.insert(0, "tests")   # the tests' own reader of the format (seeds.sh runs from the repository root)
+import eventlog_edit as ee
+src, out = sys.argv[1], sys.argv[2]
+for name in ("go-attestation/option_rom_eventlog", "go-attestation/ubuntu_2104_shielded_vm_no_secure_boot_eventlog"):
+    log = ee.Log(open(os.path.join(src, name), "rb").read())
+    for var in ("PK", "KEK", "db", "dbx"):
+        _, val = ee.var_parts(log.events[ee.pcr7_var(log, var)]["data"])
+        if val:
+            open(os.path.join(out, "siglist", "%s-%s" % (os.path.basename(name), var)), "wb").write(val)
+    for e in log.events:
+        if e["pcr"] == 0xFFFFFFFF:
+            open(os.path.join(out, "quote", "trustpoint-" + os.path.basename(name)), "wb").write(e["data"])
+            k = e["data"].find(struct.pack("<I", 0x80080001))
+            n = struct.unpack_from("<I", e["data"], k + 4)[0]
+            open(os.path.join(out, "quote", "quote-info2"), "wb").write(e["data"][k + 8:k + 8 + n])
+# TPMS_ATTEST of a quote (big-endian): magic, type, signer name, extraData, clock info, firmware, selection, digest
+sel = struct.pack(">IHB", 1, 0x000B, 3) + bytes([0x83, 0x00, 0x00])
+att = struct.pack(">IH", 0xff544347, 0x8018) + struct.pack(">H", 4) + b"\0\x0b\xaa\xbb" + struct.pack(">H", 4) + b"\x0b\xad\xc0\xde"
+att += struct.pack(">QIIB", 12345, 1, 0, 1) + struct.pack(">Q", 0x2000) + sel + struct.pack(">H", 32) + bytes(range(32))
+open(os.path.join(out, "quote", "tpms-attest"), "wb").write(att)
+sig = struct.pack(">HHH", 0x0018, 0x000B, 32) + bytes(32) + struct.pack(">H", 32) + bytes(32)
+def sipa(t, d):
+    return struct.pack("<II", t, len(d)) + d
+tp = sipa(0x80080003, "Windows AIK".encode("utf-16-le") + b"\0\0") + sipa(0x80080001, att) + sipa(0x80080002, sig)
+open(os.path.join(out, "quote", "trustpoint-tpm2"), "wb").write(sipa(0xC0010004, tp))
+EOF
 fi
 # memory image framing: small LiME, ELF core and crash dump files
 command -v python3 >/dev/null && python3 - "$OUT/memimage" <<'EOF'

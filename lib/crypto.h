@@ -42,8 +42,30 @@ enum bd_stretch_impl {
 	BD_STRETCH_SHANI,     /* x86 SHA extensions; BD_ERR_UNSUPPORTED where the CPU lacks them */
 };
 int bd_stretch_impl(enum bd_stretch_impl impl, const uint8_t initial[32], const uint8_t salt[16], uint8_t out[32]);
-/* True when bd_stretch() uses SHA-NI (CPU support, and BDKIT_NO_SHANI unset in the environment). */
+/* True when bd_stretch() uses SHA-NI (the CPU has the SHA extensions). */
 bool bd_stretch_has_shani(void);
+/*
+ * n independent stretches (initial[i], salt[i]) -> out[i], each bit-identical to bd_stretch():
+ * with SHA-NI 2-4 streams interleaved per call, else one per lane of AVX-512 (16) or AVX2 (8)
+ * registers, else one after the other. bd_stretch_batch(): how many to pass per call for full speed.
+ */
+void bd_stretch_many(size_t n, const uint8_t (*initial)[32], const uint8_t (*salt)[16], uint8_t (*out)[32]);
+size_t bd_stretch_batch(void);
+/* Explicit choice, for tests and benchmarks; BD_ERR_UNSUPPORTED where the CPU lacks it. */
+enum bd_stretch_many {
+	BD_STRETCH_MANY_AUTO,
+	BD_STRETCH_MANY_SINGLE,  /* bd_stretch() one after the other */
+	BD_STRETCH_MANY_SHANI2,  /* SHA-NI, 2 / 3 / 4 streams interleaved */
+	BD_STRETCH_MANY_SHANI3,
+	BD_STRETCH_MANY_SHANI4,
+	BD_STRETCH_MANY_AVX2,    /* 8 lanes */
+	BD_STRETCH_MANY_AVX512,  /* 16 lanes */
+};
+int bd_stretch_many_impl(enum bd_stretch_many impl, size_t n, const uint8_t (*initial)[32],
+			 const uint8_t (*salt)[16], uint8_t (*out)[32]);
+/* Wall seconds one full bd_stretch_many call of bd_stretch_batch() stretches takes on this thread,
+ * estimated from a run of 1/64 of the rounds (for rate estimates before a search). */
+double bd_stretch_many_time(void);
 /* SHA256(SHA256(UTF-16LE(password))), no terminator. BD_ERR_INVALID on bad UTF-8. */
 int bd_password_hash(const char *utf8, uint8_t out[32]);
 /* SHA256(key16) */
@@ -57,6 +79,14 @@ void bd_diffuser_a_decrypt(uint8_t *sector, size_t size);
 void bd_diffuser_a_encrypt(uint8_t *sector, size_t size);
 void bd_diffuser_b_decrypt(uint8_t *sector, size_t size);
 void bd_diffuser_b_encrypt(uint8_t *sector, size_t size);
+/*
+ * The whole Elephant layer of `count` sectors of ss bytes (512..4096) in place: decrypt = diffuser B,
+ * diffuser A, xor with the sector key; encrypt = the inverse. keys: 32 bytes per sector. width 16
+ * (AVX-512), 8 (AVX2) or 0 (one sector at a time); scratch: NULL (scalar) or ss * 16 bytes aligned
+ * to 64. The caller checks that the CPU has the width it asks for.
+ */
+void bd_elephant_sectors(int width, uint8_t *buf, size_t count, size_t ss, const uint8_t *keys, bool enc,
+			 void *scratch);
 
 /* ---- sector.c (§5, §6) ---- */
 /*
@@ -78,5 +108,11 @@ void bd_sector_cipher_free(struct bd_sector_cipher *c);
  */
 int bd_sector_decrypt(struct bd_sector_cipher *c, uint8_t *buf, size_t count, uint64_t phys_off);
 int bd_sector_encrypt(struct bd_sector_cipher *c, uint8_t *buf, size_t count, uint64_t phys_off);
+/*
+ * Tests only: cap the implementation every sector cipher uses from now on: 0 = OpenSSL EVP
+ * (the reference), 1 = AES-NI, 2 = VAES/AVX-512, -1 = the best this CPU has (the default).
+ * Returns the level that is then in effect (never above what the CPU has).
+ */
+int bd_sector_force_level(int level);
 
 #endif /* BDKIT_CRYPTO_H */

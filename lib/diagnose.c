@@ -2,65 +2,67 @@
 /*
  * Why did this machine fall into BitLocker recovery? Compare the replay of a
  * good boot with the recovery boot on the PCRs the TPM protector is bound to,
- * align the events of each differing PCR, and name the cause with the rules of
- * diagnose.md §5; add the causes that need no diff (unlock flags, debugging,
- * Secure Boot off, protector set).
+ * align the events of each differing PCR by content (diagnose_align.c), tell
+ * volatile measurements and other machines apart (diagnose_boots.c), and name
+ * the cause with the rules of diagnose.md §5; add the causes that need no diff
+ * (unlock flags, debugging, Secure Boot off, protector set).
  */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "internal.h"
-#include "eventlog.h"
+#include "diagnose_int.h"
 
-#define PROFILE_UEFI_SB  0x00000880u   /* PCR 7, 11 */
-#define PROFILE_UEFI     0x00000815u   /* PCR 0, 2, 4, 11 */
-#define MAX_ALIGN_CELLS  (1u << 20)    /* LCS table size limit; longer event lists are compared by position */
+#define SUSPEND "suspend BitLocker for the reboot(s) it needs first (Windows: Suspend-BitLocker -MountPoint C: " \
+	"-RebootCount 1, or manage-bde -protectors -disable C: -RebootCount 1; offline: bdkit suspend --reboot-count 1)"
 
 static const struct {
 	const char *id, *title, *advice;
 } causes[BD_CAUSE__COUNT] = {
 	[BD_CAUSE_UNEXPLAINED] = { "unexplained-pcr-change",
 		"A bound PCR changed for a reason no rule recognises",
-		"Compare the listed events with 'bdkit eventlog show' on both logs; after recovery, "
+		"Compare the listed events with 'bdkit eventlog show --index N' on both logs; after recovery, "
 		"re-seal the TPM protector (manage-bde -protectors -disable C: -RebootCount 1, then reboot)." },
 	[BD_CAUSE_FIRMWARE_UPDATE] = { "firmware-update",
 		"BIOS/UEFI firmware upgrade (PCR 0: S-CRTM version or firmware code changed)",
-		"Suspend BitLocker before firmware updates (Suspend-BitLocker -RebootCount 1 / manage-bde "
-		"-protectors -disable C:); after this recovery, reboot once more so BitLocker re-seals to the new firmware." },
+		"Before firmware updates, " SUSPEND "; after this recovery, reboot once more so BitLocker re-seals to "
+		"the new firmware." },
 	[BD_CAUSE_PLATFORM_CONFIG] = { "platform-configuration",
 		"Firmware settings or hardware configuration changed (PCR 1)",
-		"Avoid binding PCR 1; suspend BitLocker before changing BIOS settings or hardware." },
+		"Avoid binding PCR 1; before changing BIOS settings or hardware, " SUSPEND "." },
 	[BD_CAUSE_BOOT_ORDER] = { "boot-order",
 		"Boot order changed, or the firmware tried other boot devices before the Windows Boot Manager",
 		"Put the Windows Boot Manager first in the boot order (or use PCR 7 binding, which ignores boot "
-		"order); suspend BitLocker before changing boot settings." },
+		"order); before changing boot settings, " SUSPEND "." },
 	[BD_CAUSE_BOOT_MEDIA] = { "boot-media",
 		"Bootable CD/DVD, USB device or network boot attempted before the hard disk",
 		"Remove the media or disable network/USB boot before the internal disk, or put the Windows Boot "
 		"Manager first in the boot order." },
 	[BD_CAUSE_OPTION_ROM] = { "option-rom",
 		"Add-in card, docking station or option ROM added, removed or updated (PCR 2/3)",
-		"Suspend BitLocker before docking changes or adding/updating add-in cards and their firmware." },
+		"Reattach the card or dock the machine booted with; before docking changes or adding/updating add-in "
+		"cards and their firmware, " SUSPEND "." },
 	[BD_CAUSE_BOOT_MANAGER] = { "boot-manager",
 		"Boot manager changed or replaced (PCR 4: a new Authenticode hash for the boot application)",
-		"Expected after a Windows boot manager update or a dual-boot loader install: suspend BitLocker "
-		"before such updates; check the binary if no update was made." },
+		"Expected after a Windows boot manager update or a dual-boot loader install: before such updates, "
+		SUSPEND "; check the binary if no update was made ('bdkit diagnose predict --boot-app FILE' "
+		"tells in advance)." },
 	[BD_CAUSE_PARTITION_TABLE] = { "partition-table",
 		"Partition table changed (PCR 5: GPT or MBR partition data)",
-		"Suspend BitLocker before creating, deleting or resizing partitions." },
+		"Before creating, deleting or resizing partitions, " SUSPEND "." },
 	[BD_CAUSE_SECURE_BOOT_DISABLED] = { "secure-boot-state",
 		"Secure Boot disabled or enabled (PCR 7: SecureBoot variable changed)",
-		"Re-enable Secure Boot in the firmware setup (or suspend BitLocker before changing it)." },
+		"Re-enable Secure Boot in the firmware setup (PCR 7 binding needs it); to change it on purpose, "
+		SUSPEND "." },
 	[BD_CAUSE_SECURE_BOOT_POLICY] = { "secure-boot-policy",
-		"Secure Boot policy changed (PCR 7: PK/KEK/db/dbx update, or firmware debug mode)",
-		"A Secure Boot database update (e.g. a dbx revocation push) changes PCR 7: suspend BitLocker for "
-		"one reboot before applying it; after recovery, reboot once to re-seal." },
+		"Another Secure Boot policy measurement changed (PCR 7)",
+		"Look at the listed PCR 7 events; before Secure Boot configuration changes, " SUSPEND
+		"; after recovery, reboot once to re-seal." },
 	[BD_CAUSE_SECURE_BOOT_AUTHORITY] = { "secure-boot-authority",
-		"Code signed by a different Secure Boot authority ran (PCR 7: new boot loader, option ROM or boot media)",
-		"Find which binary brought the new certificate (boot media, third-party loader, option ROM); "
-		"suspend BitLocker before installing such components." },
+		"A boot component is now signed by another Secure Boot authority (PCR 7: different db certificate)",
+		"Expected when a boot manager signed by a new CA (e.g. Windows UEFI CA 2023) replaces the old one: "
+		"before such boot manager updates, " SUSPEND "." },
 	[BD_CAUSE_BITLOCKER_STATE] = { "bitlocker-access-control",
 		"BitLocker access-control measurement (PCR 11) differs",
 		"Usually follows another change; re-seal the TPM protector after recovery." },
@@ -90,11 +92,68 @@ static const struct {
 	[BD_CAUSE_DIFFERENT_PLATFORM] = { "different-platform",
 		"The logs come from different machines (drive moved to a new computer, or motherboard/TPM replaced)",
 		"If the drive was moved on purpose, unlock with the recovery password and re-create the TPM "
-		"protector on the new machine; otherwise compare logs of the same machine." },
+		"protector on the new machine (manage-bde -protectors -delete C: -type TPM, then -add C: -tpm); "
+		"otherwise compare logs of the same machine." },
 	[BD_CAUSE_FIRMWARE_ERROR] = { "firmware-error",
 		"The firmware logged a measurement error (error separator)",
 		"Non-compliant or failing firmware: update the firmware (with BitLocker suspended) and check the "
 		"vendor's known issues." },
+	[BD_CAUSE_SB_PK] = { "secure-boot-pk",
+		"Secure Boot platform key (PK) changed (PCR 7)",
+		"A new platform key comes with a firmware update, a board replacement or a reset of the Secure Boot "
+		"keys in the firmware setup: before such changes, " SUSPEND "; after recovery, reboot once to re-seal." },
+	[BD_CAUSE_SB_KEK] = { "secure-boot-kek",
+		"Secure Boot key exchange keys (KEK) changed (PCR 7), e.g. the Microsoft KEK CA 2023 update",
+		"KEK updates change PCR 7: before Windows or the vendor applies one, " SUSPEND
+		"; after recovery, reboot once to re-seal ('bdkit diagnose predict --kek-update FILE' tells in advance)." },
+	[BD_CAUSE_SB_DB] = { "secure-boot-db",
+		"Secure Boot allowed signature database (db) changed (PCR 7), e.g. the Windows UEFI CA 2023 update",
+		"db updates change PCR 7: before applying one, " SUSPEND "; after recovery, reboot once to re-seal "
+		"('bdkit diagnose predict --db-update FILE' tells in advance)." },
+	[BD_CAUSE_SB_DBX] = { "secure-boot-dbx",
+		"Secure Boot forbidden signature database (dbx) changed (PCR 7): a revocation update",
+		"dbx revocation updates (Windows security updates, fwupd, vendor firmware) change PCR 7: before "
+		"applying one, " SUSPEND "; after recovery, reboot once to re-seal ('bdkit diagnose predict "
+		"--dbx-update FILE' tells in advance)." },
+	[BD_CAUSE_SB_CONFIG] = { "secure-boot-config",
+		"Another Secure Boot variable changed (PCR 7: dbt, dbr, audit/deployed mode or a vendor variable)",
+		"Secure Boot mode or vendor key changes in the firmware setup change PCR 7: undo them, or before "
+		"making them " SUSPEND "." },
+	[BD_CAUSE_DMA_PROTECTION] = { "dma-protection",
+		"Pre-boot DMA protection (IOMMU / Kernel DMA Protection) was turned off or on in the firmware (PCR 7 "
+		"\"DMA Protection Disabled\")",
+		"Turn DMA protection (VT-d / AMD-Vi / Kernel DMA Protection) back to how it was in the firmware setup; "
+		"to change it on purpose, " SUSPEND "." },
+	[BD_CAUSE_UEFI_DEBUG] = { "uefi-debug-mode",
+		"The firmware ran in UEFI debug mode (PCR 7 \"UEFI Debug Mode\")",
+		"UEFI debug mode is a development setting: turn it off in the firmware (or ask the vendor for a "
+		"production firmware); BitLocker cannot trust PCR 7 while it is on." },
+	[BD_CAUSE_AUTHORITY_ADDED] = { "secure-boot-authority-added",
+		"Code signed by a Secure Boot authority not used before ran (PCR 7)",
+		"The evidence names the component that needed the new certificate (a boot loader, an option ROM of a "
+		"new card or dock, boot media): remove it if unexpected; to add it on purpose, " SUSPEND "." },
+	[BD_CAUSE_AUTHORITY_REMOVED] = { "secure-boot-authority-removed",
+		"A Secure Boot authority used before was not needed (PCR 7): the component it authorised is gone",
+		"The evidence names the component that used it (an option ROM of a removed card or dock, a boot "
+		"loader no longer run): reattach or restore it; to remove it on purpose, " SUSPEND "." },
+	[BD_CAUSE_BANK_SWITCH] = { "pcr-bank-switch",
+		"The TPM's active PCR bank changed (e.g. SHA-1 to SHA-256 in the firmware's TPM settings)",
+		"BitLocker's key is sealed to the PCRs of the old bank: switch the bank back in the firmware setup, "
+		"or unlock with the recovery password, then suspend and resume BitLocker (or re-add the TPM protector) "
+		"so it seals to the new bank; before changing TPM settings, " SUSPEND "." },
+	[BD_CAUSE_VOLATILE] = { "volatile-measurement",
+		"The firmware measures data that changes on every boot into this PCR (it differs between good boots too)",
+		"Not the cause of this recovery by itself; a PCR that changes every boot should not be in the profile "
+		"(use PCR 7 binding, or a profile without it), and a firmware update may fix the measurement." },
+	[BD_CAUSE_TPM_CLEARED] = { "tpm-cleared",
+		"Same machine, but the TPM's identity restarted (attestation key or boot counter): the TPM was cleared "
+		"or replaced",
+		"A cleared TPM lost the sealed key: unlock with the recovery password, then re-create the TPM protector "
+		"(manage-bde -protectors -delete C: -type TPM; manage-bde -protectors -add C: -tpm)." },
+	[BD_CAUSE_NOT_COMPARED] = { "not-compared",
+		"Recovery boot, but no good boot to compare it with: PCR changes cannot be seen",
+		"Give the whole MeasuredBoot folder (C:\\Windows\\Logs\\MeasuredBoot) or an earlier log unlocked by the "
+		"TPM (--good), and the volume (--volume) for its PCR profile." },
 };
 
 const char *bd_cause_id(int c) { return c >= 0 && c < BD_CAUSE__COUNT ? causes[c].id : "unknown"; }
@@ -108,25 +167,22 @@ const char *bd_confidence_name(int c)
 
 /* ---- findings ---- */
 
-struct diag {
-	struct bd_diagnosis *d;
-	size_t cap;
-	const bd_eventlog *good, *bad;
-	struct bd_eventlog_info gi, bi;
-	uint16_t alg;
-};
+struct bd_finding *dg_find(struct dg *g, int cause, int bound)
+{
+	for (size_t i = 0; i < g->d->n_findings; i++)
+		if (g->d->findings[i].cause == cause && g->d->findings[i].bound == bound)
+			return &g->d->findings[i];
+	return NULL;
+}
 
-static int add_finding(struct diag *g, int cause, int conf, unsigned pcr, int bound, const char *fmt, ...)
-	__attribute__((format(printf, 6, 7)));
-static int add_finding(struct diag *g, int cause, int conf, unsigned pcr, int bound, const char *fmt, ...)
+int dg_add(struct dg *g, int cause, int conf, unsigned pcr, int bound, long gi, long bi, const char *fmt, ...)
 {
 	struct bd_diagnosis *d = g->d;
-	struct bd_finding *f = NULL;
+	struct bd_finding *f = dg_find(g, cause, bound);
+	struct bd_event e;
 	va_list ap;
+	char *text = NULL;
 
-	for (size_t i = 0; i < d->n_findings; i++)
-		if (d->findings[i].cause == cause && d->findings[i].bound == bound)
-			f = &d->findings[i];
 	if (!f) {
 		if (d->n_findings == g->cap) {
 			size_t ncap = g->cap ? g->cap * 2 : 8;
@@ -144,521 +200,46 @@ static int add_finding(struct diag *g, int cause, int conf, unsigned pcr, int bo
 	f->confidence = MAX(f->confidence, conf);
 	if (pcr < BD_PCR_COUNT)
 		f->pcrs |= 1u << pcr;
-	if (fmt && f->n_evidence < BD_FINDING_MAX_EVIDENCE) {
-		va_start(ap, fmt);
-		vsnprintf(f->evidence[f->n_evidence], sizeof(f->evidence[0]), fmt, ap);
-		va_end(ap);
-		/* the same line twice adds nothing */
-		for (size_t i = 0; i < f->n_evidence; i++)
-			if (!strcmp(f->evidence[i], f->evidence[f->n_evidence]))
-				return 0;
-		f->n_evidence++;
-	}
-	return 0;
-}
-
-/* ---- per-PCR event alignment ---- */
-
-struct item {
-	size_t idx;
-	uint32_t type;
-	char key[300];
-	const uint8_t *digest;
-	size_t dlen;
-};
-
-static void event_key(const bd_eventlog *log, const struct bd_event *e, char *key, size_t keylen)
-{
-	struct ev_var v;
-	char path[256];
-	int medium;
-
-	switch (e->type) {
-	case EV_EFI_VARIABLE_DRIVER_CONFIG: case EV_EFI_VARIABLE_BOOT: case EV_EFI_VARIABLE_BOOT2:
-	case EV_EFI_VARIABLE_AUTHORITY:
-		if (!ev_parse_var(e->data, e->data_len, &v)) {
-			if (e->type == EV_EFI_VARIABLE_AUTHORITY)
-				snprintf(key, keylen, "%x:%s:%zu", e->type, v.name, e->data_len);
-			else
-				snprintf(key, keylen, "%x:%s", e->type, v.name);
-			return;
-		}
-		break;
-	case EV_EFI_BOOT_SERVICES_APPLICATION: case EV_EFI_BOOT_SERVICES_DRIVER:
-	case EV_EFI_RUNTIME_SERVICES_DRIVER:
-		if (!ev_image_path(e->data, e->data_len, path, sizeof(path), &medium)) {
-			/* the same file on the same kind of medium is the same boot component,
-			 * even when a partition GUID in its device path differs */
-			const char *file = strstr(path, "File(");
-			snprintf(key, keylen, "%x:%d:%s", e->type, medium, file ? file : path);
-			return;
-		}
-		break;
-	case EV_EFI_ACTION: case EV_ACTION: case EV_POST_CODE: case EV_SEPARATOR:
-		snprintf(key, keylen, "%x:%.*s", e->type, (int)MIN(e->data_len, (size_t)100), (const char *)e->data);
-		for (char *p = key; *p; p++)
-			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
-				*p = '.';
-		return;
-	}
-	(void)log;
-	snprintf(key, keylen, "%x", e->type);
-}
-
-static size_t collect(const bd_eventlog *log, uint16_t alg, unsigned pcr, struct item **out)
-{
-	struct bd_eventlog_info in;
-	struct item *it = NULL;
-	size_t n = 0;
-
-	bd_eventlog_info(log, &in);
-	for (size_t i = 0; i < in.n_events; i++) {
-		struct bd_event e;
-		if (bd_eventlog_event(log, i, &e) || !e.measured || e.pcr != pcr)
-			continue;
-		void *p = realloc(it, (n + 1) * sizeof(*it));
-		if (!p)
-			break;
-		it = p;
-		it[n].idx = i;
-		it[n].type = e.type;
-		event_key(log, &e, it[n].key, sizeof(it[n].key));
-		it[n].digest = NULL;
-		it[n].dlen = 0;
-		for (size_t d = 0; d < e.n_digests; d++)
-			if (e.digests[d].alg == alg) {
-				it[n].digest = e.digests[d].value;
-				it[n].dlen = e.digests[d].size;
-			}
-		n++;
-	}
-	*out = it;
-	return n;
-}
-
-static bool same_digest(const struct item *a, const struct item *b)
-{
-	return a->dlen == b->dlen && (!a->dlen || !memcmp(a->digest, b->digest, a->dlen));
-}
-
-static void short_hex(const uint8_t *p, size_t n, char *out)
-{
-	size_t k = MIN(n, (size_t)8);
-
-	for (size_t i = 0; i < k; i++)
-		sprintf(out + 2 * i, "%02x", p[i]);
-	strcpy(out + 2 * k, n > k ? "..." : "");
-}
-
-static bool var_named(const bd_eventlog *log, size_t idx, const char *name)
-{
-	struct bd_event e;
-	struct ev_var v;
-
-	return !bd_eventlog_event(log, idx, &e) && !ev_parse_var(e.data, e.data_len, &v) && !strcmp(v.name, name);
-}
-
-static bool var_is_boot(const bd_eventlog *log, size_t idx)
-{
-	struct bd_event e;
-	struct ev_var v;
-
-	return !bd_eventlog_event(log, idx, &e) && !ev_parse_var(e.data, e.data_len, &v) &&
-	       (!strcmp(v.name, "BootOrder") || (!strncmp(v.name, "Boot", 4) && strlen(v.name) == 8) ||
-		!strcmp(v.name, "BootNext"));
-}
-
-static bool is_sb_policy_var(const bd_eventlog *log, size_t idx)
-{
-	static const char *names[] = { "PK", "KEK", "db", "dbx", "dbt", "dbr", "DeployedMode", "AuditMode",
-				       "SetupMode" };
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (var_named(log, idx, names[i]))
-			return true;
-	return false;
-}
-
-enum op { OP_CHANGED, OP_ADDED, OP_REMOVED };
-
-static bool sipa_debug_type(uint32_t t)
-{
-	return t == SIPA_BOOTDEBUGGING || t == SIPA_OSKERNELDEBUG || t == SIPA_TESTSIGNING || t == SIPA_CODEINTEGRITY;
-}
-
-/* Two Windows EV_EVENT_TAG events differ: name the SIPA values that changed. */
-static int diff_sipa(struct diag *g, unsigned pcr, int bound, const struct item *gi, const struct item *bi)
-{
-	struct bd_event ge, be;
-	int shown = 0, r = 0;
-
-	bd_eventlog_event(g->good, gi->idx, &ge);
-	bd_eventlog_event(g->bad, bi->idx, &be);
-	if (!ge.n_sipa || !be.n_sipa)
-		return -1;
-	if (ge.n_sipa != be.n_sipa)
-		return add_finding(g, BD_CAUSE_UNEXPLAINED, BD_CONF_LOW, pcr, bound,
-				   "PCR %u: Windows SIPA container with %zu events -> %zu events (boot modules or "
-				   "settings added/removed)", pcr, ge.n_sipa, be.n_sipa);
-	bool volatile_only = true;
-	for (size_t j = 0; j < ge.n_sipa && shown < 3 && !r; j++) {
-		struct bd_sipa_event a, b;
-		char da[128], db[128];
-		bd_event_sipa(g->good, gi->idx, j, &a);
-		bd_event_sipa(g->bad, bi->idx, j, &b);
-		if ((a.type & SIPA_AGGREGATION) && a.type == b.type)
-			continue;
-		if (a.type == b.type && a.len == b.len && !memcmp(a.data, b.data, a.len))
-			continue;
-		/* values that differ on every boot, and the unlock method (the recovery itself) */
-		if (a.type == b.type && (a.type == SIPA_BOOTCOUNTER || a.type == SIPA_EVENTCOUNTER ||
-					 a.type == SIPA_COUNTERID || a.type == SIPA_BITLOCKER_UNLOCK))
-			continue;
-		volatile_only = false;
-		bd_sipa_describe(&a, da, sizeof(da));
-		bd_sipa_describe(&b, db, sizeof(db));
-		shown++;
-		r = add_finding(g, sipa_debug_type(b.type) ? BD_CAUSE_DEBUG_POLICY : BD_CAUSE_UNEXPLAINED,
-				sipa_debug_type(b.type) ? BD_CONF_HIGH : BD_CONF_LOW, pcr, bound,
-				"PCR %u: SIPA %s %s -> %s", pcr, b.name ? b.name : "event", da, db);
-	}
-	if (volatile_only)
+	if (!fmt)
 		return 0;
-	return shown || r ? r : -1;
-}
-
-/* Two GPT events differ: name the partitions whose type or extent changed. */
-static int diff_gpt(struct diag *g, unsigned pcr, int bound, const struct item *gi, const struct item *bi)
-{
-	struct bd_event ge, be;
-	int shown = 0, r = 0;
-
-	bd_eventlog_event(g->good, gi->idx, &ge);
-	bd_eventlog_event(g->bad, bi->idx, &be);
-	if (ge.data_len < 100 || be.data_len < 100)
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) < 0)
+		text = NULL;
+	va_end(ap);
+	if (!text)
+		return bd_err(BD_ERR_NOMEM, "out of memory");
+	ev_sanitize(text);
+	/* the same line twice adds nothing */
+	for (size_t i = 0; i < f->n_evidence; i++)
+		if (!strcmp(f->evidence[i].text, text)) {
+			free(text);
+			return 0;
+		}
+	if (f->n_evidence == BD_FINDING_MAX_EVIDENCE) {
+		f->evidence_dropped++;
+		free(text);
 		return 0;
-	uint32_t esz_a = le32(ge.data + 84), esz_b = le32(be.data + 84);
-	uint64_t na = le64(ge.data + 92), nb = le64(be.data + 92);
-	if (esz_a < 56 || esz_b < 56)
-		return 0;
-	if (na != nb)
-		r = add_finding(g, BD_CAUSE_PARTITION_TABLE, BD_CONF_HIGH, pcr, bound,
-				"PCR %u: GPT lists %" PRIu64 " partition(s) -> %" PRIu64, pcr, na, nb);
-	for (uint64_t i = 0; !r && i < MIN(na, nb) && shown < 3; i++) {
-		size_t oa = 100 + (size_t)i * esz_a, ob = 100 + (size_t)i * esz_b;
-		if (oa > ge.data_len || ge.data_len - oa < 56 || ob > be.data_len || be.data_len - ob < 56)
-			break;
-		const uint8_t *a = ge.data + oa, *b = be.data + ob;
-		if (!memcmp(a, b, 16) && !memcmp(a + 32, b + 32, 16))
-			continue;
-		shown++;
-		r = add_finding(g, BD_CAUSE_PARTITION_TABLE, BD_CONF_HIGH, pcr, bound,
-				"PCR %u: partition %" PRIu64 ": LBA %" PRIu64 "-%" PRIu64 " -> %" PRIu64 "-%" PRIu64 "%s",
-				pcr, i + 1, le64(a + 32), le64(a + 40), le64(b + 32), le64(b + 40),
-				memcmp(a, b, 16) ? " (type changed)" : "");
 	}
-	return r;
-}
-
-/* Classify one difference in PCR pcr. gi/bi: event indexes in the good/bad log (or unused). */
-static int classify(struct diag *g, unsigned pcr, int bound, enum op op, const struct item *gi, const struct item *bi)
-{
-	const struct item *it = op == OP_REMOVED ? gi : bi;
-	const bd_eventlog *log = op == OP_REMOVED ? g->good : g->bad;
-	char a[256] = "", b[256] = "", ha[24] = "", hb[24] = "";
-	char what[700];
-	const char *tn = bd_event_type_name(it->type);
-	int cause = BD_CAUSE_UNEXPLAINED, conf = BD_CONF_LOW;
-	struct bd_event e;
-
-	tn = tn ? tn : "event";
-	if (gi)
-		bd_event_describe(g->good, gi->idx, a, sizeof(a));
-	if (bi)
-		bd_event_describe(g->bad, bi->idx, b, sizeof(b));
-	/* keep both sides of a change readable within one evidence line */
-	if (strlen(a) > 110)
-		strcpy(a + 104, " [...]");
-	if (strlen(b) > 110)
-		strcpy(b + 104, " [...]");
-	if (op == OP_CHANGED) {
-		if (gi->dlen)
-			short_hex(gi->digest, gi->dlen, ha);
-		if (bi->dlen)
-			short_hex(bi->digest, bi->dlen, hb);
-		if (!strcmp(a, b))
-			snprintf(what, sizeof(what), "PCR %u: %s %s: digest %s -> %s", pcr, tn, a, ha, hb);
-		else
-			snprintf(what, sizeof(what), "PCR %u: %s changed: %s -> %s", pcr, tn, a, b);
-	} else {
-		snprintf(what, sizeof(what), "PCR %u: %s %s: %s", pcr, tn, op == OP_ADDED ? "added" : "removed",
-			 op == OP_ADDED ? b : a);
-	}
-	bd_eventlog_event(log, it->idx, &e);
-	if (op == OP_CHANGED && it->type == EV_EVENT_TAG) {
-		int r = diff_sipa(g, pcr, bound, gi, bi);
-		if (r >= 0)
-			return r;
-	}
-
-	switch (pcr) {
-	case 0:
-		cause = BD_CAUSE_FIRMWARE_UPDATE;
-		conf = it->type == EV_S_CRTM_VERSION ? BD_CONF_HIGH : BD_CONF_MEDIUM;
-		break;
-	case 1:
-		if ((it->type == EV_EFI_VARIABLE_BOOT || it->type == EV_EFI_VARIABLE_BOOT2) && var_is_boot(log, it->idx)) {
-			cause = BD_CAUSE_BOOT_ORDER;
-			conf = var_named(log, it->idx, "BootOrder") ? BD_CONF_HIGH : BD_CONF_MEDIUM;
-		} else if (it->type == EV_CPU_MICROCODE) {
-			cause = BD_CAUSE_FIRMWARE_UPDATE;
-			conf = BD_CONF_MEDIUM;
-		} else {
-			cause = BD_CAUSE_PLATFORM_CONFIG;
-			conf = BD_CONF_MEDIUM;
-		}
-		break;
-	case 2: case 3:
-		cause = BD_CAUSE_OPTION_ROM;
-		conf = (it->type == EV_EFI_BOOT_SERVICES_DRIVER || it->type == EV_EFI_RUNTIME_SERVICES_DRIVER ||
-			it->type == EV_EFI_PLATFORM_FIRMWARE_BLOB || it->type == EV_EFI_PLATFORM_FIRMWARE_BLOB2)
-			? BD_CONF_HIGH : BD_CONF_MEDIUM;
-		break;
-	case 4:
-		if (it->type == EV_EFI_BOOT_SERVICES_APPLICATION || it->type == EV_EFI_BOOT_SERVICES_DRIVER ||
-		    it->type == EV_EFI_RUNTIME_SERVICES_DRIVER) {
-			char path[256];
-			int medium = MEDIUM_UNKNOWN;
-			ev_image_path(e.data, e.data_len, path, sizeof(path), &medium);
-			if (op == OP_CHANGED) {
-				cause = BD_CAUSE_BOOT_MANAGER;
-				conf = BD_CONF_HIGH;
-			} else if (medium == MEDIUM_USB || medium == MEDIUM_CDROM || medium == MEDIUM_NETWORK) {
-				cause = BD_CAUSE_BOOT_MEDIA;
-				conf = BD_CONF_HIGH;
-			} else {
-				cause = BD_CAUSE_BOOT_ORDER;
-				conf = BD_CONF_MEDIUM;
-			}
-		} else if (it->type == EV_EFI_ACTION || it->type == EV_ACTION ||
-			   it->type == EV_OMIT_BOOT_DEVICE_EVENTS) {
-			cause = BD_CAUSE_BOOT_ORDER;
-			conf = BD_CONF_MEDIUM;
-		} else if (it->type == EV_IPL) {
-			cause = BD_CAUSE_BOOT_MANAGER;
-			conf = BD_CONF_MEDIUM;
-		}
-		break;
-	case 5:
-		if (it->type == EV_EFI_GPT_EVENT || it->type == EV_EFI_GPT_EVENT2 || it->type == EV_IPL_PARTITION_DATA) {
-			cause = BD_CAUSE_PARTITION_TABLE;
-			conf = BD_CONF_HIGH;
-			if (op == OP_CHANGED && it->type != EV_IPL_PARTITION_DATA) {
-				int r = add_finding(g, cause, conf, pcr, bound, "%s", what);
-				return r ? r : diff_gpt(g, pcr, bound, gi, bi);
-			}
-		} else if (it->type == EV_EFI_ACTION || it->type == EV_EFI_VARIABLE_BOOT ||
-			   it->type == EV_EFI_VARIABLE_BOOT2) {
-			cause = BD_CAUSE_BOOT_ORDER;
-			conf = BD_CONF_MEDIUM;
-		}
-		break;
-	case 7:
-		if (it->type == EV_EFI_VARIABLE_DRIVER_CONFIG && var_named(log, it->idx, "SecureBoot")) {
-			cause = BD_CAUSE_SECURE_BOOT_DISABLED;
-			conf = BD_CONF_HIGH;
-		} else if (it->type == EV_EFI_VARIABLE_DRIVER_CONFIG && is_sb_policy_var(log, it->idx)) {
-			cause = BD_CAUSE_SECURE_BOOT_POLICY;
-			conf = BD_CONF_HIGH;
-		} else if (it->type == EV_EFI_ACTION) {
-			cause = BD_CAUSE_SECURE_BOOT_POLICY;
-			conf = BD_CONF_HIGH;
-		} else if (it->type == EV_EFI_VARIABLE_AUTHORITY) {
-			cause = BD_CAUSE_SECURE_BOOT_AUTHORITY;
-			conf = BD_CONF_MEDIUM;
-		} else if (it->type == EV_EFI_VARIABLE_DRIVER_CONFIG) {
-			cause = BD_CAUSE_SECURE_BOOT_POLICY;
-			conf = BD_CONF_MEDIUM;
-		}
-		break;
-	case 8: case 9: case 10:
-		cause = BD_CAUSE_BOOT_MANAGER;
-		conf = BD_CONF_MEDIUM;
-		break;
-	case 11:
-		cause = BD_CAUSE_BITLOCKER_STATE;
-		conf = BD_CONF_LOW;
-		break;
-	}
-	return add_finding(g, cause, conf, pcr, bound, "%s", what);
-}
-
-/* Align the events of one PCR (LCS over keys) and classify every difference. */
-static int diff_pcr(struct diag *g, unsigned pcr, int bound)
-{
-	struct item *ga = NULL, *ba = NULL;
-	size_t ng = collect(g->good, g->alg, pcr, &ga), nb = collect(g->bad, g->alg, pcr, &ba);
-	size_t ops = 0;
-	uint16_t *lcs = NULL;
-	int r = 0;
-
-	if ((ng + 1) * (nb + 1) <= MAX_ALIGN_CELLS)
-		lcs = calloc((ng + 1) * (nb + 1), sizeof(*lcs));
-	if (lcs) {
-#define L(i, j) lcs[(i) * (nb + 1) + (j)]
-		for (size_t i = ng; i-- > 0;)
-			for (size_t j = nb; j-- > 0;)
-				L(i, j) = !strcmp(ga[i].key, ba[j].key) ? (uint16_t)(L(i + 1, j + 1) + 1)
-					: MAX(L(i + 1, j), L(i, j + 1));
-		size_t i = 0, j = 0;
-		while (!r && (i < ng || j < nb)) {
-			if (i < ng && j < nb && !strcmp(ga[i].key, ba[j].key)) {
-				if (!same_digest(&ga[i], &ba[j]))
-					ops++, r = classify(g, pcr, bound, OP_CHANGED, &ga[i], &ba[j]);
-				i++, j++;
-			} else if (j < nb && (i == ng || L(i, j + 1) >= L(i + 1, j))) {
-				ops++, r = classify(g, pcr, bound, OP_ADDED, NULL, &ba[j++]);
-			} else {
-				ops++, r = classify(g, pcr, bound, OP_REMOVED, &ga[i++], NULL);
-			}
-		}
-#undef L
-	} else {
-		/* too long to align: compare by position */
-		for (size_t i = 0; !r && i < MAX(ng, nb); i++) {
-			if (i < ng && i < nb && !strcmp(ga[i].key, ba[i].key) && same_digest(&ga[i], &ba[i]))
-				continue;
-			ops++;
-			if (i < ng && i < nb)
-				r = classify(g, pcr, bound, OP_CHANGED, &ga[i], &ba[i]);
-			else if (i < nb)
-				r = classify(g, pcr, bound, OP_ADDED, NULL, &ba[i]);
-			else
-				r = classify(g, pcr, bound, OP_REMOVED, &ga[i], NULL);
+	if (!f->evidence) {
+		f->evidence = calloc(BD_FINDING_MAX_EVIDENCE, sizeof(*f->evidence));
+		if (!f->evidence) {
+			free(text);
+			return bd_err(BD_ERR_NOMEM, "out of memory");
 		}
 	}
-	if (!r && !ops) {
-		/* same events, different value: the start value differs */
-		if (pcr == 0 && g->gi.startup_locality != g->bi.startup_locality)
-			r = add_finding(g, BD_CAUSE_FIRMWARE_UPDATE, BD_CONF_LOW, pcr, bound,
-					"PCR 0: start locality %d -> %d (StartupLocality event)",
-					g->gi.startup_locality, g->bi.startup_locality);
-		else if (!ng && !nb)
-			r = add_finding(g, BD_CAUSE_UNEXPLAINED, BD_CONF_LOW, pcr, bound,
-					"PCR %u differs but neither log records an event for it", pcr);
-	}
-	free(lcs);
-	free(ga);
-	free(ba);
-	return r;
-}
-
-/* ---- same machine? ---- */
-
-static bool var_data(const bd_eventlog *log, const char *name, const uint8_t **data, size_t *len)
-{
-	struct bd_eventlog_info in;
-
-	bd_eventlog_info(log, &in);
-	for (size_t i = 0; i < in.n_events; i++) {
-		struct bd_event e;
-		struct ev_var v;
-		if (bd_eventlog_event(log, i, &e) || e.pcr != 7 || e.type != EV_EFI_VARIABLE_DRIVER_CONFIG ||
-		    ev_parse_var(e.data, e.data_len, &v) || strcmp(v.name, name))
-			continue;
-		*data = v.data;
-		*len = v.len;
-		return true;
-	}
-	return false;
-}
-
-/* The processor signature from "Load microcode revision X for processor Y" style text, or "". */
-static void cpu_id(const bd_eventlog *log, char *out, size_t outlen)
-{
-	struct bd_eventlog_info in;
-
-	out[0] = 0;
-	bd_eventlog_info(log, &in);
-	for (size_t i = 0; i < in.n_events; i++) {
-		struct bd_event e;
-		char text[256];
-		const char *p;
-		if (bd_eventlog_event(log, i, &e) || e.type != EV_CPU_MICROCODE)
-			continue;
-		snprintf(text, sizeof(text), "%.*s", (int)MIN(e.data_len, (size_t)255), (const char *)e.data);
-		if ((p = strstr(text, "processor ")))
-			snprintf(out, outlen, "%s", p + 10);
-		return;
-	}
-}
-
-static bool gpt_guid(const bd_eventlog *log, uint8_t guid[16])
-{
-	struct bd_eventlog_info in;
-
-	bd_eventlog_info(log, &in);
-	for (size_t i = 0; i < in.n_events; i++) {
-		struct bd_event e;
-		uint64_t n;
-		if (!bd_eventlog_event(log, i, &e) && e.type == EV_EFI_GPT_EVENT && !ev_gpt(e.data, e.data_len, guid, &n))
-			return true;
-	}
-	return false;
-}
-
-static int check_platform(struct diag *g)
-{
-	const uint8_t *pa, *pb;
-	size_t la, lb;
-	char ca[64], cb[64];
-	uint8_t ga[16], gb[16];
-	int score = 0;
-	char why[4][300];
-	int nwhy = 0;
-
-	if (g->gi.crypto_agile != g->bi.crypto_agile || g->gi.n_banks != g->bi.n_banks) {
-		score += 2;
-		snprintf(why[nwhy++], sizeof(why[0]), "log format differs (%s, %zu bank(s) vs %s, %zu bank(s))",
-			 g->gi.crypto_agile ? "crypto-agile" : "legacy", g->gi.n_banks,
-			 g->bi.crypto_agile ? "crypto-agile" : "legacy", g->bi.n_banks);
-	}
-	if (var_data(g->good, "PK", &pa, &la) && var_data(g->bad, "PK", &pb, &lb) &&
-	    (la != lb || memcmp(pa, pb, la))) {
-		score += 2;
-		snprintf(why[nwhy++], sizeof(why[0]), "Secure Boot platform key (PK) differs");
-	}
-	if (g->gi.crtm_version[0] && g->bi.crtm_version[0] && strcmp(g->gi.crtm_version, g->bi.crtm_version)) {
-		score += 1;
-		if (nwhy < 4)
-			snprintf(why[nwhy++], sizeof(why[0]), "firmware \"%s\" vs \"%s\"", g->gi.crtm_version,
-				 g->bi.crtm_version);
-	}
-	cpu_id(g->good, ca, sizeof(ca));
-	cpu_id(g->bad, cb, sizeof(cb));
-	if (ca[0] && cb[0] && strcmp(ca, cb)) {
-		score += 2;
-		if (nwhy < 4)
-			snprintf(why[nwhy++], sizeof(why[0]), "processor %s vs %s", ca, cb);
-	}
-	if (gpt_guid(g->good, ga) && gpt_guid(g->bad, gb) && memcmp(ga, gb, 16)) {
-		score += 1;
-		if (nwhy < 4)
-			snprintf(why[nwhy++], sizeof(why[0]), "boot disk GPT GUID differs");
-	}
-	if (score < 3)
-		return 0;
-	g->d->different_platform = 1;
-	for (int i = 0; i < nwhy; i++) {
-		int r = add_finding(g, BD_CAUSE_DIFFERENT_PLATFORM, BD_CONF_HIGH, BD_PCR_COUNT, 1, "%s", why[i]);
-		if (r)
-			return r;
-	}
+	struct bd_evidence *ev = &f->evidence[f->n_evidence++];
+	ev->text = text;
+	ev->pcr = pcr < BD_PCR_COUNT ? pcr : BD_PCR_COUNT;
+	ev->good_index = gi;
+	ev->bad_index = bi;
+	ev->good_offset = gi >= 0 && g->good && !bd_eventlog_event(g->good, (size_t)gi, &e) ? e.offset : 0;
+	ev->bad_offset = bi >= 0 && !bd_eventlog_event(g->bad, (size_t)bi, &e) ? e.offset : 0;
 	return 0;
 }
 
 /* ---- causes that need no diff ---- */
 
-static int flag_rules(struct diag *g)
+static int flag_rules(struct dg *g)
 {
 	const struct bd_eventlog_info *b = &g->bi, *gd = g->good ? &g->gi : NULL;
 	struct {
@@ -671,38 +252,49 @@ static int flag_rules(struct diag *g)
 		{ b->test_signing, gd ? gd->test_signing : -1, "test signing", 1 },
 		{ b->code_integrity, gd ? gd->code_integrity : -1, "code integrity", 0 },
 	};
+	bool pcr7 = (g->d->bound_pcrs & (1u << 7)) != 0;
 	int r;
 
 	for (size_t i = 0; i < ARRAY_SIZE(checks); i++) {
 		if (checks[i].bad != checks[i].on || checks[i].good == checks[i].on)
 			continue;
-		r = add_finding(g, BD_CAUSE_DEBUG_POLICY, checks[i].good >= 0 ? BD_CONF_HIGH : BD_CONF_MEDIUM,
-				BD_PCR_COUNT, 1, "SIPA (PCR 12/13): %s %s in the bad boot%s", checks[i].name,
-				checks[i].on ? "ON" : "OFF",
-				checks[i].good >= 0 ? (checks[i].on ? " (off in the good boot)" : " (on in the good boot)") : "");
+		r = dg_add(g, BD_CAUSE_DEBUG_POLICY, checks[i].good >= 0 ? BD_CONF_HIGH : BD_CONF_MEDIUM, BD_PCR_COUNT, 1,
+			   -1, -1, "SIPA (PCR 12/13): %s %s in the bad boot%s", checks[i].name, checks[i].on ? "ON" : "OFF",
+			   checks[i].good >= 0 ? (checks[i].on ? " (off in the good boot)" : " (on in the good boot)") : "");
 		if (r)
 			return r;
 	}
 	if (b->tpm_failure && (!gd || !gd->tpm_failure) &&
-	    (r = add_finding(g, BD_CAUSE_TPM_FAILURE, BD_CONF_HIGH, BD_PCR_COUNT, 1,
-			     "SIPAERROR_TPMFAILURE record in the bad boot")))
+	    (r = dg_add(g, BD_CAUSE_TPM_FAILURE, BD_CONF_HIGH, BD_PCR_COUNT, 1, -1, -1,
+			"SIPAERROR_TPMFAILURE record in the bad boot")))
 		return r;
 	if (b->error_separators > (gd ? gd->error_separators : 0) &&
-	    (r = add_finding(g, BD_CAUSE_FIRMWARE_ERROR, BD_CONF_MEDIUM, BD_PCR_COUNT, 1,
-			     "%d error separator(s) in the bad boot", b->error_separators)))
+	    (r = dg_add(g, BD_CAUSE_FIRMWARE_ERROR, BD_CONF_MEDIUM, BD_PCR_COUNT, 1, -1, -1,
+			"%d error separator(s) in the bad boot", b->error_separators)))
 		return r;
-	if (b->secure_boot == 0 && (!gd || gd->secure_boot != 0) && (g->d->bound_pcrs & (1u << 7))) {
-		bool dup = false;
-		for (size_t i = 0; i < g->d->n_findings; i++)
-			dup |= g->d->findings[i].cause == BD_CAUSE_SECURE_BOOT_DISABLED;
-		if (!dup && (r = add_finding(g, BD_CAUSE_SECURE_BOOT_DISABLED, gd ? BD_CONF_HIGH : BD_CONF_MEDIUM, 7, 1,
-					     "Secure Boot is off in the bad boot and the protector is bound to PCR 7")))
-			return r;
-	}
+	/* PCR 7 states visible in the bad boot alone (with a good boot, the diff names them) */
+	if (pcr7 && b->secure_boot == 0 && (!gd || gd->secure_boot != 0) && !dg_find(g, BD_CAUSE_SECURE_BOOT_DISABLED, 1) &&
+	    (r = dg_add(g, BD_CAUSE_SECURE_BOOT_DISABLED, gd ? BD_CONF_HIGH : BD_CONF_MEDIUM, 7, 1, -1, -1,
+			"Secure Boot is off in the bad boot and the protector is bound to PCR 7")))
+		return r;
+	if (pcr7 && b->dma_protection_disabled && (!gd || !gd->dma_protection_disabled) &&
+	    !dg_find(g, BD_CAUSE_DMA_PROTECTION, 1) &&
+	    (r = dg_add(g, BD_CAUSE_DMA_PROTECTION, gd ? BD_CONF_HIGH : BD_CONF_MEDIUM, 7, 1, -1, -1,
+			"the bad boot logs \"DMA Protection Disabled\" in PCR 7")))
+		return r;
+	if (pcr7 && b->uefi_debug_mode && (!gd || !gd->uefi_debug_mode) && !dg_find(g, BD_CAUSE_UEFI_DEBUG, 1) &&
+	    (r = dg_add(g, BD_CAUSE_UEFI_DEBUG, gd ? BD_CONF_HIGH : BD_CONF_MEDIUM, 7, 1, -1, -1,
+			"the bad boot logs \"UEFI Debug Mode\" in PCR 7")))
+		return r;
 	return 0;
 }
 
-static int recovery_rules(struct diag *g, const struct bd_diag_opts *o, bool bound_change)
+static bool explains(int cause)
+{
+	return cause != BD_CAUSE_UNEXPLAINED && cause != BD_CAUSE_VOLATILE && cause != BD_CAUSE_BITLOCKER_STATE;
+}
+
+static int recovery_rules(struct dg *g, const struct bd_diag_opts *o)
 {
 	const struct bd_eventlog_info *b = &g->bi;
 	uint32_t good_flags = g->good && g->gi.has_unlock ? g->gi.unlock_flags : 0;
@@ -711,67 +303,210 @@ static int recovery_rules(struct diag *g, const struct bd_diag_opts *o, bool bou
 		   (o && o->protector_known && o->has_tpm_protector && (o->tpm_protector_type & 0x0400));
 	bool key = (good_flags & BD_UNLOCK_MEDIA) ||
 		   (o && o->protector_known && o->has_tpm_protector && (o->tpm_protector_type & 0x0200));
+	bool blamed = (g->blamed_pcrs & g->d->bound_pcrs) != 0;
 	int r;
 
 	if (o && o->protector_known && !o->has_tpm_protector &&
-	    (r = add_finding(g, BD_CAUSE_TPM_PROTECTOR_MISSING, BD_CONF_HIGH, BD_PCR_COUNT, 1,
-			     "the volume's metadata holds no TPM protector")))
+	    (r = dg_add(g, BD_CAUSE_TPM_PROTECTOR_MISSING, BD_CONF_HIGH, BD_PCR_COUNT, 1, -1, -1,
+			"the volume's metadata holds no TPM protector")))
 		return r;
-	if (!recovery || bound_change)
+	if (!recovery || blamed)
 		return 0;
 	for (size_t i = 0; i < g->d->n_findings; i++)
-		if (g->d->findings[i].bound && g->d->findings[i].cause != BD_CAUSE_UNEXPLAINED)
+		if (g->d->findings[i].bound && explains(g->d->findings[i].cause))
 			return 0; /* already explained without a PCR change (debugging, TPM failure ...) */
 	if (o && o->protector_known && !o->has_tpm_protector)
 		return 0;
 	if (pin)
-		return add_finding(g, BD_CAUSE_PIN_LOCKOUT, BD_CONF_MEDIUM, BD_PCR_COUNT, 1,
-				   "bad boot unlocked by recovery (flags 0x%08x), bound PCRs equal, protector needs a PIN%s",
-				   b->unlock_flags, good_flags & BD_UNLOCK_PIN ? " (good boot: TPM+PIN)" : "");
+		return dg_add(g, BD_CAUSE_PIN_LOCKOUT, g->good ? BD_CONF_MEDIUM : BD_CONF_LOW, BD_PCR_COUNT, 1, -1, -1,
+			      "bad boot unlocked by recovery (flags 0x%08x)%s, protector needs a PIN%s", b->unlock_flags,
+			      g->good ? ", bound PCRs equal" : "", good_flags & BD_UNLOCK_PIN ? " (good boot: TPM+PIN)" : "");
 	if (key && !(b->unlock_flags & BD_UNLOCK_MEDIA))
-		return add_finding(g, BD_CAUSE_STARTUP_KEY, BD_CONF_MEDIUM, BD_PCR_COUNT, 1,
-				   "bad boot unlocked by recovery (flags 0x%08x) without the startup key; bound PCRs equal",
-				   b->unlock_flags);
-	return add_finding(g, BD_CAUSE_NO_PCR_CHANGE, g->good ? BD_CONF_MEDIUM : BD_CONF_LOW, BD_PCR_COUNT, 1,
-			   g->good ? "bad boot unlocked by recovery (flags 0x%08x) although every bound PCR equals the good boot"
-				   : "bad boot unlocked by recovery (flags 0x%08x); no good boot to compare with",
-			   b->unlock_flags);
+		return dg_add(g, BD_CAUSE_STARTUP_KEY, g->good ? BD_CONF_MEDIUM : BD_CONF_LOW, BD_PCR_COUNT, 1, -1, -1,
+			      "bad boot unlocked by recovery (flags 0x%08x) without the startup key%s", b->unlock_flags,
+			      g->good ? "; bound PCRs equal" : "");
+	if (!g->good)
+		return dg_add(g, BD_CAUSE_NOT_COMPARED, BD_CONF_LOW, BD_PCR_COUNT, 1, -1, -1,
+			      "bad boot unlocked by recovery (flags 0x%08x); no good boot to compare with, so nothing "
+			      "is known of PCR changes", b->unlock_flags);
+	return dg_add(g, BD_CAUSE_NO_PCR_CHANGE, BD_CONF_MEDIUM, BD_PCR_COUNT, 1, -1, -1,
+		      "bad boot unlocked by recovery (flags 0x%08x) although every bound PCR equals the good boot%s",
+		      b->unlock_flags, (g->d->differing_pcrs & g->d->bound_pcrs) ? " (apart from volatile measurements)" : "");
 }
 
-/* ---- entry points ---- */
+/* ---- banks ---- */
 
-static uint16_t pick_bank(const struct bd_eventlog_info *a, const struct bd_eventlog_info *b)
+static uint16_t bank_bit(uint16_t alg)
+{
+	switch (alg) {
+	case BD_ALG_SHA1: return 1;
+	case BD_ALG_SHA256: return 2;
+	case BD_ALG_SHA384: return 4;
+	case BD_ALG_SHA512: return 8;
+	}
+	return 0;
+}
+
+static uint16_t usable_banks(const struct bd_eventlog_info *in)
+{
+	uint16_t m = 0;
+
+	for (size_t i = 0; i < in->n_banks; i++)
+		if (in->bank_replayed[i])
+			m |= bank_bit(in->bank_alg[i]);
+	return m;
+}
+
+static void bank_names(uint16_t mask, char *out, size_t outlen)
+{
+	static const char *n[] = { "sha1", "sha256", "sha384", "sha512" };
+	size_t o = 0;
+
+	out[0] = 0;
+	for (int i = 0; i < 4 && o < outlen; i++)
+		if (mask & (1u << i))
+			o += (size_t)snprintf(out + o, outlen - o, "%s%s", o ? "+" : "", n[i]);
+	if (!out[0])
+		snprintf(out, outlen, "none");
+}
+
+static uint16_t pick_bank(uint16_t mask)
 {
 	static const uint16_t pref[] = { BD_ALG_SHA256, BD_ALG_SHA1, BD_ALG_SHA384, BD_ALG_SHA512 };
 
-	for (size_t p = 0; p < ARRAY_SIZE(pref); p++) {
-		bool ina = false, inb = !b;
-		for (size_t i = 0; i < a->n_banks; i++)
-			ina |= a->bank_alg[i] == pref[p] && a->bank_replayed[i];
-		for (size_t i = 0; b && i < b->n_banks; i++)
-			inb |= b->bank_alg[i] == pref[p] && b->bank_replayed[i];
-		if (ina && inb)
+	for (size_t p = 0; p < ARRAY_SIZE(pref); p++)
+		if (mask & bank_bit(pref[p]))
 			return pref[p];
-	}
 	return 0;
+}
+
+/* PCRs whose events differ, compared by data (no bank in common). */
+static uint32_t differing_by_data(struct dg *g)
+{
+	uint32_t m = 0;
+
+	for (unsigned p = 0; p < BD_PCR_COUNT; p++) {
+		struct dg_item *a = NULL, *b = NULL;
+		size_t na = dg_collect(g->good, 0, p, &a), nb = dg_collect(g->bad, 0, p, &b);
+		if (na == (size_t)-1 || nb == (size_t)-1 || na != nb)
+			m |= 1u << p;
+		else
+			for (size_t i = 0; i < na; i++)
+				if (a[i].key != b[i].key || a[i].value != b[i].value) {
+					m |= 1u << p;
+					break;
+				}
+		free(a);
+		free(b);
+	}
+	return m;
 }
 
 static int cmp_finding(const void *x, const void *y)
 {
 	const struct bd_finding *a = x, *b = y;
+	int ra = a->cause == BD_CAUSE_VOLATILE || a->cause == BD_CAUSE_NOT_COMPARED;
+	int rb = b->cause == BD_CAUSE_VOLATILE || b->cause == BD_CAUSE_NOT_COMPARED;
 
 	if (a->bound != b->bound)
 		return b->bound - a->bound;
+	if (ra != rb)
+		return ra - rb;
+	/* machine-level causes first: they explain the PCR changes that follow from them */
+	int pa = a->cause == BD_CAUSE_DIFFERENT_PLATFORM || a->cause == BD_CAUSE_BANK_SWITCH;
+	int pb = b->cause == BD_CAUSE_DIFFERENT_PLATFORM || b->cause == BD_CAUSE_BANK_SWITCH;
+	if (pa != pb)
+		return pb - pa;
 	if (a->confidence != b->confidence)
 		return b->confidence - a->confidence;
 	return a->cause - b->cause;
 }
 
+static int compare(struct dg *g)
+{
+	uint16_t common = g->d->good_banks_mask & g->d->bad_banks_mask;
+	char gn[64], bn[64];
+	int r;
+
+	bank_names(g->d->good_banks_mask, gn, sizeof(gn));
+	bank_names(g->d->bad_banks_mask, bn, sizeof(bn));
+	if (!common) {
+		g->alg = 0;
+		if ((r = dg_add(g, BD_CAUSE_BANK_SWITCH, BD_CONF_HIGH, BD_PCR_COUNT, 1, -1, -1,
+				"the good boot measured into the %s bank, the bad boot into %s: no bank in common, the "
+				"sealed PCR values cannot match (events compared by their data)", gn, bn)))
+			return r;
+	} else if (g->d->good_banks_mask != g->d->bad_banks_mask) {
+		if ((r = dg_add(g, BD_CAUSE_BANK_SWITCH, BD_CONF_MEDIUM, BD_PCR_COUNT, 1, -1, -1,
+				"the active PCR banks changed: %s in the good boot, %s in the bad boot; if the protector "
+				"was sealed to a bank the bad boot lacks, this is the cause", gn, bn)))
+			return r;
+	}
+	if (g->o && g->o->bank) {
+		if (!(common & bank_bit(g->o->bank)))
+			return bd_err(BD_ERR_INVALID, "bank %s is not usable in both logs",
+				      bd_hash_alg_name(g->o->bank) ? bd_hash_alg_name(g->o->bank) : "?");
+		g->alg = g->o->bank;
+	} else if (common) {
+		g->alg = pick_bank(common);
+	}
+	g->d->bank = g->alg;
+	if (g->alg) {
+		for (unsigned p = 0; p < BD_PCR_COUNT; p++) {
+			uint8_t a[64], b[64];
+			size_t la, lb;
+			if (bd_eventlog_pcr(g->good, g->alg, p, a, &la) || bd_eventlog_pcr(g->bad, g->alg, p, b, &lb))
+				return bd_err(BD_ERR_INVALID, "bank %s is not in both logs", bd_hash_alg_name(g->alg));
+			if (la != lb || memcmp(a, b, la))
+				g->d->differing_pcrs |= 1u << p;
+		}
+	} else {
+		g->d->differing_pcrs = differing_by_data(g);
+	}
+	if ((r = dg_same_machine(g)) || (r = dg_volatile_from_boots(g)))
+		return r;
+	g->d->compared = 1;
+	for (unsigned p = 0; p < BD_PCR_COUNT; p++)
+		if ((g->d->differing_pcrs & (1u << p)) && (r = dg_diff_pcr(g, p, (g->d->bound_pcrs >> p) & 1)))
+			return r;
+	/* PCRs that differ for a reason other than a volatile measurement */
+	for (size_t i = 0; i < g->d->n_findings; i++)
+		if (g->d->findings[i].cause != BD_CAUSE_VOLATILE)
+			g->blamed_pcrs |= g->d->findings[i].pcrs;
+	/* Secure Boot turned off: the authority events that vanished belong to that cause */
+	if (dg_find(g, BD_CAUSE_SECURE_BOOT_DISABLED, 1) || dg_find(g, BD_CAUSE_SECURE_BOOT_DISABLED, 0))
+		for (size_t k = 0; k < g->d->n_findings; k++) {
+			struct bd_finding *f = &g->d->findings[k];
+			if (f->cause == BD_CAUSE_AUTHORITY_REMOVED || f->cause == BD_CAUSE_AUTHORITY_ADDED ||
+			    f->cause == BD_CAUSE_SECURE_BOOT_AUTHORITY)
+				f->confidence = BD_CONF_LOW;
+		}
+	if (g->d->different_platform) {
+		/* name the machine change first; the PCR changes follow from it */
+		for (size_t k = 0; k < g->d->n_findings; k++)
+			g->d->findings[k].confidence = MIN(g->d->findings[k].confidence, BD_CONF_MEDIUM);
+		if ((r = dg_add(g, BD_CAUSE_DIFFERENT_PLATFORM, BD_CONF_HIGH, BD_PCR_COUNT, 1, -1, -1, NULL)))
+			return r;
+		for (size_t i = 0; i < g->d->n_identity; i++)
+			if ((r = dg_add(g, BD_CAUSE_DIFFERENT_PLATFORM, BD_CONF_HIGH, BD_PCR_COUNT, 1, -1, -1, "%s",
+					g->d->identity[i])))
+				return r;
+	}
+	if (g->tpm_changed) {
+		if ((r = dg_add(g, BD_CAUSE_TPM_CLEARED, BD_CONF_HIGH, BD_PCR_COUNT, 1, -1, -1, NULL)))
+			return r;
+		for (size_t i = 0; i < g->d->n_identity; i++)
+			if (strstr(g->d->identity[i], "TPM") &&
+			    (r = dg_add(g, BD_CAUSE_TPM_CLEARED, BD_CONF_HIGH, BD_PCR_COUNT, 1, -1, -1, "%s", g->d->identity[i])))
+				return r;
+	}
+	return 0;
+}
+
 int bd_diagnose(const bd_eventlog *good, const bd_eventlog *bad, const struct bd_diag_opts *opts,
 		struct bd_diagnosis **out)
 {
-	struct diag g;
-	bool bound_change = false;
+	struct dg g;
 	int r = 0;
 
 	*out = NULL;
@@ -783,72 +518,37 @@ int bd_diagnose(const bd_eventlog *good, const bd_eventlog *bad, const struct bd
 		return bd_err(BD_ERR_NOMEM, "out of memory");
 	g.good = good;
 	g.bad = bad;
+	g.o = opts;
 	bd_eventlog_info(bad, &g.bi);
 	if (good)
 		bd_eventlog_info(good, &g.gi);
 	g.d->have_good = good != NULL;
+	g.d->same_machine = -1;
 	g.d->good_unlock = good && g.gi.has_unlock ? (int)g.gi.unlock_flags : -1;
 	g.d->bad_unlock = g.bi.has_unlock ? (int)g.bi.unlock_flags : -1;
+	g.d->bad_banks_mask = usable_banks(&g.bi);
+	g.d->good_banks_mask = good ? usable_banks(&g.gi) : 0;
 
 	g.d->bound_pcrs = opts && opts->pcr_mask ? opts->pcr_mask : 0;
 	if (!g.d->bound_pcrs) {
+		/* the last good state tells whether PCR 7 binding was possible */
 		int sb = good ? g.gi.secure_boot : g.bi.secure_boot;
 		g.d->bound_pcrs = sb == 1 ? PROFILE_UEFI_SB : PROFILE_UEFI;
 		g.d->profile_default = 1;
 	}
-	g.alg = opts && opts->bank ? opts->bank : pick_bank(&g.bi, good ? &g.gi : NULL);
-	g.d->bank = g.alg;
-
-	if (good) {
-		if (!g.alg) {
-			r = add_finding(&g, BD_CAUSE_DIFFERENT_PLATFORM, BD_CONF_HIGH, BD_PCR_COUNT, 1,
-					"the logs share no digest bank that can be replayed");
-			g.d->different_platform = 1;
-			goto done;
-		}
-		for (unsigned p = 0; p < BD_PCR_COUNT; p++) {
-			uint8_t a[64], b[64];
-			size_t la, lb;
-			if (bd_eventlog_pcr(good, g.alg, p, a, &la) || bd_eventlog_pcr(bad, g.alg, p, b, &lb)) {
-				r = bd_err(BD_ERR_INVALID, "bank %s is not in both logs",
-					   bd_hash_alg_name(g.alg) ? bd_hash_alg_name(g.alg) : "?");
-				goto fail;
-			}
-			if (la != lb || memcmp(a, b, la))
-				g.d->differing_pcrs |= 1u << p;
-		}
-		bound_change = (g.d->differing_pcrs & g.d->bound_pcrs) != 0;
-		if ((r = check_platform(&g)))
-			goto fail;
-		if (g.d->different_platform) {
-			/* diffing two machines' events would only produce noise */
-			goto done;
-		}
-		for (unsigned p = 0; p < BD_PCR_COUNT && !r; p++)
-			if (g.d->differing_pcrs & (1u << p))
-				r = diff_pcr(&g, p, (g.d->bound_pcrs >> p) & 1);
-		if (r)
-			goto fail;
-		/* Secure Boot turned off: the authority events that vanished belong to that cause */
-		for (size_t i = 0; i < g.d->n_findings; i++) {
-			struct bd_finding *f = &g.d->findings[i];
-			if (f->cause == BD_CAUSE_SECURE_BOOT_DISABLED && f->bound)
-				for (size_t k = 0; k < g.d->n_findings; k++)
-					if (g.d->findings[k].cause == BD_CAUSE_SECURE_BOOT_AUTHORITY &&
-					    g.d->findings[k].bound == f->bound)
-						g.d->findings[k].confidence = BD_CONF_LOW;
-		}
-	}
-	if ((r = flag_rules(&g)) || (r = recovery_rules(&g, opts, bound_change)))
+	if (good && (r = compare(&g)))
 		goto fail;
-done:
-	if (r)
+	if (!good)
+		g.d->bank = opts && opts->bank ? opts->bank : pick_bank(g.d->bad_banks_mask);
+	if ((r = flag_rules(&g)) || (r = recovery_rules(&g, opts)))
 		goto fail;
 	if (g.d->n_findings)
 		qsort(g.d->findings, g.d->n_findings, sizeof(*g.d->findings), cmp_finding);
+	free(g.vol);
 	*out = g.d;
 	return 0;
 fail:
+	free(g.vol);
 	bd_diagnosis_free(g.d);
 	return r;
 }
@@ -857,34 +557,14 @@ void bd_diagnosis_free(struct bd_diagnosis *d)
 {
 	if (!d)
 		return;
+	for (size_t i = 0; i < d->n_findings; i++) {
+		for (size_t k = 0; k < d->findings[i].n_evidence; k++)
+			free(d->findings[i].evidence[k].text);
+		free(d->findings[i].evidence);
+	}
+	for (size_t i = 0; i < d->n_identity; i++)
+		free(d->identity[i]);
+	free(d->identity);
 	free(d->findings);
 	free(d);
-}
-
-int bd_diagnose_pick(const bd_eventlog *const *logs, size_t n, size_t *good, size_t *bad)
-{
-	size_t b = (size_t)-1;
-
-	*good = *bad = (size_t)-1;
-	for (size_t i = n; i-- > 0;) {
-		struct bd_eventlog_info in;
-		bd_eventlog_info(logs[i], &in);
-		if (in.has_unlock && (in.unlock_flags & BD_UNLOCK_RECOVERY)) {
-			b = i;
-			break;
-		}
-	}
-	if (b == (size_t)-1)
-		return bd_err(BD_ERR_INVALID, "none of the %zu log(s) records a recovery unlock (BITLOCKER_UNLOCK "
-			      "flag 0x40); name the bad boot with --bad", n);
-	*bad = b;
-	for (size_t i = b; i-- > 0;) {
-		struct bd_eventlog_info in;
-		bd_eventlog_info(logs[i], &in);
-		if (in.has_unlock && (in.unlock_flags & BD_UNLOCK_TPM) && !(in.unlock_flags & BD_UNLOCK_RECOVERY)) {
-			*good = i;
-			break;
-		}
-	}
-	return 0;
 }

@@ -3,6 +3,10 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "internal.h"
 #include "eventlog.h"
@@ -74,7 +78,7 @@ static void describe_var(const struct bd_event *e, char *out, size_t outlen)
 		if (v.len > 16 && ev_cert_subject(v.data + 16, v.len - 16, tmp, sizeof(tmp)) == 0)
 			snprintf(out, outlen, "%s: certificate \"%s\"", v.name, tmp);
 		else if (is_text(v.data, v.len))
-			snprintf(out, outlen, "%s: \"%.*s\"", v.name, (int)MIN(v.len, (size_t)200), (const char *)v.data);
+			snprintf(out, outlen, "%s: \"%.*s\"", v.name, (int)MIN(v.len, (size_t)4096), (const char *)v.data);
 		else
 			snprintf(out, outlen, "%s {%s} (%zu bytes)", v.name, g, v.len);
 		return;
@@ -102,10 +106,31 @@ static void describe(const bd_eventlog *log, size_t index, char *out, size_t out
 void bd_event_describe(const bd_eventlog *log, size_t index, char *out, size_t outlen)
 {
 	describe(log, index, out, outlen);
-	/* one line: newlines and tabs of logged strings (GRUB commands) become spaces */
-	for (size_t i = 0; i < outlen && out[i]; i++)
-		if ((unsigned char)out[i] < 0x20)
-			out[i] = ' ';
+	/* one line, safe on a terminal: newlines and tabs of logged strings (GRUB commands) become
+	 * spaces, other control characters and bytes that are not UTF-8 '?' */
+	if (outlen)
+		ev_sanitize(out);
+}
+
+size_t bd_event_gpt_count(const bd_eventlog *log, size_t index)
+{
+	struct bd_event e;
+	uint8_t g[16];
+	uint64_t n;
+
+	if (bd_eventlog_event(log, index, &e) || (e.type != EV_EFI_GPT_EVENT && e.type != EV_EFI_GPT_EVENT2) ||
+	    ev_gpt(e.data, e.data_len, g, &n))
+		return 0;
+	return (size_t)MIN(n, (uint64_t)e.data_len / 128);
+}
+
+int bd_event_gpt_partition(const bd_eventlog *log, size_t index, size_t j, struct bd_gpt_partition *out)
+{
+	struct bd_event e;
+
+	if (bd_eventlog_event(log, index, &e) || ev_gpt_partition(e.data, e.data_len, j, out))
+		return bd_err(BD_ERR_INVALID, "event %zu has no GPT partition entry %zu", index, j);
+	return 0;
 }
 
 static void describe(const bd_eventlog *log, size_t index, char *out, size_t outlen)
@@ -164,14 +189,23 @@ static void describe(const bd_eventlog *log, size_t index, char *out, size_t out
 		return;
 	case EV_ACTION: case EV_EFI_ACTION: case EV_IPL:
 		if (is_text(e.data, e.data_len)) {
-			snprintf(out, outlen, "\"%.*s\"", (int)MIN(e.data_len, (size_t)200), (const char *)e.data);
+			snprintf(out, outlen, "\"%.*s\"", (int)MIN(e.data_len, (size_t)4096), (const char *)e.data);
 			return;
+		}
+		if (ev_is_utf16_text(e.data, e.data_len)) {
+			char *t = malloc(e.data_len * 2 + 1);
+			if (t) {
+				bd_utf16le_to_utf8(e.data, e.data_len, t, e.data_len * 2 + 1);
+				snprintf(out, outlen, "\"%s\" (UTF-16)", t);
+				free(t);
+				return;
+			}
 		}
 		break;
 	case EV_POST_CODE: case EV_S_CRTM_CONTENTS: case EV_NONHOST_CODE: case EV_NONHOST_INFO:
 	case EV_EFI_HCRTM_EVENT:
 		if (is_text(e.data, e.data_len)) {
-			snprintf(out, outlen, "\"%.*s\"", (int)MIN(e.data_len, (size_t)200), (const char *)e.data);
+			snprintf(out, outlen, "\"%.*s\"", (int)MIN(e.data_len, (size_t)4096), (const char *)e.data);
 			return;
 		}
 		if (e.data_len == 16) {
@@ -180,12 +214,12 @@ static void describe(const bd_eventlog *log, size_t index, char *out, size_t out
 		}
 		break;
 	case EV_S_CRTM_VERSION:
-		ev_printable(e.data, e.data_len, tmp, sizeof(tmp));
+		ev_crtm_version(e.data, e.data_len, tmp, sizeof(tmp));
 		snprintf(out, outlen, "firmware version \"%s\"", tmp);
 		return;
 	case EV_CPU_MICROCODE:
 		if (is_text(e.data, e.data_len)) {
-			snprintf(out, outlen, "\"%.*s\"", (int)MIN(e.data_len, (size_t)200), (const char *)e.data);
+			snprintf(out, outlen, "\"%.*s\"", (int)MIN(e.data_len, (size_t)4096), (const char *)e.data);
 			return;
 		}
 		break;
@@ -265,7 +299,7 @@ static bool sipa_is_string(uint32_t type)
 	return false;
 }
 
-void bd_sipa_describe(const struct bd_sipa_event *s, char *out, size_t outlen)
+static void sipa_describe(const struct bd_sipa_event *s, char *out, size_t outlen)
 {
 	char tmp[256];
 
@@ -293,6 +327,35 @@ void bd_sipa_describe(const struct bd_sipa_event *s, char *out, size_t outlen)
 		snprintf(out, outlen, "created %s, %s %s", when, alg ? alg : "digest", hex);
 		return;
 	}
+	if (s->type == SIPA_SBCP_INFO && s->len >= 20) {
+		/* SIPAEVENT_SBCP_INFO_PAYLOAD_V1 {UINT32 version; UINT32 VarDataOffset; UINT16 HashAlgID;
+		 * UINT16 DigestLength; UINT32 Options; UINT32 SignersCount; VarData (digest ...)} */
+		uint32_t ver = le32(s->data), voff = le32(s->data + 4), opts = le32(s->data + 12), signers = le32(s->data + 16);
+		uint16_t alg = le16(s->data + 8), dlen = le16(s->data + 10);
+		const char *an = bd_hash_alg_name(alg);
+		char hex[140] = "";
+		if (voff <= s->len && dlen <= s->len - voff && dlen <= 64)
+			for (size_t i = 0; i < dlen; i++)
+				snprintf(hex + 2 * i, sizeof(hex) - 2 * i, "%02x", s->data[voff + i]);
+		snprintf(out, outlen, "Secure Boot custom policy v%u: %s %s, options 0x%x, %u signer(s)", ver,
+			 an ? an : "digest", hex[0] ? hex : "(none)", opts, signers);
+		return;
+	}
+	if (s->type == SIPA_AUTHORITYPUBKEY && s->len > 16) {
+		const unsigned char *p = s->data;
+		EVP_PKEY *k = d2i_PUBKEY(NULL, &p, (long)s->len);
+		if (k) {
+			uint8_t h[32];
+			char hex[65];
+			ev_hash(BD_ALG_SHA256, s->data, s->len, h, NULL);
+			for (int i = 0; i < 32; i++)
+				snprintf(hex + 2 * i, 3, "%02x", h[i]);
+			snprintf(out, outlen, "%s %d-bit public key, SHA-256 %s", EVP_PKEY_get0_type_name(k) ?
+				 EVP_PKEY_get0_type_name(k) : "?", EVP_PKEY_get_bits(k), hex);
+			EVP_PKEY_free(k);
+			return;
+		}
+	}
 	if (s->type == 0x00050008 && s->len == 4) {   /* OSDEVICE */
 		static const struct { uint32_t v; const char *n; } dev[] = {
 			{ 0x10001, "hard disk" }, { 0x10002, "removable" }, { 0x10003, "CD/DVD" },
@@ -307,6 +370,7 @@ void bd_sipa_describe(const struct bd_sipa_event *s, char *out, size_t outlen)
 	}
 	if (sipa_is_string(s->type)) {
 		bd_utf16le_to_utf8(s->data, s->len, tmp, sizeof(tmp));
+		ev_sanitize(tmp);
 		snprintf(out, outlen, "\"%s\"", tmp);
 		return;
 	}
@@ -318,4 +382,13 @@ void bd_sipa_describe(const struct bd_sipa_event *s, char *out, size_t outlen)
 	}
 	hexpreview(s->data, s->len, tmp, sizeof(tmp));
 	snprintf(out, outlen, "%zu bytes%s%s", s->len, s->len ? ": " : "", tmp);
+}
+
+void bd_sipa_describe(const struct bd_sipa_event *s, char *out, size_t outlen)
+{
+	if (!outlen)
+		return;
+	out[0] = 0;
+	sipa_describe(s, out, outlen);
+	ev_sanitize(out);
 }

@@ -16,6 +16,7 @@
 #define OPENSSL_SUPPRESS_DEPRECATED 1 /* SHA256_Transform: the low-level API is what we want here */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <openssl/sha.h>
 
 #include "crypto.h"
@@ -157,6 +158,191 @@ stretch_shani(const uint8_t initial[32], const uint8_t salt[16], uint8_t out[32]
 	_mm_storeu_si128((__m128i *)(out + 16), _mm_shuffle_epi8(last1, bswap));
 }
 
+/*
+ * Several independent stretches interleaved (the recovery-password search): SHA256RNDS2 has a
+ * latency several times its issue interval, so one stream leaves the SHA unit mostly idle; with N
+ * streams the rounds of stream k+1 issue while stream k's are in flight. Same computation as
+ * stretch_shani, lane by lane (tests compare them on random inputs).
+ */
+/* The multi-stream kernels below compute in registers and locals only; under the sanitizers their
+ * instrumented locals made the tests 40x slower, so they are left uninstrumented (their results
+ * are still checked against the single stream in the sanitizer runs). */
+#define NO_SAN __attribute__((no_sanitize("address", "undefined")))
+#define EACH(stmt) _Pragma("GCC unroll 4") for (int k = 0; k < N; k++) { stmt; }
+#define SHANI_4ROUNDS_N(r, m) do { \
+	const __m128i kr_ = _mm_load_si128((const __m128i *)&sha256_k[r]); \
+	EACH(t[k] = _mm_add_epi32((m)[k], kr_); s1[k] = _mm_sha256rnds2_epu32(s1[k], s0[k], t[k])) \
+	EACH(t[k] = _mm_shuffle_epi32(t[k], 0x0E); s0[k] = _mm_sha256rnds2_epu32(s0[k], s1[k], t[k])) \
+} while (0)
+#define SHANI_SCHED_N(a, b, c, d) EACH(SHANI_SCHED((a)[k], (b)[k], (c)[k], (d)[k]))
+#define SHANI_COMPRESS_N() do { \
+	SHANI_4ROUNDS_N(0, m0); SHANI_4ROUNDS_N(4, m1); SHANI_4ROUNDS_N(8, m2); SHANI_4ROUNDS_N(12, m3); \
+	for (int r = 16; r < 64; r += 16) { \
+		SHANI_SCHED_N(m0, m1, m2, m3); SHANI_4ROUNDS_N(r, m0); \
+		SHANI_SCHED_N(m1, m2, m3, m0); SHANI_4ROUNDS_N(r + 4, m1); \
+		SHANI_SCHED_N(m2, m3, m0, m1); SHANI_4ROUNDS_N(r + 8, m2); \
+		SHANI_SCHED_N(m3, m0, m1, m2); SHANI_4ROUNDS_N(r + 12, m3); \
+	} \
+} while (0)
+
+NO_SAN __attribute__((target("sha,sse4.1"), always_inline)) static inline void
+stretch_shani_n(const int N, const uint8_t (*initial)[32], const uint8_t (*salt)[16], uint8_t (*out)[32],
+		uint32_t rounds)
+{
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+	const __m128i iv0 = _mm_set_epi32(0x6a09e667, 0xbb67ae85, 0x510e527f, 0x9b05688c);
+	const __m128i iv1 = _mm_set_epi32(0x3c6ef372, 0xa54ff53a, 0x1f83d9ab, 0x5be0cd19);
+	const __m128i zero = _mm_setzero_si128();
+	const __m128i len = _mm_set_epi32(88 * 8, 0, 0, 0);
+	__m128i ini0[4], ini1[4], salt0[4], last0[4], last1[4];
+	__m128i s0[4], s1[4], f0[4], f1[4], m0[4], m1[4], m2[4], m3[4], t[4];
+
+	EACH(ini0[k] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)initial[k]), bswap))
+	EACH(ini1[k] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(initial[k] + 16)), bswap))
+	EACH(salt0[k] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)salt[k]), bswap))
+	EACH(last0[k] = zero; last1[k] = zero)
+	for (uint32_t i = 0; i < rounds; i++) {
+		const __m128i cnt = _mm_set_epi32(0, (int)0x80000000u, 0, (int)__builtin_bswap32(i));
+
+		/* block 1: last | initial, from the initial value */
+		EACH(s0[k] = iv0; s1[k] = iv1; m0[k] = last0[k]; m1[k] = last1[k]; m2[k] = ini0[k]; m3[k] = ini1[k])
+		SHANI_COMPRESS_N();
+		EACH(f0[k] = s0[k] = _mm_add_epi32(s0[k], iv0); f1[k] = s1[k] = _mm_add_epi32(s1[k], iv1))
+		/* block 2: salt | count | padding */
+		EACH(m0[k] = salt0[k]; m1[k] = cnt; m2[k] = zero; m3[k] = len)
+		SHANI_COMPRESS_N();
+		EACH(s0[k] = _mm_add_epi32(s0[k], f0[k]); s1[k] = _mm_add_epi32(s1[k], f1[k]))
+		EACH(t[k] = _mm_shuffle_epi32(s0[k], 0x1B); s1[k] = _mm_shuffle_epi32(s1[k], 0xB1);
+		     last0[k] = _mm_blend_epi16(t[k], s1[k], 0xF0); last1[k] = _mm_alignr_epi8(s1[k], t[k], 8))
+	}
+	EACH(_mm_storeu_si128((__m128i *)out[k], _mm_shuffle_epi8(last0[k], bswap));
+	     _mm_storeu_si128((__m128i *)(out[k] + 16), _mm_shuffle_epi8(last1[k], bswap)))
+	EACH(last0[k] = last1[k] = s0[k] = s1[k] = f0[k] = f1[k] = m0[k] = m1[k] = zero)
+	__asm__ volatile("" : : "m"(last0), "m"(last1), "m"(s0), "m"(s1), "m"(f0), "m"(f1), "m"(m0), "m"(m1) : "memory");
+}
+
+NO_SAN __attribute__((target("sha,sse4.1"))) static void
+stretch_shani_x1(const uint8_t (*initial)[32], const uint8_t (*salt)[16], uint8_t (*out)[32], uint32_t rounds)
+{
+	stretch_shani_n(1, initial, salt, out, rounds);
+}
+
+NO_SAN __attribute__((target("sha,sse4.1"))) static void
+stretch_shani_x2(const uint8_t (*initial)[32], const uint8_t (*salt)[16], uint8_t (*out)[32], uint32_t rounds)
+{
+	stretch_shani_n(2, initial, salt, out, rounds);
+}
+
+NO_SAN __attribute__((target("sha,sse4.1"))) static void
+stretch_shani_x3(const uint8_t (*initial)[32], const uint8_t (*salt)[16], uint8_t (*out)[32], uint32_t rounds)
+{
+	stretch_shani_n(3, initial, salt, out, rounds);
+}
+
+NO_SAN __attribute__((target("sha,sse4.1"))) static void
+stretch_shani_x4(const uint8_t (*initial)[32], const uint8_t (*salt)[16], uint8_t (*out)[32], uint32_t rounds)
+{
+	stretch_shani_n(4, initial, salt, out, rounds);
+}
+
+/*
+ * Without SHA-NI: one stretch per 32-bit lane of an AVX2 (8) or AVX-512 (16) register, the plain
+ * FIPS 180-4 compression written over vectors (GCC/clang vector extensions).
+ */
+typedef uint32_t lv8 __attribute__((vector_size(32)));
+typedef uint32_t lv16 __attribute__((vector_size(64)));
+#define ROR(x, r) (((x) >> (r)) | ((x) << (32 - (r))))
+#define SHA_ROUND(t) do { \
+	if ((t) >= 16) \
+		w[(t) & 15] += (ROR(w[((t) - 2) & 15], 17) ^ ROR(w[((t) - 2) & 15], 19) ^ (w[((t) - 2) & 15] >> 10)) + \
+			       w[((t) - 7) & 15] + \
+			       (ROR(w[((t) - 15) & 15], 7) ^ ROR(w[((t) - 15) & 15], 18) ^ (w[((t) - 15) & 15] >> 3)); \
+	x1 = h + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + sha256_k[t] + w[(t) & 15]; \
+	x2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c)); \
+	h = g; g = f; f = e; e = d + x1; d = c; c = b; b = a; a = x1 + x2; \
+} while (0)
+#define SHA_COMPRESS(V, st, w) do { \
+	V a = st[0], b = st[1], c = st[2], d = st[3], e = st[4], f = st[5], g = st[6], h = st[7], x1, x2; \
+	_Pragma("GCC unroll 64") for (int t = 0; t < 64; t++) SHA_ROUND(t); \
+	st[0] += a; st[1] += b; st[2] += c; st[3] += d; st[4] += e; st[5] += f; st[6] += g; st[7] += h; \
+} while (0)
+#define LANES_STRETCH(V, L) do { \
+	static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, \
+					0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 }; \
+	V ini[8], sl[4], last[8], st[8], w[16]; \
+	for (int j = 0; j < 8; j++) \
+		for (size_t l = 0; l < (L); l++) \
+			ini[j][l] = be32(initial[l < n ? l : 0] + 4 * j); \
+	for (int j = 0; j < 4; j++) \
+		for (size_t l = 0; l < (L); l++) \
+			sl[j][l] = be32(salt[l < n ? l : 0] + 4 * j); \
+	for (int j = 0; j < 8; j++) \
+		last[j] = ini[0] ^ ini[0]; \
+	for (uint32_t i = 0; i < rounds; i++) { \
+		for (int j = 0; j < 8; j++) { \
+			st[j] = last[j] ^ last[j]; \
+			st[j] += iv[j]; \
+			w[j] = last[j]; \
+			w[8 + j] = ini[j]; \
+		} \
+		SHA_COMPRESS(V, st, w); \
+		for (int j = 0; j < 16; j++) \
+			w[j] = st[0] ^ st[0]; \
+		for (int j = 0; j < 4; j++) \
+			w[j] = sl[j]; \
+		w[4] += __builtin_bswap32(i); \
+		w[6] += 0x80000000u; \
+		w[15] += 88 * 8; \
+		SHA_COMPRESS(V, st, w); \
+		for (int j = 0; j < 8; j++) \
+			last[j] = st[j]; \
+	} \
+	for (size_t l = 0; l < n && l < (L); l++) \
+		for (int j = 0; j < 8; j++) \
+			put_be32(out[l] + 4 * j, last[j][l]); \
+	memset(last, 0, sizeof(last)); \
+	memset(st, 0, sizeof(st)); \
+	memset(w, 0, sizeof(w)); \
+	memset(ini, 0, sizeof(ini)); \
+	__asm__ volatile("" : : "m"(last), "m"(st), "m"(w), "m"(ini) : "memory"); \
+} while (0)
+
+static inline uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+
+/* n <= 8 stretches; lanes past n repeat lane 0 and are dropped */
+NO_SAN __attribute__((target("avx2"))) static void
+stretch_avx2(size_t n, const uint8_t (*initial)[32], const uint8_t (*salt)[16], uint8_t (*out)[32], uint32_t rounds)
+{
+	LANES_STRETCH(lv8, 8);
+}
+
+NO_SAN __attribute__((target("avx2,avx512f"))) static void
+stretch_avx512(size_t n, const uint8_t (*initial)[32], const uint8_t (*salt)[16], uint8_t (*out)[32], uint32_t rounds)
+{
+	LANES_STRETCH(lv16, 16);
+}
+
+static bool cpu_has_avx(int which)
+{
+	unsigned a, b, c, d, lo, hi;
+
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)) || __get_cpuid_max(0, NULL) < 7)
+		return false;
+	__asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	__cpuid_count(7, 0, a, b, c, d);
+	if (which == 512)
+		return (lo & 0xE6) == 0xE6 && (b & (1u << 16)) && (b & (1u << 5));
+	return (lo & 6) == 6 && (b & (1u << 5));
+}
+
 static bool cpu_has_shani(void)
 {
 	unsigned a, b, c, d;
@@ -179,7 +365,7 @@ bool bd_stretch_has_shani(void)
 	int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
 
 	if (v < 0) {
-		v = cpu_has_shani() && !getenv("BDKIT_NO_SHANI");
+		v = cpu_has_shani();
 		__atomic_store_n(&cached, v, __ATOMIC_RELAXED);
 	}
 	return v;
@@ -221,6 +407,156 @@ void bd_stretch(const uint8_t initial[32], const uint8_t salt[16], uint8_t out[3
 	}
 #endif
 	stretch_openssl(initial, salt, out);
+}
+
+/* ---- many stretches at once ---- */
+
+static double thread_seconds_any(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+#ifdef HAVE_X86_SHANI
+static double thread_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Stretches per CPU-second of a short run (2^12 rounds, best of 3) of one multi-stream kind. */
+static double calibrate(int impl)
+{
+	static const uint8_t in[16][32], salt[16][16];
+	uint8_t out[16][32];
+	double best = 1e9;
+
+	for (int r = 0; r < 3; r++) {
+		double t0 = thread_seconds();
+		if (impl == BD_STRETCH_MANY_SHANI4)
+			stretch_shani_x4(in, salt, out, 4096);
+		else if (impl == BD_STRETCH_MANY_AVX512)
+			stretch_avx512(16, in, salt, out, 4096);
+		else
+			stretch_avx2(8, in, salt, out, 4096);
+		double t = thread_seconds() - t0;
+		best = t < best ? t : best;
+	}
+	bd_wipe(out, sizeof(out));
+	return (impl == BD_STRETCH_MANY_SHANI4 ? 4 : impl == BD_STRETCH_MANY_AVX512 ? 16 : 8) / (best > 0 ? best : 1e-9);
+}
+#endif
+
+/*
+ * What bd_stretch_many uses: SHA-NI streams or AVX lanes, whichever did more stretches per second
+ * in a short run on this CPU (on an AMD EPYC with both, 16 AVX-512 lanes did ~1.5x four SHA-NI streams).
+ */
+static int multi_level(void)
+{
+	static int cached = -1;
+	int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+
+	if (v < 0) {
+		v = BD_STRETCH_MANY_SINGLE;
+#ifdef HAVE_X86_SHANI
+		double best = 0;
+		if (bd_stretch_has_shani()) {
+			v = BD_STRETCH_MANY_SHANI4;
+			best = calibrate(v);
+		}
+		int vec = cpu_has_avx(512) ? BD_STRETCH_MANY_AVX512 : cpu_has_avx(2) ? BD_STRETCH_MANY_AVX2 : 0;
+		if (vec && (!best || calibrate(vec) > best))
+			v = vec;
+#endif
+		__atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+	}
+	return v;
+}
+
+size_t bd_stretch_batch(void)
+{
+	switch (multi_level()) {
+	case BD_STRETCH_MANY_SHANI4: return 4;
+	case BD_STRETCH_MANY_AVX512: return 16;
+	case BD_STRETCH_MANY_AVX2: return 8;
+	}
+	return 1;
+}
+
+static int many(enum bd_stretch_many impl, size_t n, const uint8_t (*initial)[32], const uint8_t (*salt)[16],
+		uint8_t (*out)[32], uint32_t rounds)
+{
+	if (impl == BD_STRETCH_MANY_AUTO)
+		impl = multi_level();
+#ifdef HAVE_X86_SHANI
+	if ((impl == BD_STRETCH_MANY_SHANI2 || impl == BD_STRETCH_MANY_SHANI3 || impl == BD_STRETCH_MANY_SHANI4) &&
+	    bd_stretch_has_shani()) {
+		size_t w = impl == BD_STRETCH_MANY_SHANI2 ? 2 : impl == BD_STRETCH_MANY_SHANI3 ? 3 : 4;
+		size_t i = 0;
+		for (; n - i >= w; i += w) {
+			if (w == 4)
+				stretch_shani_x4(initial + i, salt + i, out + i, rounds);
+			else if (w == 3)
+				stretch_shani_x3(initial + i, salt + i, out + i, rounds);
+			else
+				stretch_shani_x2(initial + i, salt + i, out + i, rounds);
+		}
+		if (n - i == 3)
+			stretch_shani_x3(initial + i, salt + i, out + i, rounds);
+		else if (n - i == 2)
+			stretch_shani_x2(initial + i, salt + i, out + i, rounds);
+		else if (n - i == 1)
+			stretch_shani_x1(initial + i, salt + i, out + i, rounds);
+		return 0;
+	}
+	if (impl == BD_STRETCH_MANY_AVX512 && cpu_has_avx(512)) {
+		for (size_t i = 0; i < n; i += 16)
+			stretch_avx512(MIN(n - i, (size_t)16), initial + i, salt + i, out + i, rounds);
+		return 0;
+	}
+	if (impl == BD_STRETCH_MANY_AVX2 && cpu_has_avx(2)) {
+		for (size_t i = 0; i < n; i += 8)
+			stretch_avx2(MIN(n - i, (size_t)8), initial + i, salt + i, out + i, rounds);
+		return 0;
+	}
+#endif
+	if (impl == BD_STRETCH_MANY_SINGLE) {
+		for (size_t i = 0; i < n; i++)
+			bd_stretch(initial[i], salt[i], out[i]);
+		return 0;
+	}
+	return bd_err(BD_ERR_UNSUPPORTED, "this stretch implementation is not available on this CPU");
+}
+
+int bd_stretch_many_impl(enum bd_stretch_many impl, size_t n, const uint8_t (*initial)[32],
+			 const uint8_t (*salt)[16], uint8_t (*out)[32])
+{
+	return many(impl, n, initial, salt, out, BD_STRETCH_ROUNDS);
+}
+
+double bd_stretch_many_time(void)
+{
+	static const uint8_t in[16][32], salt[16][16];
+	uint8_t out[16][32];
+	size_t n = bd_stretch_batch();
+	double t0 = thread_seconds_any();
+
+	/* 1/64 of the rounds, scaled up (the single-stream path has no short form: time it whole) */
+	if (multi_level() == BD_STRETCH_MANY_SINGLE) {
+		bd_stretch(in[0], salt[0], out[0]);
+		return thread_seconds_any() - t0;
+	}
+	many(BD_STRETCH_MANY_AUTO, n, in, salt, out, BD_STRETCH_ROUNDS / 64);
+	return (thread_seconds_any() - t0) * 64;
+}
+
+void bd_stretch_many(size_t n, const uint8_t (*initial)[32], const uint8_t (*salt)[16], uint8_t (*out)[32])
+{
+	(void)bd_stretch_many_impl(BD_STRETCH_MANY_AUTO, n, initial, salt, out);
 }
 
 int bd_password_hash(const char *utf8, uint8_t out[32])

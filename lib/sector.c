@@ -3,21 +3,26 @@
  * Sector ciphers (format.md §5, §6): AES-CBC with the BitLocker IV, AES-CBC +
  * Elephant diffuser, XTS-AES; 512..4096-byte sectors.
  *
- * Speed: each thread keeps a small cache of keyed OpenSSL contexts per cipher
- * (keyed by a generation number unique to each bd_sector_cipher, so a freed
- * and reallocated cipher never hits stale contexts). Per sector only the IV
- * changes (EVP_CipherInit_ex with key = NULL: no key schedule). The CBC IVs
- * (and Elephant sector keys) of a whole batch of sectors are computed with one
- * ECB call over an array of le128 offsets. CBC decryption of 512..2048-byte
- * sectors goes further: one ECB decryption over the whole batch, then the
- * chaining XOR (1.7x faster at 512 bytes; per-sector CBC calls win at 4096).
- * Stale contexts of a freed cipher in other threads hold no usable reference
- * (generation numbers never repeat) and are freed on eviction or thread exit.
+ * Two implementations, chosen per call:
+ *  - the fast path (CPUs with AES-NI): whole runs of sectors per call through aesni.c (AES-NI, or
+ *    VAES/VPCLMULQDQ on AVX-512 registers), the Elephant diffusers over 8/16 sectors at once
+ *    (elephant.c); the key schedules live in the cipher object (locked memory, wiped at free);
+ *  - the reference path (any CPU, and the tests' yardstick): OpenSSL's EVP ciphers. Each thread
+ *    keeps a small cache of keyed contexts per cipher (keyed by a generation number unique to each
+ *    bd_sector_cipher, so a freed and reallocated cipher never hits stale contexts). Per sector only
+ *    the IV changes (EVP_CipherInit_ex with key = NULL: no key schedule). The CBC IVs (and Elephant
+ *    sector keys) of a batch of sectors are computed with one ECB call over an array of le128
+ *    offsets; CBC decryption of 512..2048-byte sectors is one ECB decryption over the batch, then the
+ *    chaining XOR. Stale contexts of a freed cipher in other threads hold no usable reference
+ *    (generation numbers never repeat) and are freed on eviction or thread exit.
+ * bd_sector_force_level() (tests only) pins the implementation.
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <openssl/evp.h>
 
+#include "aesni.h"
 #include "crypto.h"
 #include "internal.h"
 
@@ -35,7 +40,21 @@ struct bd_sector_cipher {
 	const EVP_CIPHER *data; /* CBC or XTS */
 	uint8_t dkey[64];       /* data key (XTS: key1 | key2) */
 	uint8_t tkey[32];       /* Elephant TWEAK key */
+	/* AES-NI fast path (aesni.c), when the CPU has it: data key, and XTS key2 or Elephant TWEAK key */
+	struct bd_aes_key k1, k2;
+	int cpu_level;
 };
+
+/* Test-only switch (tests/unit): cap the sector-cipher level; -1 = what the CPU offers. */
+static int forced_level = -1;
+
+int bd_sector_force_level(int level)
+{
+	int cpu = bd_aes_cpu_level();
+
+	__atomic_store_n(&forced_level, level, __ATOMIC_RELAXED);
+	return level < 0 || level > cpu ? cpu : level;
+}
 
 struct tc_slot {
 	uint64_t gen;
@@ -160,6 +179,7 @@ int bd_sector_cipher_new(uint16_t method, const uint8_t *key, size_t keylen, uin
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return bd_err(BD_ERR_NOMEM, "sector cipher: out of memory");
+	(void)mlock(c, sizeof(*c)); /* key material; best effort */
 	c->method = method;
 	c->ss = sector_size;
 	c->gen = __atomic_fetch_add(&next_gen, 1, __ATOMIC_RELAXED);
@@ -176,6 +196,14 @@ int bd_sector_cipher_new(uint16_t method, const uint8_t *key, size_t keylen, uin
 			memcpy(c->tkey, key + 32, klen); /* TWEAK key at byte 32 for both sizes (§10.11) */
 		}
 	}
+	c->cpu_level = bd_aes_cpu_level();
+	if (c->cpu_level > BD_AES_REF) {
+		bd_aes_expand(&c->k1, c->dkey, klen);
+		if (c->xts)
+			bd_aes_expand(&c->k2, c->dkey + klen, klen);
+		else if (c->elephant)
+			bd_aes_expand(&c->k2, c->tkey, klen);
+	}
 	*out = c;
 	return 0;
 }
@@ -190,6 +218,7 @@ void bd_sector_cipher_free(struct bd_sector_cipher *c)
 			if (tc->slot[i].gen == c->gen)
 				slot_clear(&tc->slot[i]);
 	bd_wipe(c, sizeof(*c));
+	(void)munlock(c, sizeof(*c));
 	free(c);
 }
 
@@ -217,6 +246,8 @@ static int run_iv(EVP_CIPHER_CTX *ctx, const uint8_t iv[16], uint8_t *buf, uint3
  * (IV for j = 0), so ECB-decrypt the whole run into scratch, then XOR in place,
  * last block first so the ciphertext a block needs is still there.
  */
+static int ref_crypt(struct bd_sector_cipher *c, uint8_t *buf, size_t count, uint64_t off, bool enc);
+
 static int cbc_decrypt_batch(EVP_CIPHER_CTX *ecb, uint8_t *scratch, uint8_t *buf, size_t nb, uint32_t ss,
 			     const uint8_t *ivs)
 {
@@ -254,7 +285,72 @@ static void xor_key(uint8_t *sector, uint32_t ss, const uint8_t ks[32])
 	}
 }
 
+/* The AES-NI / VAES path: whole runs of sectors per call, no OpenSSL context. */
+static int fast_crypt(struct bd_sector_cipher *c, int level, uint8_t *buf, size_t count, uint64_t off, bool enc)
+{
+	const uint32_t ss = c->ss;
+	uint8_t ivs[BATCH * 16] __attribute__((aligned(16))), keys[BATCH * 32] __attribute__((aligned(16)));
+
+	if (c->xts) {
+		if (off % ss)
+			return bd_err(BD_ERR_INVALID, "XTS sector offset 0x%llx is not a multiple of the sector size %u",
+				      (unsigned long long)off, ss);
+		bd_aes_xts(level, &c->k1, &c->k2, buf, buf, count, ss, off / ss, enc);
+		return 0;
+	}
+	/* vectorised diffusers: word i of 8 or 16 sectors per register, transposed through scratch
+	 * (no scratch: one sector at a time) */
+	int width = c->elephant ? bd_aes_simd_width(level) : 0;
+	void *scratch = NULL;
+	if (width && count > 1 && posix_memalign(&scratch, 64, (size_t)ss * 16))
+		scratch = NULL;
+	for (size_t done = 0; done < count;) {
+		size_t nb = MIN(count - done, (size_t)BATCH);
+
+		memset(ivs, 0, nb * 16);
+		for (size_t i = 0; i < nb; i++)
+			put_le64(ivs + 16 * i, off + (done + i) * ss);
+		bd_aes_ecb_encrypt(&c->k1, ivs, nb);
+		if (c->elephant) {
+			memset(keys, 0, nb * 32);
+			for (size_t i = 0; i < nb; i++) {
+				put_le64(keys + 32 * i, off + (done + i) * ss);
+				put_le64(keys + 32 * i + 16, off + (done + i) * ss);
+				keys[32 * i + 31] = 0x80;
+			}
+			bd_aes_ecb_encrypt(&c->k2, keys, nb * 2);
+		}
+		if (enc) {
+			if (c->elephant)
+				bd_elephant_sectors(width, buf, nb, ss, keys, true, scratch);
+			bd_aes_cbc_encrypt(&c->k1, buf, nb, ss, ivs);
+		} else {
+			bd_aes_cbc_decrypt(level, &c->k1, buf, nb, ss, ivs);
+			if (c->elephant)
+				bd_elephant_sectors(width, buf, nb, ss, keys, false, scratch);
+		}
+		buf += nb * ss;
+		done += nb;
+	}
+	if (c->elephant)
+		bd_wipe(keys, sizeof(keys));
+	free(scratch);
+	return 0;
+}
+
 static int sector_crypt(struct bd_sector_cipher *c, uint8_t *buf, size_t count, uint64_t off, bool enc)
+{
+	int level = c->cpu_level, forced = __atomic_load_n(&forced_level, __ATOMIC_RELAXED);
+
+	if (forced >= 0 && forced < level)
+		level = forced;
+	if (level > BD_AES_REF)
+		return fast_crypt(c, level, buf, count, off, enc);
+	return ref_crypt(c, buf, count, off, enc);
+}
+
+/* The reference path: OpenSSL's EVP ciphers (CPUs without AES-NI, and the tests' yardstick). */
+static int ref_crypt(struct bd_sector_cipher *c, uint8_t *buf, size_t count, uint64_t off, bool enc)
 {
 	const uint32_t ss = c->ss;
 	const size_t batch = MIN((size_t)BATCH, (size_t)SCRATCH / ss);

@@ -8,7 +8,10 @@ PKGS="build-essential clang pkg-config libssl-dev libfuse3-dev fuse3 nbdkit nbdk
  slapd ldap-utils python3
  libewf-dev libvhdi-dev libvmdk-dev libqcow-dev ewf-tools qemu-utils gdb aeskeyfind
  samba-ad-dc samba-ad-provision iproute2
- openssl libp11-kit-dev softhsm2 opensc"
+ openssl libp11-kit-dev softhsm2 opensc
+ swtpm swtpm-tools pesign sbsigntool osslsigncode shim-signed grub-efi-amd64-signed systemd-boot-efi"
+# make bench also compares with hashcat (BitLocker mode 22100) on the CPU's OpenCL runtime
+[ "${1:-}" = --bench ] && PKGS="$PKGS hashcat pocl-opencl-icd ocl-icd-libopencl1"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,6 +53,22 @@ static bool is_zero(const uint8_t *p, size_t len)
 	return true;
 }
 
+/*
+ * A chunk buffer: 2 MiB-aligned and backed by transparent huge pages where the kernel offers them,
+ * so the kernel's copy into it and the cipher's passes over it take few TLB misses. Free with free().
+ */
+static uint8_t *chunk_alloc(void)
+{
+	void *p = NULL;
+
+	if (posix_memalign(&p, 2u << 20, CHUNK))
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	(void)madvise(p, CHUNK, MADV_HUGEPAGE);
+#endif
+	return p;
+}
+
 static volatile sig_atomic_t interrupted;
 static void on_signal(int sig) { (void)sig; interrupted = 1; }
 
@@ -82,7 +99,7 @@ static void *worker(void *arg)
 	uint8_t *own = NULL;
 
 	pthread_mutex_lock(&j->mu);
-	if (j->direct && !(own = malloc(CHUNK)) && !j->err) {
+	if (j->direct && !(own = chunk_alloc()) && !j->err) {
 		j->err = BD_ERR_NOMEM;
 		snprintf(j->errmsg, sizeof(j->errmsg), "out of memory");
 	}
@@ -320,7 +337,7 @@ int cmd_decrypt(int argc, char **argv)
 	j.direct = sparse;
 	j.fd = fd;
 	for (size_t i = 0; !j.direct && i < j.nslots; i++)
-		if (!(j.buf[i] = malloc(CHUNK))) {
+		if (!(j.buf[i] = chunk_alloc())) {
 			cli_error("out of memory");
 			rc = EXIT_FAILURE_OTHER;
 			goto out_threads;

@@ -8,50 +8,16 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "cli.h"
+#include "eventlog_cli.h"
 
-struct logent {
-	char *path;
-	bd_eventlog *log;
-	struct bd_eventlog_info info;
-	size_t order;
+int cmd_diagnose_predict(int argc, char **argv);
+
+#define WRAP 100
+
+struct names {
+	char **v;
+	size_t n;
 };
-
-struct logset {
-	struct logent *v;
-	size_t n, cap;
-};
-
-static int add_log(struct logset *s, const char *path, bool from_dir)
-{
-	bd_eventlog *log;
-	int r = bd_eventlog_open(path, &log);
-
-	if (r) {
-		if (from_dir) {
-			cli_warn("skipping %s", bd_last_error());
-			return 0;
-		}
-		return cli_fail(r, NULL);
-	}
-	if (s->n == s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 16;
-		void *p = realloc(s->v, ncap * sizeof(*s->v));
-		if (!p) {
-			bd_eventlog_free(log);
-			cli_error("out of memory");
-			return EXIT_FAILURE_OTHER;
-		}
-		s->v = p;
-		s->cap = ncap;
-	}
-	s->v[s->n].path = strdup(path);
-	s->v[s->n].log = log;
-	bd_eventlog_info(log, &s->v[s->n].info);
-	s->v[s->n].order = s->n;
-	s->n++;
-	return 0;
-}
 
 static int cmp_name(const void *a, const void *b)
 {
@@ -59,13 +25,11 @@ static int cmp_name(const void *a, const void *b)
 }
 
 /* A MeasuredBoot folder: every *.log in name order (<boot>-<resume>.log sorts by time). */
-static int add_dir(struct logset *s, const char *dir)
+static int list_dir(struct names *out, const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0;
-	int r = 0;
+	size_t first = out->n;
 
 	if (!d) {
 		cli_error("cannot read folder %s: %s", dir, strerror(errno));
@@ -73,36 +37,22 @@ static int add_dir(struct logset *s, const char *dir)
 	}
 	while ((de = readdir(d))) {
 		size_t len = strlen(de->d_name);
+		char **p;
 		if (len < 5 || strcasecmp(de->d_name + len - 4, ".log"))
 			continue;
-		char **p = realloc(names, (n + 1) * sizeof(*names));
+		p = realloc(out->v, (out->n + 1) * sizeof(*p));
 		if (!p)
 			break;
-		names = p;
-		if (asprintf(&names[n], "%s/%s", dir, de->d_name) < 0)
+		out->v = p;
+		if (asprintf(&out->v[out->n], "%s/%s", dir, de->d_name) < 0)
 			break;
-		n++;
+		out->n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_name);
-	for (size_t i = 0; i < n; i++) {
-		if (!r)
-			r = add_log(s, names[i], true);
-		free(names[i]);
-	}
-	free(names);
-	if (!r && !n)
+	qsort(out->v + first, out->n - first, sizeof(*out->v), cmp_name);
+	if (out->n == first)
 		cli_warn("%s holds no *.log files", dir);
-	return r;
-}
-
-static int cmp_boot(const void *a, const void *b)
-{
-	const struct logent *x = a, *y = b;
-
-	if (x->info.boot_count != y->info.boot_count)
-		return x->info.boot_count < y->info.boot_count ? -1 : 1;
-	return x->order < y->order ? -1 : x->order > y->order;
+	return 0;
 }
 
 static int parse_pcr_list(const char *s, uint32_t *mask)
@@ -140,7 +90,7 @@ static void print_mask(FILE *f, uint32_t mask, bool json)
 	for (unsigned i = 0; i < BD_PCR_COUNT; i++) {
 		if (!(mask & (1u << i)))
 			continue;
-		fprintf(f, json ? "%s%u" : "%s%u", first ? "" : json ? "," : ", ", i);
+		fprintf(f, "%s%u", first ? "" : json ? "," : ", ", i);
 		first = false;
 	}
 	if (first && !json)
@@ -181,6 +131,64 @@ static int volume_profile(const char *path, int64_t offset, struct bd_diag_opts 
 	return 0;
 }
 
+/* ---- output ---- */
+
+static void put_text(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		putchar(p[i] == '\x01' ? ' ' : p[i]);
+}
+
+/* Print text wrapped at WRAP columns: first line after `first`, the others after `cont`.
+ * '\x01' is a space that does not break (event references stay on one line). */
+static void wrapped(const char *first, const char *cont, const char *text)
+{
+	size_t col = strlen(first), indent = strlen(cont);
+	const char *p = text;
+
+	fputs(first, stdout);
+	while (*p) {
+		size_t room = WRAP > col ? WRAP - col : 20, len = strlen(p);
+		if (len <= room) {
+			put_text(p, len);
+			break;
+		}
+		/* break at the last space (or '/' of a long path) within the room */
+		size_t cut = room;
+		while (cut > room / 3 && p[cut] != ' ' && p[cut - 1] != '/' && p[cut - 1] != ',')
+			cut--;
+		if (cut <= room / 3)
+			cut = room;
+		put_text(p, cut);
+		p += cut;
+		while (*p == ' ')
+			p++;
+		printf("\n%s", cont);
+		col = indent;
+	}
+	printf("\n");
+}
+
+static void evidence_ref(const struct bd_evidence *e, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	out[0] = 0;
+	if (e->good_index >= 0)
+		o += (size_t)snprintf(out + o, outlen - o, "good\x01#%ld\x01@%" PRIu64, e->good_index, e->good_offset);
+	if (e->bad_index >= 0 && o < outlen)
+		o += (size_t)snprintf(out + o, outlen - o, "%sbad\x01#%ld\x01@%" PRIu64, o ? ",\x01" : "", e->bad_index,
+				      e->bad_offset);
+}
+
+static void json_event_ref(long index, uint64_t offset)
+{
+	if (index < 0)
+		printf("null");
+	else
+		printf("{\"index\":%ld,\"offset\":%" PRIu64 "}", index, offset);
+}
+
 static void json_finding(const struct bd_finding *f)
 {
 	printf("{\"cause\":\"%s\",\"title\":", bd_cause_id(f->cause));
@@ -190,16 +198,34 @@ static void json_finding(const struct bd_finding *f)
 	print_mask(stdout, f->pcrs, true);
 	printf("],\"evidence\":[");
 	for (size_t k = 0; k < f->n_evidence; k++) {
-		if (k)
-			printf(",");
-		cli_json_string(stdout, f->evidence[k]);
+		const struct bd_evidence *e = &f->evidence[k];
+		printf("%s{\"text\":", k ? "," : "");
+		cli_json_string(stdout, e->text);
+		printf(",\"pcr\":");
+		if (e->pcr < BD_PCR_COUNT)
+			printf("%u", e->pcr);
+		else
+			printf("null");
+		printf(",\"good_event\":");
+		json_event_ref(e->good_index, e->good_offset);
+		printf(",\"bad_event\":");
+		json_event_ref(e->bad_index, e->bad_offset);
+		printf("}");
 	}
-	printf("],\"advice\":");
+	printf("],\"evidence_omitted\":%zu,\"advice\":", f->evidence_dropped);
 	cli_json_string(stdout, bd_cause_advice(f->cause));
 	printf("}");
 }
 
-static void describe_boot(const struct logent *e, char *out, size_t outlen)
+struct side {
+	const char *path;
+	bd_eventlog *log;
+	struct bd_eventlog_info info;
+	struct bd_quote_check quote;
+	long resume;
+};
+
+static void describe_boot(const struct side *e, char *out, size_t outlen)
 {
 	char flags[128];
 	size_t n = 0;
@@ -208,7 +234,8 @@ static void describe_boot(const struct logent *e, char *out, size_t outlen)
 	if (!e)
 		return;
 	if (e->info.has_boot_count)
-		n = (size_t)snprintf(out, outlen, "boot %" PRIu64 ", ", e->info.boot_count);
+		n = (size_t)snprintf(out, outlen, "boot %" PRIu64 "%s, ", e->info.boot_count,
+				     e->resume > 0 ? " (resume from hibernation)" : "");
 	if (e->info.has_unlock) {
 		bd_unlock_flags_format(e->info.unlock_flags, flags, sizeof(flags));
 		snprintf(out + n, outlen - n, "unlocked by %s", flags);
@@ -217,44 +244,159 @@ static void describe_boot(const struct logent *e, char *out, size_t outlen)
 	}
 }
 
-static void report(const struct bd_diagnosis *d, const struct logent *good, const struct logent *bad,
-		   const char *profile_src, bool json)
+static void json_side(const char *key, const struct side *s)
+{
+	printf("\"%s\":", key);
+	if (!s) {
+		printf("null");
+		return;
+	}
+	cli_json_string(stdout, s->path);
+}
+
+static void json_diagnosis(const struct bd_diagnosis *d, const char *profile_src)
+{
+	printf("\"bank\":\"%s\",\"bound_pcrs\":[", d->bank && bd_hash_alg_name(d->bank) ? bd_hash_alg_name(d->bank) : "");
+	print_mask(stdout, d->bound_pcrs, true);
+	printf("],\"profile_source\":");
+	cli_json_string(stdout, profile_src);
+	printf(",\"compared\":%s,\"differing_pcrs\":[", d->compared ? "true" : "false");
+	print_mask(stdout, d->differing_pcrs, true);
+	printf("],\"differing_bound_pcrs\":[");
+	print_mask(stdout, d->differing_pcrs & d->bound_pcrs, true);
+	printf("],\"volatile_pcrs\":[");
+	print_mask(stdout, d->volatile_pcrs, true);
+	printf("],\"good_boots_seen\":%zu,\"same_machine\":%s,\"different_platform\":%s,\"identity\":[", d->good_boots_seen,
+	       d->same_machine < 0 ? "null" : d->same_machine ? "true" : "false", d->different_platform ? "true" : "false");
+	for (size_t i = 0; i < d->n_identity; i++) {
+		if (i)
+			printf(",");
+		cli_json_string(stdout, d->identity[i]);
+	}
+	printf("],\"findings\":[");
+	for (size_t i = 0; i < d->n_findings; i++) {
+		if (i)
+			printf(",");
+		json_finding(&d->findings[i]);
+	}
+	printf("]");
+}
+
+static void text_findings(const struct bd_diagnosis *d, bool compared)
+{
+	size_t nb = 0, nv = 0;
+
+	for (size_t i = 0; i < d->n_findings; i++) {
+		if (d->findings[i].cause == BD_CAUSE_VOLATILE)
+			nv++;
+		else
+			nb += d->findings[i].bound;
+	}
+	if (!nb)
+		printf("No cause of recovery found: %s\n\n",
+		       compared ? "the bound PCRs are equal (or differ only in volatile measurements) and the bad boot "
+				  "shows no recovery evidence"
+				: "the bad boot shows no recovery evidence, and without a good boot no PCR change can be seen");
+	for (size_t i = 0, k = 0; i < d->n_findings; i++) {
+		const struct bd_finding *f = &d->findings[i];
+		char head[64], ref[96];
+		if (!f->bound || f->cause == BD_CAUSE_VOLATILE)
+			continue;
+		char *title;
+		snprintf(head, sizeof(head), "Cause %zu [%s confidence]: ", ++k, bd_confidence_name(f->confidence));
+		if (asprintf(&title, "%s  (%s)", bd_cause_title(f->cause), bd_cause_id(f->cause)) < 0)
+			continue;
+		wrapped(head, "    ", title);
+		free(title);
+		for (size_t e = 0; e < f->n_evidence; e++) {
+			char *line;
+			evidence_ref(&f->evidence[e], ref, sizeof(ref));
+			if (asprintf(&line, "%s%s%s%s", f->evidence[e].text, ref[0] ? " [" : "", ref, ref[0] ? "]" : "") < 0)
+				continue;
+			wrapped("  - ", "      ", line);
+			free(line);
+		}
+		if (f->evidence_dropped)
+			printf("  - ... and %zu more (--json lists up to %d)\n", f->evidence_dropped, BD_FINDING_MAX_EVIDENCE);
+		wrapped("  Advice: ", "    ", bd_cause_advice(f->cause));
+		printf("\n");
+	}
+	if (nv) {
+		printf("Volatile measurements (they differ between good boots too; not blamed for this recovery):\n");
+		for (size_t i = 0; i < d->n_findings; i++) {
+			const struct bd_finding *f = &d->findings[i];
+			char ref[96];
+			if (f->cause != BD_CAUSE_VOLATILE)
+				continue;
+			for (size_t e = 0; e < f->n_evidence; e++) {
+				char *line;
+				evidence_ref(&f->evidence[e], ref, sizeof(ref));
+				if (asprintf(&line, "%s [%s]", f->evidence[e].text, ref) < 0)
+					continue;
+				wrapped("  - ", "      ", line);
+				free(line);
+			}
+		}
+		wrapped("  Note: ", "    ", bd_cause_advice(BD_CAUSE_VOLATILE));
+		printf("\n");
+	}
+	if (nb + nv < d->n_findings) {
+		printf("Changes in PCRs the protector is not bound to (they do not cause recovery by themselves):\n");
+		for (size_t i = 0; i < d->n_findings; i++) {
+			const struct bd_finding *f = &d->findings[i];
+			char ref[96];
+			if (f->bound)
+				continue;
+			printf("  %s [%s]:\n", bd_cause_id(f->cause), bd_confidence_name(f->confidence));
+			for (size_t e = 0; e < f->n_evidence; e++) {
+				char *line;
+				evidence_ref(&f->evidence[e], ref, sizeof(ref));
+				if (asprintf(&line, "%s%s%s%s", f->evidence[e].text, ref[0] ? " [" : "", ref, ref[0] ? "]" : "") < 0)
+					continue;
+				wrapped("    - ", "        ", line);
+				free(line);
+			}
+		}
+	}
+}
+
+static void report(const struct bd_diagnosis *const *d, size_t nd, const char *const *profile_src,
+		   const struct side *good, const struct side *bad, bool json)
 {
 	char gdesc[200], bdesc[200];
 
 	describe_boot(good, gdesc, sizeof(gdesc));
 	describe_boot(bad, bdesc, sizeof(bdesc));
 	if (json) {
-		printf("{\"good\":");
-		if (good)
-			cli_json_string(stdout, good->path);
-		else
-			printf("null");
-		printf(",\"bad\":");
-		cli_json_string(stdout, bad->path);
+		printf("{");
+		json_side("good", good);
+		printf(",");
+		json_side("bad", bad);
 		printf(",\"good_unlock_flags\":");
-		if (d->good_unlock >= 0)
-			printf("%d", d->good_unlock);
+		if (d[0]->good_unlock >= 0)
+			printf("%d", d[0]->good_unlock);
 		else
 			printf("null");
 		printf(",\"bad_unlock_flags\":");
-		if (d->bad_unlock >= 0)
-			printf("%d", d->bad_unlock);
+		if (d[0]->bad_unlock >= 0)
+			printf("%d", d[0]->bad_unlock);
 		else
 			printf("null");
-		printf(",\"bank\":\"%s\",\"bound_pcrs\":[", d->bank && bd_hash_alg_name(d->bank) ? bd_hash_alg_name(d->bank) : "");
-		print_mask(stdout, d->bound_pcrs, true);
-		printf("],\"profile_source\":");
-		cli_json_string(stdout, profile_src);
-		printf(",\"differing_pcrs\":[");
-		print_mask(stdout, d->differing_pcrs, true);
-		printf("],\"differing_bound_pcrs\":[");
-		print_mask(stdout, d->differing_pcrs & d->bound_pcrs, true);
-		printf("],\"different_platform\":%s,\"findings\":[", d->different_platform ? "true" : "false");
-		for (size_t i = 0; i < d->n_findings; i++) {
-			if (i)
-				printf(",");
-			json_finding(&d->findings[i]);
+		printf(",\"good_quote\":");
+		if (good)
+			elc_quote_json(&good->quote);
+		else
+			printf("null");
+		printf(",\"bad_quote\":");
+		elc_quote_json(&bad->quote);
+		printf(",\"good_digest_mismatches\":%d,\"bad_digest_mismatches\":%d,", good ? good->info.digest_mismatches : 0,
+		       bad->info.digest_mismatches);
+		json_diagnosis(d[0], profile_src[0]);
+		printf(",\"readings\":[");
+		for (size_t i = 0; i < nd; i++) {
+			printf("%s{", i ? "," : "");
+			json_diagnosis(d[i], profile_src[i]);
+			printf("}");
 		}
 		printf("]}\n");
 		return;
@@ -262,59 +404,66 @@ static void report(const struct bd_diagnosis *d, const struct logent *good, cons
 	printf("Good boot:      %s%s%s%s\n", good ? good->path : "(none: only the bad boot is examined)",
 	       good ? " (" : "", gdesc, good ? ")" : "");
 	printf("Bad boot:       %s (%s)\n", bad->path, bdesc);
-	printf("PCR profile:    ");
-	print_mask(stdout, d->bound_pcrs, false);
-	printf("  [%s]\n", profile_src);
-	if (good) {
-		printf("Compared bank:  %s\n", d->bank && bd_hash_alg_name(d->bank) ? bd_hash_alg_name(d->bank) : "-");
-		printf("Differing PCRs: bound: ");
-		print_mask(stdout, d->differing_pcrs & d->bound_pcrs, false);
-		printf("; not bound: ");
-		print_mask(stdout, d->differing_pcrs & ~d->bound_pcrs, false);
-		printf("\n");
-	}
-	printf("\n");
-	if (d->different_platform)
-		printf("These logs come from DIFFERENT MACHINES: their events are not compared.\n\n");
-	size_t nb = 0;
-	for (size_t i = 0; i < d->n_findings; i++)
-		nb += d->findings[i].bound;
-	if (!nb)
-		printf("No cause of recovery found: %s\n\n",
-		       good ? "the bound PCRs are equal and the bad boot shows no recovery evidence"
-			    : "the bad boot shows no recovery evidence");
-	for (size_t i = 0, k = 0; i < d->n_findings; i++) {
-		const struct bd_finding *f = &d->findings[i];
-		if (!f->bound)
+	for (int s = 0; s < 2; s++) {
+		const struct side *x = s ? bad : good;
+		if (!x)
 			continue;
-		printf("Cause %zu [%s confidence]: %s  (%s)\n", ++k, bd_confidence_name(f->confidence),
-		       bd_cause_title(f->cause), bd_cause_id(f->cause));
-		for (size_t e = 0; e < f->n_evidence; e++)
-			printf("  - %s\n", f->evidence[e]);
-		printf("  Advice: %s\n\n", bd_cause_advice(f->cause));
+		if (x->quote.present)
+			printf("%s TPM quote: %s (event %zu)\n", s ? "Bad boot's " : "Good boot's", elc_quote_verdict(&x->quote),
+			       x->quote.index);
+		if (x->info.digest_mismatches)
+			printf("%s log:  %d event(s) whose digest is not the hash of their data: the log was edited or is "
+			       "damaged there\n", s ? "Bad boot's " : "Good boot's", x->info.digest_mismatches);
 	}
-	if (nb < d->n_findings) {
-		printf("Changes in PCRs the protector is not bound to (they do not cause recovery by themselves):\n");
-		for (size_t i = 0; i < d->n_findings; i++) {
-			const struct bd_finding *f = &d->findings[i];
-			if (f->bound)
-				continue;
-			printf("  %s [%s]:\n", bd_cause_id(f->cause), bd_confidence_name(f->confidence));
-			for (size_t e = 0; e < f->n_evidence; e++)
-				printf("    - %s\n", f->evidence[e]);
+	if (good) {
+		const struct bd_diagnosis *x = d[0];
+		printf("Compared bank:  %s\n", x->bank && bd_hash_alg_name(x->bank) ? bd_hash_alg_name(x->bank)
+		       : "none in common (events compared by their data)");
+		printf("Same machine:   %s\n", x->same_machine == 1 ? "yes" : x->same_machine == 0
+		       ? "NO: the logs come from different machines (events compared anyway)"
+		       : "unsure (events compared anyway; see the identity evidence)");
+		for (size_t i = 0; i < x->n_identity; i++)
+			wrapped("                - ", "                  ", x->identity[i]);
+		if (x->volatile_pcrs) {
+			printf("Volatile PCRs:  ");
+			print_mask(stdout, x->volatile_pcrs, false);
+			printf(" (differ between the %zu good boots of the folder)\n", x->good_boots_seen);
 		}
 	}
+	for (size_t i = 0; i < nd; i++) {
+		const struct bd_diagnosis *x = d[i];
+		if (nd > 1)
+			printf("\n=== Reading %zu of %zu: if the protector is bound to PCRs ", i + 1, nd);
+		else
+			printf("PCR profile:    ");
+		print_mask(stdout, x->bound_pcrs, false);
+		printf(nd > 1 ? " ===\n" : "  [%s]\n", profile_src[i]);
+		if (good) {
+			printf("Differing PCRs: bound: ");
+			print_mask(stdout, x->differing_pcrs & x->bound_pcrs, false);
+			printf("; not bound: ");
+			print_mask(stdout, x->differing_pcrs & ~x->bound_pcrs, false);
+			printf("\n");
+		}
+		printf("\n");
+		text_findings(x, good != NULL);
+	}
 }
+
+/* ---- main ---- */
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: bdkit diagnose [OPTIONS] [LOG|FOLDER ...]\n"
+		"       bdkit diagnose predict LOG|FOLDER (--volume V | --pcrs LIST) CHANGE...   (see --help there)\n"
 		"Explain why a machine fell into BitLocker recovery, from its measured-boot logs\n"
-		"(C:\\Windows\\Logs\\MeasuredBoot\\*.log; a folder is read as a whole). The newest log whose\n"
-		"BitLocker unlock used the recovery key is the bad boot, the newest earlier log unlocked by\n"
-		"the TPM the good one. Their PCRs are compared on the PCRs the TPM protector is bound to,\n"
-		"the differing events are listed and the cause is named with a confidence and advice.\n\n"
+		"(C:\\Windows\\Logs\\MeasuredBoot\\*.log; a folder is read as a whole, one log at a time).\n"
+		"The newest log whose BitLocker unlock used the recovery key is the bad boot; the newest\n"
+		"earlier clean boot unlocked by the TPM (a cold boot before a resume) the good one. Their\n"
+		"PCRs are compared on the PCRs the TPM protector is bound to, the events of each differing PCR\n"
+		"are aligned by content and every difference is named with a confidence and advice; PCRs\n"
+		"that differ between the folder's good boots too are reported as volatile, not blamed.\n\n"
 		"Options:\n"
 		"      --good LOG       the last boot that unlocked normally\n"
 		"      --bad LOG        the boot that went into recovery\n"
@@ -322,46 +471,75 @@ static void usage(FILE *f)
 		"                       BitLocker volume (no secret needed)\n"
 		"      --offset BYTES   the BitLocker volume starts here inside VOLUME\n"
 		"      --pcrs LIST      bound PCRs, e.g. 7,11 or 0,2,4,11 (default: from --volume, else the\n"
-		"                       Windows default: 7,11 with Secure Boot, 0,2,4,11 without)\n"
+		"                       Windows default for the good boot's Secure Boot state; with no good\n"
+		"                       boot both profiles are read)\n"
 		"      --bank ALG       compare this digest bank (sha1, sha256...; default sha256, else sha1)\n"
+		"      --aik FILE       AIK public key (PEM/DER) to verify the TPM quote in Windows logs\n"
 		"      --json           machine-readable output for fleet scripts\n"
 		"  -h, --help           this help\n\n"
-		"Exit status: 0 when a diagnosis was made (whatever it found), 2 bad usage, 5/7 a log is\n"
-		"corrupt/truncated (the message names the offset), see bdkit(1).\n");
+		"Each evidence line names the events it is about (good #INDEX @OFFSET, bad #...); show one\n"
+		"with 'bdkit eventlog show LOG --index INDEX'.\n\n"
+		"Exit status: 0 when a diagnosis was made (whatever it found), 2 bad usage, 5 a log is not\n"
+		"an event log or is corrupt, 7 a log is truncated (the message names the offset), see bdkit(1).\n");
+}
+
+static int open_side(struct side *s, const char *path, const uint8_t *aik, size_t aik_len)
+{
+	int r = bd_eventlog_open(path, &s->log);
+
+	s->path = path;
+	if (r)
+		return cli_fail(r, NULL);
+	bd_eventlog_info(s->log, &s->info);
+	if (!s->info.complete) {
+		cli_error("%s: the log stops short at offset %" PRIu64 ": %s; it is truncated (or not the log of a "
+			  "whole boot): no diagnosis", path, s->info.incomplete_offset, s->info.incomplete);
+		return EXIT_TRUNCATED;
+	}
+	bd_eventlog_quote(s->log, aik, aik_len, &s->quote);
+	s->resume = -1;
+	return 0;
 }
 
 int cmd_diagnose(int argc, char **argv)
 {
-	enum { OPT_JSON = OPT_CLI_LAST + 1, OPT_GOOD, OPT_BAD, OPT_VOLUME, OPT_PCRS, OPT_BANK, OPT_OFF };
+	enum { OPT_JSON = OPT_CLI_LAST + 1, OPT_GOOD, OPT_BAD, OPT_VOLUME, OPT_PCRS, OPT_BANK, OPT_OFF, OPT_AIK };
 	static const struct option opts[] = {
 		{ "json", no_argument, 0, OPT_JSON }, { "good", required_argument, 0, OPT_GOOD },
 		{ "bad", required_argument, 0, OPT_BAD }, { "volume", required_argument, 0, OPT_VOLUME },
 		{ "pcrs", required_argument, 0, OPT_PCRS }, { "bank", required_argument, 0, OPT_BANK },
-		{ "offset", required_argument, 0, OPT_OFF }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "offset", required_argument, 0, OPT_OFF }, { "aik", required_argument, 0, OPT_AIK },
+		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
-	const char *good_path = NULL, *bad_path = NULL, *volume = NULL;
+	const char *good_path = NULL, *bad_path = NULL, *volume = NULL, *aik_path = NULL;
 	struct bd_diag_opts o = { 0 };
-	struct logset set = { 0 };
-	struct logent *good = NULL, *bad = NULL;
-	struct bd_diagnosis *d = NULL;
-	char profile_src[512] = "";
+	struct names names = { 0 };
+	bd_bootset *set = NULL;
+	struct side good = { 0 }, bad = { 0 };
+	struct bd_diagnosis *d[2] = { NULL, NULL };
+	char profile_src[2][512] = { "", "" };
+	uint8_t *aik = NULL;
+	size_t aik_len = 0, nd = 1;
 	uint32_t mask = 0;
-	bool json = false;
+	bool json = false, have_good = false;
 	int c, r = 0;
 	int64_t offset = -1;
 
+	if (argc > 1 && !strcmp(argv[1], "predict"))
+		return cmd_diagnose_predict(argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_JSON: json = true; break;
 		case OPT_GOOD: good_path = optarg; break;
 		case OPT_BAD: bad_path = optarg; break;
 		case OPT_VOLUME: volume = optarg; break;
+		case OPT_AIK: aik_path = optarg; break;
 		case OPT_PCRS:
 			if (parse_pcr_list(optarg, &mask)) {
 				cli_error("--pcrs: '%s' is not a list of PCR numbers 0-23 (e.g. 7,11 or 0,2,4,11)", optarg);
 				return EXIT_USAGE;
 			}
-			snprintf(profile_src, sizeof(profile_src), "--pcrs");
+			snprintf(profile_src[0], sizeof(profile_src[0]), "--pcrs");
 			break;
 		case OPT_BANK: {
 			int a = bd_hash_alg_parse(optarg);
@@ -389,88 +567,162 @@ int cmd_diagnose(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (aik_path && !(aik = elc_read_file(aik_path, 1 << 20, &aik_len)))
+		return EXIT_IO;
 	if (volume) {
-		if ((r = volume_profile(volume, offset, &o, &mask, profile_src, sizeof(profile_src))))
-			return r;
-		if (!o.has_tpm_protector && !profile_src[0])
-			snprintf(profile_src, sizeof(profile_src), "%s has no TPM protector; Windows default assumed",
+		if ((r = volume_profile(volume, offset, &o, &mask, profile_src[0], sizeof(profile_src[0]))))
+			goto out;
+		if (!o.has_tpm_protector && !profile_src[0][0])
+			snprintf(profile_src[0], sizeof(profile_src[0]), "%s has no TPM protector; Windows default assumed",
 				 volume);
 	}
 	for (int i = optind; i < argc && !r; i++) {
 		struct stat st;
-		if (!stat(argv[i], &st) && S_ISDIR(st.st_mode))
-			r = add_dir(&set, argv[i]);
-		else
-			r = add_log(&set, argv[i], false);
+		if (!stat(argv[i], &st) && S_ISDIR(st.st_mode)) {
+			r = list_dir(&names, argv[i]);
+		} else {
+			char **p = realloc(names.v, (names.n + 1) * sizeof(*p));
+			if (!p) {
+				r = EXIT_FAILURE_OTHER;
+				break;
+			}
+			names.v = p;
+			if (!(p[names.n] = strdup(argv[i]))) {
+				r = EXIT_FAILURE_OTHER;
+				break;
+			}
+			names.n++;
+		}
 	}
 	if (r)
 		goto out;
-	/* MeasuredBoot logs carry their boot counter: order by it when every log has one */
-	bool all_counted = set.n > 0;
-	for (size_t i = 0; i < set.n; i++)
-		all_counted &= set.v[i].info.has_boot_count;
-	if (all_counted)
-		qsort(set.v, set.n, sizeof(*set.v), cmp_boot);
-	if (bad_path) {
-		if ((r = add_log(&set, bad_path, false)))
-			goto out;
-		bad = &set.v[set.n - 1];
+
+	/* every boot, one log at a time: only a summary of each is kept */
+	size_t good_id = (size_t)-1, bad_id = (size_t)-1;
+	if ((r = bd_bootset_new(&set))) {
+		r = cli_fail(r, NULL);
+		goto out;
 	}
-	if (good_path) {
-		if ((r = add_log(&set, good_path, false)))
-			goto out;
-		good = &set.v[set.n - 1];
-		if (bad_path)
-			bad = &set.v[set.n - 2];
-	}
-	if (!bad) {
-		const bd_eventlog **logs = calloc(set.n, sizeof(*logs));
-		size_t gi, bi;
-		if (!logs) {
-			r = EXIT_FAILURE_OTHER;
+	for (size_t i = 0; i < names.n; i++) {
+		bd_eventlog *log;
+		int e = bd_eventlog_open(names.v[i], &log);
+		if (e) {
+			if (names.n > 1 || bad_path || good_path) {
+				cli_warn("skipping %s", bd_last_error());
+				continue;
+			}
+			r = cli_fail(e, NULL);
 			goto out;
 		}
-		for (size_t i = 0; i < set.n; i++)
-			logs[i] = set.v[i].log;
-		r = bd_diagnose_pick((const bd_eventlog *const *)logs, set.n, &gi, &bi);
-		free(logs);
-		if (r) {
+		e = bd_bootset_add(set, names.v[i], log, NULL);
+		bd_eventlog_free(log);
+		if (e) {
+			r = cli_fail(e, NULL);
+			goto out;
+		}
+	}
+	if (bad_path || good_path) {
+		/* named boots join the set (for volatility and counters) */
+		const char *p2[2] = { bad_path, good_path };
+		for (int k = 0; k < 2; k++) {
+			bd_eventlog *log;
+			size_t id;
+			if (!p2[k])
+				continue;
+			if ((r = bd_eventlog_open(p2[k], &log))) {
+				r = cli_fail(r, NULL);
+				goto out;
+			}
+			r = bd_bootset_add(set, p2[k], log, &id);
+			bd_eventlog_free(log);
+			if (r) {
+				r = cli_fail(r, NULL);
+				goto out;
+			}
+			if (k == 0)
+				bad_id = id;
+			else
+				good_id = id;
+		}
+	}
+	if (bad_id == (size_t)-1) {
+		size_t gi, bi;
+		if (bd_bootset_count(set) == 1 && !good_path) {
+			bad_id = 0;   /* a single log: it is the boot to examine */
+		} else if (bd_bootset_pick(set, &gi, &bi)) {
 			cli_error("%s", bd_last_error());
 			r = EXIT_USAGE;
 			goto out;
+		} else {
+			bad_id = bi;
+			if (good_id == (size_t)-1)
+				good_id = gi;
 		}
-		bad = &set.v[bi];
-		if (!good && gi != (size_t)-1)
-			good = &set.v[gi];
-	} else if (!good) {
-		/* --bad given: the newest other log that unlocked by TPM is the good one */
-		for (size_t i = set.n; i-- > 0;) {
-			struct logent *e = &set.v[i];
-			if (e != bad && e->info.has_unlock && (e->info.unlock_flags & BD_UNLOCK_TPM) &&
-			    !(e->info.unlock_flags & BD_UNLOCK_RECOVERY)) {
-				good = e;
-				break;
-			}
+	} else if (good_id == (size_t)-1) {
+		/* --bad given: the newest clean boot other than it */
+		size_t n = bd_bootset_count(set), *ids = malloc((n + 1) * sizeof(*ids));
+		if (ids) {
+			bd_bootset_order(set, ids);
+			for (int pass = 0; pass < 2 && good_id == (size_t)-1; pass++)
+				for (size_t i = n; i-- > 0;) {
+					struct bd_boot_info bi;
+					bd_bootset_boot(set, ids[i], &bi);
+					if (ids[i] != bad_id && bi.clean && (pass || bi.resume_count <= 0)) {
+						good_id = ids[i];
+						break;
+					}
+				}
+			free(ids);
 		}
 	}
-	if (!good && !json)
-		cli_warn("no good boot (unlocked by TPM) among the logs: only causes visible in the bad boot are reported");
+	{
+		struct bd_boot_info bi;
+		bd_bootset_boot(set, bad_id, &bi);
+		if ((r = open_side(&bad, bi.name, aik, aik_len)))
+			goto out;
+		bad.resume = bi.resume_count;
+		if (good_id != (size_t)-1) {
+			bd_bootset_boot(set, good_id, &bi);
+			if ((r = open_side(&good, bi.name, aik, aik_len)))
+				goto out;
+			good.resume = bi.resume_count;
+			have_good = true;
+		}
+	}
+	if (!have_good && !json)
+		cli_warn("no good boot (unlocked by the TPM) among the logs: only causes visible in the bad boot are reported");
+	o.boots = set;
+	o.good_id = good_id;
+	o.bad_id = bad_id;
 	o.pcr_mask = mask;
-	if ((r = bd_diagnose(good ? good->log : NULL, bad->log, &o, &d))) {
-		r = cli_fail(r, "diagnosis failed");
-		goto out;
+	if (!mask && !have_good) {
+		/* nothing tells the profile: read the bad boot under both Windows defaults */
+		nd = 2;
+		snprintf(profile_src[0], sizeof(profile_src[0]), "PCR 7 binding (7,11), the default with Secure Boot");
+		snprintf(profile_src[1], sizeof(profile_src[1]), "0,2,4,11, the default without PCR 7 binding");
 	}
-	if (!profile_src[0])
-		snprintf(profile_src, sizeof(profile_src), "Windows default for UEFI %s Secure Boot (assumed; give "
-			 "--volume or --pcrs)", d->bound_pcrs == 0x880 ? "with" : "without");
-	report(d, good, bad, profile_src, json);
+	for (size_t i = 0; i < nd; i++) {
+		o.pcr_mask = nd == 2 ? (i == 0 ? 0x880u : 0x815u) : mask;
+		if ((r = bd_diagnose(have_good ? good.log : NULL, bad.log, &o, &d[i]))) {
+			r = cli_fail(r, "diagnosis failed");
+			goto out;
+		}
+	}
+	if (!profile_src[0][0])
+		snprintf(profile_src[0], sizeof(profile_src[0]), "Windows default for UEFI %s Secure Boot in the good boot "
+			 "(assumed; give --volume or --pcrs)", d[0]->bound_pcrs == 0x880 ? "with" : "without");
+	const char *srcs[2] = { profile_src[0], profile_src[1] };
+	report((const struct bd_diagnosis *const *)d, nd, srcs, have_good ? &good : NULL, &bad, json);
 	r = EXIT_OK;
 out:
-	bd_diagnosis_free(d);
-	for (size_t i = 0; i < set.n; i++) {
-		bd_eventlog_free(set.v[i].log);
-		free(set.v[i].path);
-	}
-	free(set.v);
+	for (size_t i = 0; i < 2; i++)
+		bd_diagnosis_free(d[i]);
+	bd_eventlog_free(good.log);
+	bd_eventlog_free(bad.log);
+	bd_bootset_free(set);
+	for (size_t i = 0; i < names.n; i++)
+		free(names.v[i]);
+	free(names.v);
+	free(aik);
 	return r;
 }

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "eventlog_cli.h"
 
 static void hex(FILE *f, const uint8_t *p, size_t n)
 {
@@ -65,27 +65,199 @@ static void print_windows_text(const struct bd_eventlog_info *in)
 		printf("  first module:      %s\n", in->boot_manager);
 }
 
-static int show(const char *path, bool json, bool brief)
+static void print_digest_state(const struct bd_event_digest *d)
 {
+	if (d->matches_data == 1)
+		printf("  (= hash of the data)");
+	else if (d->matches_data == 0)
+		printf("  (NOT the hash of the data)");
+}
+
+static void json_event(const bd_eventlog *log, const struct bd_eventlog_info *in, size_t i)
+{
+	struct bd_event e;
+	char desc[4096], buf[32];
+	char *dec;
+
+	bd_eventlog_event(log, i, &e);
+	bd_event_describe(log, i, desc, sizeof(desc));
+	printf("{\"index\":%zu,\"offset\":%" PRIu64 ",\"pcr\":%" PRIu32 ",\"type\":\"%s\","
+	       "\"type_value\":%" PRIu32 ",\"measured\":%s,\"digest_ok\":%s,\"size\":%zu,\"record_size\":%zu,\"digests\":{",
+	       i, e.offset, e.pcr, e.type_name, e.type, e.measured ? "true" : "false",
+	       e.digest_ok < 0 ? "null" : e.digest_ok ? "true" : "false", e.data_len, e.record_len);
+	for (size_t d = 0; d < e.n_digests; d++) {
+		printf("%s\"%s\":\"", d ? "," : "", alg_name(e.digests[d].alg, buf, sizeof(buf)));
+		hex(stdout, e.digests[d].value, e.digests[d].size);
+		printf("\"");
+	}
+	printf("},\"missing_banks\":[");
+	for (size_t b = 0, k = 0; b < in->n_banks; b++)
+		if (e.missing_banks & (1u << b))
+			printf("%s\"%s\"", k++ ? "," : "", alg_name(in->bank_alg[b], buf, sizeof(buf)));
+	printf("],\"description\":");
+	cli_json_string(stdout, desc);
+	printf(",\"data\":\"");
+	hex(stdout, e.data, e.data_len);
+	printf("\",\"decoded\":");
+	dec = bd_event_decoded_json(log, i);
+	printf("%s", dec ? dec : "null");
+	free(dec);
+	if (e.n_sipa) {
+		printf(",\"sipa\":[");
+		for (size_t j = 0; j < e.n_sipa; j++) {
+			struct bd_sipa_event s;
+			bd_event_sipa(log, i, j, &s);
+			bd_sipa_describe(&s, desc, sizeof(desc));
+			printf("%s{\"type\":%" PRIu32 ",\"name\":", j ? "," : "", s.type);
+			cli_json_string(stdout, s.name ? s.name : "unknown");
+			printf(",\"depth\":%u,\"value\":", s.depth);
+			cli_json_string(stdout, desc);
+			printf(",\"data\":\"");
+			hex(stdout, s.data, s.len);
+			printf("\"}");
+		}
+		printf("]");
+	}
+	printf("}");
+}
+
+static void text_event(const bd_eventlog *log, size_t i, bool brief)
+{
+	struct bd_event e;
+	char desc[4096], buf[32];
+
+	bd_eventlog_event(log, i, &e);
+	bd_event_describe(log, i, desc, sizeof(desc));
+	if (e.pcr == 0xFFFFFFFFu)
+		printf("%4zu  PCR --  %s%s  %s\n", i, e.type_name, e.digest_ok == 0 ? " !" : "", desc);
+	else
+		printf("%4zu  PCR %2" PRIu32 "  %s%s  %s\n", i, e.pcr, e.type_name, e.digest_ok == 0 ? " !" : "", desc);
+	if (brief)
+		return;
+	for (size_t d = 0; d < e.n_digests && e.measured; d++) {
+		printf("            %-7s ", alg_name(e.digests[d].alg, buf, sizeof(buf)));
+		hex(stdout, e.digests[d].value, e.digests[d].size);
+		if (e.digest_ok == 0)
+			print_digest_state(&e.digests[d]);
+		printf("\n");
+	}
+	if (e.missing_banks)
+		printf("            (a bank's digest is missing: that bank cannot be replayed)\n");
+	for (size_t j = 0; j < e.n_sipa; j++) {
+		struct bd_sipa_event s;
+		bd_event_sipa(log, i, j, &s);
+		bd_sipa_describe(&s, desc, sizeof(desc));
+		printf("            %*s%s %s\n", (int)s.depth * 2, "", s.name ? s.name : "unknown", desc);
+	}
+	for (size_t j = 0, n = bd_event_gpt_count(log, i); j < n; j++) {
+		struct bd_gpt_partition p;
+		char g[37];
+		if (bd_event_gpt_partition(log, i, j, &p))
+			break;
+		static const uint8_t zero[16];
+		if (!memcmp(p.type_guid, zero, 16))
+			continue;   /* unused entry */
+		bd_guid_format(p.unique_guid, g);
+		printf("            partition %zu: LBA %" PRIu64 "-%" PRIu64 " %s \"%s\" {%s}\n", j + 1, p.first_lba,
+		       p.last_lba, p.type_name[0] ? p.type_name : "type", p.name, g);
+	}
+}
+
+/* One event in full: the decoded view and the record's bytes. */
+static void text_event_raw(const bd_eventlog *log, size_t i)
+{
+	struct bd_event e;
+
+	text_event(log, i, false);
+	bd_eventlog_event(log, i, &e);
+	for (size_t d = 0; d < e.n_digests; d++)
+		if (e.digests[d].matches_data >= 0) {
+			char buf[32];
+			printf("            %s digest is %sthe hash of the data\n", alg_name(e.digests[d].alg, buf, sizeof(buf)),
+			       e.digests[d].matches_data ? "" : "NOT ");
+		}
+	printf("\nRecord %zu at offset %" PRIu64 " (0x%" PRIx64 "), %zu bytes (event data: %zu bytes at offset %" PRIu64 "):\n",
+	       i, e.offset, e.offset, e.record_len, e.data_len, e.offset + (uint64_t)(e.record_len - e.data_len));
+	for (size_t o = 0; o < e.record_len; o += 16) {
+		printf("  %08" PRIx64 "  ", e.offset + o);
+		for (size_t k = 0; k < 16; k++) {
+			if (o + k < e.record_len)
+				printf("%02x ", e.record[o + k]);
+			else
+				printf("   ");
+			if (k == 7)
+				printf(" ");
+		}
+		printf(" |");
+		for (size_t k = 0; k < 16 && o + k < e.record_len; k++) {
+			uint8_t ch = e.record[o + k];
+			putchar(ch >= 0x20 && ch < 0x7f ? ch : '.');
+		}
+		printf("|\n");
+	}
+}
+
+static int show(const char *path, bool json, bool brief, long index, const char *aik_path)
+{
+	struct bd_quote_check qc;
+	uint8_t *aik = NULL;
+	size_t aik_len = 0;
+
 	bd_eventlog *log;
 	struct bd_eventlog_info in;
-	char desc[1024], buf[32];
-	int r = bd_eventlog_open(path, &log);
+	char buf[32];
+	int r;
 
-	if (r)
+	if (aik_path && !(aik = elc_read_file(aik_path, 1 << 20, &aik_len)))
+		return EXIT_IO;
+	r = bd_eventlog_open(path, &log);
+	if (r) {
+		free(aik);
 		return cli_fail(r, NULL);
+	}
 	bd_eventlog_info(log, &in);
+	bd_eventlog_quote(log, aik, aik_len, &qc);
+	free(aik);
+	if (index >= 0) {
+		if ((size_t)index >= in.n_events) {
+			cli_error("%s has %zu events (0-%zu); there is no event %ld", path, in.n_events, in.n_events - 1, index);
+			bd_eventlog_free(log);
+			return EXIT_USAGE;
+		}
+		if (json) {
+			printf("{\"file\":");
+			cli_json_string(stdout, path);
+			printf(",\"event\":");
+			json_event(log, &in, (size_t)index);
+			printf("}\n");
+		} else {
+			printf("Log:     %s\n\n", path);
+			text_event_raw(log, (size_t)index);
+		}
+		bd_eventlog_free(log);
+		return EXIT_OK;
+	}
 	if (json) {
 		printf("{\"file\":");
 		cli_json_string(stdout, path);
 		printf(",\"size\":%zu,\"format\":\"%s\",\"banks\":[", in.size, in.crypto_agile ? "crypto-agile" : "legacy");
 		for (size_t b = 0; b < in.n_banks; b++)
 			printf("%s\"%s\"", b ? "," : "", alg_name(in.bank_alg[b], buf, sizeof(buf)));
+		printf("],\"unusable_banks\":[");
+		for (size_t b = 0, k = 0; b < in.n_banks; b++)
+			if (in.bank_missing[b])
+				printf("%s{\"bank\":\"%s\",\"records_missing_digest\":%zu,\"first_index\":%zu}", k++ ? "," : "",
+				       alg_name(in.bank_alg[b], buf, sizeof(buf)), in.bank_missing[b], in.bank_missing_first[b]);
 		printf("],\"startup_locality\":");
 		if (in.startup_locality >= 0)
 			printf("%d", in.startup_locality);
 		else
 			printf("null");
+		printf(",\"complete\":%s,\"incomplete\":", in.complete ? "true" : "false");
+		if (in.complete)
+			printf("null");
+		else
+			cli_json_string(stdout, in.incomplete);
 		printf(",\"digest_mismatches\":%d,\"error_separators\":%d,\"events\":[", in.digest_mismatches,
 		       in.error_separators);
 	} else {
@@ -100,58 +272,23 @@ static int show(const char *path, bool json, bool brief)
 		if (in.digest_mismatches)
 			printf("Note:    %d event(s) whose digest is not the hash of their data (marked !)\n",
 			       in.digest_mismatches);
+		for (size_t b = 0; b < in.n_banks; b++)
+			if (in.bank_missing[b])
+				printf("Note:    the %s bank cannot be replayed: %zu measured event(s) lack its digest "
+				       "(first: event %zu)\n", alg_name(in.bank_alg[b], buf, sizeof(buf)), in.bank_missing[b],
+				       in.bank_missing_first[b]);
+		if (!in.complete)
+			printf("Note:    the log looks incomplete at offset %" PRIu64 ": %s\n", in.incomplete_offset,
+			       in.incomplete);
 		printf("\n");
 	}
 	for (size_t i = 0; i < in.n_events; i++) {
-		struct bd_event e;
-		bd_eventlog_event(log, i, &e);
-		bd_event_describe(log, i, desc, sizeof(desc));
 		if (json) {
-			printf("%s{\"index\":%zu,\"offset\":%" PRIu64 ",\"pcr\":%" PRIu32 ",\"type\":\"%s\","
-			       "\"type_value\":%" PRIu32 ",\"measured\":%s,\"digest_ok\":%s,\"size\":%zu,\"digests\":{",
-			       i ? "," : "", i, e.offset, e.pcr, e.type_name, e.type, e.measured ? "true" : "false",
-			       e.digest_ok < 0 ? "null" : e.digest_ok ? "true" : "false", e.data_len);
-			for (size_t d = 0; d < e.n_digests; d++) {
-				printf("%s\"%s\":\"", d ? "," : "", alg_name(e.digests[d].alg, buf, sizeof(buf)));
-				hex(stdout, e.digests[d].value, e.digests[d].size);
-				printf("\"");
-			}
-			printf("},\"description\":");
-			cli_json_string(stdout, desc);
-			if (e.n_sipa) {
-				printf(",\"sipa\":[");
-				for (size_t j = 0; j < e.n_sipa; j++) {
-					struct bd_sipa_event s;
-					bd_event_sipa(log, i, j, &s);
-					bd_sipa_describe(&s, desc, sizeof(desc));
-					printf("%s{\"type\":%" PRIu32 ",\"name\":", j ? "," : "", s.type);
-					cli_json_string(stdout, s.name ? s.name : "unknown");
-					printf(",\"depth\":%u,\"value\":", s.depth);
-					cli_json_string(stdout, desc);
-					printf("}");
-				}
-				printf("]");
-			}
-			printf("}");
-			continue;
-		}
-		if (e.pcr == 0xFFFFFFFFu)
-			printf("%4zu  PCR --  %s%s  %s\n", i, e.type_name, e.digest_ok == 0 ? " !" : "", desc);
-		else
-			printf("%4zu  PCR %2" PRIu32 "  %s%s  %s\n", i, e.pcr, e.type_name,
-			       e.digest_ok == 0 ? " !" : "", desc);
-		if (!brief) {
-			for (size_t d = 0; d < e.n_digests && e.measured; d++) {
-				printf("            %-7s ", alg_name(e.digests[d].alg, buf, sizeof(buf)));
-				hex(stdout, e.digests[d].value, e.digests[d].size);
-				printf("\n");
-			}
-			for (size_t j = 0; j < e.n_sipa; j++) {
-				struct bd_sipa_event s;
-				bd_event_sipa(log, i, j, &s);
-				bd_sipa_describe(&s, desc, sizeof(desc));
-				printf("            %*s%s %s\n", (int)s.depth * 2, "", s.name ? s.name : "unknown", desc);
-			}
+			if (i)
+				printf(",");
+			json_event(log, &in, i);
+		} else {
+			text_event(log, i, brief);
 		}
 	}
 	if (json)
@@ -186,6 +323,8 @@ static int show(const char *path, bool json, bool brief)
 	if (json) {
 		printf("},\"secure_boot\":%s,\"crtm_version\":", in.secure_boot < 0 ? "null" : in.secure_boot ? "true" : "false");
 		cli_json_string(stdout, in.crtm_version);
+		printf(",\"quote\":");
+		elc_quote_json(&qc);
 		printf(",\"windows\":");
 		if (!in.windows) {
 			printf("null}\n");
@@ -226,6 +365,10 @@ static int show(const char *path, bool json, bool brief)
 		if (in.error_separators)
 			printf("Firmware errors:   %d error separator(s)\n", in.error_separators);
 		print_windows_text(&in);
+		if (qc.present || qc.detail[0]) {
+			printf("\nTPM quote:\n");
+			elc_quote_text(&qc, "  ");
+		}
 	}
 	bd_eventlog_free(log);
 	return EXIT_OK;
@@ -388,7 +531,7 @@ static int verify(const char *path, const char *pcrpath, bool json)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: bdkit eventlog show LOG [--json] [--brief]\n"
+		"Usage: bdkit eventlog show LOG [--json] [--brief] [--index N] [--aik FILE]\n"
 		"       bdkit eventlog verify LOG --pcrs FILE [--json]\n"
 		"Read a TPM measured-boot log (C:\\Windows\\Logs\\MeasuredBoot\\*.log, or\n"
 		"/sys/kernel/security/tpm0/binary_bios_measurements): legacy SHA-1 or crypto-agile.\n\n"
@@ -400,19 +543,25 @@ static void usage(FILE *f)
 		"Options:\n"
 		"      --json         machine-readable output\n"
 		"      --brief        show: leave out digests and SIPA details\n"
+		"      --aik FILE     show: the AIK public key (PEM or DER) that verifies the signature of\n"
+		"                     the TPM quote Windows logs carry at their end\n"
+		"      --index N      show: only event N, in full: decoded fields, digest checks and the\n"
+		"                     record's bytes (diagnose names events by this index and offset)\n"
 		"      --pcrs FILE    verify: PCR values from tpm2_pcrread (e.g. tpm2_pcrread sha256 > FILE)\n"
 		"  -h, --help         this help\n");
 }
 
 int cmd_eventlog(int argc, char **argv)
 {
-	enum { OPT_JSON = OPT_CLI_LAST + 1, OPT_BRIEF, OPT_PCRS };
+	enum { OPT_JSON = OPT_CLI_LAST + 1, OPT_BRIEF, OPT_PCRS, OPT_INDEX, OPT_AIK };
 	static const struct option opts[] = {
 		{ "json", no_argument, 0, OPT_JSON }, { "brief", no_argument, 0, OPT_BRIEF },
+		{ "index", required_argument, 0, OPT_INDEX }, { "aik", required_argument, 0, OPT_AIK },
 		{ "pcrs", required_argument, 0, OPT_PCRS }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	bool json = false, brief = false;
-	const char *pcrs = NULL;
+	const char *pcrs = NULL, *aik = NULL;
+	long index = -1;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -420,6 +569,17 @@ int cmd_eventlog(int argc, char **argv)
 		case OPT_JSON: json = true; break;
 		case OPT_BRIEF: brief = true; break;
 		case OPT_PCRS: pcrs = optarg; break;
+		case OPT_AIK: aik = optarg; break;
+		case OPT_INDEX: {
+			char *end;
+			errno = 0;
+			index = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || index < 0) {
+				cli_error("--index: '%s' is not an event number (0, 1, ...)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		}
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
@@ -433,7 +593,7 @@ int cmd_eventlog(int argc, char **argv)
 			cli_error("--pcrs belongs to 'eventlog verify'");
 			return EXIT_USAGE;
 		}
-		return show(argv[optind + 1], json, brief);
+		return show(argv[optind + 1], json, brief, index, aik);
 	}
 	if (!strcmp(argv[optind], "verify")) {
 		if (!pcrs) {

@@ -110,7 +110,8 @@ static void lib_log(int level, const char *msg, void *ud)
 
 static bool is_file(const char *path)
 {
-	return path[0] == '/' && !strcmp(path + 1, VOLUME_FILE);
+	/* NULL: an operation on an open handle (nullpath_ok), and only the volume file is ever opened */
+	return !path || (path[0] == '/' && !strcmp(path + 1, VOLUME_FILE));
 }
 
 static int errno_of(int bd_code)
@@ -133,6 +134,8 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->entry_timeout = 3600;
 	cfg->negative_timeout = 3600;
 	cfg->use_ino = 1;
+	/* reads and writes on the open file need no path: libfuse skips its path lookup (and lock) */
+	cfg->nullpath_ok = 1;
 	if (conn->max_write < IO_SIZE)
 		conn->max_write = IO_SIZE;      /* libfuse clamps to its buffer */
 	if (conn->max_readahead < 4 * IO_SIZE)
@@ -153,13 +156,15 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	st->st_atim = M.src_st.st_atim;
 	st->st_mtim = M.src_st.st_mtim;
 	st->st_ctim = M.src_st.st_ctim;
-	if (!strcmp(path, "/")) {
+	/* path NULL (nullpath_ok): fstat of an open handle; open() marks the volume file's with fh 1 */
+	bool file = path ? is_file(path) : fi && fi->fh == 1;
+	if (!file && (!path || !strcmp(path, "/"))) {
 		st->st_ino = 1;
 		st->st_mode = S_IFDIR | 0755;
 		st->st_nlink = 2;
 		return 0;
 	}
-	if (!is_file(path))
+	if (!file)
 		return -ENOENT;
 	st->st_ino = 2;
 	st->st_mode = S_IFREG | (M.rw ? 0600 : 0400);
@@ -173,7 +178,7 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
 static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
-	if (strcmp(path, "/"))
+	if (path && strcmp(path, "/"))  /* NULL: the open directory, and the root is the only one */
 		return -ENOTDIR;
 	fill(buf, ".", NULL, 0, 0);
 	fill(buf, "..", NULL, 0, 0);
@@ -188,6 +193,7 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 	if (!M.rw && (fi->flags & O_ACCMODE) != O_RDONLY)
 		return -EROFS;
 	fi->keep_cache = 1;
+	fi->fh = 1;
 	atomic_fetch_add(&M.opens, 1);
 	return 0;
 }
@@ -301,7 +307,7 @@ static int fs_getxattr(const char *path, const char *name, char *value, size_t s
 	char text[32];
 	int n;
 
-	if (strcmp(path, "/") || strcmp(name, PID_XATTR))
+	if (!path || strcmp(path, "/") || strcmp(name, PID_XATTR))
 		return -ENODATA;
 	n = snprintf(text, sizeof(text), "%ld", (long)getpid());
 	if (size == 0)
@@ -965,7 +971,8 @@ int cmd_mount(int argc, char **argv)
 		report_ready(0);
 	}
 
-	struct fuse_loop_config lc = { .clone_fd = 0, .max_idle_threads = 16 };
+	/* clone_fd: each worker thread reads requests from its own /dev/fuse descriptor */
+	struct fuse_loop_config lc = { .clone_fd = 1, .max_idle_threads = 16 };
 	r = fuse_loop_mt(fuse, &lc);
 	ret = r == 0 ? EXIT_OK : EXIT_FAILURE_OTHER;
 

@@ -9,6 +9,10 @@
 #include "crypto.h"
 #include "internal.h"
 
+/* sector-cipher implementation under test (bd_sector_force_level), named in the checks */
+static const char *lvname = "";
+#define CHECKL(cond, fmt, ...) CHECK(cond, "%s" fmt, lvname, ##__VA_ARGS__)
+
 static uint8_t *hexbuf(const char *hex, size_t *len)
 {
 	size_t max = strlen(hex) / 2 + 1;
@@ -270,7 +274,7 @@ static void test_v2_v3(void)
 	hex2bin("ce8b23094d956bdd7c45a6df3b287f2a", salt, 16);
 	rc = bd_stretch_impl(BD_STRETCH_SHANI, h, salt, k);
 	if (rc == BD_ERR_UNSUPPORTED)
-		SKIP("V3 stretch (SHA-NI path): SHA-NI unavailable (CPU lacks SHA extensions or BDKIT_NO_SHANI is set)");
+		SKIP("V3 stretch (SHA-NI path): SHA-NI unavailable (the CPU lacks the SHA extensions)");
 	else
 		CHECK(eqhex(k, 32, "cae620075248d3835001ec60add2184c1851cd9508c99afd49552094abc22643"), "V3 stretch (SHA-NI path)");
 }
@@ -326,7 +330,7 @@ static void test_v6(void)
 		printf("INFO: stretch (2^20 rounds): portable OpenSSL %.1f ms, SHA-NI %.1f ms\n",
 		       (t1 - t0) * 1e3, (t2 - t1) * 1e3);
 	} else {
-		SKIP("V6 stretch SHA-NI == portable: SHA-NI unavailable (CPU lacks SHA extensions or BDKIT_NO_SHANI is set)");
+		SKIP("V6 stretch SHA-NI == portable: SHA-NI unavailable (the CPU lacks the SHA extensions)");
 		printf("INFO: stretch (2^20 rounds): portable OpenSSL %.1f ms\n", (t1 - t0) * 1e3);
 	}
 
@@ -452,15 +456,15 @@ static void test_sectors(void)
 		struct bd_sector_cipher *c;
 
 		if (bd_sector_cipher_new(v->method, key, keylen, 512, &c) != 0) {
-			CHECK(0, "%s cipher set-up (method 0x%04x)", v->name, v->method);
+			CHECKL(0, "%s cipher set-up (method 0x%04x)", v->name, v->method);
 			continue;
 		}
 		memcpy(buf, ct, 512);
-		CHECK(bd_sector_decrypt(c, buf, 1, v->off) == 0, "%s decrypt call", v->name);
+		CHECKL(bd_sector_decrypt(c, buf, 1, v->off) == 0, "%s decrypt call", v->name);
 		bd_sha256(buf, 512, d);
-		CHECK(eqhex(d, 32, v->sha) && eqhex(buf, 16, "eb52904e544653202020200002080000"),
+		CHECKL(eqhex(d, 32, v->sha) && eqhex(buf, 16, "eb52904e544653202020200002080000"),
 		      "%s decrypt (method 0x%04x) -> NTFS boot sector with published SHA-256", v->name, v->method);
-		CHECK(bd_sector_encrypt(c, buf, 1, v->off) == 0 && memcmp(buf, ct, 512) == 0,
+		CHECKL(bd_sector_encrypt(c, buf, 1, v->off) == 0 && memcmp(buf, ct, 512) == 0,
 		      "%s encrypt(plaintext) == ciphertext", v->name);
 		/* 4096-byte sectors: round trip over 3 sectors, and a different offset changes the ciphertext */
 		{
@@ -476,10 +480,10 @@ static void test_sectors(void)
 				int differs = memcmp(big + 4096, other, 4096) == 0 && memcmp(big, big + 4096, 4096) != 0 &&
 					      memcmp(big, ref, 4096) != 0;
 				ok = ok && bd_sector_decrypt(c4, big, 3, v->off) == 0 && memcmp(big, ref, sizeof(big)) == 0;
-				CHECK(ok && differs, "%s 4096-byte sector round trip", v->name);
+				CHECKL(ok && differs, "%s 4096-byte sector round trip", v->name);
 				bd_sector_cipher_free(c4);
 			} else {
-				CHECK(0, "%s 4096-byte cipher set-up", v->name);
+				CHECKL(0, "%s 4096-byte cipher set-up", v->name);
 			}
 		}
 		/* XTS with 4096-byte sectors against OpenSSL's XTS used directly (tweak = le128(off / 4096)) */
@@ -499,7 +503,7 @@ static void test_sectors(void)
 				ok = EVP_EncryptInit_ex(x, keylen == 32 ? EVP_aes_128_xts() : EVP_aes_256_xts(), NULL, key, tweak) == 1 &&
 				     EVP_EncryptUpdate(x, b + 4096 * s, &outl, b + 4096 * s, 4096) == 1;
 			}
-			CHECK(ok && memcmp(a, b, sizeof(a)) == 0, "%s XTS 4096-byte sectors == OpenSSL XTS (tweak = off/4096)", v->name);
+			CHECKL(ok && memcmp(a, b, sizeof(a)) == 0, "%s XTS 4096-byte sectors == OpenSSL XTS (tweak = off/4096)", v->name);
 			EVP_CIPHER_CTX_free(x);
 			bd_sector_cipher_free(c4);
 		}
@@ -510,9 +514,9 @@ static void test_sectors(void)
 	{
 		uint8_t key[64] = { 1 };
 		struct bd_sector_cipher *c;
-		CHECK(bd_sector_cipher_new(0x8006, key, 32, 512, &c) == BD_ERR_UNSUPPORTED, "unknown method rejected");
-		CHECK(bd_sector_cipher_new(0x8004, key, 64, 512, &c) == BD_ERR_CORRUPT, "wrong FVEK length rejected");
-		CHECK(bd_sector_cipher_new(0x8002, key, 16, 1000, &c) == BD_ERR_UNSUPPORTED, "odd sector size rejected");
+		CHECKL(bd_sector_cipher_new(0x8006, key, 32, 512, &c) == BD_ERR_UNSUPPORTED, "unknown method rejected");
+		CHECKL(bd_sector_cipher_new(0x8004, key, 64, 512, &c) == BD_ERR_CORRUPT, "wrong FVEK length rejected");
+		CHECKL(bd_sector_cipher_new(0x8002, key, 16, 1000, &c) == BD_ERR_UNSUPPORTED, "odd sector size rejected");
 	}
 }
 
@@ -556,7 +560,7 @@ static void test_multi(void)
 		int ok = 1;
 
 		if (bd_sector_cipher_new(methods[m], key, klens[m], 512, &c)) {
-			CHECK(0, "multi 0x%04x set-up", methods[m]);
+			CHECKL(0, "multi 0x%04x set-up", methods[m]);
 			continue;
 		}
 		memcpy(ct, pt, sizeof(ct));
@@ -564,10 +568,10 @@ static void test_multi(void)
 		ok = bd_sector_encrypt(c, ct, NSEC, 0x40000) == 0;
 		for (int s = 0; s < NSEC && ok; s++)
 			ok = bd_sector_encrypt(c, one + 512 * s, 1, 0x40000 + 512 * (uint64_t)s) == 0;
-		CHECK(ok && memcmp(ct, one, sizeof(ct)) == 0, "0x%04x: %d sectors in one call == one call per sector",
+		CHECKL(ok && memcmp(ct, one, sizeof(ct)) == 0, "0x%04x: %d sectors in one call == one call per sector",
 		      methods[m], NSEC);
 		memcpy(one, ct, sizeof(one));
-		CHECK(bd_sector_decrypt(c, one, NSEC, 0x40000) == 0 && memcmp(one, pt, sizeof(pt)) == 0,
+		CHECKL(bd_sector_decrypt(c, one, NSEC, 0x40000) == 0 && memcmp(one, pt, sizeof(pt)) == 0,
 		      "0x%04x: %d-sector decrypt round trip (crosses IV batches)", methods[m], NSEC);
 		for (int k = 0; k < 3; k++) {
 			jobs[k].c = c;
@@ -579,21 +583,123 @@ static void test_multi(void)
 			pthread_join(th[k], NULL);
 			ok = ok && jobs[k].rc == 0 && memcmp(jobs[k].buf, pt, sizeof(pt)) == 0;
 		}
-		CHECK(ok, "0x%04x: 3 threads sharing one cipher agree", methods[m]);
+		CHECKL(ok, "0x%04x: 3 threads sharing one cipher agree", methods[m]);
 		bd_sector_cipher_free(c);
+	}
+}
+
+/*
+ * Every fast sector path against the OpenSSL reference (level 0) on random keys, sector numbers,
+ * counts (across the 64-sector IV batches) and both sector sizes, both directions.
+ */
+static void test_fast_vs_ref(int level)
+{
+	static const uint16_t methods[] = { 0x8000, 0x8001, 0x8002, 0x8003, 0x8004, 0x8005 };
+	static const size_t klens[] = { 64, 64, 16, 32, 32, 64 };
+	static const char *names[] = { "CBC-128+Elephant", "CBC-256+Elephant", "CBC-128", "CBC-256", "XTS-128", "XTS-256" };
+	static uint8_t pt[70 * 4096], a[70 * 4096], b[70 * 4096];
+	uint8_t key[64];
+
+	for (size_t m = 0; m < ARRAY_SIZE(methods); m++) {
+		for (uint32_t ss = 512; ss <= 4096; ss *= 8) {
+			int ok = 1;
+			for (int trial = 0; trial < 12 && ok; trial++) {
+				struct bd_sector_cipher *c;
+				size_t n = 1 + (size_t)(rand() % 70);
+				uint64_t off = (((uint64_t)rand() << 20) ^ (uint64_t)rand()) % (1ull << 40) * ss;
+				if (trial == 0)
+					off = 0;
+				for (size_t i = 0; i < sizeof(key); i++)
+					key[i] = (uint8_t)rand();
+				for (size_t i = 0; i < n * ss; i++)
+					pt[i] = (uint8_t)rand();
+				if (bd_sector_cipher_new(methods[m], key, klens[m], ss, &c)) {
+					ok = 0;
+					break;
+				}
+				for (int enc = 0; enc < 2 && ok; enc++) {
+					memcpy(a, pt, n * ss);
+					memcpy(b, pt, n * ss);
+					bd_sector_force_level(0);
+					ok = (enc ? bd_sector_encrypt(c, a, n, off) : bd_sector_decrypt(c, a, n, off)) == 0;
+					bd_sector_force_level(level);
+					ok = ok && (enc ? bd_sector_encrypt(c, b, n, off) : bd_sector_decrypt(c, b, n, off)) == 0;
+					ok = ok && memcmp(a, b, n * ss) == 0;
+				}
+				bd_sector_cipher_free(c);
+			}
+			bd_sector_force_level(level);
+			CHECK(ok, "level %d %s, %u-byte sectors: encrypt and decrypt == OpenSSL reference on random keys, "
+			      "sectors, counts", level, names[m], ss);
+		}
+	}
+}
+
+/* Several stretches per call give bit-identical keys to the single-stream path, for every
+ * implementation this CPU has, on random inputs (with a partial last group). */
+static void test_stretch_many(void)
+{
+	static const struct { enum bd_stretch_many impl; const char *name; size_t n; } impls[] = {
+		{ BD_STRETCH_MANY_AUTO, "auto", 5 },
+		{ BD_STRETCH_MANY_SHANI2, "SHA-NI x2", 5 },
+		{ BD_STRETCH_MANY_SHANI3, "SHA-NI x3", 5 },
+		{ BD_STRETCH_MANY_SHANI4, "SHA-NI x4", 5 },
+		{ BD_STRETCH_MANY_AVX2, "AVX2 8 lanes", 3 },
+		{ BD_STRETCH_MANY_AVX512, "AVX-512 16 lanes", 3 },
+	};
+	uint8_t in[5][32], salt[5][16], ref[5][32], out[5][32];
+
+	for (size_t i = 0; i < 5; i++) {
+		for (size_t j = 0; j < 32; j++)
+			in[i][j] = (uint8_t)rand();
+		for (size_t j = 0; j < 16; j++)
+			salt[i][j] = (uint8_t)rand();
+		/* the reference: the portable single-stream path (OpenSSL's compression function) */
+		bd_stretch_impl(BD_STRETCH_OPENSSL, in[i], salt[i], ref[i]);
+	}
+	for (size_t k = 0; k < ARRAY_SIZE(impls); k++) {
+		memset(out, 0, sizeof(out));
+		int rc = bd_stretch_many_impl(impls[k].impl, impls[k].n, (const uint8_t (*)[32])in,
+					      (const uint8_t (*)[16])salt, out);
+		if (rc == BD_ERR_UNSUPPORTED) {
+			SKIP("stretch many, %s: this CPU lacks it", impls[k].name);
+			continue;
+		}
+		CHECK(rc == 0 && memcmp(out, ref, 32 * impls[k].n) == 0,
+		      "stretch many, %s: %zu random (initial, salt) pairs == single-stream stretch", impls[k].name,
+		      impls[k].n);
 	}
 }
 
 int main(void)
 {
-	test_multi();
+	static const char *lvnames[] = { "[OpenSSL] ", "[AES-NI] ", "[VAES] " };
+	int best = bd_sector_force_level(-1);
+
+	srand((unsigned)time(NULL));
+	printf("INFO: sector cipher levels on this CPU: 0 (OpenSSL)%s%s\n", best >= 1 ? ", 1 (AES-NI)" : "",
+	       best >= 2 ? ", 2 (VAES)" : "");
+	for (int level = 0; level <= 2; level++) {
+		if (level > best) {
+			SKIP("sector cipher level %d (%s): this CPU lacks it", level, level == 1 ? "AES-NI" : "VAES");
+			continue;
+		}
+		bd_sector_force_level(level);
+		lvname = lvnames[level];
+		test_multi();
+		test_sectors();
+		if (level > 0)
+			test_fast_vs_ref(level);
+	}
+	bd_sector_force_level(-1);
+	lvname = "";
 	test_diffuser();
 	test_elephant_key();
-	test_sectors();
 	test_ccm();
 	test_v1();
 	test_v2_v3();
 	test_v4_v5();
 	test_v6();
+	test_stretch_many();
 	CHECK_DONE();
 }

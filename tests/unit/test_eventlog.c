@@ -246,7 +246,10 @@ static void test_rejects(void)
 	uint8_t junk[64] = { 0 };
 	struct buf b = { .n = 0 };
 
+	CHECK(bd_eventlog_parse(junk, 10, &log) == BD_ERR_CORRUPT, "10 zero bytes are not a log");
+	memset(junk, 0xff, 10);
 	CHECK(bd_eventlog_parse(junk, 10, &log) == BD_ERR_TRUNCATED, "10 bytes is too short");
+	memset(junk, 0, sizeof(junk));
 	/* a lone StartupLocality record in the legacy layout: no Spec ID header, no measurement */
 	u32(&b, 0); u32(&b, 3);
 	memset(junk, 0, 20);
@@ -290,8 +293,94 @@ static void test_real(void)
 	}
 }
 
+/* what is not a log, and records that cannot be in one */
+static void test_not_logs(void)
+{
+	struct buf b = { .n = 0 };
+	bd_eventlog *log = NULL;
+	uint8_t zero[64] = { 0 };
+
+	legacy(&b, 4, 0x80000007, "Calling EFI Application from Boot Option", 40);
+	put(&b, zero, 32);                               /* a zero record ... */
+	legacy(&b, 4, 4, "\0\0\0\0", 4);                 /* ... with data after it */
+	CHECK(bd_eventlog_parse(b.p, b.n, &log) == BD_ERR_CORRUPT && strstr(bd_last_error(), "offset 72"),
+	      "a zero record followed by data is corrupt at its offset: %s", bd_last_error());
+	b.n = 0;
+	legacy(&b, 4, 0x80000007, "Calling EFI Application from Boot Option", 40);
+	legacy(&b, 99, 4, "\0\0\0\0", 4);
+	CHECK(bd_eventlog_parse(b.p, b.n, &log) == BD_ERR_CORRUPT && strstr(bd_last_error(), "PCR 99"),
+	      "a measured record for PCR 99 is corrupt");
+	b.n = 0;
+	legacy(&b, 4, 0x12345678, "x", 1);
+	CHECK(bd_eventlog_parse(b.p, b.n, &log) == BD_ERR_CORRUPT, "no log begins with an unknown event type");
+	CHECK(bd_eventlog_parse("Hello, this is a text file, not a log at all.\n", 46, &log) == BD_ERR_CORRUPT &&
+	      strstr(bd_last_error(), "offset 0"), "text is not a log (offset 0)");
+}
+
+/* a crypto-agile record without one bank's digest: that bank is an error, the others replay */
+static void test_missing_bank(void)
+{
+	struct buf b = { .n = 0 };
+	bd_eventlog *log = NULL;
+	uint8_t d1[20], pcr[64];
+	size_t len;
+
+	spec_id(&b, 0);
+	agile(&b, 7, 4, "\0\0\0\0", 4, 0);
+	md(EVP_sha1(), "abc", 3, NULL, 0, d1);
+	u32(&b, 7); u32(&b, 0x80000007); u32(&b, 1);
+	u16(&b, 0x0004); put(&b, d1, 20);
+	u32(&b, 3); put(&b, "abc", 3);
+	CHECK(bd_eventlog_parse(b.p, b.n, &log) == 0, "a record with one digest of two parses");
+	if (!log)
+		return;
+	struct bd_eventlog_info in;
+	struct bd_event e;
+	bd_eventlog_info(log, &in);
+	CHECK(in.bank_missing[1] == 1 && in.bank_missing_first[1] == 2 && !in.bank_replayed[1], "SHA-256 bank marked missing");
+	CHECK(bd_eventlog_pcr(log, BD_ALG_SHA256, 7, pcr, &len) == BD_ERR_CORRUPT && strstr(bd_last_error(), "record 2"),
+	      "SHA-256 PCRs refused, naming the record: %s", bd_last_error());
+	CHECK(bd_eventlog_pcr(log, BD_ALG_SHA1, 7, pcr, &len) == 0, "SHA-1 still replays");
+	CHECK(bd_eventlog_event(log, 2, &e) == 0 && e.missing_banks == 2 && e.digest_ok == 1, "event says which bank is missing");
+	bd_eventlog_free(log);
+}
+
+/* digest-vs-data for the types hashed over (part of) their data */
+static void test_digest_checks(void)
+{
+	struct buf b = { .n = 0 }, v = { .n = 0 };
+	bd_eventlog *log = NULL;
+	static const uint8_t global[16] = { 0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11,
+					    0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c };
+	uint8_t d[20];
+
+	/* Boot0001 hashed over VariableData only (PC Client spec) */
+	put(&v, global, 16);
+	u32(&v, 8); u32(&v, 0); u32(&v, 2); u32(&v, 0);
+	put(&v, "B\0o\0o\0t\0" "0\0" "0\0" "0\0" "1\0", 16);
+	put(&v, "\x01\x00", 2);
+	md(EVP_sha1(), "\x01\x00", 2, NULL, 0, d);
+	u32(&b, 1); u32(&b, 0x80000002); put(&b, d, 20); u32(&b, (uint32_t)v.n); put(&b, v.p, v.n);
+	/* a separator whose digest is wrong */
+	legacy(&b, 4, 4, "\0\0\0\0", 4);
+	b.p[b.n - 9] ^= 1;    /* last digest byte of the last record */
+	CHECK(bd_eventlog_parse(b.p, b.n, &log) == 0, "log parses: %s", bd_last_error());
+	if (!log)
+		return;
+	struct bd_event e;
+	struct bd_eventlog_info in;
+	bd_eventlog_info(log, &in);
+	CHECK(bd_eventlog_event(log, 0, &e) == 0 && e.digest_ok == 1, "EV_EFI_VARIABLE_BOOT: H(VariableData) accepted");
+	CHECK(bd_eventlog_event(log, 1, &e) == 0 && e.digest_ok == 0 && e.digests[0].matches_data == 0 &&
+	      in.digest_mismatches == 1, "a separator with a wrong digest is flagged");
+	bd_eventlog_free(log);
+}
+
 int main(void)
 {
+	test_not_logs();
+	test_missing_bank();
+	test_digest_checks();
 	test_legacy();
 	test_agile();
 	test_sipa();
