@@ -6,9 +6,14 @@ BUILD   ?= build
 OPT     ?= -O2 -g
 SAN     ?=
 PKGS    ?= libcrypto zlib fuse3 json-c libcurl p11-kit-1
+# Evidence containers (lib/io_*.c) through the libyal libraries, each used when pkg-config finds
+# it (scripts/install-deps.sh installs all four); without one, that container gives a clear error.
+CONTAINER_PKGS := $(foreach p,libewf libvhdi libvmdk libqcow,$(shell pkg-config --exists $(p) 2>/dev/null && echo $(p)))
+PKGS    += $(CONTAINER_PKGS)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CFLAGS  += -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(OPT) $(SAN) $(WARN) -pthread \
-           -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+           -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+           $(foreach p,$(CONTAINER_PKGS),-DBD_HAVE_$(shell echo $(p) | tr a-z A-Z))
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lldap -llber -pthread
 LDFLAGS += $(SAN)
 

@@ -8,7 +8,7 @@ BUILD=${1:-build}
 OUT=${2:-build-fuzz/seeds}
 cd "$(dirname "$0")/.." || exit 1
 BDKIT=$BUILD/bdkit
-mkdir -p "$OUT/metadata" "$OUT/bek" "$OUT/keypackage" "$OUT/eventlog" "$OUT/pubkey" "$OUT/pe" "$OUT/siglist" "$OUT/quote" "$OUT/volume"
+mkdir -p "$OUT/metadata" "$OUT/bek" "$OUT/keypackage" "$OUT/eventlog" "$OUT/pubkey" "$OUT/volume" "$OUT/pe" "$OUT/siglist" "$OUT/quote" "$OUT/memimage" "$OUT/keyfile"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
@@ -37,6 +37,15 @@ if [ -x "$BDKIT" ]; then
 		vseed "$v" pw "$T/pw" "bdkit-$m"
 	done
 	for b in "$T"/*.BEK; do [ -f "$b" ] && cp "$b" "$OUT/bek/bdkit-$(basename "$b")"; done
+	# Windows-style recovery key files (UTF-16LE with BOM) as format writes them, and re-encoded
+	if "$BDKIT" -q format "$T/rk.img" --size 16M --recovery-key-file "$T" --password-file "$T/pw" >/dev/null 2>&1; then
+		for k in "$T"/*.TXT; do
+			[ -f "$k" ] || continue
+			cp "$k" "$OUT/keyfile/utf16le.txt"
+			iconv -f UTF-16 -t UTF-8 "$k" >"$OUT/keyfile/utf8.txt" 2>/dev/null
+			iconv -f UTF-16 -t UTF-16BE "$k" >"$OUT/keyfile/utf16be-nobom.txt" 2>/dev/null
+		done
+	fi
 fi
 
 SH=../shared/testdata
@@ -142,4 +151,22 @@ tp = sipa(0x80080003, "Windows AIK".encode("utf-16-le") + b"\0\0") + sipa(0x8008
 open(os.path.join(out, "quote", "trustpoint-tpm2"), "wb").write(sipa(0xC0010004, tp))
 EOF
 fi
+# memory image framing: small LiME, ELF core and crash dump files
+command -v python3 >/dev/null && python3 - "$OUT/memimage" <<'EOF'
+import os, struct, sys
+d = sys.argv[1]
+lime = b''.join(struct.pack('<IIQQQ', 0x4C694D45, 1, a, a + n - 1, 0) + os.urandom(n) for a, n in ((0x1000, 256), (0x200000, 64)))
+open(d + '/lime', 'wb').write(lime)
+elf = bytearray(64 + 2 * 56); elf[0:6] = b'\x7fELF\x02\x01'
+struct.pack_into('<HHIQQQIHHHHHH', elf, 16, 4, 62, 1, 0, 64, 0, 0, 64, 56, 2, 0, 0, 0)
+struct.pack_into('<IIQQQQQQ', elf, 64, 4, 0, 176, 0, 0, 16, 16, 1)
+struct.pack_into('<IIQQQQQQ', elf, 120, 1, 5, 192, 0x400000, 0, 64, 64, 4096)
+open(d + '/elf', 'wb').write(bytes(elf) + bytes(16) + os.urandom(64))
+h = bytearray(0x2000); h[0:8] = b'PAGEDU64'; struct.pack_into('<I', h, 0xF98, 1)
+struct.pack_into('<IIQQQ', h, 0x88, 1, 0, 1, 0x10, 1)
+open(d + '/fulldump', 'wb').write(bytes(h) + os.urandom(4096))
+h = bytearray(0x2000); h[0:8] = b'PAGEDU64'; struct.pack_into('<I', h, 0xF98, 5)
+b = bytearray(0x38 + 8); b[0:8] = b'SDMPDUMP'; struct.pack_into('<QQQ', b, 0x20, 0x2040, 2, 64); b[0x38] = 0x81
+open(d + '/bitmapdump', 'wb').write(bytes(h) + bytes(b) + bytes(0x2040 - 0x2000 - len(b)) + os.urandom(8192))
+EOF
 exit 0

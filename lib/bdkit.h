@@ -76,16 +76,26 @@ struct bd_io {
 	uint64_t size;     /* bytes available */
 	int writable;
 	char name[256];    /* for messages */
+	char container[64];/* what was read: "raw file", "block device", "E01 (EWF), 3 segment files", "VHDX (dynamic)" */
 };
 
 enum { BD_IO_RDONLY = 0, BD_IO_RDWR = 1 };
-/* Open a file or block device. Read-only unless BD_IO_RDWR. */
+/* Open a file or block device as it is (no container detection). Read-only unless BD_IO_RDWR. */
 int bd_io_open_file(const char *path, int flags, struct bd_io **out);
+/* Open any input: a raw file or block device, or an evidence container detected by its
+ * signature and read through the libyal libraries: E01 (libewf; the other segment files are
+ * found from the first), VHD/VHDX (libvhdi), VMDK (libvmdk), QCOW (libqcow); differencing images
+ * with their parents found beside them. Containers are read-only (BD_ERR_READONLY with
+ * BD_IO_RDWR); a damaged container gives BD_ERR_CORRUPT, Ex01 (EWF2, which Debian 12's libewf
+ * 20140813 cannot read) BD_ERR_UNSUPPORTED, an L01 logical image BD_ERR_NOT_BITLOCKER. */
+int bd_io_open(const char *path, int flags, struct bd_io **out);
 /* Wrap an existing io with a fault injector for tests: `ranges` holds n_ranges
  * pairs {start, len}; reads touching one fail with EIO. After `fail_writes_after` successful
  * pwrite calls (-1: never) every further write fails. The inner io is owned. */
 int bd_io_fault_wrap(struct bd_io *inner, const uint64_t *ranges, size_t n_ranges,
 		     long fail_writes_after, struct bd_io **out);
+/* A read-only io over a caller's buffer (not copied; it must outlive the io). */
+int bd_io_open_memory(const void *buf, size_t len, const char *name, struct bd_io **out);
 /* Read exactly len bytes: 0, BD_ERR_IO, or BD_ERR_TRUNCATED when the io ends first. */
 int bd_io_read_full(struct bd_io *io, void *buf, size_t len, uint64_t off);
 int bd_io_write_full(struct bd_io *io, const void *buf, size_t len, uint64_t off);
@@ -155,12 +165,26 @@ struct bd_info {
 	uint64_t virtualized_offset, virtualized_size;
 	size_t n_protectors;
 	int unlocked;
+	int unlocked_with;         /* enum bd_unlock_with: how */
+	uint8_t unlock_protector[16]; /* BD_UNLOCKED_PROTECTOR: which protector (its ID) */
+	uint16_t unlock_protector_type;
 	int hash_verified;         /* the copy in use passed the VMK-keyed SHA-256 check */
 	int unverified;            /* BD_UNVERIFIED_*: trusted unchecked because of ignore_integrity */
 	uint64_t fs_size;          /* size the file system inside claims (after unlock; 0 unknown);
 				      larger than `size` means the input is truncated */
 	uint64_t input_size;       /* bytes of the input that belong to the volume */
 	char where[128];           /* "the whole input", "GPT partition 2 at offset 1048576", ... */
+	uint64_t volume_size;      /* bytes the volume claims: the metadata's size of a fully encrypted v2
+				      volume (StateOffset), else the file system's size when readable; 0 unknown */
+	int truncated;             /* the input ends before volume_size */
+	char container[64];        /* the input's container (struct bd_io.container) */
+	uint64_t container_size;   /* bytes the input (or the container's disk) holds in all */
+};
+enum bd_unlock_with {
+	BD_UNLOCKED_NO = 0,        /* locked, or a decrypted volume read without a key */
+	BD_UNLOCKED_PROTECTOR,     /* a protector's secret (recovery password, password, key file, clear key) */
+	BD_UNLOCKED_VMK,           /* a raw VMK */
+	BD_UNLOCKED_FVEK,          /* a raw FVEK */
 };
 int bd_volume_info(bd_volume *v, struct bd_info *info);
 
@@ -543,6 +567,7 @@ struct bd_escrow_entry {
 	char computer[512];           /* LDAP: the computer object's DN; Graph: the Entra deviceId */
 	char volume_type[32];         /* Graph: "operatingSystemVolume", ...; LDAP: "" */
 	size_t key_package_len;       /* LDAP: bytes of msFVE-KeyPackage (0: none) */
+	const uint8_t *key_package;   /* LDAP: those bytes (freed with the list) */
 };
 
 /* Results are kept in locked memory and wiped by bd_escrow_list_free. Newest first. */
@@ -767,6 +792,127 @@ int bd_rpsearch_state_save(const char *path, const struct bd_rpsearch_state *st)
 /* BD_ERR_IO (cannot read), BD_ERR_INVALID (not a state file / damaged). */
 int bd_rpsearch_state_load(const char *path, struct bd_rpsearch_state *st);
 const char *bd_rps_status_name(int status);
+
+/* ===================================================================== */
+/* Key files in other programs' formats (issue: inputs)                  */
+/* ===================================================================== */
+
+/* Windows' "BitLocker Recovery Key <ID>.TXT" (UTF-16LE/BE with BOM, UTF-8, Windows 7's wording
+ * too), or any text holding one 48-digit recovery password. */
+struct bd_recovery_key_file {
+	char password[56];       /* secret: "123456-...-123456" */
+	int has_guid;            /* the file names its protector ("Identifier:") */
+	uint8_t guid[16];
+	int has_key_id;          /* at least the first 8 hex digits of the protector ID are known */
+	char key_id[9];          /* upper case */
+	int windows;             /* the text is Windows' recovery key file */
+};
+/* BD_ERR_INVALID when no password (8 dash-separated groups of 6 digits) or more than one is found. */
+int bd_recovery_key_file_parse(const uint8_t *buf, size_t len, struct bd_recovery_key_file *out);
+
+/* FVEK files for other readers, from an unlocked volume. */
+enum bd_fvek_format {
+	BD_FVEK_HEX = 1,         /* hex text of the FVEK as bdkit --fvek takes it */
+	BD_FVEK_CRYPTSETUP,      /* cryptsetup --volume-key-file: the BITLK volume key bytes */
+	BD_FVEK_DISLOCKER,       /* dislocker -k: 2-byte method (LE) + 64 key bytes = 66 bytes */
+};
+const char *bd_fvek_format_name(int format);
+int bd_fvek_format_parse(const char *name);   /* "cryptsetup", "dislocker", "hex"; BD_ERR_INVALID */
+/* Write the file's bytes to out (at least 160 bytes); *len set. BD_ERR_LOCKED without an FVEK. */
+int bd_fvek_export(bd_volume *v, int format, uint8_t *out, size_t outlen, size_t *len);
+
+/* ===================================================================== */
+/* Memory images: keys in RAM images and process cores (issue: inputs)   */
+/* ===================================================================== */
+
+/*
+ * A memory image: raw (dd of /dev/mem, a VM's memory file, winpmem raw), LiME, an ELF core
+ * (gcore, QEMU/libvirt dump-guest-memory) or a Windows crash dump (full or bitmap), in any
+ * container bd_io_open reads. Only the parts that hold memory are scanned.
+ */
+enum bd_mem_format { BD_MEM_AUTO = 0, BD_MEM_RAW, BD_MEM_LIME, BD_MEM_ELF, BD_MEM_CRASHDUMP };
+enum bd_mem_addr_kind { BD_MEM_ADDR_NONE = 0, BD_MEM_ADDR_PHYSICAL, BD_MEM_ADDR_VIRTUAL };
+const char *bd_mem_format_name(int format);
+/* "auto", "raw", "lime", "elf", "crashdump" -> enum; BD_ERR_INVALID. */
+int bd_mem_format_parse(const char *name);
+
+typedef struct bd_memimage bd_memimage;
+/* BD_ERR_CORRUPT (damaged framing), BD_ERR_UNSUPPORTED (hibernation file, compressed dump). */
+int bd_memimage_open(const char *path, int format, bd_memimage **out);
+/* Same over an io (owned, even on failure). */
+int bd_memimage_open_io(struct bd_io *io, int format, bd_memimage **out);
+void bd_memimage_close(bd_memimage *m);
+struct bd_memimage_info {
+	int format;
+	const char *format_name;
+	char description[96];    /* "LiME, 3 ranges", "Windows 64-bit full crash dump, 4 runs" */
+	char container[64];
+	uint64_t file_size;
+	uint64_t data_bytes;     /* bytes of memory the file holds */
+	size_t n_runs;
+	int addr_kind;           /* enum bd_mem_addr_kind */
+	int truncated;           /* the file ends inside a range */
+};
+int bd_memimage_info(const bd_memimage *m, struct bd_memimage_info *out);
+/* Memory address of a file offset; BD_ERR_INVALID when the offset is not memory. */
+int bd_memimage_address(const bd_memimage *m, uint64_t file_off, uint64_t *addr);
+
+/*
+ * Search a memory image for the keys of a volume: AES key schedules (128 and 256-bit,
+ * encryption and decryption schedules, either byte order: both halves of an XTS or Elephant
+ * key each have one) and raw 32-byte VMK candidates. Streaming over the image with `threads`
+ * workers (memory: about threads x 8 MiB whatever the image size). Only keys the volume proves
+ * are kept: an FVEK (or pair of halves) whose decryption of a known sector gives a file system
+ * structure, a VMK that authenticates the volume's encrypted FVEK (AES-CCM). With v NULL the
+ * search only collects every AES key it sees (unproven).
+ */
+struct bd_memkeys_opts {
+	unsigned threads;        /* 0: one per online CPU */
+	int no_raw;              /* skip raw 32-byte VMK candidates (schedules only) */
+	unsigned raw_align;      /* alignment of raw VMK candidates in the image; 0 = 8 */
+	int keep_going;          /* scan the whole image even after the volume accepted a key */
+	const uint8_t *extra;    /* extra candidate keys (e.g. aeskeyfind's output), n_extra of them, */
+	size_t n_extra;          /* each 32 bytes with its length in extra_len */
+	const uint8_t *extra_len;
+	volatile int *stop;      /* set non-zero to stop (BD_ERR_INTERRUPTED) */
+	bd_progress_fn progress; /* called from the calling thread every ~200 ms; nonzero cancels */
+	void *progress_data;
+};
+enum bd_memkey_kind {
+	BD_MEMKEY_ENC_SCHEDULE = 1, BD_MEMKEY_DEC_SCHEDULE = 2, BD_MEMKEY_RAW = 3, BD_MEMKEY_GIVEN = 4,
+};
+struct bd_memkey {
+	uint8_t key[32];         /* secret */
+	uint8_t len;             /* 16 or 32 */
+	uint8_t kind;            /* enum bd_memkey_kind */
+	uint8_t swapped;         /* schedule stored as byte-reversed 32-bit words */
+	uint64_t file_off;       /* first place seen */
+	uint64_t addr;           /* its memory address (see bd_memimage_info.addr_kind) */
+	uint32_t count;          /* places seen */
+};
+struct bd_memkeys_result {
+	uint64_t bytes_scanned;
+	double seconds;
+	int complete;            /* every range was scanned (not stopped early after a proof) */
+	uint64_t raw_tested;     /* raw VMK candidates tried (after the entropy filter) */
+	size_t n_keys;           /* distinct AES keys seen (schedules, raw hits, given) */
+	struct bd_memkey *keys;  /* secret; freed by bd_memkeys_result_free */
+	/* proven by the volume: */
+	int fvek_found;
+	uint16_t method;
+	uint8_t fvek[64];        /* secret: as the FVEK datum holds it (XTS: k1||k2; Elephant: key at 0, tweak at 32) */
+	size_t fvek_len;
+	int fvek_part[2];        /* index into keys of the data key and (XTS, Elephant) the tweak key, else -1 */
+	int vmk_found;
+	uint8_t vmk[32];         /* secret */
+	int vmk_part;            /* index into keys */
+	int unlocked;            /* the volume was unlocked with the VMK (preferred) or the FVEK */
+};
+/* 0 with the volume unlocked when a key was proven (v given) or after the scan (v NULL);
+ * BD_ERR_WRONG_KEY when no key in the image opens the volume; BD_ERR_INTERRUPTED. */
+int bd_memkeys_search(bd_memimage *m, bd_volume *v, const struct bd_memkeys_opts *opts,
+		      struct bd_memkeys_result *res);
+void bd_memkeys_result_free(struct bd_memkeys_result *res);
 
 /* ===================================================================== */
 /* Measured-boot event logs and diagnosis (issue: diagnose)              */

@@ -95,6 +95,8 @@ void bd_escrow_list_free(bd_escrow_list *l)
 {
 	if (!l)
 		return;
+	for (size_t i = 0; i < l->n; i++)
+		free((void *)l->e[i].key_package);
 	entries_free(l->e, l->cap);
 	free(l);
 }

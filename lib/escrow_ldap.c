@@ -327,6 +327,12 @@ static int add_entry(struct bd_ldap *l, LDAPMessage *e, const struct bd_escrow_k
 	ldap_value_free_len(vvg);
 	ldap_value_free_len(vwc);
 	ldap_value_free_len(vct);
+	if (!r && kp && kp->bv_len) {
+		uint8_t *copy = malloc(kp->bv_len);
+		if (copy)
+			memcpy(copy, kp->bv_val, kp->bv_len);
+		tmp.key_package = copy;
+	}
 	ldap_value_free_len(vkp);
 	if (r) {
 		bd_warn("skipping %s: %s", dn ? dn : "?", bd_last_error());
@@ -337,7 +343,9 @@ static int add_entry(struct bd_ldap *l, LDAPMessage *e, const struct bd_escrow_k
 		r = BD_ERR_NOMEM;
 	} else {
 		*slot = tmp;
+		tmp.key_package = NULL;   /* the list owns it now */
 	}
+	free((void *)tmp.key_package);
 	bd_wipe(&tmp, sizeof(tmp));
 	if (dn)
 		ldap_memfree(dn);

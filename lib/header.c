@@ -59,7 +59,8 @@ const char *bd_header_describe_plain(const uint8_t bs[512])
 	if (!memcmp(bs, "LUKS\xba\xbe", 6))
 		return "a LUKS volume";
 	if (bd_is_zero(bs, 512))
-		return "zeros in its first sector";
+		return "zeros in its first sector (a wiped BitLocker header? 'bdkit repair' finds the metadata by "
+		       "scanning and recovers the data)";
 	if (bs[0] != 0xEB && bs[0] != 0xE9)  /* a file system boot sector starts with a jump */
 		return NULL;
 	if (!memcmp(bs + 3, "NTFS    ", 8))

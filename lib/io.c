@@ -104,6 +104,7 @@ int bd_io_open_file(const char *path, int flags, struct bd_io **out)
 	io->size = size;
 	io->writable = rw;
 	snprintf(io->name, sizeof(io->name), "%s", path);
+	snprintf(io->container, sizeof(io->container), "%s", S_ISBLK(st.st_mode) ? "block device" : "raw file");
 	*out = io;
 	return 0;
 }
@@ -165,6 +166,36 @@ void bd_io_close(struct bd_io *io)
 	if (io->ops->close)
 		io->ops->close(io);
 	free(io);
+}
+
+/* ---- a caller's buffer ---- */
+
+static ssize_t mem_pread(struct bd_io *io, void *buf, size_t len, uint64_t off)
+{
+	if (off >= io->size)
+		return 0;
+	if (len > io->size - off)
+		len = (size_t)(io->size - off);
+	memcpy(buf, (const uint8_t *)io->priv + off, len);
+	return (ssize_t)len;
+}
+
+static const struct bd_io_ops mem_ops = { mem_pread, NULL, NULL, NULL };
+
+int bd_io_open_memory(const void *buf, size_t len, const char *name, struct bd_io **out)
+{
+	struct bd_io *io = calloc(1, sizeof(*io));
+
+	*out = NULL;
+	if (!io)
+		return bd_err(BD_ERR_NOMEM, "out of memory");
+	io->ops = &mem_ops;
+	io->priv = (void *)buf;
+	io->size = len;
+	snprintf(io->name, sizeof(io->name), "%s", name ? name : "memory");
+	snprintf(io->container, sizeof(io->container), "memory buffer");
+	*out = io;
+	return 0;
 }
 
 /* ---- fault injection ---- */
@@ -244,6 +275,7 @@ int bd_io_fault_wrap(struct bd_io *inner, const uint64_t *ranges, size_t n_range
 	io->size = inner->size;
 	io->writable = inner->writable;
 	snprintf(io->name, sizeof(io->name), "%s", inner->name);
+	snprintf(io->container, sizeof(io->container), "%s", inner->container);
 	*out = io;
 	return 0;
 }

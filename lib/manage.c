@@ -364,6 +364,16 @@ static int apply(struct bd_volume *v, struct change *c, struct bd_nonce_src *ns)
 		goto out;
 	}
 
+	/* say what the rewrite repairs on the way: damaged copies get the copy in use's content */
+	for (int i = 0; i < 3; i++)
+		if (v->meta[i].status != BD_COPY_OK)
+			bd_warn("metadata copy %d at %llu is damaged (%s): this change rewrites it from copy %d",
+				i + 1, (unsigned long long)offs[i], bd_copy_status_name(v->meta[i].status), v->used + 1);
+	if (!((m->cur_state == 4 && m->next_state == 4) || (m->cur_state == 1 && m->next_state == 1)))
+		bd_warn("the volume's conversion is not finished (state %u/%u, %llu bytes converted): its state and "
+			"watermark are written back unchanged", m->cur_state, m->next_state,
+			(unsigned long long)m->state_offset);
+
 	/* 4. backup, then the copies not in use, then the copy in use */
 	if (c->backup_path) {
 		r = save_backup(v, c->backup_path);

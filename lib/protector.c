@@ -12,7 +12,7 @@ const char *bd_protector_type_name(uint16_t t)
 		return "clear key";
 	switch (t & 0xFF00) {
 	case 0x0100: return "TPM";
-	case 0x0200: return "startup key";
+	case 0x0200: return "external key (.BEK)";  /* a startup key or a recovery key: Windows' ExternalKey */
 	case 0x0300: return "TPM and startup key";
 	case 0x0400: case 0x0500: return "TPM and PIN";
 	case 0x0600: case 0x0700: return "TPM, PIN and startup key";
@@ -90,8 +90,16 @@ static int open_with_key(struct bd_volume *v, struct bd_prot *p, const uint8_t k
 	r = bd_datum_ccm_unbox(&ccm, key, pt, sizeof(pt), &kt, &vmk, &vlen);
 	if (!r && vlen < 32)
 		r = bd_err(BD_ERR_CORRUPT, "protector %s: decrypted VMK is only %zu bytes", p->info.key_id, vlen);
+	uint8_t guid[16];
+	uint16_t type = p->info.type;
+	memcpy(guid, p->info.guid, 16);   /* p may be stale after bd_volume_set_vmk (copy switch) */
 	if (!r)
 		r = bd_volume_set_vmk(v, vmk);
+	if (!r) {
+		v->unlocked_with = BD_UNLOCKED_PROTECTOR;
+		memcpy(v->unlock_guid, guid, 16);
+		v->unlock_type = type;
+	}
 	bd_wipe(pt, sizeof(pt));
 	return r;
 }
@@ -337,6 +345,8 @@ int bd_unlock_vmk(bd_volume *v, const uint8_t *key, size_t len)
 	if (len != 32)
 		return bd_err(BD_ERR_INVALID, "a VMK is 32 bytes, got %zu", len);
 	int r = bd_volume_set_vmk(v, key);
+	if (!r)
+		v->unlocked_with = BD_UNLOCKED_VMK;
 	if (r == BD_ERR_WRONG_KEY)
 		return bd_err(BD_ERR_WRONG_KEY, "that VMK does not decrypt this volume's FVEK");
 	return r;

@@ -614,7 +614,12 @@ int bd_salvage_next(bd_salvage *s, struct bd_io *io, bd_volume **out, struct bd_
 		}
 		goto out;
 	}
-	if (attempt == 0 && !header_vol_ok)
+	if (attempt == 0 && !header_vol_ok && !src->header_ok && !ncs)
+		/* no BitLocker header and no metadata block anywhere: most likely not BitLocker at all */
+		r = bd_err(BD_ERR_NOT_BITLOCKER, "%s; a scan of the whole input found no BitLocker metadata block "
+			   "either (if this was a BitLocker volume whose metadata is all destroyed, give --key-package FILE "
+			   "exported while it worked)", errs);
+	else if (attempt == 0 && !header_vol_ok)
 		r = bd_err(BD_ERR_CORRUPT, "no usable metadata: %s; a scan of the whole input found no intact "
 			   "metadata block; give --key-package FILE (exported while the volume worked)", errs);
 	else

@@ -324,7 +324,7 @@ int bd_volume_open(const char *path, const struct bd_open_opts *opts, bd_volume 
 	int r;
 
 	*out = NULL;
-	r = bd_io_open_file(path, opts && opts->writable ? BD_IO_RDWR : BD_IO_RDONLY, &io);
+	r = bd_io_open(path, opts && opts->writable ? BD_IO_RDWR : BD_IO_RDONLY, &io);
 	if (r)
 		return r;
 	return bd_volume_open_io(io, opts, out);
@@ -393,15 +393,26 @@ int bd_volume_info(bd_volume *v, struct bd_info *info)
 	info->virtualized_size = v->virt_size;
 	info->n_protectors = v->n_prot;
 	info->unlocked = v->unlocked;
+	info->unlocked_with = v->unlocked ? v->unlocked_with : BD_UNLOCKED_NO;
+	memcpy(info->unlock_protector, v->unlock_guid, 16);
+	info->unlock_protector_type = v->unlock_type;
 	info->hash_verified = v->hash_verified;
 	info->unverified = v->unverified;
 	info->input_size = v->len;
 	snprintf(info->where, sizeof(info->where), "%s", v->where);
+	snprintf(info->container, sizeof(info->container), "%s", v->io->container);
+	info->container_size = v->io->size;
 	if (v->unlocked || !m->ds.method) {
 		uint8_t bs[512];
 		if (v->ss >= 512 && bd_volume_pread(v, bs, 512, 0) == 512)
 			info->fs_size = fs_size_of(bs);
 	}
+	if (v->hdr.kind != BD_HDR_VISTA && m->version >= 2 && m->cur_state == 4 && m->next_state == 4 &&
+	    m->state_offset && m->state_offset % v->ss == 0)
+		info->volume_size = m->state_offset;
+	else
+		info->volume_size = info->fs_size;
+	info->truncated = info->volume_size > v->len || info->fs_size > v->size;
 	return 0;
 }
 
@@ -556,6 +567,18 @@ int bd_volume_set_vmk(struct bd_volume *v, const uint8_t vmk[32])
 	return 0;
 }
 
+/* Vista: logical offset of the first $MFT record, from the (plain) boot sector. */
+static int vista_mft(const struct bd_volume *v, uint64_t *off)
+{
+	const uint8_t *bs = v->vista_bs;
+	uint64_t cluster = (uint64_t)le16(bs + 11) * bs[13], lcn = le64(bs + 0x30);
+
+	if (!cluster || lcn > v->size / cluster || lcn * cluster < 0x2000 || lcn * cluster + v->ss > v->size)
+		return BD_ERR_CORRUPT;
+	*off = lcn * cluster;
+	return 0;
+}
+
 enum seg_kind { SEG_ZERO, SEG_PLAIN, SEG_CRYPT, SEG_VISTA_BS };
 static int classify(const struct bd_volume *v, uint64_t l, uint64_t *phys, uint64_t *run);
 static int classify_phys(const struct bd_volume *v, uint64_t p, uint64_t *run);
@@ -692,6 +715,7 @@ int bd_unlock_fvek(bd_volume *v, const uint8_t *key, size_t len)
 	if (r)
 		return r;
 	v->unlocked = 1;
+	v->unlocked_with = BD_UNLOCKED_FVEK;
 	r = check_fvek(v);
 	if (r == 0 && !v->ignore_integrity) {
 		char why[512];
@@ -826,6 +850,46 @@ static int read_phys(struct bd_volume *v, uint8_t *buf, uint64_t n, uint64_t phy
 		return bd_err(BD_ERR_TRUNCATED, "%s ends before volume offset %llu: truncated image",
 			      v->io->name, (unsigned long long)(phys + n));
 	return bd_io_read_full(v->io, buf, n, v->off + phys);
+}
+
+int bd_volume_key_probe(struct bd_volume *v, struct bd_key_probe *p)
+{
+	const struct bd_metadata *m = bd_vol_meta(v);
+	struct bd_datum d;
+	uint64_t l = 0, phys, run;
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	p->method = m->ds.method;
+	p->ss = v->ss;
+	if (bd_datum_find(m->ds.entries, m->ds.entries_len, BD_ROLE_FVEK, BD_DT_AES_CCM, &d)) {
+		const uint8_t *nonce, *tag, *ct;
+		size_t ctlen;
+		if (!bd_datum_ccm(&d, &nonce, &tag, &ct, &ctlen) && ctlen >= 16 && ctlen <= sizeof(p->ct)) {
+			memcpy(p->nonce, nonce, 12);
+			memcpy(p->tag, tag, 16);
+			memcpy(p->ct, ct, ctlen);
+			p->ctlen = ctlen;
+			p->has_fvek_datum = 1;
+		}
+	}
+	if (!fvek_len_for(p->method) || v->ss > sizeof(p->sector))
+		return bd_err(BD_ERR_UNSUPPORTED, "the volume is not encrypted (method 0x%04x)", p->method);
+	if (v->hdr.kind == BD_HDR_VISTA) {
+		if (vista_mft(v, &l))
+			return bd_err(BD_ERR_UNSUPPORTED, "the Vista boot sector names no usable $MFT position");
+		p->kind = BD_PROBE_MFT;
+	} else {
+		p->kind = BD_PROBE_BOOT;
+	}
+	if (classify(v, l, &phys, &run) != SEG_CRYPT || v->eow_zero_plain)
+		return bd_err(BD_ERR_UNSUPPORTED, "the volume's %s is not encrypted (conversion state): an FVEK "
+			      "cannot be proven on it", p->kind == BD_PROBE_MFT ? "$MFT" : "boot sector");
+	r = read_phys(v, p->sector, v->ss, phys);
+	if (r)
+		return r;
+	p->phys = phys;
+	return 0;
 }
 
 /* Read [l, l+len), both multiples of the sector size, within the volume. */

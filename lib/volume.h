@@ -57,6 +57,9 @@ struct bd_volume {
 	int virt_plain;            /* EOW without bitmaps: relocated boot sectors found in plain text */
 	/* after unlock */
 	int unlocked;
+	int unlocked_with;         /* enum bd_unlock_with */
+	uint8_t unlock_guid[16];   /* the protector that opened it (BD_UNLOCKED_PROTECTOR) */
+	uint16_t unlock_type;
 	int hash_verified;
 	int unverified;            /* BD_UNVERIFIED_*: what ignore_integrity let through */
 	struct bd_secret *vmk;     /* 32 bytes, NULL when unlocked by FVEK */
@@ -76,6 +79,24 @@ int bd_volume_open_block(struct bd_io *io, const struct bd_open_opts *opts, cons
 /* volume.c: take a VMK (verified elsewhere or not), decrypt the FVEK and make the view readable.
  * BD_ERR_WRONG_KEY when the FVEK does not decrypt with it. */
 int bd_volume_set_vmk(struct bd_volume *v, const uint8_t vmk[32]);
+/* volume.c, for the memory key search: a sector of the volume whose plaintext is known in
+ * shape, still encrypted, with the physical offset that keys its IV/tweak. */
+enum bd_probe_kind {
+	BD_PROBE_BOOT = 1,   /* the (relocated) boot sector: a file-system boot sector or all zeros */
+	BD_PROBE_MFT = 2,    /* Vista: the first $MFT record, "FILE" */
+};
+struct bd_key_probe {
+	uint16_t method;
+	uint32_t ss;
+	uint64_t phys;
+	int kind;
+	uint8_t sector[4096];
+	/* the encrypted FVEK (VMK check) */
+	int has_fvek_datum;
+	uint8_t nonce[12], tag[16], ct[256];
+	size_t ctlen;
+};
+int bd_volume_key_probe(struct bd_volume *v, struct bd_key_probe *p);
 /* protector.c: fill v->prot from the used copy. */
 int bd_protectors_load(struct bd_volume *v);
 const char *bd_protector_type_name(uint16_t type);

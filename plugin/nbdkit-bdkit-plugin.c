@@ -303,8 +303,25 @@ static int unlock(void)
 {
 	int r = BD_ERR_NO_PROTECTOR;
 
-	if (recovery_password.data && (r = bd_unlock_recovery_password(vol, recovery_password.data)) == 0)
-		return 0;
+	if (recovery_password.data) {
+		/* Windows' recovery key file (UTF-16 or UTF-8, its identifier checked) or the password alone */
+		struct bd_recovery_key_file kf;
+		size_t idx;
+		if (!bd_recovery_key_file_parse((const uint8_t *)recovery_password.data, recovery_password.len, &kf)) {
+			if (kf.has_guid && bd_protector_find(vol, kf.guid, &idx)) {
+				nbdkit_error("the recovery key file is for protector key ID %s, which this volume does not "
+					     "have: it belongs to another volume", kf.key_id);
+				explicit_bzero(&kf, sizeof(kf));
+				return BD_ERR_WRONG_KEY;
+			}
+			r = bd_unlock_recovery_password(vol, kf.password);
+			explicit_bzero(&kf, sizeof(kf));
+		} else {
+			r = bd_unlock_recovery_password(vol, recovery_password.data);
+		}
+		if (r == 0)
+			return 0;
+	}
 	if (password.data && (r = bd_unlock_password(vol, password.data)) == 0)
 		return 0;
 	if (bek.data && (r = bd_unlock_bek(vol, (const uint8_t *)bek.data, bek.len)) == 0)
@@ -346,7 +363,16 @@ static int bdkit_get_ready(void)
 		wipe_all();
 		return -1;
 	}
-	r = unlock();
+	struct bd_info in;
+	bd_volume_info(vol, &in);
+	bool secret = recovery_password.data || password.data || bek.data || fvek.data || vmk.data;
+	if (!in.method && in.state == 1 && in.next_state == 1 && !secret) {
+		/* fully decrypted, metadata left behind: the data is plain, nothing to unlock */
+		nbdkit_debug("%s is fully decrypted: no secret needed", volume_path);
+		r = 0;
+	} else {
+		r = unlock();
+	}
 	wipe_all();  /* the library holds the keys now */
 	if (r) {
 		nbdkit_error("unlock failed: %s", bd_last_error()[0] ? bd_last_error() : bd_strerror(r));

@@ -46,7 +46,7 @@ extern int cli_quiet;
 enum {
 	OPT_RECOVERY_PASSWORD = 1000, OPT_RECOVERY_PASSWORD_FILE, OPT_PASSWORD, OPT_PASSWORD_FILE,
 	OPT_BEK, OPT_FVEK, OPT_VMK, OPT_CLEAR_KEY, OPT_OFFSET, OPT_NO_PROMPT, OPT_FVEK_FILE, OPT_VMK_FILE,
-	OPT_IGNORE_INTEGRITY,
+	OPT_IGNORE_INTEGRITY, OPT_BEK_DIR,
 	OPT_CLI_LAST = 1100, /* subcommands number their own options above this */
 };
 #define CLI_UNLOCK_OPTIONS \
@@ -55,6 +55,7 @@ enum {
 	{ "password", required_argument, 0, OPT_PASSWORD }, \
 	{ "password-file", required_argument, 0, OPT_PASSWORD_FILE }, \
 	{ "bek", required_argument, 0, OPT_BEK }, \
+	{ "bek-dir", required_argument, 0, OPT_BEK_DIR }, \
 	{ "fvek", required_argument, 0, OPT_FVEK }, \
 	{ "fvek-file", required_argument, 0, OPT_FVEK_FILE }, \
 	{ "vmk", required_argument, 0, OPT_VMK }, \
@@ -75,8 +76,9 @@ struct cli_unlock {
 	char *password;
 	char *password_file;
 	char *bek;
+	char *bek_dir;                 /* directory of <protector ID>.BEK files (a USB stick) */
 	char *fvek;                    /* hex (command line, warned about) or a file */
-	char *fvek_file;               /* hex text or raw bytes */
+	char *fvek_file;               /* hex text or raw bytes (or a bdkit memkeys key file) */
 	char *vmk;
 	char *vmk_file;
 	bool clear_key;
@@ -193,7 +195,8 @@ int cli_parse_size(const char *s, uint64_t *out);
 	X(eventlog, "show or verify a TPM measured-boot log") \
 	X(diagnose, "explain why a machine fell into BitLocker recovery") \
 	X(escrow, "look up or back up recovery passwords in Active Directory or Entra ID") \
-	X(recover_password, "find a mistyped or partly lost recovery password")
+	X(recover_password, "find a mistyped or partly lost recovery password") \
+	X(memkeys, "find a volume's FVEK or VMK in a memory image or process core")
 
 #define X(name, help) int cmd_##name(int argc, char **argv) __attribute__((weak));
 CLI_COMMANDS(X)

@@ -15,7 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include <openssl/evp.h>
+
+#include "audit.h"
 
 #define CHUNK (4u << 20)
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -32,6 +34,8 @@ static void usage(FILE *f)
 		   "      --allow-truncated        write what there is even if the input is shorter than the\n"
 		   "                               file system it holds\n"
 		   "  -j, --threads N              worker threads (default: one per online CPU)\n"
+		   "      --audit FILE             write a JSON record of the run (input, metadata copy, protector\n"
+		   "                               used, output size and SHA-256, times); never a secret\n"
 		   "  -h, --help                   this help\n\n%s", cli_unlock_help);
 }
 
@@ -179,13 +183,14 @@ static int emit(int fd, const uint8_t *p, size_t len, uint64_t off, bool sparse)
 
 int cmd_decrypt(int argc, char **argv)
 {
-	enum { OPT_ALLOW_TRUNC = OPT_CLI_LAST + 1, OPT_TEST };
+	enum { OPT_ALLOW_TRUNC = OPT_CLI_LAST + 1, OPT_TEST, OPT_AUDIT };
 	static const struct option opts[] = {
 		{ "output", required_argument, 0, 'o' },
 		{ "force", no_argument, 0, 'f' },
 		{ "threads", required_argument, 0, 'j' },
 		{ "allow-truncated", no_argument, 0, OPT_ALLOW_TRUNC },
 		{ "test", no_argument, 0, OPT_TEST },
+		{ "audit", required_argument, 0, OPT_AUDIT },
 		{ "help", no_argument, 0, 'h' },
 		CLI_UNLOCK_OPTIONS,
 		{ 0, 0, 0, 0 },
@@ -201,6 +206,9 @@ int cmd_decrypt(int argc, char **argv)
 	long started = 0;
 	int c, rc, fd = -1;
 	bool created = false;
+	const char *audit_path = NULL;
+	struct cli_audit audit = { 0 };
+	EVP_MD_CTX *md = NULL;   /* stdout: the stream's SHA-256 for --audit */
 	struct cli_output output = { .fd = -1 };
 
 	memset(&j, 0, sizeof(j));
@@ -212,6 +220,7 @@ int cmd_decrypt(int argc, char **argv)
 		case 'j': threads = strtol(optarg, NULL, 10); break;
 		case OPT_ALLOW_TRUNC: allow_trunc = true; break;
 		case OPT_TEST: test_only = true; break;
+		case OPT_AUDIT: audit_path = optarg; break;
 		case 'h': usage(stdout); cli_unlock_free(&u); return EXIT_OK;
 		default:
 			if ((rc = cli_unlock_getopt(&u, c, optarg, usage)))
@@ -226,7 +235,12 @@ int cmd_decrypt(int argc, char **argv)
 	}
 	if (threads < 1 || threads > 256)
 		threads = 1;
+	if ((rc = cli_audit_open(&audit, audit_path, argc, argv))) {
+		cli_unlock_free(&u);
+		return rc;
+	}
 	rc = cli_open(argv[optind], &u, false, &v);
+	cli_audit_input(&audit, argv[optind], v);
 	if (rc)
 		goto out;
 	bd_volume_info(v, &in);
@@ -238,9 +252,33 @@ int cmd_decrypt(int argc, char **argv)
 		if (rc)
 			goto out;
 	}
+	cli_audit_volume(&audit, v);
+	bd_volume_info(v, &in);
+	if (cli_verbose) {
+		/* -v: what was read and how it was opened */
+		char g[37], sz[32];
+		cli_human_size(in.size, sz, sizeof(sz));
+		fprintf(stderr, "bdkit: %s: %s, volume %s, %s, %s, %s (%llu bytes), sector size %u\n", argv[optind],
+			in.container, in.where, in.method_name, in.state_name, sz, (unsigned long long)in.size,
+			in.sector_size);
+		fprintf(stderr, "bdkit: metadata copy %d of 3 in use (%s, %s, %s)%s\n", in.copy_used + 1,
+			bd_copy_status_name(in.copy_status[0]), bd_copy_status_name(in.copy_status[1]),
+			bd_copy_status_name(in.copy_status[2]), in.hash_verified ? "; its SHA-256 verified with the VMK" : "");
+		if (in.unlocked_with == BD_UNLOCKED_PROTECTOR) {
+			size_t pi;
+			struct bd_protector_info p;
+			bd_guid_format(in.unlock_protector, g);
+			if (!bd_protector_find(v, in.unlock_protector, &pi) && !bd_volume_protector(v, pi, &p))
+				fprintf(stderr, "bdkit: unlocked by the %s protector {%s} (key ID %s)\n", p.type_name, g, p.key_id);
+		} else if (in.unlocked_with) {
+			fprintf(stderr, "bdkit: unlocked with a raw %s\n", in.unlocked_with == BD_UNLOCKED_VMK ? "VMK" : "FVEK");
+		}
+		fprintf(stderr, "bdkit: %ld worker thread%s\n", threads, threads == 1 ? "" : "s");
+	}
 	if (test_only) {
 		if (!cli_quiet)
-			printf("unlocked: the secret opens %s\n", argv[optind]);
+			printf(in.unlocked ? "unlocked: the secret opens %s\n" :
+			       "no secret needed: %s is fully decrypted\n", argv[optind]);
 		rc = EXIT_OK;
 		goto out;
 	}
@@ -312,6 +350,11 @@ int cmd_decrypt(int argc, char **argv)
 		rc = EXIT_FAILURE_OTHER;
 		goto out_threads;
 	}
+	if (audit.path && !j.direct && (!(md = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(md, EVP_sha256(), NULL))) {
+		cli_error("out of memory");
+		rc = EXIT_FAILURE_OTHER;
+		goto out_threads;
+	}
 	struct cli_progress prog;
 	cli_progress_start(&prog, "decrypt", in.size);
 	rc = EXIT_OK;
@@ -362,6 +405,8 @@ int cmd_decrypt(int argc, char **argv)
 		}
 		uint64_t off = i * CHUNK;
 		size_t len = (size_t)MIN((uint64_t)CHUNK, in.size - off);
+		if (md)
+			EVP_DigestUpdate(md, j.buf[slot], len);
 		if (emit(fd, j.buf[slot], len, off, sparse)) {
 			cli_error("writing %s failed: %s", out, strerror(errno));
 			rc = EXIT_FAILURE_OTHER;
@@ -395,6 +440,27 @@ int cmd_decrypt(int argc, char **argv)
 	}
 	if (!rc)
 		cli_progress_done(&prog, in.size);
+	if (!rc && cli_verbose) {
+		double el = cli_now() - prog.start;
+		char a[32], b[32];
+		cli_human_size(in.size, a, sizeof(a));
+		cli_human_size(el > 0 ? (uint64_t)((double)in.size / el) : 0, b, sizeof(b));
+		fprintf(stderr, "bdkit: wrote %s to %s in %.2f s (%s/s)%s\n", a, out, el, b,
+			sparse ? ", all-zero blocks left as holes" : "");
+	}
+	if (!rc && audit.path) {
+		/* a file: hash what is on disk now; stdout: the stream as written */
+		uint8_t sha[32];
+		unsigned hl = 0;
+		uint64_t got = 0;
+		if (md ? !EVP_DigestFinal_ex(md, sha, &hl) : cli_sha256_file(out, in.size, sha, &got) || got != in.size) {
+			cli_error("cannot hash the output %s for the audit record", out);
+			rc = EXIT_FAILURE_OTHER;
+		} else {
+			cli_audit_output(&audit, out, in.size, sha, md ? "the stream written to stdout" :
+					 "the output file as read back after writing");
+		}
+	}
 out_threads:
 	if (j.buf)
 		for (size_t i = 0; i < j.nslots; i++)
@@ -411,7 +477,9 @@ out:
 			cli_warn("%s is incomplete", out);
 		cli_output_abort(&output);
 	}
+	EVP_MD_CTX_free(md);
+	int arc = cli_audit_close(&audit, rc);
 	bd_volume_close(v);
 	cli_unlock_free(&u);
-	return rc;
+	return rc ? rc : arc;
 }

@@ -71,7 +71,7 @@ int cmd_encrypt(int argc, char **argv)
 		create_cli_free(&c);
 		return EXIT_USAGE;
 	}
-	r = bd_io_open_file(plain, BD_IO_RDONLY, &source);
+	r = bd_io_open(plain, BD_IO_RDONLY, &source);
 	if (r) {
 		r = cli_fail(r, NULL);
 		goto out;

@@ -16,12 +16,14 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "repair_cli.h"
 
 enum {
 	OPT_LDAP = OPT_CLI_LAST + 1, OPT_BASE, OPT_BIND_DN, OPT_BIND_PW_FILE, OPT_SASL, OPT_STARTTLS,
 	OPT_GRAPH, OPT_GRAPH_URL, OPT_LOGIN_URL, OPT_TENANT, OPT_CLIENT_ID, OPT_CLIENT_SECRET_FILE,
 	OPT_TOKEN_FILE, OPT_SCOPE, OPT_DEVICE_ID, OPT_TIMEOUT, OPT_VOLUME, OPT_SHOW, OPT_UNLOCK_TEST,
 	OPT_DECRYPT_TO, OPT_COMPUTER_DN, OPT_COMPUTER, OPT_CA_FILE, OPT_DRY_RUN, OPT_JSON, OPT_FORCE, OPT_HELP, OPT_OUTPUT,
+	OPT_KP_OUT,
 	OPT_ID, OPT_INSECURE,
 };
 
@@ -102,7 +104,10 @@ static void lookup_usage(FILE *f)
 		   "      --volume VOLUME          look up the volume's recovery-password protectors\n"
 		   "      --offset BYTES           the BitLocker volume starts here (default: detect)\n"
 		   "      --unlock-test            check that the password found opens VOLUME\n"
-		   "      --decrypt-to OUT         ... and write the decrypted volume to OUT ('-' = stdout)\n"
+		   "      --decrypt-to OUT         ... and write the decrypted volume to OUT ('-' = stdout;\n"
+		   "                               the report then goes to stderr)\n"
+		   "      --key-package-out FILE   AD: save the msFVE-KeyPackage found (mode 0600), for\n"
+		   "                               bdkit repair --key-package FILE\n"
 		   "      --computer NAME|DN       AD: every recovery password of this computer (by cn,\n"
 		   "                               sAMAccountName or dNSHostName, or its DN)\n"
 		   "      --device-id ID           Graph: the keys of this Entra device ID\n\n%s",
@@ -404,35 +409,35 @@ static int decrypt_to(bd_volume *v, const char *out, bool force)
 	return rc;
 }
 
-static void print_entry_text(const struct found *f, bool show)
+static void print_entry_text(FILE *o, const struct found *f, bool show)
 {
 	const struct bd_escrow_entry *e = f->e;
 	char g[39], s[1024];
 
 	/* every text here comes from the directory: made safe for the terminal */
 	guid_text(e->recovery_guid, g);
-	printf("  %s  created %s\n", g, e->created[0] ? cli_safe(e->created, s, sizeof(s)) : "(unknown)");
+	fprintf(o, "  %s  created %s\n", g, e->created[0] ? cli_safe(e->created, s, sizeof(s)) : "(unknown)");
 	if (e->dn[0])
-		printf("    object:    %s\n", cli_safe(e->dn, s, sizeof(s)));
+		fprintf(o, "    object:    %s\n", cli_safe(e->dn, s, sizeof(s)));
 	if (e->computer[0])
-		printf("    %s %s\n", e->dn[0] ? "computer: " : "device ID:", cli_safe(e->computer, s, sizeof(s)));
+		fprintf(o, "    %s %s\n", e->dn[0] ? "computer: " : "device ID:", cli_safe(e->computer, s, sizeof(s)));
 	if (e->has_volume_guid) {
 		guid_text(e->volume_guid, g);
-		printf("    volume:    %s\n", g);
+		fprintf(o, "    volume:    %s\n", g);
 	}
 	if (e->volume_type[0])
-		printf("    volume type: %s\n", cli_safe(e->volume_type, s, sizeof(s)));
+		fprintf(o, "    volume type: %s\n", cli_safe(e->volume_type, s, sizeof(s)));
 	if (e->key_package_len)
-		printf("    key package: %zu bytes\n", e->key_package_len);
+		fprintf(o, "    key package: %zu bytes\n", e->key_package_len);
 	if (!e->has_password)
-		printf("    password:  withheld by the directory (no right to read it)\n");
+		fprintf(o, "    password:  withheld by the directory (no right to read it)\n");
 	else if (show)
-		printf("    password:  %s%s\n", e->recovery_password, e->password_valid ? "" : "  (MALFORMED)");
+		fprintf(o, "    password:  %s%s\n", e->recovery_password, e->password_valid ? "" : "  (MALFORMED)");
 	else
-		printf("    password:  found%s (--show prints it, --output FILE saves it)\n",
+		fprintf(o, "    password:  found%s (--show prints it, --output FILE saves it)\n",
 		       e->password_valid ? "" : ", but MALFORMED");
 	if (f->unlocks >= 0)
-		printf("    unlocks the volume: %s\n", f->unlocks ? "yes" : "no");
+		fprintf(o, "    unlocks the volume: %s\n", f->unlocks ? "yes" : "no");
 }
 
 static void print_entry_json(const struct found *f, bool show, bool first)
@@ -483,10 +488,12 @@ static int cmd_lookup(int argc, char **argv)
 		{ "decrypt-to", required_argument, 0, OPT_DECRYPT_TO },
 		{ "device-id", required_argument, 0, OPT_DEVICE_ID },
 		{ "computer", required_argument, 0, OPT_COMPUTER },
+		{ "key-package-out", required_argument, 0, OPT_KP_OUT },
 		{ 0, 0, 0, 0 },
 	};
 	struct dir d = { 0 };
 	struct cli_unlock u;
+	const char *kp_out = NULL;
 	bool show = false, force = false, unlock_test = false;
 	const char *output = NULL, *volume = NULL, *decrypt_out = NULL, *device_id = NULL, *computer = NULL;
 	struct bd_escrow_key_id ids[MAX_QUERIES];
@@ -510,6 +517,7 @@ static int cmd_lookup(int argc, char **argv)
 		case OPT_DECRYPT_TO: decrypt_out = optarg; unlock_test = true; break;
 		case OPT_DEVICE_ID: device_id = optarg; break;
 		case OPT_COMPUTER: computer = optarg; break;
+		case OPT_KP_OUT: kp_out = optarg; break;
 		case OPT_OFFSET:
 			if (cli_unlock_option(&u, c, optarg) < 0) {
 				rc = EXIT_USAGE;
@@ -531,6 +539,16 @@ static int cmd_lookup(int argc, char **argv)
 	if ((optind < argc) + !!volume + (device_id && optind == argc) + !!computer != 1 || optind + 1 < argc) {
 		cli_error("give one key ID, or --volume VOLUME, or %s", d.graph ? "--device-id ID" : "--computer NAME");
 		lookup_usage(stderr);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (decrypt_out && !strcmp(decrypt_out, "-") && (d.json || show)) {
+		cli_error("--decrypt-to - writes the volume to stdout: --json and --show cannot share it");
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (kp_out && d.graph) {
+		cli_error("--key-package-out: Entra ID keeps no key packages (only Active Directory does)");
 		rc = EXIT_USAGE;
 		goto out;
 	}
@@ -669,6 +687,8 @@ static int cmd_lookup(int argc, char **argv)
 	}
 	if (opened >= 0)
 		chosen = found[opened].e->recovery_password;
+	/* the decrypted volume owns stdout when it goes there: the report then goes to stderr */
+	FILE *rep = decrypt_out && !strcmp(decrypt_out, "-") ? stderr : stdout;
 	if (d.json) {
 		printf("{\n  \"source\": \"%s\",\n  \"server\": ", l ? "ldap" : "graph");
 		cli_json_string(stdout, where);
@@ -689,12 +709,12 @@ static int cmd_lookup(int argc, char **argv)
 				printf(",\n  \"unlocked\": %s", opened >= 0 ? "true" : "false");
 		}
 		printf("\n}\n");
-	} else {
+	} else if (!cli_quiet || rep == stdout) {
 		if (n_found)
-			printf("Found %zu recovery password object%s for %s in %s%s%s:\n", n_found,
-			       n_found == 1 ? "" : "s", what, where, l ? " under " : "", l ? bd_ldap_base(l) : "");
+			fprintf(rep, "Found %zu recovery password object%s for %s in %s%s%s:\n", n_found,
+				n_found == 1 ? "" : "s", what, where, l ? " under " : "", l ? bd_ldap_base(l) : "");
 		for (size_t i = 0; i < n_found; i++)
-			print_entry_text(&found[i], show);
+			print_entry_text(rep, &found[i], show);
 	}
 	fflush(stdout);
 	if (!n_found) {
@@ -730,6 +750,37 @@ static int cmd_lookup(int argc, char **argv)
 		if (!cli_quiet && !d.json)
 			fprintf(stderr, "bdkit: recovery password saved to %s (mode 0600); unlock with: bdkit decrypt "
 				"--recovery-password-file %s VOLUME -o OUT\n", output, output);
+	}
+	if (kp_out) {
+		/* the key package of the object whose password opened the volume, else the only one found */
+		const struct bd_escrow_entry *kpe = NULL;
+		size_t with_kp = 0;
+		for (size_t i = 0; i < n_found; i++)
+			if (found[i].e->key_package_len && found[i].e->key_package) {
+				with_kp++;
+				if (!kpe || (int)i == opened)
+					kpe = found[i].e;
+			}
+		if (!kpe) {
+			cli_error("no msFVE-KeyPackage among the objects found: Windows saves it only when policy says "
+				  "\"Backup recovery passwords and key packages\" (or the account may not read it)");
+			rc = EXIT_NO_PROTECTOR;
+			goto out;
+		}
+		if (with_kp > 1 && opened < 0) {
+			cli_error("%zu objects carry a key package; not writing %s: use the full GUID, or --volume with "
+				  "--unlock-test to pick one", with_kp, kp_out);
+			rc = EXIT_REFUSED;
+			goto out;
+		}
+		if ((rc = cli_write_file(kp_out, kpe->key_package, kpe->key_package_len, force)))
+			goto out;
+		struct bd_keypackage_info ki;
+		int kr = bd_keypackage_parse(kpe->key_package, kpe->key_package_len, &ki);
+		if (!cli_quiet && !d.json)
+			fprintf(stderr, "bdkit: key package (%zu bytes) saved to %s (mode 0600): %s\n", kpe->key_package_len,
+				kp_out, kr ? "its format is not known to bdkit (no FVE metadata block inside); keep it for "
+				"Microsoft's repair-bde" : "it holds a metadata block bdkit repair --key-package can use");
 	}
 	if (decrypt_out)
 		rc = decrypt_to(v, decrypt_out, force);

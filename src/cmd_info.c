@@ -46,13 +46,28 @@ static void print_text(const char *path, bd_volume *v, const struct bd_info *in)
 	char g[37], t[40], sz[32];
 
 	printf("Volume:        %s (%s)\n", path, in->where);
+	cli_human_size(in->container_size, sz, sizeof(sz));
+	printf("Input:         %s, %llu bytes (%s)\n", in->container, (unsigned long long)in->container_size, sz);
 	printf("BitLocker:     %s%s%s\n", version_text(in), in->to_go ? ", To Go" : "",
 	       in->eow ? ", encrypt-on-write" : "");
 	printf("Method:        %s (0x%04x)\n", in->method_name, in->method);
 	printf("State:         %s (%u/%u)\n", in->state_name, in->state, in->next_state);
-	cli_human_size(in->size, sz, sizeof(sz));
-	printf("Size:          %llu bytes (%s)\n", (unsigned long long)in->size, sz);
-	if (in->encrypted_size && in->encrypted_size != in->size)
+	if (in->volume_size) {
+		cli_human_size(in->volume_size, sz, sizeof(sz));
+		printf("Volume size:   %llu bytes (%s)%s\n", (unsigned long long)in->volume_size, sz,
+		       in->state == 4 && in->next_state == 4 ? "" : " (the file system's)");
+	} else {
+		printf("Volume size:   unknown until unlocked (the metadata records it only for a fully encrypted volume)\n");
+	}
+	if (in->truncated) {
+		char have[32];
+		uint64_t need = in->volume_size > in->fs_size ? in->volume_size : in->fs_size;
+		cli_human_size(in->input_size, have, sizeof(have));
+		cli_human_size(need - in->input_size, sz, sizeof(sz));
+		printf("TRUNCATED:     the input holds %llu bytes (%s) of the volume; the last %llu bytes (%s) are "
+		       "missing\n", (unsigned long long)in->input_size, have, (unsigned long long)(need - in->input_size), sz);
+	}
+	if (in->encrypted_size && in->encrypted_size != in->volume_size && !(in->state == 4 && in->next_state == 4))
 		printf("Encrypted up to: %llu bytes (conversion watermark)\n", (unsigned long long)in->encrypted_size);
 	printf("Sector size:   %u\n", in->sector_size);
 	guid_upper(in->guid, g);
@@ -89,6 +104,16 @@ static void print_text(const char *path, bd_volume *v, const struct bd_info *in)
 		cli_pubkey_text(v, i, "     ");
 		if (!p.usable)
 			printf("     (bdkit cannot use this protector; use another one)\n");
+		if ((p.type & 0xFF00) == 0 && p.type <= 0xFF) {
+			unsigned rc;
+			if (bd_volume_suspended(v, &rc) == 1) {
+				if (rc)
+					printf("     protection suspended for %u more reboot%s (Windows then removes the clear "
+					       "key; 'bdkit resume' removes it now)\n", rc, rc == 1 ? "" : "s");
+				else
+					printf("     protection suspended until resumed ('bdkit resume')\n");
+			}
+		}
 	}
 	if (in->unlocked)
 		printf("Unlocked:      yes\n");
@@ -102,6 +127,9 @@ static void print_json(const char *path, bd_volume *v, const struct bd_info *in)
 	cli_json_string(stdout, path);
 	printf(",\n  \"where\": ");
 	cli_json_string(stdout, in->where);
+	printf(",\n  \"container\": ");
+	cli_json_string(stdout, in->container);
+	printf(",\n  \"input_size\": %llu", (unsigned long long)in->container_size);
 	printf(",\n  \"offset\": %llu,\n  \"metadata_version\": %d,\n  \"to_go\": %s,\n  \"eow\": %s,\n",
 	       (unsigned long long)in->offset, in->meta_version, in->to_go ? "true" : "false",
 	       in->eow ? "true" : "false");
@@ -111,6 +139,15 @@ static void print_json(const char *path, bd_volume *v, const struct bd_info *in)
 	cli_json_string(stdout, in->state_name);
 	printf(",\n  \"size\": %llu,\n  \"encrypted_size\": %llu,\n  \"sector_size\": %u,\n",
 	       (unsigned long long)in->size, (unsigned long long)in->encrypted_size, in->sector_size);
+	printf("  \"volume_size\": %llu,\n  \"truncated\": %s,\n", (unsigned long long)in->volume_size,
+	       in->truncated ? "true" : "false");
+	{
+		unsigned rc;
+		if (bd_volume_suspended(v, &rc) == 1)
+			printf("  \"suspended\": true,\n  \"reboot_count\": %u,\n", rc);
+		else
+			printf("  \"suspended\": false,\n");
+	}
 	bd_guid_format(in->guid, g);
 	printf("  \"guid\": \"%s\",\n  \"description\": ", g);
 	cli_json_string(stdout, in->description);

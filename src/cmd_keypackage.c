@@ -91,7 +91,7 @@ int rcli_open_io(const char *path, bool writable, struct bd_io **io)
 
 	if (writable && (r = cli_lock_source(path, true)))
 		return r;
-	r = bd_io_open_file(path, writable ? BD_IO_RDWR : BD_IO_RDONLY, io);
+	r = bd_io_open(path, writable ? BD_IO_RDWR : BD_IO_RDONLY, io);
 	if (r)
 		return cli_fail(r, path);
 	if (!env || !*env)
@@ -136,7 +136,7 @@ int rcli_open_io(const char *path, bool writable, struct bd_io **io)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: bdkit keypackage export [OPTIONS] VOLUME -o FILE\n"
+	fprintf(f, "Usage: bdkit keypackage export [OPTIONS] VOLUME -o FILE [--fvek-out KEY]\n"
 		   "       bdkit keypackage info [--json] FILE\n"
 		   "export writes a key package: the volume's GUID, geometry, method, volume header and a full\n"
 		   "valid metadata block with its protectors. It unlocks only with one of the volume's own\n"
@@ -145,7 +145,11 @@ static void usage(FILE *f)
 		   "info shows a key package, a bdkit metadata backup, or a foreign file (e.g. a Microsoft\n"
 		   ".KPG) in which a metadata block can be found. The format is in bdkit-keypackage(1).\n\n"
 		   "  -o, --output FILE   where to write the package\n"
-		   "  -f, --force         overwrite FILE\n"
+		   "      --fvek-out KEY  also (or only) write the FVEK for another reader (mode 0600)\n"
+		   "      --fvek-format F cryptsetup (default: the raw volume key for cryptsetup open\n"
+		   "                      --volume-key-file), dislocker (66 bytes for dislocker -k),\n"
+		   "                      hex (for bdkit --fvek)\n"
+		   "  -f, --force         overwrite FILE / KEY\n"
 		   "      --json          machine-readable info\n"
 		   "  -h, --help          this help\n\n%s", cli_unlock_help);
 }
@@ -218,9 +222,11 @@ static void print_info(const uint8_t *buf, size_t len, const struct bd_keypackag
 
 int cmd_keypackage(int argc, char **argv)
 {
-	enum { OPT_JSON = OPT_CLI_LAST + 1 };
+	enum { OPT_JSON = OPT_CLI_LAST + 1, OPT_FVEK_OUT, OPT_FVEK_FORMAT };
 	static const struct option opts[] = {
 		{ "output", required_argument, 0, 'o' },
+		{ "fvek-out", required_argument, 0, OPT_FVEK_OUT },
+		{ "fvek-format", required_argument, 0, OPT_FVEK_FORMAT },
 		{ "force", no_argument, 0, 'f' },
 		{ "json", no_argument, 0, OPT_JSON },
 		{ "help", no_argument, 0, 'h' },
@@ -228,7 +234,8 @@ int cmd_keypackage(int argc, char **argv)
 		{ 0, 0, 0, 0 },
 	};
 	struct cli_unlock u;
-	const char *out = NULL, *sub;
+	const char *out = NULL, *sub, *fvek_out = NULL;
+	int fvek_format = BD_FVEK_CRYPTSETUP;
 	bool force = false, json = false;
 	bd_volume *v = NULL;
 	uint8_t *buf = NULL;
@@ -248,6 +255,14 @@ int cmd_keypackage(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'f': force = true; break;
 		case OPT_JSON: json = true; break;
+		case OPT_FVEK_OUT: fvek_out = optarg; break;
+		case OPT_FVEK_FORMAT:
+			if ((fvek_format = bd_fvek_format_parse(optarg)) < 0) {
+				cli_error("%s", bd_last_error());
+				cli_unlock_free(&u);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'h': usage(stdout); cli_unlock_free(&u); return EXIT_OK;
 		default:
 			if ((rc = cli_unlock_getopt(&u, c, optarg, usage)))
@@ -270,8 +285,8 @@ int cmd_keypackage(int argc, char **argv)
 		print_info(buf, len, &in, json);
 		rc = EXIT_OK;
 	} else if (!strcmp(sub, "export")) {
-		if (!out) {
-			cli_error("keypackage export: give the output file with -o FILE");
+		if (!out && !fvek_out) {
+			cli_error("keypackage export: give the output file with -o FILE (or --fvek-out FILE)");
 			rc = EXIT_USAGE;
 			goto out;
 		}
@@ -281,6 +296,27 @@ int cmd_keypackage(int argc, char **argv)
 		rc = cli_unlock_volume(v, &u);
 		if (rc)
 			goto out;
+		if (fvek_out) {
+			uint8_t key[160];
+			size_t klen;
+			int fr = bd_fvek_export(v, fvek_format, key, sizeof(key), &klen);
+			if (fr) {
+				rc = cli_fail(fr, "FVEK export");
+				goto out;
+			}
+			rc = cli_write_file(fvek_out, key, klen, force);
+			explicit_bzero(key, sizeof(key));
+			if (rc)
+				goto out;
+			if (!cli_quiet)
+				fprintf(stderr, "bdkit: FVEK written to %s in %s's format (%zu bytes, mode 0600): it opens "
+					"the volume without any protector; keep it as safe as the recovery password\n", fvek_out,
+					bd_fvek_format_name(fvek_format), klen);
+			if (!out) {
+				rc = EXIT_OK;
+				goto out;
+			}
+		}
 		int r = bd_keypackage_export(v, &buf, &len);
 		if (r) {
 			rc = cli_fail(r, "keypackage export");

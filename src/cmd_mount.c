@@ -869,6 +869,16 @@ int cmd_mount(int argc, char **argv)
 	if (M.rw && (ret = check_writable(M.vol)))
 		goto out;
 	M.size = bd_volume_size(M.vol);
+	{
+		/* decrypt refuses a truncated image; a mount serves what there is, but says so */
+		struct bd_info in;
+		if (!bd_volume_info(M.vol, &in) && in.truncated) {
+			uint64_t need = in.volume_size > in.fs_size ? in.volume_size : in.fs_size;
+			cli_warn("%s is TRUNCATED: it holds %llu of the volume's %llu bytes; %s/%s is %llu bytes and the "
+				 "file system inside will miss its end", volume, (unsigned long long)in.input_size,
+				 (unsigned long long)need, M.mountpoint, VOLUME_FILE, (unsigned long long)M.size);
+		}
+	}
 	if (fs) {
 		if ((ret = make_private_dir()) || (ret = plan_fs(M.vol, fs_opts, allow_other)))
 			goto out;
@@ -1033,14 +1043,34 @@ static int lower_dir(const char *target, char *out, size_t outlen)
 	return 0;
 }
 
+/* Has pid exited? A zombie has: it synced and wiped before exiting, only its reaping is left to
+ * whatever init adopted it (container inits reap lazily: waiting for that took seconds). */
+static bool pid_gone(pid_t pid)
+{
+	char path[64], buf[256];
+	FILE *f;
+
+	if (kill(pid, 0) && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if (!(f = fopen(path, "re")))
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	const char *paren = strrchr(buf, ')');   /* "pid (comm) S ..." */
+	return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+}
+
 static bool wait_pid_gone(pid_t pid, int ms)
 {
-	for (; ms > 0; ms -= 50) {
-		if (kill(pid, 0) && errno == ESRCH)
+	/* poll fast at first: a daemon with nothing to sync is gone within milliseconds */
+	for (int step = 5; ms > 0; ms -= step, step = step < 50 ? step * 2 : 50) {
+		if (pid_gone(pid))
 			return true;
-		usleep(50 * 1000);
+		usleep((useconds_t)step * 1000);
 	}
-	return false;
+	return pid_gone(pid);
 }
 
 static void umount_usage(FILE *f)

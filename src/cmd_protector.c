@@ -33,7 +33,7 @@ int pcli_open(const char *path, const struct cli_unlock *u, bool writable, bool 
 	/* the lock `bdkit mount` and the nbdkit plugin take: no change while the volume is served */
 	if (writable && (rc = cli_lock_source(path, true)))
 		return rc;
-	r = bd_io_open_file(path, writable ? BD_IO_RDWR : BD_IO_RDONLY, &io);
+	r = bd_io_open(path, writable ? BD_IO_RDWR : BD_IO_RDONLY, &io);
 	if (r)
 		return cli_fail(r, path);
 	if (fail && *fail) {
@@ -297,7 +297,8 @@ static void usage(FILE *f)
 		   "New recovery passwords are printed once, on stdout.\n\n"
 		   "      --id ID                  protector: {GUID}, 8-digit key ID, or number from 'list'\n"
 		   "      --new-password-file FILE add password: the new password (default: asked twice)\n"
-		   "      --bek-dir DIR            add startup-key: where to save <ID>.BEK (default: .)\n"
+		   "      --bek-dir DIR            add startup-key: where to save <ID>.BEK (default: .);\n"
+		   "                               other subcommands: where to find a .BEK that unlocks\n"
 		   "      --recovery-key-file DIR  add/rotate: also save Windows' 'BitLocker Recovery Key <ID>.TXT'\n"
 		   "      --backup FILE            metadata backup (default: VOLUME.bdkit-backup-<time>.bdkp)\n"
 		   "  -f, --force                  remove even when only TPM/smart-card protectors remain\n"
@@ -351,7 +352,12 @@ int cmd_protector(int argc, char **argv)
 		case OPT_JSON: json = true; break;
 		case OPT_ID: id = optarg; break;
 		case OPT_NEWPW: newpw = optarg; break;
-		case OPT_BEKDIR: bekdir = optarg; break;
+		case OPT_BEKDIR:
+			/* add startup-key: where to save the new .BEK; elsewhere: where to find one to unlock */
+			bekdir = optarg;
+			if (!kind || (strcmp(kind, "startup-key") && strcmp(kind, "bek")))
+				cli_unlock_option(&u, OPT_BEK_DIR, optarg);
+			break;
 		case OPT_RKF: rkf = optarg; break;
 		case OPT_BACKUP: backup = optarg; break;
 		case 'f': force = true; break;
@@ -459,36 +465,30 @@ int cmd_protector(int argc, char **argv)
 			if (rc)
 				goto out;
 		} else {
-			/* rotate: the recovery password used to unlock, else the only one */
+			/* rotate: the recovery-password protector that unlocked the volume, else the only one */
 			struct bd_info in;
-			size_t n = 0, match = (size_t)-1;
-			char *given = u.recovery_password, *file = NULL;
-			size_t flen = 0;
-			uint8_t k1[16], k2[16];
-			if (!given && u.recovery_password_file && strcmp(u.recovery_password_file, "-"))
-				given = file = cli_read_secret_file(u.recovery_password_file, &flen, true);
+			size_t n = 0, used = (size_t)-1;
 			bd_volume_info(v, &in);
 			for (size_t i = 0; i < in.n_protectors; i++) {
 				struct bd_protector_info p;
-				char rp[56];
 				if (bd_volume_protector(v, i, &p) || (p.type & 0xFF00) != BD_PROT_RECOVERY_PASSWORD)
 					continue;
 				n++;
 				ti = i;
-				if (given && !bd_volume_recovery_password(v, i, rp) && !bd_recovery_password_parse(rp, k1) &&
-				    !bd_recovery_password_parse(given, k2) && !memcmp(k1, k2, 16))
-					match = i;
-				explicit_bzero(rp, sizeof(rp));
+				if (in.unlocked_with == BD_UNLOCKED_PROTECTOR && !memcmp(p.guid, in.unlock_protector, 16))
+					used = i;
 			}
-			explicit_bzero(k1, sizeof(k1));
-			explicit_bzero(k2, sizeof(k2));
-			if (file)
-				cli_secret_free(file, flen);
-			if (match != (size_t)-1) {
-				ti = match;
+			if (used != (size_t)-1) {
+				ti = used;
+			} else if (!n) {
+				cli_error("protector rotate: the volume has no recovery password to rotate; add one with "
+					  "'bdkit protector add recovery-password %s'", path);
+				rc = EXIT_NO_PROTECTOR;
+				goto out;
 			} else if (n != 1) {
-				cli_error("protector rotate: the volume has %zu recovery passwords; name one with --id", n);
-				rc = n ? EXIT_USAGE : EXIT_NO_PROTECTOR;
+				cli_error("protector rotate: the volume has %zu recovery passwords and none unlocked it; name "
+					  "the one to replace with --id (see 'bdkit protector list')", n);
+				rc = EXIT_USAGE;
 				goto out;
 			}
 		}

@@ -16,6 +16,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "repair_cli.h"
 
 #define CHUNK (1u << 20)
@@ -47,6 +48,8 @@ static void usage(FILE *f)
 		   "  -m, --map FILE             map file (default: OUTPUT.map, or ./bdkit-repair.map for a device)\n"
 		   "      --resume MAPFILE       continue the interrupted run recorded in MAPFILE\n"
 		   "      --retry-bad            with --resume: try the ranges recorded as unreadable again\n"
+		   "      --audit FILE           write a JSON record of the run (input, metadata and protector used,\n"
+		   "                             output size and SHA-256, unreadable ranges, times); never a secret\n"
 		   "      --retries N            read attempts per sector of a failing chunk (default 3)\n"
 		   "  -f, --force                overwrite a non-empty OUTPUT file\n"
 		   "      --json                 the final report as JSON on stdout\n"
@@ -474,7 +477,7 @@ static const char *integrity_text(const struct bd_info *in)
 
 int cmd_repair(int argc, char **argv)
 {
-	enum { OPT_KP = OPT_CLI_LAST + 1, OPT_RESUME, OPT_RETRIES, OPT_JSON, OPT_EOW, OPT_RETRY_BAD };
+	enum { OPT_KP = OPT_CLI_LAST + 1, OPT_RESUME, OPT_RETRIES, OPT_JSON, OPT_EOW, OPT_RETRY_BAD, OPT_AUDIT };
 	static const struct option opts[] = {
 		{ "output", required_argument, 0, 'o' },
 		{ "key-package", required_argument, 0, OPT_KP },
@@ -485,6 +488,7 @@ int cmd_repair(int argc, char **argv)
 		{ "json", no_argument, 0, OPT_JSON },
 		{ "assume-eow", no_argument, 0, OPT_EOW },
 		{ "retry-bad", no_argument, 0, OPT_RETRY_BAD },
+		{ "audit", required_argument, 0, OPT_AUDIT },
 		{ "help", no_argument, 0, 'h' },
 		CLI_UNLOCK_OPTIONS,
 		{ 0, 0, 0, 0 },
@@ -503,6 +507,8 @@ int cmd_repair(int argc, char **argv)
 	struct output o = { .fd = -1 };
 	struct cli_output cout = { .fd = -1 };
 	char mapname[4096], g[39];
+	const char *audit_path = NULL;
+	struct cli_audit audit = { 0 };
 
 	cli_unlock_init(&u);
 	while ((c = getopt_long(argc, argv, "o:m:fh", opts, NULL)) != -1) {
@@ -516,6 +522,7 @@ int cmd_repair(int argc, char **argv)
 		case OPT_JSON: json = true; break;
 		case OPT_EOW: assume_eow = true; break;
 		case OPT_RETRY_BAD: retry_bad = true; break;
+		case OPT_AUDIT: audit_path = optarg; break;
 		case 'h': usage(stdout); cli_unlock_free(&u); return EXIT_OK;
 		default:
 			if ((rc = cli_unlock_getopt(&u, c, optarg, usage)))
@@ -531,6 +538,11 @@ int cmd_repair(int argc, char **argv)
 	if (retries < 1 || retries > 100)
 		retries = 3;
 	source = argv[optind];
+	if ((rc = cli_audit_open(&audit, audit_path, argc, argv))) {
+		cli_unlock_free(&u);
+		return rc;
+	}
+	cli_audit_input(&audit, source, NULL);
 	signal(SIGINT, on_signal);   /* from here on ctrl-C leaves a consistent map */
 	signal(SIGTERM, on_signal);
 	if (kpath && (rc = rcli_load_file(kpath, 16u << 20, &kp, &kplen)))
@@ -616,6 +628,12 @@ int cmd_repair(int argc, char **argv)
 	struct bd_info info;
 	bd_volume_info(v, &info);
 	rcli_guid(info.guid, g);
+	cli_audit_input(&audit, source, v);
+	cli_audit_volume(&audit, v);
+	cli_audit_set(&audit, "metadata_source", src.text);
+	if (kpath)
+		cli_audit_set(&audit, "key_package", kpath);
+	cli_audit_set(&audit, "integrity", integrity_text(&info));
 	const char *integrity = integrity_text(&info);
 	if (info.unverified)
 		cli_warn("salvaging unverified: %s", integrity);
@@ -815,8 +833,21 @@ int cmd_repair(int argc, char **argv)
 	uint64_t bad_bytes = 0;
 	fs_report(o.fd, &map, size, ss, out, &fr);
 	for (size_t i = 0; i < map.n; i++)
-		if (map.r[i].st == '-')
+		if (map.r[i].st == '-') {
 			bad_bytes += map.r[i].len;
+			cli_audit_unreadable(&audit, map.r[i].pos, map.r[i].len);
+		}
+	if (audit.path) {
+		uint8_t sha[32];
+		uint64_t got = 0;
+		if (cli_sha256_file(out, size, sha, &got) || got != size) {
+			cli_error("cannot hash the output %s for the audit record", out);
+			rc = EXIT_FAILURE_OTHER;
+			goto out;
+		}
+		cli_audit_output(&audit, out, size, sha, "the output as read back after writing (unreadable ranges as zeros)");
+		cli_audit_set(&audit, "map", mpath);
+	}
 	FILE *rep = json ? stdout : stderr;
 	if (json) {
 		printf("{\"source\":");
@@ -880,8 +911,9 @@ out:
 	free(map.r);
 	free(buf);
 	free(kp);
+	int arc = cli_audit_close(&audit, rc);
 	bd_volume_close(v);
 	bd_salvage_free(salv);
 	cli_unlock_free(&u);
-	return rc;
+	return rc ? rc : arc;
 }

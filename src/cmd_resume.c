@@ -54,8 +54,17 @@ int cmd_resume(int argc, char **argv)
 	if (argc - optind != 1)
 		return cli_usage_error(&u, usage);
 	const char *path = argv[optind];
-	rc = pcli_open(path, &u, true, true, &v);
+	rc = pcli_open(path, &u, true, false, &v);
 	if (rc)
+		goto out;
+	unsigned reboots;
+	if (bd_volume_suspended(v, &reboots) != 1) {
+		/* say so before asking for any secret */
+		cli_error("%s is not suspended: it has no clear key, so there is nothing to resume", path);
+		rc = EXIT_NO_PROTECTOR;
+		goto out;
+	}
+	if ((rc = cli_unlock_volume(v, &u)))
 		goto out;
 	r = pcli_change(v, path, backup, force, do_resume, NULL, &written, bpath, sizeof(bpath));
 	if (r) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Exit codes, secret input, unlocking, progress and output helpers shared by all subcommands. */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -112,6 +113,9 @@ int cli_fail(int code, const char *what)
 
 	if (!msg || !*msg)
 		msg = bd_strerror(code);
+	/* "x: x is not BitLocker": the library's message often names the path already */
+	if (what && !strncmp(msg, what, strlen(what)) && (msg[strlen(what)] == ' ' || msg[strlen(what)] == ':'))
+		what = NULL;
 	if (what)
 		cli_error("%s: %s", what, msg);
 	else
@@ -124,12 +128,15 @@ int cli_fail(int code, const char *what)
 const char cli_unlock_help[] =
 	"Unlocking (with none given: the clear key of a suspended volume, else a no-echo prompt,\n"
 	"else one line from stdin; a recovery password and a password are told apart by shape):\n"
-	"      --recovery-password-file FILE  48-digit recovery password from FILE ('-' = stdin)\n"
+	"      --recovery-password-file FILE  48-digit recovery password from FILE ('-' = stdin), also\n"
+	"                               Windows' \"BitLocker Recovery Key <ID>.TXT\" (its ID is checked)\n"
 	"      --password-file FILE     user password from FILE ('-' = stdin), UTF-8\n"
 	"      --bek FILE               startup/recovery key file (.BEK)\n"
+	"      --bek-dir DIR            the .BEK file named after one of the volume's key protectors\n"
 	"      --fvek-file FILE         raw full-volume encryption key (hex text or raw bytes, as\n"
-	"                               cryptsetup dumps it)\n"
-	"      --vmk-file FILE          raw volume master key (32 bytes; hex text or raw bytes)\n"
+	"                               cryptsetup dumps it, or a bdkit memkeys key file)\n"
+	"      --vmk-file FILE          raw volume master key (32 bytes; hex text, raw bytes, or a\n"
+	"                               bdkit memkeys key file)\n"
 	"      --clear-key              use the clear key of a suspended volume (no secret)\n"
 	"      --ignore-integrity       salvage: unlock although no metadata copy passes its SHA-256\n"
 	"                               check or a raw FVEK cannot be checked; the metadata's state,\n"
@@ -164,15 +171,16 @@ void cli_unlock_free(struct cli_unlock *u)
 	free(u->recovery_password_file);
 	free(u->password_file);
 	free(u->bek);
+	free(u->bek_dir);
 	free(u->fvek_file);
 	free(u->vmk_file);
-	u->recovery_password_file = u->password_file = u->bek = u->fvek_file = u->vmk_file = NULL;
+	u->recovery_password_file = u->password_file = u->bek = u->bek_dir = u->fvek_file = u->vmk_file = NULL;
 }
 
 bool cli_unlock_has_secret(const struct cli_unlock *u)
 {
 	return u->recovery_password || u->recovery_password_file || u->password || u->password_file || u->bek ||
-	       u->fvek || u->fvek_file || u->vmk || u->vmk_file || u->clear_key;
+	       u->bek_dir || u->fvek || u->fvek_file || u->vmk || u->vmk_file || u->clear_key;
 }
 
 /* Is the value of this option a secret itself (not the name of a file holding one)? */
@@ -197,6 +205,7 @@ int cli_unlock_option(struct cli_unlock *u, int opt, char *arg)
 	case OPT_PASSWORD: slot = &u->password; break;
 	case OPT_PASSWORD_FILE: slot = &u->password_file; break;
 	case OPT_BEK: slot = &u->bek; break;
+	case OPT_BEK_DIR: slot = &u->bek_dir; break;
 	case OPT_FVEK: slot = &u->fvek; break;
 	case OPT_FVEK_FILE: slot = &u->fvek_file; break;
 	case OPT_VMK: slot = &u->vmk; break;
@@ -255,7 +264,15 @@ int cli_usage_error(struct cli_unlock *u, void (*usage)(FILE *))
 	return EXIT_USAGE;
 }
 
+static int read_secret(const char *path, bool strip_nl, bool whole, char **out, size_t *len);
+
 int cli_read_secret(const char *path, bool strip_nl, char **out, size_t *len)
+{
+	return read_secret(path, strip_nl, false, out, len);
+}
+
+/* whole: read stdin to its end (a key file piped in), not just one line (unless typed on a terminal) */
+static int read_secret(const char *path, bool strip_nl, bool whole, char **out, size_t *len)
 {
 	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0, rc = EXIT_IO;
 	size_t cap = 4096, n = 0;
@@ -286,8 +303,8 @@ int cli_read_secret(const char *path, bool strip_nl, char **out, size_t *len)
 			rc = EXIT_BAD_SECRET;
 			goto fail;
 		}
-		/* stdin: one line is enough */
-		if (fd == 0 && memchr(buf, '\n', n))
+		/* stdin: one line is enough (a whole key file when asked, unless typed on a terminal) */
+		if (fd == 0 && memchr(buf, '\n', n) && (!whole || isatty(0)))
 			break;
 	}
 	if (fd)
@@ -377,9 +394,30 @@ static bool looks_like_recovery_password(const char *s)
 	return digits == 48;
 }
 
-/* A raw key: hex text (file_only: never), else the name of a file holding hex text or raw bytes.
- * 0 or an exit code (message printed). */
-static int read_key(const char *arg, bool file_only, uint8_t *out, size_t max, size_t *outlen)
+/* A bdkit memkeys key file: the hex of the line "LABEL [METHOD] HEX", put in place of buf. */
+static bool keyfile_line(char *buf, const char *label)
+{
+	size_t ll = strlen(label);
+
+	for (char *line = buf; line && *line;) {
+		char *next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		if (!strncmp(line, label, ll) && line[ll] == ' ') {
+			char *h = strrchr(line, ' ') + 1;
+			size_t n = strspn(h, "0123456789abcdefABCDEF");
+			memmove(buf, h, n);
+			buf[n] = 0;
+			return true;
+		}
+		line = next;
+	}
+	return false;
+}
+
+/* A raw key: hex text (file_only: never), else the name of a file holding hex text, raw bytes or
+ * (label "fvek"/"vmk") a bdkit memkeys key file. 0 or an exit code (message printed). */
+static int read_key(const char *arg, bool file_only, uint8_t *out, size_t max, size_t *outlen, const char *label)
 {
 	size_t n = strlen(arg), i;
 	bool hex = !file_only && n && n % 2 == 0 && n / 2 <= max;
@@ -400,7 +438,19 @@ static int read_key(const char *arg, bool file_only, uint8_t *out, size_t max, s
 	int rc = cli_read_secret(arg, false, &buf, &len);
 	if (rc)
 		return rc;
-	/* a file with hex text, or raw bytes */
+	/* a bdkit memkeys key file, a file with hex text, or raw bytes */
+	if (len >= 7 && !memcmp(buf, "# bdkit", 7)) {
+		if (!keyfile_line(buf, label)) {
+			cli_secret_free(buf, len);
+			cli_error("%s holds no %s line (a bdkit memkeys key file with %s keys only?)", arg, label,
+				  !strcmp(label, "vmk") ? "FVEK" : "VMK");
+			return EXIT_BAD_SECRET;
+		}
+		size_t k = strlen(buf);
+		int r = k && k % 2 == 0 && k / 2 <= max ? read_key(buf, false, out, max, outlen, label) : EXIT_BAD_SECRET;
+		cli_secret_free(buf, len);
+		return r;
+	}
 	size_t t = len;
 	while (t && isspace((unsigned char)buf[t - 1]))
 		t--;
@@ -409,7 +459,7 @@ static int read_key(const char *arg, bool file_only, uint8_t *out, size_t max, s
 		texthex = isxdigit((unsigned char)buf[i]);
 	if (texthex) {
 		buf[t] = 0;
-		int r = read_key(buf, false, out, max, outlen);
+		int r = read_key(buf, false, out, max, outlen, label);
 		cli_secret_free(buf, len);
 		return r;
 	}
@@ -538,6 +588,126 @@ static int try_typed(bd_volume *v, const char *secret)
 	return bd_unlock_password(v, secret);
 }
 
+/*
+ * --recovery-password-file: Windows' recovery key file (UTF-16 or UTF-8, its identifier checked
+ * against the volume's protectors), or a file holding the password alone. 0, a BD_ERR_* code, or
+ * an exit code (message printed): EXIT_WRONG_KEY when the file names a protector this volume
+ * lacks, EXIT_BAD_SECRET for a UTF-16 file without a password.
+ */
+static int unlock_recovery_key_file(bd_volume *v, const char *path, const char *text, size_t len)
+{
+	struct bd_recovery_key_file kf;
+	struct bd_info in;
+	int r = bd_recovery_key_file_parse((const uint8_t *)text, len, &kf);
+
+	if (r) {
+		/* not a key file: the password alone, as typed (the library names a bad block) */
+		char *t = strndup(text, len);
+		int bom = len >= 2 && (((uint8_t)text[0] == 0xFF && (uint8_t)text[1] == 0xFE) ||
+				       ((uint8_t)text[0] == 0xFE && (uint8_t)text[1] == 0xFF));
+		if (!t)
+			return BD_ERR_NOMEM;
+		size_t n = strlen(t);
+		while (n && (t[n - 1] == '\n' || t[n - 1] == '\r'))
+			t[--n] = 0;
+		if (bom) {
+			cli_error("%s: %s", path, bd_last_error());
+			r = EXIT_BAD_SECRET;
+		} else {
+			r = bd_unlock_recovery_password(v, t);
+		}
+		explicit_bzero(t, n);
+		free(t);
+		return r;
+	}
+	bd_volume_info(v, &in);
+	if (kf.has_key_id) {
+		size_t match = 0, i;
+		for (i = 0; i < in.n_protectors; i++) {
+			struct bd_protector_info p;
+			if (bd_volume_protector(v, i, &p))
+				continue;
+			if (kf.has_guid ? !memcmp(p.guid, kf.guid, 16) : !strcasecmp(p.key_id, kf.key_id))
+				match++;
+		}
+		if (!match) {
+			char g[37] = "";
+			if (kf.has_guid) {
+				bd_guid_format(kf.guid, g);
+				for (char *c = g; *c; c++)
+					*c = (char)toupper((unsigned char)*c);
+			}
+			cli_error("%s is the recovery key of protector %s%s%s (key ID %s), which this volume does not have: "
+				  "it belongs to another volume (the recovery screen shows the key ID to look for)", path,
+				  kf.has_guid ? "{" : "", kf.has_guid ? g : kf.key_id, kf.has_guid ? "}" : "...", kf.key_id);
+			explicit_bzero(&kf, sizeof(kf));
+			list_protectors(v);
+			return EXIT_WRONG_KEY;
+		}
+	}
+	r = bd_unlock_recovery_password(v, kf.password);
+	explicit_bzero(&kf, sizeof(kf));
+	return r;
+}
+
+/* --bek-dir: each external-key protector's <ID>.BEK (any case, as a FAT stick shows it). 0, a
+ * BD_ERR_* code, or an exit code (> 0) after printing why. */
+static int unlock_bek_dir(bd_volume *v, const char *dir)
+{
+	struct bd_info in;
+	DIR *d;
+	int r = BD_ERR_NO_PROTECTOR, files = 0, keys = 0;
+	char want[64], path[4096];
+
+	bd_volume_info(v, &in);
+	d = opendir(dir);
+	if (!d) {
+		cli_error("cannot read the directory %s: %s", dir, strerror(errno));
+		return EXIT_IO;
+	}
+	for (size_t i = 0; i < in.n_protectors; i++) {
+		struct bd_protector_info p;
+		struct dirent *e;
+		char g[37];
+		if (bd_volume_protector(v, i, &p) || (p.type & 0xFF00) != BD_PROT_STARTUP_KEY)
+			continue;
+		keys++;
+		bd_guid_format(p.guid, g);
+		snprintf(want, sizeof(want), "%s.BEK", g);
+		rewinddir(d);
+		while ((e = readdir(d))) {
+			if (strcasecmp(e->d_name, want))
+				continue;
+			size_t len;
+			char *s;
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			if (!(s = cli_read_secret_file(path, &len, false)))
+				continue;
+			files++;
+			r = bd_unlock_bek(v, (const uint8_t *)s, len);
+			cli_secret_free(s, len);
+			if (!r) {
+				closedir(d);
+				if (cli_verbose)
+					cli_warn("unlocked with %s", path);
+				return 0;
+			}
+		}
+	}
+	closedir(d);
+	if (!keys) {
+		cli_error("the volume has no startup or recovery key (.BEK) protector; --bek-dir cannot open it");
+		list_protectors(v);
+		return EXIT_NO_PROTECTOR;
+	}
+	if (!files) {
+		cli_error("%s holds no .BEK file named after one of this volume's key protectors", dir);
+		list_protectors(v);
+		return EXIT_NO_PROTECTOR;
+	}
+	return r;
+}
+
 int cli_unlock_volume(bd_volume *v, const struct cli_unlock *u)
 {
 	int r = BD_ERR_NO_PROTECTOR;
@@ -547,16 +717,28 @@ int cli_unlock_volume(bd_volume *v, const struct cli_unlock *u)
 	uint8_t key[64];
 	size_t keylen;
 
+	/* a fully decrypted volume that still carries metadata: nothing to unlock */
+	struct bd_info in;
+	if (!bd_volume_info(v, &in) && !in.method && in.state == 1 && in.next_state == 1 && !u->recovery_password &&
+	    !u->recovery_password_file && !u->password && !u->password_file && !u->bek && !u->bek_dir && !u->fvek &&
+	    !u->fvek_file && !u->vmk && !u->vmk_file && !u->clear_key) {
+		if (!cli_quiet)
+			fprintf(stderr, "bdkit: the volume is fully decrypted: no secret is needed\n");
+		return EXIT_OK;
+	}
+
 #define TRY(expr) do { tried = true; r = (expr); if (r == 0) goto done; \
 	if (r != BD_ERR_WRONG_KEY && r != BD_ERR_NO_PROTECTOR) goto failed; } while (0)
 
 	if (u->recovery_password)
 		TRY(bd_unlock_recovery_password(v, u->recovery_password));
 	if (u->recovery_password_file) {
-		if ((r = cli_read_secret(u->recovery_password_file, true, &s, &len)))
+		if ((r = read_secret(u->recovery_password_file, false, true, &s, &len)))
 			return r;
-		r = bd_unlock_recovery_password(v, s);
+		r = unlock_recovery_key_file(v, u->recovery_password_file, s, len);
 		cli_secret_free(s, len);
+		if (r > 0)
+			return r;
 		TRY(r);
 	}
 	if (u->password)
@@ -575,11 +757,21 @@ int cli_unlock_volume(bd_volume *v, const struct cli_unlock *u)
 		cli_secret_free(s, len);
 		TRY(r);
 	}
+	if (u->bek_dir) {
+		tried = true;
+		r = unlock_bek_dir(v, u->bek_dir);
+		if (r == 0)
+			goto done;
+		if (r > 0)
+			return r;
+		if (r != BD_ERR_WRONG_KEY && r != BD_ERR_NO_PROTECTOR)
+			goto failed;
+	}
 	for (int k = 0; k < 4; k++) {
 		const char *arg = k == 0 ? u->fvek : k == 1 ? u->fvek_file : k == 2 ? u->vmk : u->vmk_file;
 		if (!arg)
 			continue;
-		if ((r = read_key(arg, k & 1, key, sizeof(key), &keylen)))
+		if ((r = read_key(arg, k & 1, key, sizeof(key), &keylen, k < 2 ? "fvek" : "vmk")))
 			return r;
 		r = k < 2 ? bd_unlock_fvek(v, key, keylen) : bd_unlock_vmk(v, key, keylen);
 		explicit_bzero(key, sizeof(key));

@@ -331,9 +331,13 @@ int create_cli_run(struct create_cli *c, struct bd_io *target, const char *targe
 			sep = ",";
 		}
 		if (res.has_recovery) {
+			char kid[9];
 			bd_guid_format(res.recovery_guid, g);
-			printf("%s{\"type\":\"recovery password\",\"id\":\"%s\",\"key_id\":\"%.8s\","
-			       "\"recovery_password\":\"%s\"", sep, g, g, res.recovery_password);
+			for (int i = 0; i < 8; i++)   /* as info --json and the recovery screen show it */
+				kid[i] = (char)toupper((unsigned char)g[i]);
+			kid[8] = 0;
+			printf("%s{\"type\":\"recovery password\",\"id\":\"%s\",\"key_id\":\"%s\","
+			       "\"recovery_password\":\"%s\"", sep, g, kid, res.recovery_password);
 			if (*rk_path) {
 				printf(",\"file\":");
 				cli_json_string(stdout, rk_path);
