@@ -445,6 +445,9 @@ int bd_protector_add(bd_volume *v, uint16_t type, const char *password, const st
  * BitLocker DRA or any EKU; dra: the DRA EKU 1.3.6.1.4.1.311.67.1.2 required, recorded as a Data
  * Recovery Agent). The key is wrapped with RSA-OAEP (SHA-1). BD_ERR_INVALID / BD_ERR_UNSUPPORTED
  * for a certificate Windows would refuse (nothing written). out->guid gets the new protector's ID. */
+/* Load the certificate in path and make the checks bd_protector_add_certificate makes; thumbprint
+ * (may be NULL) gets its SHA-1 thumbprint. 0, BD_ERR_IO, BD_ERR_INVALID or BD_ERR_UNSUPPORTED. */
+int bd_certificate_check(const char *path, int dra, uint8_t thumbprint[20]);
 int bd_protector_add_certificate(bd_volume *v, const char *cert_path, int dra, const struct bd_change_opts *o,
 				 struct bd_protector_new *out);
 /* Remove the protector with this ID (any type, also TPM and unknown ones). */

@@ -138,6 +138,14 @@ const char cli_unlock_help[] =
 	"      --vmk-file FILE          raw volume master key (32 bytes; hex text, raw bytes, or a\n"
 	"                               bdkit memkeys key file)\n"
 	"      --clear-key              use the clear key of a suspended volume (no secret)\n"
+	"      --private-key FILE       private key of a certificate protector (PEM or DER, PKCS#8\n"
+	"                               encrypted or not, PKCS#1); its password is asked for\n"
+	"      --pkcs12 FILE            the key from a PKCS#12 (.pfx/.p12) file; password asked for\n"
+	"      --pkcs11 URI             the key on a smart card or token ('pkcs11:token=...;object=...');\n"
+	"                               the PIN is asked for once and never retried (a card locks)\n"
+	"      --pkcs11-module SO       PKCS#11 module (default: the URI's module-path, else p11-kit's)\n"
+	"      --key-password-file FILE password of --private-key/--pkcs12 ('-' = stdin)\n"
+	"      --pin-file FILE          PIN of the --pkcs11 token ('-' = stdin)\n"
 	"      --ignore-integrity       salvage: unlock although no metadata copy passes its SHA-256\n"
 	"                               check or a raw FVEK cannot be checked; the metadata's state,\n"
 	"                               watermark and offsets (and the key) are then trusted as they are\n"
@@ -175,12 +183,19 @@ void cli_unlock_free(struct cli_unlock *u)
 	free(u->fvek_file);
 	free(u->vmk_file);
 	u->recovery_password_file = u->password_file = u->bek = u->bek_dir = u->fvek_file = u->vmk_file = NULL;
+	free(u->private_key);
+	free(u->pkcs12);
+	free(u->pkcs11);
+	free(u->pkcs11_module);
+	free(u->key_password_file);
+	free(u->pin_file);
+	u->private_key = u->pkcs12 = u->pkcs11 = u->pkcs11_module = u->key_password_file = u->pin_file = NULL;
 }
 
 bool cli_unlock_has_secret(const struct cli_unlock *u)
 {
 	return u->recovery_password || u->recovery_password_file || u->password || u->password_file || u->bek ||
-	       u->bek_dir || u->fvek || u->fvek_file || u->vmk || u->vmk_file || u->clear_key;
+	       u->bek_dir || u->fvek || u->fvek_file || u->vmk || u->vmk_file || u->clear_key || cli_cert_given(u);
 }
 
 /* Is the value of this option a secret itself (not the name of a file holding one)? */
@@ -210,6 +225,12 @@ int cli_unlock_option(struct cli_unlock *u, int opt, char *arg)
 	case OPT_FVEK_FILE: slot = &u->fvek_file; break;
 	case OPT_VMK: slot = &u->vmk; break;
 	case OPT_VMK_FILE: slot = &u->vmk_file; break;
+	case OPT_PRIVATE_KEY: slot = &u->private_key; break;
+	case OPT_PKCS12: slot = &u->pkcs12; break;
+	case OPT_PKCS11: slot = &u->pkcs11; break;
+	case OPT_PKCS11_MODULE: slot = &u->pkcs11_module; break;
+	case OPT_KEY_PASSWORD_FILE: slot = &u->key_password_file; break;
+	case OPT_PIN_FILE: slot = &u->pin_file; break;
 	case OPT_CLEAR_KEY: u->clear_key = true; return 1;
 	case OPT_NO_PROMPT: u->no_prompt = true; return 1;
 	case OPT_IGNORE_INTEGRITY: u->ignore_integrity = true; return 1;
@@ -721,7 +742,7 @@ int cli_unlock_volume(bd_volume *v, const struct cli_unlock *u)
 	struct bd_info in;
 	if (!bd_volume_info(v, &in) && !in.method && in.state == 1 && in.next_state == 1 && !u->recovery_password &&
 	    !u->recovery_password_file && !u->password && !u->password_file && !u->bek && !u->bek_dir && !u->fvek &&
-	    !u->fvek_file && !u->vmk && !u->vmk_file && !u->clear_key) {
+	    !u->fvek_file && !u->vmk && !u->vmk_file && !u->clear_key && !cli_cert_given(u)) {
 		if (!cli_quiet)
 			fprintf(stderr, "bdkit: the volume is fully decrypted: no secret is needed\n");
 		return EXIT_OK;
@@ -776,6 +797,17 @@ int cli_unlock_volume(bd_volume *v, const struct cli_unlock *u)
 		r = k < 2 ? bd_unlock_fvek(v, key, keylen) : bd_unlock_vmk(v, key, keylen);
 		explicit_bzero(key, sizeof(key));
 		TRY(r);
+	}
+	if (cli_cert_given(u)) {
+		/* the certificate secret kind: one separate step (cert_unlock.c) */
+		tried = true;
+		r = cli_cert_unlock(v, u);
+		if (r == 0)
+			goto done;
+		if (r > 0)
+			return r;
+		if (r != BD_ERR_WRONG_KEY && r != BD_ERR_NO_PROTECTOR)
+			goto failed;
 	}
 	if (u->clear_key || (!tried && has_protector(v, BD_PROT_CLEAR_KEY)))
 		TRY(bd_unlock_clear_key(v));
