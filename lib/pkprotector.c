@@ -260,10 +260,10 @@ int bd_unlock_private_key(bd_volume *v, struct bd_privkey *k, int *padding)
 		}
 		if (!bd_pk_prot_matches(&pk, k)) {
 			if (pk.thumbprint && sl < sizeof(seen) - 64) {
-				sl += (size_t)snprintf(seen + sl, sizeof(seen) - sl, "%s%s ", sl ? ", " : "",
-						       p->info.key_id);
+				sl += (size_t)snprintf(seen + sl, sizeof(seen) - sl, "%s", sl ? ", " : "");
 				for (size_t j = 0; j < pk.thumbprint_len && j < 20; j++)
 					sl += (size_t)snprintf(seen + sl, sizeof(seen) - sl, "%02X", pk.thumbprint[j]);
+				sl += (size_t)snprintf(seen + sl, sizeof(seen) - sl, " (protector %s)", p->info.key_id);
 			}
 			continue;
 		}
