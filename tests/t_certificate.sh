@@ -14,6 +14,8 @@
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3
+# never leave a mount behind, whatever fails
+trap 'grep -q " $TMP/mnt " /proc/self/mounts 2>/dev/null && fusermount3 -u -z "$TMP/mnt"; rm -rf "$TMP"' EXIT
 if [ ! -x "$BDKIT" ]; then fail "t_certificate: $BDKIT not built"; exit 0; fi
 need_images t_certificate || exit 0
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -236,6 +238,26 @@ if have nbdkit && have nbdcopy; then
 	[ "$got" = "$S" ] && pass "nbdkit plugin pkcs12=: published sha256" || fail "nbdkit pkcs12=: $(tail -1 "$TMP/nbd.err")"
 else
 	skip "nbdkit plugin: nbdkit or nbdcopy missing"
+fi
+# repair (salvage to a new image) and mount unlock with it too
+if "$BDKIT" -q repair "$V" -o "$TMP/rep.img" --private-key "$K/key.pem" --no-prompt </dev/null >/dev/null 2>"$TMP/err" &&
+   [ "$(sha "$TMP/rep.img")" = "$S" ]; then
+	pass "repair --private-key: output has the published sha256"
+else
+	fail "repair --private-key: $(tail -1 "$TMP/err")"
+fi
+rm -f "$TMP/rep.img" "$TMP"/rep.img.*
+if [ -c /dev/fuse ] && have fusermount3; then
+	mkdir -p "$TMP/mnt"
+	if "$BDKIT" mount --pkcs12 "$K/key.p12" --key-password-file "$K/p12pw" "$V" "$TMP/mnt" >/dev/null 2>"$TMP/err"; then
+		got=$(sha256sum <"$TMP/mnt/bitlocker-volume" | cut -c1-64)
+		"$BDKIT" umount "$TMP/mnt" >/dev/null 2>&1 || fusermount3 -u -z "$TMP/mnt"
+		[ "$got" = "$S" ] && pass "mount --pkcs12: the mounted volume has the published sha256" || fail "mount --pkcs12: sha $got"
+	else
+		fail "mount --pkcs12: $(tail -1 "$TMP/err")"
+	fi
+else
+	skip "mount: /dev/fuse or fusermount3 missing"
 fi
 # info says how it was unlocked
 "$BDKIT" info "$V" --private-key "$K/key.pem" >"$TMP/info" 2>&1 && grep -q "Unlocked: *yes" "$TMP/info" &&
