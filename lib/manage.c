@@ -142,13 +142,14 @@ static int check_way_in(struct bd_volume *v, const struct change *c, const uint1
 	if (usable)
 		return 0;
 	if (other && c->force) {
-		bd_warn("after this change only protectors bdkit cannot use remain (TPM, smart card); keep the "
-			"hardware they need");
+		bd_warn("after this change only TPM or certificate (smart-card) protectors remain; keep the "
+			"hardware or private keys they need");
 		return 0;
 	}
 	if (other)
-		return bd_err(BD_ERR_STATE, "refused: afterwards only a TPM or smart-card protector would remain, which "
-			      "bdkit cannot use; add a recovery password first (or force); nothing was written");
+		return bd_err(BD_ERR_STATE, "refused: afterwards only TPM or certificate (smart-card) protectors would "
+			      "remain, which need hardware or a private key; add a recovery password first (or force); "
+			      "nothing was written");
 	return bd_err(BD_ERR_STATE, "refused: the volume would be left without any protector a person can "
 		      "use (password, recovery password or startup key); add one first; nothing was written");
 }
