@@ -233,8 +233,16 @@ if [ -n "$HSM" ]; then
 fi
 # the nbdkit plugin
 if have nbdkit && have nbdcopy; then
-	got=$(nbdkit -U - "$TOP/$BUILD/nbdkit-bdkit-plugin.so" volume="$V" pkcs12="$K/key.p12" \
-		key-password-file="$K/p12pw" --run 'nbdcopy "$uri" - | sha256sum' 2>"$TMP/nbd.err" | cut -c1-64)
+	PLUGIN="$TOP/$BUILD/nbdkit-bdkit-plugin.so"
+	got=$(
+		# an ASan-instrumented plugin needs the ASan runtime loaded first into (uninstrumented) nbdkit
+		if nm -D "$PLUGIN" 2>/dev/null | grep -q __asan_init; then
+			LD_PRELOAD=$(${CC:-cc} -print-file-name=libasan.so)
+			ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0
+			export LD_PRELOAD ASAN_OPTIONS
+		fi
+		nbdkit -U - "$PLUGIN" volume="$V" pkcs12="$K/key.p12" key-password-file="$K/p12pw" \
+			--run 'nbdcopy "$uri" - | sha256sum' 2>"$TMP/nbd.err" | cut -c1-64)
 	[ "$got" = "$S" ] && pass "nbdkit plugin pkcs12=: published sha256" || fail "nbdkit pkcs12=: $(tail -1 "$TMP/nbd.err")"
 else
 	skip "nbdkit plugin: nbdkit or nbdcopy missing"
