@@ -235,10 +235,30 @@ int bd_pk_prot_open(const struct bd_pk_prot *pk, struct bd_privkey *k, uint8_t v
 	return bd_privkey_decrypt_try(k, pk->ct, pk->ct_len, pk_accept, &t, padding, reversed);
 }
 
+int bd_vmk_pubkey(const struct bd_prot *p, struct bd_privkey *k, uint8_t vmk[32], struct bd_pk_result *res)
+{
+	struct bd_pk_prot pk;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if (bd_protector_kind(p->info.type) != BD_PROT_PUBLIC_KEY)
+		return BD_ERR_WRONG_KEY;
+	r = bd_pk_prot_parse(&p->datum, &pk);
+	if (r)
+		return r;
+	if (pk.thumbprint && pk.thumbprint_len <= sizeof(res->thumbprint)) {
+		memcpy(res->thumbprint, pk.thumbprint, pk.thumbprint_len);
+		res->thumbprint_len = pk.thumbprint_len;
+	}
+	if (!bd_pk_prot_matches(&pk, k))
+		return BD_ERR_WRONG_KEY;      /* not this key's protector: no RSA operation at all */
+	res->matched = 1;
+	return bd_pk_prot_open(&pk, k, vmk, &res->padding, &res->reversed);
+}
+
 /*
- * The volume-level loop over the public-key protectors for one private key. Kept apart from the
- * other secret kinds' loops (lib/protector.c) so that the common unlock door can take it over as
- * the certificate's secret kind: it only needs bd_pk_prot_open.
+ * The public-key protectors of the volume for one private key: the step (bd_vmk_pubkey) for each,
+ * bd_prot_open with the VMK that one of them gives. bd_unlock takes it as the certificate's kind.
  */
 int bd_unlock_private_key(bd_volume *v, struct bd_privkey *k, int *padding)
 {
@@ -248,55 +268,41 @@ int bd_unlock_private_key(bd_volume *v, struct bd_privkey *k, int *padding)
 
 	for (size_t i = 0; i < v->n_prot; i++) {
 		struct bd_prot *p = &v->prot[i];
-		struct bd_pk_prot pk;
+		struct bd_pk_result res;
 		struct bd_secret *vmk;
-		int pad = 0, rev = 0;
-		if (p->info.type <= 0xFF || (p->info.type & 0xFF00) != BD_PROT_PUBLIC_KEY)
+		char id[9];
+		if (bd_protector_kind(p->info.type) != BD_PROT_PUBLIC_KEY)
 			continue;
 		found++;
-		if (bd_pk_prot_parse(&p->datum, &pk)) {
-			last = BD_ERR_CORRUPT;
-			continue;
-		}
-		if (!bd_pk_prot_matches(&pk, k)) {
-			if (pk.thumbprint && sl < sizeof(seen) - 64) {
-				sl += (size_t)snprintf(seen + sl, sizeof(seen) - sl, "%s", sl ? ", " : "");
-				for (size_t j = 0; j < pk.thumbprint_len && j < 20; j++)
-					sl += (size_t)snprintf(seen + sl, sizeof(seen) - sl, "%02X", pk.thumbprint[j]);
-				sl += (size_t)snprintf(seen + sl, sizeof(seen) - sl, " (protector %s)", p->info.key_id);
-			}
-			continue;
-		}
-		matched++;
+		memcpy(id, p->info.key_id, sizeof(id));
 		vmk = bd_secret_new(32);
 		if (!vmk)
 			return bd_err(BD_ERR_NOMEM, "out of memory");
-		r = bd_pk_prot_open(&pk, k, vmk->data, &pad, &rev);
-		if (!r) {
-			uint8_t guid[16];
-			uint16_t type = p->info.type;
-			char id[9];
-			memcpy(guid, p->info.guid, 16);
-			memcpy(id, p->info.key_id, sizeof(id));
-			r = bd_volume_set_vmk(v, vmk->data);   /* may reload v->prot: p is stale after */
-			if (!r) {
-				v->unlocked_with = BD_UNLOCKED_PROTECTOR;
-				memcpy(v->unlock_guid, guid, 16);
-				v->unlock_type = type;
-				if (padding)
-					*padding = pad;
-				bd_info("unlocked with the private key of public-key protector %s (RSA padding %s%s)",
-					id, bd_rsa_padding_name(pad), rev ? ", ciphertext stored little-endian" : "");
-			}
-		}
-		bd_secret_free(vmk);
+		r = bd_vmk_pubkey(p, k, vmk->data, &res);
 		if (!r)
+			r = bd_prot_open(v, p, vmk->data);   /* may reload v->prot: p is stale after */
+		bd_secret_free(vmk);
+		if (!r) {
+			if (padding)
+				*padding = res.padding;
+			bd_info("unlocked with the private key of public-key protector %s (RSA padding %s%s)", id,
+				bd_rsa_padding_name(res.padding), res.reversed ? ", ciphertext stored little-endian" : "");
 			return 0;
+		}
+		matched += res.matched;
+		if (!res.matched && res.thumbprint_len && sl < sizeof(seen) - 64) {
+			sl += (size_t)snprintf(seen + sl, sizeof(seen) - sl, "%s", sl ? ", " : "");
+			for (size_t j = 0; j < res.thumbprint_len && j < 20; j++)
+				sl += (size_t)snprintf(seen + sl, sizeof(seen) - sl, "%02X", res.thumbprint[j]);
+			sl += (size_t)snprintf(seen + sl, sizeof(seen) - sl, " (protector %s)", id);
+		}
 		if (r != BD_ERR_WRONG_KEY)
 			last = r;
 	}
 	if (!found)
 		return bd_err(BD_ERR_NO_PROTECTOR, "the volume has no public-key (certificate, smart card) protector");
+	if (last != BD_ERR_WRONG_KEY)
+		return last;
 	if (!matched) {
 		struct bd_rsa_pub pub;
 		uint8_t kid[20];
@@ -308,8 +314,6 @@ int bd_unlock_private_key(bd_volume *v, struct bd_privkey *k, int *padding)
 			      "public-key protector(s); they are for the certificates with thumbprint %s", ks, found,
 			      sl ? seen : "(none recorded)");
 	}
-	if (last == BD_ERR_WRONG_KEY)
-		return bd_err(BD_ERR_WRONG_KEY, "the private key matches a public-key protector but does not open it "
-			      "(no padding gave a key that the AES-CCM tag confirms)");
-	return last;
+	return bd_err(BD_ERR_WRONG_KEY, "the private key matches a public-key protector but does not open it "
+		      "(no padding gave a key that the AES-CCM tag confirms)");
 }

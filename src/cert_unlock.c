@@ -3,8 +3,8 @@
  * The certificate secret kind of the command line: --private-key FILE, --pkcs12 FILE, --pkcs11 URI
  * (with --key-password-file / --pin-file / --pkcs11-module). The key is loaded once; a password or
  * PIN is read from its file or asked for once on the terminal, and never asked again after a wrong
- * one (a smart card locks after a few wrong PINs). Kept in one place so that the common unlock door
- * takes it over as one more secret kind.
+ * one (a smart card locks after a few wrong PINs). The key goes to the unlock door (bd_unlock) as the
+ * private_keys secret kind (common.c gather).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -65,16 +65,4 @@ int cli_cert_load(const struct cli_unlock *u, struct bd_privkey **k)
 	if (r)
 		return cli_fail(r, what);
 	return 0;
-}
-
-int cli_cert_unlock(bd_volume *v, const struct cli_unlock *u)
-{
-	struct bd_privkey *k;
-	int pad = 0, rc = cli_cert_load(u, &k), r;
-
-	if (rc)
-		return rc;
-	r = bd_unlock_private_key(v, k, &pad);
-	bd_privkey_free(k);
-	return r;
 }

@@ -130,12 +130,10 @@ int cli_open(const char *path, const struct cli_unlock *u, bool writable, bd_vol
  */
 int cli_unlock_volume(bd_volume *v, const struct cli_unlock *u);
 
-/* The certificate secret kind (cert_unlock.c). cli_cert_load: 0 or an exit code (message printed);
- * the password/PIN comes from its file or is asked once. cli_cert_unlock: 0, an exit code (> 0,
- * printed) or a BD_ERR_* of bd_unlock_private_key (< 0, not printed). */
+/* The certificate secret kind (cert_unlock.c): was a private key given? cli_cert_load: 0 or an exit code
+ * (message printed); the password/PIN comes from its file or is asked for once. */
 bool cli_cert_given(const struct cli_unlock *u);
 int cli_cert_load(const struct cli_unlock *u, struct bd_privkey **k);
-int cli_cert_unlock(bd_volume *v, const struct cli_unlock *u);
 
 /* Read a whole small file ("-" = stdin) into locked memory; strips one trailing newline
  * when strip_nl. Caller frees with cli_secret_free. 0, EXIT_IO (cannot read) or EXIT_BAD_SECRET

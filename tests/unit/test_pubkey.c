@@ -871,6 +871,29 @@ static void test_add_and_unlock(void)
 		bd_volume_close(v);
 		v = NULL;
 	}
+	/* through the door: bd_unlock with a wrong recovery password first, then the private key */
+	path(p, sizeof(p), "key.pem");
+	r = bd_privkey_from_file(p, NULL, &k);
+	if (!r)
+		r = bd_volume_open(copy, &ro, &v);
+	if (!r) {
+		struct bd_secrets sec = BD_SECRETS_INIT;
+		const char *wrong = "000000-000000-000000-000000-000000-000000-000000-000000";
+		struct bd_privkey *keys[1] = { k };
+		struct bd_info info;
+		sec.recovery_passwords = &wrong;
+		sec.n_recovery_passwords = 1;
+		sec.private_keys = keys;
+		sec.n_private_keys = 1;
+		r = bd_unlock(v, &sec);
+		CHECK(r == 0 && !bd_volume_info(v, &info) && !memcmp(info.unlock_protector, nw.guid, 16),
+		      "bd_unlock (the door) with a wrong recovery password and the private key: the certificate "
+		      "protector opens it (%s)", r ? bd_last_error() : "ok");
+	}
+	bd_privkey_free(k);
+	k = NULL;
+	bd_volume_close(v);
+	v = NULL;
 	/* a key that matches no protector: wrong-key code, the thumbprints listed */
 	path(p, sizeof(p), "other.pem");
 	r = bd_privkey_from_file(p, NULL, &k);
