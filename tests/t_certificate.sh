@@ -267,6 +267,23 @@ if [ -c /dev/fuse ] && have fusermount3; then
 else
 	skip "mount: /dev/fuse or fusermount3 missing"
 fi
+# a key package of a volume whose metadata is then destroyed: repair opens the package's certificate
+# protector with the private key (the door's key-package path)
+if "$BDKIT" -q keypackage export "$V" --private-key "$K/key.pem" -o "$TMP/kp" >/dev/null 2>"$TMP/err"; then
+	cp --sparse=always "$V" "$TMP/wiped.img"
+	for o in $(od -An -tu8 -j176 -N24 "$V"); do
+		dd if=/dev/zero of="$TMP/wiped.img" bs=65536 count=1 seek="$o" oflag=seek_bytes conv=notrunc status=none
+	done
+	if "$BDKIT" -q repair "$TMP/wiped.img" -o "$TMP/rep.img" --key-package "$TMP/kp" --private-key "$K/key.pem" \
+		--no-prompt </dev/null >/dev/null 2>"$TMP/err" && [ "$(sha "$TMP/rep.img")" = "$S" ]; then
+		pass "key package + private key: repair of the volume with every metadata copy zeroed gives the published sha256"
+	else
+		fail "key package + private key: $(tail -1 "$TMP/err")"
+	fi
+	rm -f "$TMP/wiped.img" "$TMP/rep.img" "$TMP"/rep.img.*
+else
+	fail "keypackage export --private-key: $(tail -1 "$TMP/err")"
+fi
 # info says how it was unlocked
 "$BDKIT" info "$V" --private-key "$K/key.pem" >"$TMP/info" 2>&1 && grep -q "Unlocked: *yes" "$TMP/info" &&
 	pass "info --private-key: unlocked" || fail "info --private-key: $(tail -2 "$TMP/info")"
