@@ -27,7 +27,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HDRS     := $(wildcard lib/*.h src/*.h tests/unit/*.h)
 
 .PHONY: clang-build all deps bench-deps check demo bench asan asan-build fuzz fuzz-build clean plugin install
-all: $(BUILD)/bdkit $(UNIT_BIN) plugin
+all: $(BUILD)/bdkit $(BUILD)/bdkit-test $(UNIT_BIN) plugin
 
 deps:
 	@./scripts/install-deps.sh
@@ -43,9 +43,23 @@ $(BUILD)/libbdkit.a: $(LIB_OBJ)
 $(BUILD)/bdkit: $(CLI_OBJ) $(BUILD)/libbdkit.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbdkit.a $(HDRS)
+# Test hooks (fault injection, a repair stop) exist only in test builds: tests/hooks/*.c and the
+# CLI files that read BDKIT_* test variables, compiled with -DBDKIT_TEST_HOOKS into bdkit-test
+# (used by the shell tests that set them) and linked into the unit tests. bdkit has none of it.
+HOOK_SRC     := $(wildcard tests/hooks/*.c)
+HOOK_CLI_SRC := $(shell grep -l BDKIT_TEST_HOOKS $(CLI_SRC))
+HOOK_OBJ     := $(HOOK_SRC:%.c=$(BUILD)/hooks/%.o)
+HOOK_CLI_OBJ := $(HOOK_CLI_SRC:%.c=$(BUILD)/hooks/%.o)
+HDRS         += $(wildcard tests/hooks/*.h)
+$(BUILD)/hooks/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbdkit.a $(LDLIBS)
+	$(CC) $(CFLAGS) -DBDKIT_TEST_HOOKS -Itests/hooks -c -o $@ $<
+$(BUILD)/bdkit-test: $(filter-out $(HOOK_CLI_SRC:%.c=$(BUILD)/%.o),$(CLI_OBJ)) $(HOOK_CLI_OBJ) $(HOOK_OBJ) $(BUILD)/libbdkit.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbdkit.a $(HOOK_OBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/hooks $(LDFLAGS) -o $@ $< $(HOOK_OBJ) $(BUILD)/libbdkit.a $(LDLIBS)
 
 # nbdkit plugin (built when nbdkit's plugin header is present): the plugin source linked with a
 # position-independent copy of the library, so only the objects it needs (and the shared libraries
@@ -93,7 +107,7 @@ clang-build:
 # nbdkit itself is not instrumented; the NBD tests use build/'s plugin).
 asan-build:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
-	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" build-asan/bdkit \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" build-asan/bdkit build-asan/bdkit-test \
 	  $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%) \
 	  $(if $(and $(PLUGIN_SRC),$(NBDKIT_OK)),build-asan/nbdkit-bdkit-plugin.so)
 asan: deps asan-build

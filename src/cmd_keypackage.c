@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 #include "repair_cli.h"
+#ifdef BDKIT_TEST_HOOKS
+#include "fault_io.h"
+#endif
 
 /* ---- helpers shared with cmd_repair.c and cmd_metadata.c ---- */
 
@@ -81,12 +84,10 @@ int rcli_kp_mismatch(bd_volume *v)
 	return EXIT_WRONG_KEY;
 }
 
-/* BDKIT_FAULT_RANGES (tests only): "start:len,start:len" byte ranges of the input that fail with EIO. */
+/* Open the source of a repair or salvage (locked when writable). Test builds (bdkit-test) only:
+ * BDKIT_FAULT_RANGES="start:len,start:len" byte ranges of the input fail with EIO. */
 int rcli_open_io(const char *path, bool writable, struct bd_io **io)
 {
-	const char *env = getenv("BDKIT_FAULT_RANGES");
-	uint64_t *ranges = NULL;
-	size_t n = 0;
 	int r;
 
 	if (writable && (r = cli_lock_source(path, true)))
@@ -94,6 +95,11 @@ int rcli_open_io(const char *path, bool writable, struct bd_io **io)
 	r = bd_io_open(path, writable ? BD_IO_RDWR : BD_IO_RDONLY, io);
 	if (r)
 		return cli_fail(r, path);
+#ifdef BDKIT_TEST_HOOKS
+	const char *env = getenv("BDKIT_FAULT_RANGES");
+	uint64_t *ranges = NULL;
+	size_t n = 0;
+
 	if (!env || !*env)
 		return 0;
 	char *copy = strdup(env), *save = NULL;
@@ -130,6 +136,9 @@ int rcli_open_io(const char *path, bool writable, struct bd_io **io)
 	r = bd_io_fault_wrap(*io, ranges, n, -1, io);
 	free(ranges);
 	return r ? cli_fail(r, path) : 0;
+#else
+	return 0;
+#endif
 }
 
 /* ---- keypackage ---- */

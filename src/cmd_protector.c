@@ -8,6 +8,9 @@
 #include <time.h>
 
 #include "protector_cli.h"
+#ifdef BDKIT_TEST_HOOKS
+#include "fault_io.h"
+#endif
 #include "pubkey_cli.h"
 
 /* ---- shared with suspend/resume (protector_cli.h) ---- */
@@ -25,7 +28,6 @@ void pcli_guid(const uint8_t g[16], char out[39])
 int pcli_open(const char *path, const struct cli_unlock *u, bool writable, bool unlock, bd_volume **v)
 {
 	struct bd_open_opts o = { .offset = u->offset, .writable = writable, .ignore_integrity = u->ignore_integrity };
-	const char *fail = getenv("BDKIT_FAIL_WRITES_AFTER");
 	struct bd_io *io;
 	int r, rc;
 
@@ -36,12 +38,16 @@ int pcli_open(const char *path, const struct cli_unlock *u, bool writable, bool 
 	r = bd_io_open(path, writable ? BD_IO_RDWR : BD_IO_RDONLY, &io);
 	if (r)
 		return cli_fail(r, path);
+#ifdef BDKIT_TEST_HOOKS
+	/* test builds only (bdkit-test): writes after the first N fail (crash tests) */
+	const char *fail = getenv("BDKIT_FAIL_WRITES_AFTER");
 	if (fail && *fail) {
 		cli_warn("test-only fault injection: writes after the first %s fail (BDKIT_FAIL_WRITES_AFTER)", fail);
 		r = bd_io_fault_wrap(io, NULL, 0, strtol(fail, NULL, 10), &io);
 		if (r)
 			return cli_fail(r, path);
 	}
+#endif
 	r = bd_volume_open_io(io, &o, v);
 	if (r)
 		return cli_fail(r, path);

@@ -55,9 +55,7 @@ static void usage(FILE *f)
 		   "      --json                 the final report as JSON on stdout\n"
 		   "      --assume-eow           the volume header is gone and the volume was being encrypted\n"
 		   "                             (encrypt-on-write): take all-zero sectors as never written\n"
-		   "  -h, --help                 this help\n\n%s\n"
-		   "Test-only: BDKIT_FAULT_RANGES=\"start:len,...\" makes those byte ranges of SOURCE fail with\n"
-		   "EIO; BDKIT_REPAIR_STOP_AFTER=BYTES stops as if interrupted once that much is done.\n",
+		   "  -h, --help                 this help\n\n%s",
 		   cli_unlock_help);
 }
 
@@ -720,10 +718,13 @@ int cmd_repair(int argc, char **argv)
 		rc = EXIT_FAILURE_OTHER;
 		goto out;
 	}
-	const char *stop_env = getenv("BDKIT_REPAIR_STOP_AFTER");
 	uint64_t stop_after = 0, done_now = 0, todo = 0;
+#ifdef BDKIT_TEST_HOOKS
+	/* test builds only (bdkit-test): stop as if interrupted once this much is done */
+	const char *stop_env = getenv("BDKIT_REPAIR_STOP_AFTER");
 	if (stop_env && cli_parse_size(stop_env, &stop_after))
 		stop_after = 0;
+#endif
 	for (size_t i = 0; i < map.n; i++)
 		if (map.r[i].st == '?')
 			todo += map.r[i].len;
