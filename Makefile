@@ -26,8 +26,8 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HDRS     := $(wildcard lib/*.h src/*.h tests/unit/*.h)
 
-.PHONY: clang-build all deps bench-deps check demo bench asan asan-build fuzz fuzz-build clean plugin install
-all: $(BUILD)/bdkit $(BUILD)/bdkit-test $(UNIT_BIN) plugin
+.PHONY: clang-build all deps bench-deps check demo bench asan asan-build fuzz fuzz-build clean plugin install uninstall shared
+all: $(BUILD)/bdkit $(BUILD)/bdkit-test $(BUILD)/libbdkit.so $(UNIT_BIN) plugin
 
 deps:
 	@./scripts/install-deps.sh
@@ -61,26 +61,81 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbdkit.a $(HOOK_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/hooks $(LDFLAGS) -o $@ $< $(HOOK_OBJ) $(BUILD)/libbdkit.a $(LDLIBS)
 
+# Position-independent objects for the shared library and the nbdkit plugin. The version scripts
+# say what each exports: libbdkit.so.0 the public API (every function lib/bdkit.h declares),
+# the plugin only plugin_init. -fno-semantic-interposition keeps calls inside the library direct.
+PIC_OBJ    := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+$(BUILD)/pic/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -fno-semantic-interposition -c -o $@ $<
+$(BUILD)/libbdkit-pic.a: $(PIC_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# The shared library: libbdkit.so.0 (SONAME), exporting only the bd_* functions of the public header.
+SOVERSION := 0
+SONAME    := libbdkit.so.$(SOVERSION)
+$(BUILD)/libbdkit.map: lib/bdkit.h
+	@mkdir -p $(dir $@)
+	@{ echo 'BDKIT_0 {'; echo '  global:'; \
+	  sed -n 's/^[a-z].*[ *]\(bd_[a-z0-9_]*\)(.*/    \1;/p' lib/bdkit.h | sort -u; \
+	  echo '  local: *;'; echo '};'; } > $@
+$(BUILD)/$(SONAME): $(PIC_OBJ) $(BUILD)/libbdkit.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(BUILD)/libbdkit.map -Wl,--as-needed \
+	  -o $@ $(PIC_OBJ) $(LDFLAGS) $(LDLIBS)
+$(BUILD)/libbdkit.so: $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $@
+shared: $(BUILD)/libbdkit.so
+
 # nbdkit plugin (built when nbdkit's plugin header is present): the plugin source linked with a
 # position-independent copy of the library, so only the objects it needs (and the shared libraries
 # they need) come in; only plugin_init is exported.
 PLUGIN_SRC := $(wildcard plugin/*.c)
 NBDKIT_OK  := $(shell pkg-config --exists nbdkit 2>/dev/null && echo yes)
-PIC_OBJ    := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
 ifneq ($(and $(PLUGIN_SRC),$(NBDKIT_OK)),)
 plugin: $(BUILD)/nbdkit-bdkit-plugin.so
-$(BUILD)/pic/%.o: %.c $(HDRS)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
-$(BUILD)/libbdkit-pic.a: $(PIC_OBJ)
-	@rm -f $@
-	ar rcs $@ $^
-$(BUILD)/nbdkit-bdkit-plugin.so: $(PLUGIN_SRC) $(BUILD)/libbdkit-pic.a $(HDRS)
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags nbdkit) -fPIC -fvisibility=hidden -shared -o $@ \
+$(BUILD)/nbdkit-bdkit-plugin.so: $(PLUGIN_SRC) $(BUILD)/libbdkit-pic.a $(HDRS) plugin/plugin.map
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags nbdkit) -fPIC -fvisibility=hidden -shared \
+	  -Wl,--version-script=plugin/plugin.map -o $@ \
 	  $(PLUGIN_SRC) $(BUILD)/libbdkit-pic.a $(LDFLAGS) -Wl,--as-needed $(LDLIBS)
 else
 plugin:
 endif
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: bdkit, libbdkit.so.0 (+ the .so link and the static
+# library), the public header, bdkit.pc, the man pages, and the nbdkit plugin into nbdkit's own
+# plugin directory (so that `nbdkit bdkit volume=...` finds it by name).
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+NBDKIT_PLUGINDIR ?= $(shell pkg-config --variable=plugindir nbdkit 2>/dev/null)
+VERSION    := $(shell sed -n 's/^\#define BDKIT_VERSION "\(.*\)"/\1/p' lib/bdkit.h)
+$(BUILD)/bdkit.pc: Makefile lib/bdkit.h
+	@mkdir -p $(dir $@)
+	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' 'Name: bdkit' \
+	  'Description: BitLocker (FVE) volumes: unlock, read, write, manage, repair, diagnose' \
+	  'Version: $(VERSION)' 'Libs: -L$${libdir} -lbdkit' 'Libs.private: $(LDLIBS)' \
+	  'Cflags: -I$${includedir}' > $@
+install: $(BUILD)/bdkit $(BUILD)/libbdkit.so $(BUILD)/libbdkit.a $(BUILD)/bdkit.pc plugin
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/bdkit \
+	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(BUILD)/bdkit $(DESTDIR)$(BINDIR)/bdkit
+	install -m 755 $(BUILD)/$(SONAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libbdkit.so
+	install -m 644 $(BUILD)/libbdkit.a $(DESTDIR)$(LIBDIR)/libbdkit.a
+	install -m 644 lib/bdkit.h $(DESTDIR)$(INCLUDEDIR)/bdkit/bdkit.h
+	install -m 644 $(BUILD)/bdkit.pc $(DESTDIR)$(PKGCONFIGDIR)/bdkit.pc
+	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	$(if $(and $(PLUGIN_SRC),$(NBDKIT_OK),$(NBDKIT_PLUGINDIR)),install -d $(DESTDIR)$(NBDKIT_PLUGINDIR) && \
+	  install -m 755 $(BUILD)/nbdkit-bdkit-plugin.so $(DESTDIR)$(NBDKIT_PLUGINDIR)/nbdkit-bdkit-plugin.so)
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/bdkit $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libbdkit.so \
+	  $(DESTDIR)$(LIBDIR)/libbdkit.a $(DESTDIR)$(INCLUDEDIR)/bdkit/bdkit.h $(DESTDIR)$(PKGCONFIGDIR)/bdkit.pc \
+	  $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard man/*.1))) \
+	  $(if $(NBDKIT_PLUGINDIR),$(DESTDIR)$(NBDKIT_PLUGINDIR)/nbdkit-bdkit-plugin.so)
 
 # make check: the suite on the normal build and under ASan+UBSan, then each fuzzer briefly.
 CHECK_FUZZ_SECONDS ?= 10
