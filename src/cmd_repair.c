@@ -572,10 +572,12 @@ int cmd_repair(int argc, char **argv)
 			int digits = 0, other = 0;
 			for (char *p = s; *p; p++)
 				*p >= '0' && *p <= '9' ? digits++ : (*p != '-' && *p != ' ') ? other++ : 0;
+			/* the locked buffer itself is handed over (cli_unlock_free wipes it): no copy */
 			if (digits == 48 && !other)
-				u.recovery_password = strdup(s);
+				u.recovery_password = s;
 			else
-				u.password = strdup(s);
+				u.password = s;
+			s = NULL;
 		}
 		if (s)
 			cli_secret_free(s, strlen(s));

@@ -156,10 +156,22 @@ void cli_unlock_init(struct cli_unlock *u)
 static void wipe_str(char **s)
 {
 	if (*s) {
-		explicit_bzero(*s, strlen(*s));
-		free(*s);
+		cli_secret_free(*s, strlen(*s));
 		*s = NULL;
 	}
+}
+
+/* A copy of a secret in locked memory (never strdup: the heap copy would outlive its wipe). */
+static char *secret_strdup(const char *arg)
+{
+	size_t n = strlen(arg);
+	char *s = calloc(1, n + 1);
+
+	if (s) {
+		mlock(s, n + 1);
+		memcpy(s, arg, n);
+	}
+	return s;
 }
 
 void cli_unlock_free(struct cli_unlock *u)
@@ -234,7 +246,8 @@ int cli_unlock_option(struct cli_unlock *u, int opt, char *arg)
 	if (*slot && (opt == OPT_RECOVERY_PASSWORD || opt == OPT_PASSWORD || opt == OPT_FVEK || opt == OPT_VMK))
 		wipe_str(slot);
 	free(*slot);
-	*slot = strdup(arg);
+	*slot = opt == OPT_RECOVERY_PASSWORD || opt == OPT_PASSWORD || opt == OPT_FVEK || opt == OPT_VMK ?
+		secret_strdup(arg) : strdup(arg);
 	/* gone from ps and /proc/PID/cmdline from now on (the process keeps its own copy) */
 	if (secret)
 		explicit_bzero(arg, strlen(arg));
