@@ -62,23 +62,13 @@ bool rcli_has_secret(const struct cli_unlock *u)
 	return cli_unlock_has_secret(u);
 }
 
-void rcli_guid(const uint8_t g[16], char out[39])
-{
-	char t[37];
-
-	bd_guid_format(g, t);
-	for (char *c = t; *c; c++)
-		*c = (char)toupper((unsigned char)*c);
-	snprintf(out, 39, "{%s}", t);
-}
-
 int rcli_kp_mismatch(bd_volume *v)
 {
 	struct bd_info ki;
 	char kg[39];
 
 	bd_volume_info(v, &ki);
-	rcli_guid(ki.guid, kg);
+	cli_guid(ki.guid, kg, true);
 	cli_error("the key package is for volume %s and none of its protectors accepts the secret: "
 		  "it belongs to another volume, or the secret is wrong", kg);
 	return EXIT_WRONG_KEY;
@@ -169,7 +159,7 @@ static void print_info(const uint8_t *buf, size_t len, const struct bd_keypackag
 	const char *fmt = in->format == BD_KP_BDKIT ? "bdkit key package" :
 			  in->format == BD_KP_BACKUP ? "bdkit metadata backup" : "foreign file with a metadata block";
 
-	rcli_guid(in->guid, g);
+	cli_guid(in->guid, g, true);
 	if (json) {
 		printf("{\"format\":");
 		cli_json_string(stdout, fmt);
@@ -216,7 +206,7 @@ static void print_info(const uint8_t *buf, size_t len, const struct bd_keypackag
 		struct bd_protector_info p;
 		if (bd_keypackage_protector(buf, len, i, &p))
 			continue;
-		rcli_guid(p.guid, g);
+		cli_guid(p.guid, g, true);
 		if (json) {
 			printf("%s{\"type\":", i ? "," : "");
 			cli_json_string(stdout, p.type_name);
@@ -337,7 +327,7 @@ int cmd_keypackage(int argc, char **argv)
 		struct bd_info info;
 		char g[39];
 		bd_volume_info(v, &info);
-		rcli_guid(info.guid, g);
+		cli_guid(info.guid, g, true);
 		if (!cli_quiet)
 			fprintf(stderr, "bdkit: key package of volume %s written to %s (%zu bytes); keep it with the "
 				"recovery password, apart from the volume\n", g, out, len);

@@ -225,21 +225,6 @@ static bool all_zero(const uint8_t *p, size_t n)
 	return true;
 }
 
-static int pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Write a chunk; zero 4 KiB blocks of a regular file stay (or become) holes. */
 static int emit(struct output *o, const uint8_t *p, size_t len, uint64_t off)
 {
@@ -247,12 +232,12 @@ static int emit(struct output *o, const uint8_t *p, size_t len, uint64_t off)
 		size_t n = MINU((size_t)4096, len - i);
 		if (o->regular && n == 4096 && all_zero(p + i, n)) {
 			if (!o->fresh && fallocate(o->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(off + i),
-						   (off_t)n) && pwrite_all(o->fd, p + i, n, off + i))
+						   (off_t)n) && cli_write_all(o->fd, p + i, n, off + i, true))
 				return -1;
 			i += n;
 			continue;
 		}
-		if (pwrite_all(o->fd, p + i, n, off + i))
+		if (cli_write_all(o->fd, p + i, n, off + i, true))
 			return -1;
 		i += n;
 	}
@@ -627,7 +612,7 @@ int cmd_repair(int argc, char **argv)
 
 	struct bd_info info;
 	bd_volume_info(v, &info);
-	rcli_guid(info.guid, g);
+	cli_guid(info.guid, g, true);
 	cli_audit_input(&audit, source, v);
 	cli_audit_volume(&audit, v);
 	cli_audit_set(&audit, "metadata_source", src.text);

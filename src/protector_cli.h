@@ -18,7 +18,5 @@ int pcli_change(bd_volume *v, const char *path, const char *backup, int force,
 		char *backup_used, size_t blen);
 /* Print the "what now" lines after a failed change. */
 void pcli_failed(int r, const char *what, int written, const char *path, const char *backup);
-/* Upper-case {GUID}. */
-void pcli_guid(const uint8_t g[16], char out[39]);
 
 #endif /* BDKIT_PROTECTOR_CLI_H */
