@@ -1,5 +1,5 @@
 # bdkit build. Entry points: make, make check, make demo, make bench, make asan, make fuzz.
-# Sources are picked up by wildcard: lib/*.c -> libbdkit.a, src/*.c -> bdkit,
+# Sources are picked up by wildcard: lib/<wing>/*.c -> libbdkit.a, src/*.c -> bdkit,
 # tests/unit/test_*.c -> one test program each, fuzz/fuzz_*.c -> one libFuzzer harness each.
 CC      ?= cc
 BUILD   ?= build
@@ -10,21 +10,26 @@ PKGS    ?= libcrypto zlib fuse3 json-c libcurl p11-kit-1
 # it (scripts/install-deps.sh installs all four); without one, that container gives a clear error.
 CONTAINER_PKGS := $(foreach p,libewf libvhdi libvmdk libqcow,$(shell pkg-config --exists $(p) 2>/dev/null && echo $(p)))
 PKGS    += $(CONTAINER_PKGS)
+# The library in wings (doc/architecture.md): fve (the format, unlock), io (inputs and containers),
+# tcg (boot logs, diagnose), escrow (AD, Graph), search (recovery-password and memory key search);
+# the public header in include/bdkit/.
+WINGS    := fve io tcg escrow search
+WING_INC := -Iinclude/bdkit $(addprefix -Ilib/,$(WINGS))
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CFLAGS  += -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(OPT) $(SAN) $(WARN) -pthread \
-           -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+           $(WING_INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
            $(foreach p,$(CONTAINER_PKGS),-DBD_HAVE_$(shell echo $(p) | tr a-z A-Z))
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lldap -llber -pthread
 LDFLAGS += $(SAN)
 
-LIB_SRC  := $(wildcard lib/*.c)
+LIB_SRC  := $(wildcard lib/*/*.c)
 CLI_SRC  := $(wildcard src/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-HDRS     := $(wildcard lib/*.h src/*.h tests/unit/*.h)
+HDRS     := $(wildcard include/bdkit/*.h lib/*/*.h src/*.h tests/unit/*.h)
 
 .PHONY: clang-build all deps bench-deps check demo bench asan asan-build fuzz fuzz-build clean plugin install uninstall shared
 all: $(BUILD)/bdkit $(BUILD)/bdkit-test $(BUILD)/libbdkit.so $(UNIT_BIN) plugin
@@ -62,7 +67,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbdkit.a $(HOOK_OBJ) $(HDRS)
 	$(CC) $(CFLAGS) -Itests/hooks $(LDFLAGS) -o $@ $< $(HOOK_OBJ) $(BUILD)/libbdkit.a $(LDLIBS)
 
 # Position-independent objects for the shared library and the nbdkit plugin. The version scripts
-# say what each exports: libbdkit.so.0 the public API (every function lib/bdkit.h declares),
+# say what each exports: libbdkit.so.0 the public API (every function include/bdkit/bdkit.h declares),
 # the plugin only plugin_init. -fno-semantic-interposition keeps calls inside the library direct.
 PIC_OBJ    := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
 $(BUILD)/pic/%.o: %.c $(HDRS)
@@ -75,10 +80,10 @@ $(BUILD)/libbdkit-pic.a: $(PIC_OBJ)
 # The shared library: libbdkit.so.0 (SONAME), exporting only the bd_* functions of the public header.
 SOVERSION := 0
 SONAME    := libbdkit.so.$(SOVERSION)
-$(BUILD)/libbdkit.map: lib/bdkit.h
+$(BUILD)/libbdkit.map: include/bdkit/bdkit.h
 	@mkdir -p $(dir $@)
 	@{ echo 'BDKIT_0 {'; echo '  global:'; \
-	  sed -n 's/^[a-z].*[ *]\(bd_[a-z0-9_]*\)(.*/    \1;/p' lib/bdkit.h | sort -u; \
+	  sed -n 's/^[a-z].*[ *]\(bd_[a-z0-9_]*\)(.*/    \1;/p' include/bdkit/bdkit.h | sort -u; \
 	  echo '  local: *;'; echo '};'; } > $@
 $(BUILD)/$(SONAME): $(PIC_OBJ) $(BUILD)/libbdkit.map
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(BUILD)/libbdkit.map -Wl,--as-needed \
@@ -112,8 +117,8 @@ INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 NBDKIT_PLUGINDIR ?= $(shell pkg-config --variable=plugindir nbdkit 2>/dev/null)
-VERSION    := $(shell sed -n 's/^\#define BDKIT_VERSION "\(.*\)"/\1/p' lib/bdkit.h)
-$(BUILD)/bdkit.pc: Makefile lib/bdkit.h
+VERSION    := $(shell sed -n 's/^\#define BDKIT_VERSION "\(.*\)"/\1/p' include/bdkit/bdkit.h)
+$(BUILD)/bdkit.pc: Makefile include/bdkit/bdkit.h
 	@mkdir -p $(dir $@)
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' 'Name: bdkit' \
 	  'Description: BitLocker (FVE) volumes: unlock, read, write, manage, repair, diagnose' \
@@ -126,7 +131,7 @@ install: $(BUILD)/bdkit $(BUILD)/libbdkit.so $(BUILD)/libbdkit.a $(BUILD)/bdkit.
 	install -m 755 $(BUILD)/$(SONAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libbdkit.so
 	install -m 644 $(BUILD)/libbdkit.a $(DESTDIR)$(LIBDIR)/libbdkit.a
-	install -m 644 lib/bdkit.h $(DESTDIR)$(INCLUDEDIR)/bdkit/bdkit.h
+	install -m 644 include/bdkit/bdkit.h $(DESTDIR)$(INCLUDEDIR)/bdkit/bdkit.h
 	install -m 644 $(BUILD)/bdkit.pc $(DESTDIR)$(PKGCONFIGDIR)/bdkit.pc
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	$(if $(and $(PLUGIN_SRC),$(NBDKIT_OK),$(NBDKIT_PLUGINDIR)),install -d $(DESTDIR)$(NBDKIT_PLUGINDIR) && \
@@ -172,7 +177,7 @@ asan: deps asan-build
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
 build-fuzz/%: fuzz/%.c $(LIB_SRC) $(HDRS)
 	@mkdir -p build-fuzz
-	clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Ilib \
+	clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined $(WING_INC) \
 	  $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -o $@ $< $(LIB_SRC) $(LDLIBS)
 fuzz-build: $(FUZZ_BIN)
 fuzz: deps fuzz-build

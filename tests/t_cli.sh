@@ -100,5 +100,5 @@ strings "$BDKIT_HOOKS" | grep -q BDKIT_FAULT_RANGES && pass "hooks: bdkit-test h
 "$BDKIT" repair --help 2>&1 | grep -q 'BDKIT_' && fail "hooks: bdkit repair --help names a test variable" ||
 	pass "hooks: bdkit repair --help names no test variable"
 nm -D --defined-only "$BDKIT" 2>/dev/null | grep -q bd_io_fault_wrap && fail "hooks: bd_io_fault_wrap exported" ||
-	{ grep -q bd_io_fault_wrap "$TOP/lib/bdkit.h" && fail "hooks: bd_io_fault_wrap still in the public header" ||
+	{ grep -q bd_io_fault_wrap "$TOP/include/bdkit/bdkit.h" && fail "hooks: bd_io_fault_wrap still in the public header" ||
 		pass "hooks: bd_io_fault_wrap is no public API"; }
