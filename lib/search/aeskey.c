@@ -36,7 +36,7 @@ static const uint8_t sbox[256] = {
 	0x8c, 0xa1, 0x89, 0x0d, 0xbf, 0xe6, 0x42, 0x68, 0x41, 0x99, 0x2d, 0x0f, 0xb0, 0x54, 0xbb, 0x16,
 };
 
-void bd_aes_schedule_bytes(const uint8_t *key, size_t keylen, uint8_t *out)
+void bd_aes_key_schedule(const uint8_t *key, size_t keylen, uint8_t *out)
 {
 	size_t nk = keylen / 4, words = 4 * (nk + 7); /* Nr + 1 round keys of 4 words; Nr = Nk + 6 */
 	uint8_t rcon = 1;
@@ -109,7 +109,7 @@ static int check_enc(const uint8_t *p, size_t keylen, uint8_t key[32])
 	uint8_t s[240];
 	size_t n = 16 * (keylen / 4 + 7);
 
-	bd_aes_schedule_bytes(p, keylen, s);
+	bd_aes_key_schedule(p, keylen, s);
 	if (memcmp(s, p, n))
 		return 0;
 	memcpy(key, p, keylen);
@@ -130,7 +130,7 @@ static int check_dec(const uint8_t *p, size_t keylen, uint8_t key[32])
 		for (int c = 0; c < 4; c++)
 			mix_column(k + 16 + 4 * c, 0);
 	}
-	bd_aes_schedule_bytes(k, keylen, s);
+	bd_aes_key_schedule(k, keylen, s);
 	bd_aes_dec_schedule(s, keylen, d);
 	ok = !memcmp(d, p, 16 * (size_t)(nr + 1));
 	if (ok)

@@ -12,7 +12,7 @@ enum {
 };
 
 /* FIPS-197 key expansion: keylen 16 or 32; out gets 176 or 240 bytes. */
-void bd_aes_schedule_bytes(const uint8_t *key, size_t keylen, uint8_t *out);
+void bd_aes_key_schedule(const uint8_t *key, size_t keylen, uint8_t *out);
 /* The decryption schedule (equivalent inverse cipher) of an encryption schedule. */
 void bd_aes_dec_schedule(const uint8_t *enc, size_t keylen, uint8_t *dec);
 /* Cheap test at p (avail bytes readable from p, >= 176 to say yes): the BD_AESKS_* kinds of

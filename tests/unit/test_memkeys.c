@@ -15,11 +15,11 @@ static void fips197(void)
 	uint8_t k128[16], k256[32], s[240], want[16];
 
 	hex2bin("2b7e151628aed2a6abf7158809cf4f3c", k128, 16);
-	bd_aes_schedule_bytes(k128, 16, s);
+	bd_aes_key_schedule(k128, 16, s);
 	hex2bin("d014f9a8c9ee2589e13f0cc8b6630ca6", want, 16);
 	CHECK(!memcmp(s + 160, want, 16), "FIPS-197 A.1: AES-128 round key 10");
 	hex2bin("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4", k256, 32);
-	bd_aes_schedule_bytes(k256, 32, s);
+	bd_aes_key_schedule(k256, 32, s);
 	hex2bin("fe4890d1e6188d0b046df344706c631e", want, 16);
 	CHECK(!memcmp(s + 224, want, 16), "FIPS-197 A.3: AES-256 round key 14");
 }
@@ -35,7 +35,7 @@ static void layouts(void)
 	for (int li = 0; li < 2; li++) {
 		size_t len = lens[li], n = 16 * (len / 4 + 7);
 		RAND_bytes(key, (int)len);
-		bd_aes_schedule_bytes(key, len, s);
+		bd_aes_key_schedule(key, len, s);
 		bd_aes_dec_schedule(s, len, d);
 		for (int variant = 0; variant < 4; variant++) {
 			int flags = 0, r, f;
@@ -219,10 +219,10 @@ static void search(uint16_t method)
 	size_t half = method == 0x8002 || method == 0x8004 || method == 0x8000 ? 16 : 32;
 	const uint8_t *k1 = fvek, *k2 = method == 0x8000 || method == 0x8001 ? fvek + 32 : fvek + half;
 	uint8_t s[240], d[240];
-	bd_aes_schedule_bytes(k1, half, s);
+	bd_aes_key_schedule(k1, half, s);
 	memcpy(mem + 1000003, s, 16 * (half / 4 + 7));
 	if (method != 0x8002 && method != 0x8003) {
-		bd_aes_schedule_bytes(k2, half, s);
+		bd_aes_key_schedule(k2, half, s);
 		bd_aes_dec_schedule(s, half, d);   /* the tweak half only as a decryption schedule */
 		memcpy(mem + 77777, method >= 0x8004 ? s : d, 16 * (half / 4 + 7));
 	}
@@ -250,7 +250,7 @@ static void search(uint16_t method)
 	for (int i = 0; i < 20; i++) {
 		uint8_t k[32];
 		RAND_bytes(k, 32);
-		bd_aes_schedule_bytes(k, half, s);
+		bd_aes_key_schedule(k, half, s);
 		memcpy(mem + 4096 * (size_t)(i + 1) + (size_t)i, s, 16 * (half / 4 + 7));
 	}
 	r = bd_volume_open(path, NULL, &v) ? -1 : open_buf(mem, memlen, BD_MEM_RAW, &m);
