@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Helpers shared by the repair, metadata and keypackage subcommands (src/cmd_keypackage.c). */
+/* Helpers shared by the repair, metadata and keypackage subcommands (src/repair_cli.c). */
 #ifndef BDKIT_REPAIR_CLI_H
 #define BDKIT_REPAIR_CLI_H
 
