@@ -416,10 +416,14 @@ fi
 # The FVEK comes from cryptsetup (its own key derivation); gdb's gcore dumps the daemon while it serves
 # reads from several FUSE threads, then again once `bdkit umount` made it close the volume (stopped at
 # exit). Neither core may hold either half of the key (an AES key schedule begins with the key itself).
+# (On the normal build only: under ASan the daemon's shadow memory makes a core of many GiB.)
 img=bitlk-aes-xts-128
 rp=$(secret $img)
 rm -f "$TMP/vk"
-if ! command -v gdb >/dev/null 2>&1 || ! command -v cryptsetup >/dev/null 2>&1; then
+case $BUILD in *asan*) core_check=0 ;; *) core_check=1 ;; esac
+if [ $core_check = 0 ]; then
+	:
+elif ! command -v gdb >/dev/null 2>&1 || ! command -v cryptsetup >/dev/null 2>&1; then
 	fail "core: gdb and cryptsetup are needed (scripts/install-deps.sh installs them)"
 elif ! cryptsetup bitlkDump --dump-volume-key --volume-key-file "$TMP/vk" -q "$IMGDIR/$img.img" <"$rp" >/dev/null 2>&1 ||
      [ "$(stat -c %s "$TMP/vk")" != 32 ]; then
@@ -432,20 +436,26 @@ else
 		dd if="$MNT/bitlocker-volume" bs=1M skip=$((part * 25)) count=25 status=none of=/dev/null &
 	done
 	wait
-	# has_key CORE: the core holds either 16-byte half of the FVEK
+	# has_key CORE: the core holds either 16-byte half of the FVEK (0), does not (1), cannot be read (2)
 	has_key() {
 		python3 - "$1" "$TMP/vk" <<'PYEOF'
-import sys
-core = open(sys.argv[1], "rb").read()
-k = open(sys.argv[2], "rb").read()
-sys.exit(0 if (k[:16] in core or k[16:] in core) else 1)
+import mmap, sys
+try:
+    k = open(sys.argv[2], "rb").read()
+    with open(sys.argv[1], "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        sys.exit(0 if (m.find(k[:16]) >= 0 or m.find(k[16:]) >= 0) else 1)
+except (OSError, ValueError, MemoryError) as e:
+    print("cannot scan %s: %s" % (sys.argv[1], e), file=sys.stderr)
+    sys.exit(2)
 PYEOF
 	}
+	# key_free CORE: 0 when the core was read and holds no half of the key
+	key_free() { has_key "$1"; [ $? = 1 ]; }
 	timeout 120 gdb -q -batch -p "$pid" -ex "gcore $TMP/core1" >"$TMP/gdb1.log" 2>&1
 	if [ ! -s "$TMP/core1" ]; then
 		fail "core: gcore of the running daemon failed: $(tail -2 "$TMP/gdb1.log")"
-	elif has_key "$TMP/core1"; then
-		fail "core: the running daemon's core dump holds the FVEK"
+	elif ! key_free "$TMP/core1"; then
+		fail "core: the running daemon's core dump holds the FVEK (or could not be scanned)"
 	elif ! has_key "$TMP/vk"; then
 		fail "core: the probe does not find the key even in the key file"
 	else
@@ -464,8 +474,8 @@ PYEOF
 	wait "$umpid"
 	if [ ! -s "$TMP/core2" ]; then
 		fail "core: no dump of the daemon at exit: $(tail -3 "$TMP/gdb2.log")"
-	elif has_key "$TMP/core2"; then
-		fail "core: the daemon's core after unmount (volume closed) holds the FVEK"
+	elif ! key_free "$TMP/core2"; then
+		fail "core: the daemon's core after unmount (volume closed) holds the FVEK (or could not be scanned)"
 	else
 		pass "core: gcore of the daemon after unmount, stopped at exit, holds no byte string of the FVEK"
 	fi
