@@ -277,8 +277,7 @@ static int bdkit_config_complete(void)
 		nbdkit_error("volume=DISK is required: the BitLocker volume, partition or whole-disk image");
 		return -1;
 	}
-	if (!recovery_password.data && !password.data && !bek.data && !fvek.data && !vmk.data)
-		clear_key = true;  /* a suspended volume opens without a secret */
+	/* no secret at all: bd_unlock tries the clear key of a suspended volume */
 	return 0;
 }
 
@@ -298,14 +297,18 @@ static int bdkit_config_complete(void)
 	"offset=BYTES                the BitLocker volume starts here (default: detect)\n" \
 	"rw=true                     allow writes (fully encrypted or decrypted volumes only)"
 
-/* Try each secret given; 0 once one unlocks. */
+/* Hand every secret given to the library's door (bd_unlock owns the try policy). */
 static int unlock(void)
 {
-	int r = BD_ERR_NO_PROTECTOR;
+	struct bd_secrets sec = BD_SECRETS_INIT;
+	struct bd_recovery_key_file kf;
+	struct bd_blob kb = { (const uint8_t *)bek.data, bek.len }, fb, vb;
+	const char *rp = recovery_password.data, *pw = password.data;
+	int r;
 
+	memset(&kf, 0, sizeof(kf));
 	if (recovery_password.data) {
 		/* Windows' recovery key file (UTF-16 or UTF-8, its identifier checked) or the password alone */
-		struct bd_recovery_key_file kf;
 		size_t idx;
 		if (!bd_recovery_key_file_parse((const uint8_t *)recovery_password.data, recovery_password.len, &kf)) {
 			if (kf.has_guid && bd_protector_find(vol, kf.guid, &idx)) {
@@ -314,32 +317,36 @@ static int unlock(void)
 				explicit_bzero(&kf, sizeof(kf));
 				return BD_ERR_WRONG_KEY;
 			}
-			r = bd_unlock_recovery_password(vol, kf.password);
-			explicit_bzero(&kf, sizeof(kf));
-		} else {
-			r = bd_unlock_recovery_password(vol, recovery_password.data);
+			rp = kf.password;
 		}
-		if (r == 0)
-			return 0;
+		sec.recovery_passwords = &rp;
+		sec.n_recovery_passwords = 1;
 	}
-	if (password.data && (r = bd_unlock_password(vol, password.data)) == 0)
-		return 0;
-	if (bek.data && (r = bd_unlock_bek(vol, (const uint8_t *)bek.data, bek.len)) == 0)
-		return 0;
+	if (password.data) {
+		sec.passwords = &pw;
+		sec.n_passwords = 1;
+	}
+	if (bek.data) {
+		sec.key_files = &kb;
+		sec.n_key_files = 1;
+	}
 	if (fvek.data) {
 		if (key_bytes(&fvek, "fvek"))
 			return BD_ERR_INVALID;
-		if ((r = bd_unlock_fvek(vol, (const uint8_t *)fvek.data, fvek.len)) == 0)
-			return 0;
+		fb = (struct bd_blob){ (const uint8_t *)fvek.data, fvek.len };
+		sec.fveks = &fb;
+		sec.n_fveks = 1;
 	}
 	if (vmk.data) {
 		if (key_bytes(&vmk, "vmk"))
 			return BD_ERR_INVALID;
-		if ((r = bd_unlock_vmk(vol, (const uint8_t *)vmk.data, vmk.len)) == 0)
-			return 0;
+		vb = (struct bd_blob){ (const uint8_t *)vmk.data, vmk.len };
+		sec.vmks = &vb;
+		sec.n_vmks = 1;
 	}
-	if (clear_key && (r = bd_unlock_clear_key(vol)) == 0)
-		return 0;
+	sec.clear_key = clear_key;
+	r = bd_unlock(vol, &sec);
+	explicit_bzero(&kf, sizeof(kf));
 	return r;
 }
 
@@ -363,16 +370,7 @@ static int bdkit_get_ready(void)
 		wipe_all();
 		return -1;
 	}
-	struct bd_info in;
-	bd_volume_info(vol, &in);
-	bool secret = recovery_password.data || password.data || bek.data || fvek.data || vmk.data;
-	if (!in.method && in.state == 1 && in.next_state == 1 && !secret) {
-		/* fully decrypted, metadata left behind: the data is plain, nothing to unlock */
-		nbdkit_debug("%s is fully decrypted: no secret needed", volume_path);
-		r = 0;
-	} else {
-		r = unlock();
-	}
+	r = unlock();   /* a fully decrypted volume needs no secret: 0 */
 	wipe_all();  /* the library holds the keys now */
 	if (r) {
 		nbdkit_error("unlock failed: %s", bd_last_error()[0] ? bd_last_error() : bd_strerror(r));
@@ -435,12 +433,7 @@ static int set_error(int code, const char *what, uint64_t offset, uint32_t count
 {
 	nbdkit_error("%s of %u bytes at offset %llu failed: %s", what, count, (unsigned long long)offset,
 		     bd_last_error()[0] ? bd_last_error() : bd_strerror(code));
-	switch (code) {
-	case BD_ERR_READONLY: case BD_ERR_STATE: nbdkit_set_error(EROFS); break;
-	case BD_ERR_NOMEM: nbdkit_set_error(ENOMEM); break;
-	case BD_ERR_INVALID: nbdkit_set_error(EINVAL); break;
-	default: nbdkit_set_error(EIO); break;
-	}
+	nbdkit_set_error(bd_errno(code));
 	return -1;
 }
 

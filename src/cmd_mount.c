@@ -116,13 +116,7 @@ static bool is_file(const char *path)
 
 static int errno_of(int bd_code)
 {
-	switch (bd_code) {
-	case BD_ERR_READONLY: case BD_ERR_STATE: case BD_ERR_LOCKED: return EROFS;
-	case BD_ERR_NOMEM: return ENOMEM;
-	case BD_ERR_INVALID: return EINVAL;
-	case BD_ERR_INTERRUPTED: return EINTR;
-	}
-	return EIO;
+	return bd_errno(bd_code);
 }
 
 static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)

@@ -156,10 +156,22 @@ void cli_unlock_init(struct cli_unlock *u)
 static void wipe_str(char **s)
 {
 	if (*s) {
-		explicit_bzero(*s, strlen(*s));
-		free(*s);
+		cli_secret_free(*s, strlen(*s));
 		*s = NULL;
 	}
+}
+
+/* A copy of a secret in locked memory (never strdup: the heap copy would outlive its wipe). */
+static char *secret_strdup(const char *arg)
+{
+	size_t n = strlen(arg);
+	char *s = calloc(1, n + 1);
+
+	if (s) {
+		mlock(s, n + 1);
+		memcpy(s, arg, n);
+	}
+	return s;
 }
 
 void cli_unlock_free(struct cli_unlock *u)
@@ -234,7 +246,8 @@ int cli_unlock_option(struct cli_unlock *u, int opt, char *arg)
 	if (*slot && (opt == OPT_RECOVERY_PASSWORD || opt == OPT_PASSWORD || opt == OPT_FVEK || opt == OPT_VMK))
 		wipe_str(slot);
 	free(*slot);
-	*slot = strdup(arg);
+	*slot = opt == OPT_RECOVERY_PASSWORD || opt == OPT_PASSWORD || opt == OPT_FVEK || opt == OPT_VMK ?
+		secret_strdup(arg) : strdup(arg);
 	/* gone from ps and /proc/PID/cmdline from now on (the process keeps its own copy) */
 	if (secret)
 		explicit_bzero(arg, strlen(arg));
@@ -378,20 +391,6 @@ char *cli_prompt_secret(const char *prompt)
 	if (write(fd, "\n", 1) < 0) { /* ignore */ }
 	close(fd);
 	return buf;
-}
-
-/* Does s look like a 48-digit recovery password (dashes and spaces allowed)? */
-static bool looks_like_recovery_password(const char *s)
-{
-	int digits = 0;
-
-	for (; *s; s++) {
-		if (isdigit((unsigned char)*s))
-			digits++;
-		else if (*s != '-' && *s != ' ')
-			return false;
-	}
-	return digits == 48;
 }
 
 /* A bdkit memkeys key file: the hex of the line "LABEL [METHOD] HEX", put in place of buf. */
@@ -546,6 +545,20 @@ int cli_open(const char *path, const struct cli_unlock *u, bool writable, bd_vol
 	return 0;
 }
 
+void cli_guid(const uint8_t g[16], char *out, bool braces)
+{
+	char *t = out + (braces ? 1 : 0);
+
+	bd_guid_format(g, t);
+	for (char *c = t; *c; c++)
+		*c = (char)toupper((unsigned char)*c);
+	if (braces) {
+		out[0] = '{';
+		out[37] = '}';
+		out[38] = 0;
+	}
+}
+
 static void list_protectors(bd_volume *v)
 {
 	struct bd_info info;
@@ -558,105 +571,106 @@ static void list_protectors(bd_volume *v)
 		char g[37];
 		if (bd_volume_protector(v, i, &p))
 			continue;
-		bd_guid_format(p.guid, g);
-		for (char *c = g; *c; c++)
-			*c = (char)toupper((unsigned char)*c);
+		cli_guid(p.guid, g, false);
 		fprintf(stderr, "  %-20s ID {%s}%s%s\n", p.type_name, g,
 			p.type == BD_PROT_RECOVERY_PASSWORD ? "  recovery screen key ID: " : "",
 			p.type == BD_PROT_RECOVERY_PASSWORD ? p.key_id : "");
 	}
 }
 
-static int has_protector(bd_volume *v, uint16_t type)
-{
-	struct bd_info info;
+/* What cli_unlock_volume hands to bd_unlock, and the buffers holding it (wiped after). */
+#define MAX_KEY_FILES 32
+struct gathered {
+	const char *rp[2], *pw[2];
+	size_t n_rp, n_pw;
+	struct bd_blob kf[MAX_KEY_FILES], fvek[2], vmk[2];
+	size_t n_kf, n_fvek, n_vmk;
+	char kf_path[MAX_KEY_FILES][4096];   /* --bek-dir: the file each key came from ("" otherwise) */
+	uint8_t kf_guid[MAX_KEY_FILES][16];  /* --bek-dir: the protector it was named after */
+	char *buf[MAX_KEY_FILES + 4];        /* secrets read from files (cli_secret_free) */
+	size_t buflen[MAX_KEY_FILES + 4], n_buf;
+	struct bd_recovery_key_file rkf;     /* a Windows recovery key file, parsed */
+	uint8_t key[4][64];                  /* raw FVEKs and VMKs */
+};
 
-	if (bd_volume_info(v, &info))
-		return 0;
-	for (size_t i = 0; i < info.n_protectors; i++) {
-		struct bd_protector_info p;
-		if (!bd_volume_protector(v, i, &p) && (p.type & 0xFF00) == type)
-			return 1;
-	}
-	return 0;
+static void gathered_free(struct gathered *g)
+{
+	for (size_t i = 0; i < g->n_buf; i++)
+		cli_secret_free(g->buf[i], g->buflen[i]);
+	explicit_bzero(g, sizeof(*g));
 }
 
-static int try_typed(bd_volume *v, const char *secret)
+static int keep(struct gathered *g, char *s, size_t len)
 {
-	if (looks_like_recovery_password(secret))
-		return bd_unlock_recovery_password(v, secret);
-	return bd_unlock_password(v, secret);
+	if (g->n_buf == sizeof(g->buf) / sizeof(g->buf[0])) {
+		cli_secret_free(s, len);
+		cli_error("too many secrets");
+		return EXIT_USAGE;
+	}
+	g->buf[g->n_buf] = s;
+	g->buflen[g->n_buf++] = len;
+	return 0;
 }
 
 /*
  * --recovery-password-file: Windows' recovery key file (UTF-16 or UTF-8, its identifier checked
- * against the volume's protectors), or a file holding the password alone. 0, a BD_ERR_* code, or
- * an exit code (message printed): EXIT_WRONG_KEY when the file names a protector this volume
- * lacks, EXIT_BAD_SECRET for a UTF-16 file without a password.
+ * against the volume's protectors), or a file holding the password alone (text, owned by g).
+ * 0 with the password in g, or an exit code (message printed): EXIT_WRONG_KEY when the file names
+ * a protector this volume lacks, EXIT_BAD_SECRET for a UTF-16 file without a password.
  */
-static int unlock_recovery_key_file(bd_volume *v, const char *path, const char *text, size_t len)
+static int recovery_key_file(bd_volume *v, const char *path, char *text, size_t len, struct gathered *g)
 {
-	struct bd_recovery_key_file kf;
+	struct bd_recovery_key_file *kf = &g->rkf;
 	struct bd_info in;
-	int r = bd_recovery_key_file_parse((const uint8_t *)text, len, &kf);
+	int r = bd_recovery_key_file_parse((const uint8_t *)text, len, kf);
 
 	if (r) {
 		/* not a key file: the password alone, as typed (the library names a bad block) */
-		char *t = strndup(text, len);
 		int bom = len >= 2 && (((uint8_t)text[0] == 0xFF && (uint8_t)text[1] == 0xFE) ||
 				       ((uint8_t)text[0] == 0xFE && (uint8_t)text[1] == 0xFF));
-		if (!t)
-			return BD_ERR_NOMEM;
-		size_t n = strlen(t);
-		while (n && (t[n - 1] == '\n' || t[n - 1] == '\r'))
-			t[--n] = 0;
 		if (bom) {
 			cli_error("%s: %s", path, bd_last_error());
-			r = EXIT_BAD_SECRET;
-		} else {
-			r = bd_unlock_recovery_password(v, t);
+			return EXIT_BAD_SECRET;
 		}
-		explicit_bzero(t, n);
-		free(t);
-		return r;
+		size_t n = strlen(text);
+		while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+			text[--n] = 0;
+		g->rp[g->n_rp++] = text;
+		return 0;
 	}
 	bd_volume_info(v, &in);
-	if (kf.has_key_id) {
+	if (kf->has_key_id) {
 		size_t match = 0, i;
 		for (i = 0; i < in.n_protectors; i++) {
 			struct bd_protector_info p;
 			if (bd_volume_protector(v, i, &p))
 				continue;
-			if (kf.has_guid ? !memcmp(p.guid, kf.guid, 16) : !strcasecmp(p.key_id, kf.key_id))
+			if (kf->has_guid ? !memcmp(p.guid, kf->guid, 16) : !strcasecmp(p.key_id, kf->key_id))
 				match++;
 		}
 		if (!match) {
-			char g[37] = "";
-			if (kf.has_guid) {
-				bd_guid_format(kf.guid, g);
-				for (char *c = g; *c; c++)
-					*c = (char)toupper((unsigned char)*c);
-			}
+			char gs[37] = "";
+			if (kf->has_guid)
+				cli_guid(kf->guid, gs, false);
 			cli_error("%s is the recovery key of protector %s%s%s (key ID %s), which this volume does not have: "
 				  "it belongs to another volume (the recovery screen shows the key ID to look for)", path,
-				  kf.has_guid ? "{" : "", kf.has_guid ? g : kf.key_id, kf.has_guid ? "}" : "...", kf.key_id);
-			explicit_bzero(&kf, sizeof(kf));
+				  kf->has_guid ? "{" : "", kf->has_guid ? gs : kf->key_id, kf->has_guid ? "}" : "...",
+				  kf->key_id);
 			list_protectors(v);
 			return EXIT_WRONG_KEY;
 		}
 	}
-	r = bd_unlock_recovery_password(v, kf.password);
-	explicit_bzero(&kf, sizeof(kf));
-	return r;
+	g->rp[g->n_rp++] = kf->password;
+	return 0;
 }
 
-/* --bek-dir: each external-key protector's <ID>.BEK (any case, as a FAT stick shows it). 0, a
- * BD_ERR_* code, or an exit code (> 0) after printing why. */
-static int unlock_bek_dir(bd_volume *v, const char *dir)
+/* --bek-dir: each external-key protector's <ID>.BEK (any case, as a FAT stick shows it), read into
+ * g. 0, or an exit code after printing why. */
+static int bek_dir(bd_volume *v, const char *dir, struct gathered *g)
 {
 	struct bd_info in;
 	DIR *d;
-	int r = BD_ERR_NO_PROTECTOR, files = 0, keys = 0;
+	int files = 0, keys = 0, rc;
 	char want[64], path[4096];
 
 	bd_volume_info(v, &in);
@@ -668,30 +682,29 @@ static int unlock_bek_dir(bd_volume *v, const char *dir)
 	for (size_t i = 0; i < in.n_protectors; i++) {
 		struct bd_protector_info p;
 		struct dirent *e;
-		char g[37];
-		if (bd_volume_protector(v, i, &p) || (p.type & 0xFF00) != BD_PROT_STARTUP_KEY)
+		char gs[37];
+		if (bd_volume_protector(v, i, &p) || bd_protector_kind(p.type) != BD_PROT_STARTUP_KEY)
 			continue;
 		keys++;
-		bd_guid_format(p.guid, g);
-		snprintf(want, sizeof(want), "%s.BEK", g);
+		bd_guid_format(p.guid, gs);
+		snprintf(want, sizeof(want), "%s.BEK", gs);
 		rewinddir(d);
 		while ((e = readdir(d))) {
-			if (strcasecmp(e->d_name, want))
+			if (strcasecmp(e->d_name, want) || g->n_kf == MAX_KEY_FILES)
 				continue;
 			size_t len;
 			char *s;
 			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 			if (!(s = cli_read_secret_file(path, &len, false)))
 				continue;
-			files++;
-			r = bd_unlock_bek(v, (const uint8_t *)s, len);
-			cli_secret_free(s, len);
-			if (!r) {
+			if ((rc = keep(g, s, len))) {
 				closedir(d);
-				if (cli_verbose)
-					cli_warn("unlocked with %s", path);
-				return 0;
+				return rc;
 			}
+			files++;
+			snprintf(g->kf_path[g->n_kf], sizeof(g->kf_path[0]), "%s", path);
+			memcpy(g->kf_guid[g->n_kf], p.guid, 16);
+			g->kf[g->n_kf++] = (struct bd_blob){ (const uint8_t *)s, len };
 		}
 	}
 	closedir(d);
@@ -705,109 +718,133 @@ static int unlock_bek_dir(bd_volume *v, const char *dir)
 		list_protectors(v);
 		return EXIT_NO_PROTECTOR;
 	}
-	return r;
+	return 0;
+}
+
+/* Read every secret the options name into g (files, key files, raw keys). 0 or an exit code. */
+static int gather(bd_volume *v, const struct cli_unlock *u, struct gathered *g)
+{
+	char *s;
+	size_t len;
+	int rc;
+
+	if (u->recovery_password)
+		g->rp[g->n_rp++] = u->recovery_password;
+	if (u->recovery_password_file) {
+		if ((rc = read_secret(u->recovery_password_file, false, true, &s, &len)) || (rc = keep(g, s, len)))
+			return rc;
+		if ((rc = recovery_key_file(v, u->recovery_password_file, s, len, g)))
+			return rc;
+	}
+	if (u->password)
+		g->pw[g->n_pw++] = u->password;
+	if (u->password_file) {
+		if ((rc = cli_read_secret(u->password_file, true, &s, &len)) || (rc = keep(g, s, len)))
+			return rc;
+		g->pw[g->n_pw++] = s;
+	}
+	if (u->bek) {
+		if ((rc = cli_read_secret(u->bek, false, &s, &len)) || (rc = keep(g, s, len)))
+			return rc;
+		g->kf[g->n_kf++] = (struct bd_blob){ (const uint8_t *)s, len };
+	}
+	if (u->bek_dir && (rc = bek_dir(v, u->bek_dir, g)))
+		return rc;
+	for (int k = 0; k < 4; k++) {
+		const char *arg = k == 0 ? u->fvek : k == 1 ? u->fvek_file : k == 2 ? u->vmk : u->vmk_file;
+		size_t keylen;
+		if (!arg)
+			continue;
+		if ((rc = read_key(arg, k & 1, g->key[k], sizeof(g->key[k]), &keylen, k < 2 ? "fvek" : "vmk")))
+			return rc;
+		if (k < 2)
+			g->fvek[g->n_fvek++] = (struct bd_blob){ g->key[k], keylen };
+		else
+			g->vmk[g->n_vmk++] = (struct bd_blob){ g->key[k], keylen };
+	}
+	return 0;
 }
 
 int cli_unlock_volume(bd_volume *v, const struct cli_unlock *u)
 {
-	int r = BD_ERR_NO_PROTECTOR;
-	bool tried = false;
-	char *s;
-	size_t len;
-	uint8_t key[64];
-	size_t keylen;
-
-	/* a fully decrypted volume that still carries metadata: nothing to unlock */
+	struct gathered *g = calloc(1, sizeof(*g));
+	struct bd_secrets sec = BD_SECRETS_INIT;
 	struct bd_info in;
-	if (!bd_volume_info(v, &in) && !in.method && in.state == 1 && in.next_state == 1 && !u->recovery_password &&
-	    !u->recovery_password_file && !u->password && !u->password_file && !u->bek && !u->bek_dir && !u->fvek &&
-	    !u->fvek_file && !u->vmk && !u->vmk_file && !u->clear_key) {
-		if (!cli_quiet)
-			fprintf(stderr, "bdkit: the volume is fully decrypted: no secret is needed\n");
-		return EXIT_OK;
-	}
+	int rc, r;
 
-#define TRY(expr) do { tried = true; r = (expr); if (r == 0) goto done; \
-	if (r != BD_ERR_WRONG_KEY && r != BD_ERR_NO_PROTECTOR) goto failed; } while (0)
-
-	if (u->recovery_password)
-		TRY(bd_unlock_recovery_password(v, u->recovery_password));
-	if (u->recovery_password_file) {
-		if ((r = read_secret(u->recovery_password_file, false, true, &s, &len)))
-			return r;
-		r = unlock_recovery_key_file(v, u->recovery_password_file, s, len);
-		cli_secret_free(s, len);
-		if (r > 0)
-			return r;
-		TRY(r);
+	if (!g) {
+		cli_error("out of memory");
+		return EXIT_IO;
 	}
-	if (u->password)
-		TRY(bd_unlock_password(v, u->password));
-	if (u->password_file) {
-		if ((r = cli_read_secret(u->password_file, true, &s, &len)))
-			return r;
-		r = bd_unlock_password(v, s);
-		cli_secret_free(s, len);
-		TRY(r);
-	}
-	if (u->bek) {
-		if ((r = cli_read_secret(u->bek, false, &s, &len)))
-			return r;
-		r = bd_unlock_bek(v, (const uint8_t *)s, len);
-		cli_secret_free(s, len);
-		TRY(r);
-	}
-	if (u->bek_dir) {
-		tried = true;
-		r = unlock_bek_dir(v, u->bek_dir);
-		if (r == 0)
-			goto done;
-		if (r > 0)
-			return r;
-		if (r != BD_ERR_WRONG_KEY && r != BD_ERR_NO_PROTECTOR)
-			goto failed;
-	}
-	for (int k = 0; k < 4; k++) {
-		const char *arg = k == 0 ? u->fvek : k == 1 ? u->fvek_file : k == 2 ? u->vmk : u->vmk_file;
-		if (!arg)
-			continue;
-		if ((r = read_key(arg, k & 1, key, sizeof(key), &keylen, k < 2 ? "fvek" : "vmk")))
-			return r;
-		r = k < 2 ? bd_unlock_fvek(v, key, keylen) : bd_unlock_vmk(v, key, keylen);
-		explicit_bzero(key, sizeof(key));
-		TRY(r);
-	}
-	if (u->clear_key || (!tried && has_protector(v, BD_PROT_CLEAR_KEY)))
-		TRY(bd_unlock_clear_key(v));
-	if (!tried && !u->no_prompt) {
-		s = isatty(0) ? cli_prompt_secret("Recovery password or password: ") : NULL;
-		if (s) {
-			len = strlen(s);
-		} else if (!isatty(0)) {
-			s = cli_read_secret_file("-", &len, true);
+	mlock(g, sizeof(*g));
+	if ((rc = gather(v, u, g)))
+		goto out;
+	sec.recovery_passwords = g->rp;
+	sec.n_recovery_passwords = g->n_rp;
+	sec.passwords = g->pw;
+	sec.n_passwords = g->n_pw;
+	sec.key_files = g->kf;
+	sec.n_key_files = g->n_kf;
+	sec.fveks = g->fvek;
+	sec.n_fveks = g->n_fvek;
+	sec.vmks = g->vmk;
+	sec.n_vmks = g->n_vmk;
+	sec.clear_key = u->clear_key;
+	r = bd_unlock(v, &sec);   /* the policy (which secret, which protector, when to stop) is the library's */
+	if (r == BD_ERR_NO_PROTECTOR && !cli_unlock_has_secret(u)) {
+		/* no secret given and no clear key: ask for one */
+		char *s = NULL;
+		size_t len = 0;
+		if (!u->no_prompt) {
+			s = isatty(0) ? cli_prompt_secret("Recovery password or password: ") : NULL;
+			if (s)
+				len = strlen(s);
+			else if (!isatty(0))
+				s = cli_read_secret_file("-", &len, true);
 		}
 		if (s && *s) {
-			r = try_typed(v, s);
+			const char *typed = s;
+			struct bd_secrets t = BD_SECRETS_INIT;
+			t.typed = &typed;
+			t.n_typed = 1;
+			r = bd_unlock(v, &t);
 			cli_secret_free(s, len);
-			TRY(r);
-		} else if (s) {
-			cli_secret_free(s, len);
+		} else {
+			if (s)
+				cli_secret_free(s, len);
+			cli_error("no secret given: use --recovery-password-file, --password-file, --bek, --fvek-file, "
+				  "or pipe the recovery password on stdin");
+			list_protectors(v);
+			rc = EXIT_NO_PROTECTOR;
+			goto out;
 		}
 	}
-	if (!tried) {
-		cli_error("no secret given: use --recovery-password-file, --password-file, --bek, --fvek-file, "
-			  "or pipe the recovery password on stdin");
-		list_protectors(v);
-		return EXIT_NO_PROTECTOR;
+	if (r) {
+		cli_fail(r, "unlock failed");
+		if (r == BD_ERR_WRONG_KEY || r == BD_ERR_NO_PROTECTOR)
+			list_protectors(v);
+		rc = cli_exit_code(r);
+		goto out;
 	}
-failed:
-	cli_fail(r, "unlock failed");
-	if (r == BD_ERR_WRONG_KEY || r == BD_ERR_NO_PROTECTOR)
-		list_protectors(v);
-	return cli_exit_code(r);
-done:
-	return EXIT_OK;
-#undef TRY
+	rc = EXIT_OK;
+	if (!bd_volume_info(v, &in) && !in.unlocked && !cli_unlock_has_secret(u)) {
+		/* a fully decrypted volume that still carries metadata: nothing to unlock */
+		if (!cli_quiet)
+			fprintf(stderr, "bdkit: the volume is fully decrypted: no secret is needed\n");
+	} else if (cli_verbose && in.unlocked_with == BD_UNLOCKED_PROTECTOR) {
+		/* --bek-dir: which file it was */
+		for (size_t i = 0; i < g->n_kf; i++) {
+			if (g->kf_path[i][0] && !memcmp(g->kf_guid[i], in.unlock_protector, 16)) {
+				cli_warn("unlocked with %s", g->kf_path[i]);
+				break;
+			}
+		}
+	}
+out:
+	gathered_free(g);
+	munlock(g, sizeof(*g));
+	free(g);
+	return rc;
 }
 
 /* ---- progress ---- */
@@ -992,6 +1029,24 @@ void cli_output_abort(struct cli_output *o)
 	o->tmp = o->path = NULL;
 }
 
+int cli_write_all(int fd, const void *buf, size_t len, uint64_t off, bool seekable)
+{
+	const uint8_t *p = buf;
+
+	errno = 0;
+	while (len) {
+		ssize_t n = seekable ? pwrite(fd, p, len, (off_t)off) : write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int cli_write_file(const char *path, const void *buf, size_t len, bool force)
 {
 	struct cli_output o;
@@ -1000,17 +1055,10 @@ int cli_write_file(const char *path, const void *buf, size_t len, bool force)
 
 	if (rc)
 		return rc;
-	while (len) {
-		ssize_t n = write(o.fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			cli_error("writing %s failed: %s", path, n ? strerror(errno) : "no progress");
-			cli_output_abort(&o);
-			return EXIT_IO;
-		}
-		p += n;
-		len -= (size_t)n;
+	if (cli_write_all(o.fd, p, len, 0, false)) {
+		cli_error("writing %s failed: %s", path, errno ? strerror(errno) : "no progress");
+		cli_output_abort(&o);
+		return EXIT_IO;
 	}
 	return cli_output_commit(&o);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One error model: negative BD_ERR_* codes plus a per-thread message. */
+#include <errno.h>
 #include <stdio.h>
 
 #include "internal.h"
@@ -28,6 +29,17 @@ const char *bd_strerror(int code)
 	case BD_ERR_INTERRUPTED: return "interrupted";
 	}
 	return "unknown error";
+}
+
+int bd_errno(int code)
+{
+	switch (code) {
+	case BD_ERR_READONLY: case BD_ERR_STATE: case BD_ERR_LOCKED: return EROFS;
+	case BD_ERR_NOMEM: return ENOMEM;
+	case BD_ERR_INVALID: return EINVAL;
+	case BD_ERR_INTERRUPTED: return EINTR;
+	}
+	return EIO;
 }
 
 const char *bd_last_error(void)

@@ -97,6 +97,25 @@ struct bd_key_probe {
 	size_t ctlen;
 };
 int bd_volume_key_probe(struct bd_volume *v, struct bd_key_probe *p);
+/*
+ * Secret to VMK (protector.c): one step per protector kind, shared by bd_unlock (unlock.c), escrow
+ * matching (escrow.c) and the recovery-password search (rpsearch.c). Each writes the 32-byte VMK of
+ * protector p into vmk (the caller wipes it) or returns BD_ERR_WRONG_KEY (the secret does not open
+ * p) or BD_ERR_CORRUPT (the protector lacks a datum; message set). None changes the volume:
+ * bd_prot_open hands a VMK to it. A new protector kind adds its bd_vmk_<kind> here.
+ */
+/* The salt and encrypted-VMK datum of a stretched-key protector (recovery password, password). */
+int bd_prot_stretch_parts(const struct bd_prot *p, const uint8_t **salt, struct bd_datum *ccm);
+/* The VMK from an encrypted-VMK datum and its 32-byte intermediate key (key_id: for messages). */
+int bd_vmk_unbox(const struct bd_datum *ccm, const uint8_t key[32], const char *key_id, uint8_t vmk[32]);
+/* 0x0800 recovery password and 0x2000 password: initial = bd_recovery_key_hash / bd_password_hash. */
+int bd_vmk_stretched(const struct bd_prot *p, const uint8_t initial[32], uint8_t vmk[32]);
+/* 0x0200 external key: the 32-byte key of a .BEK file. */
+int bd_vmk_external(const struct bd_prot *p, const uint8_t key[32], uint8_t vmk[32]);
+/* 0x0000 clear key: the key stored beside the VMK. */
+int bd_vmk_clear(const struct bd_prot *p, uint8_t vmk[32]);
+/* Unlock v with the VMK that p gave (records p as the protector used); p may be stale after. */
+int bd_prot_open(struct bd_volume *v, const struct bd_prot *p, const uint8_t vmk[32]);
 /* protector.c: fill v->prot from the used copy. */
 int bd_protectors_load(struct bd_volume *v);
 const char *bd_protector_type_name(uint16_t type);

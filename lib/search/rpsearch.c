@@ -603,7 +603,7 @@ static void *worker(void *arg)
 	struct rps_run *R = ((void **)arg)[0];
 	unsigned t = (unsigned)(uintptr_t)((void **)arg)[1];
 	size_t batch = MIN(bd_stretch_batch(), (size_t)MAX_BATCH);
-	uint8_t key[MAX_BATCH][16], initial[MAX_BATCH][32], salt[MAX_BATCH][16], k32[MAX_BATCH][32], pt[256];
+	uint8_t key[MAX_BATCH][16], initial[MAX_BATCH][32], salt[MAX_BATCH][16], k32[MAX_BATCH][32], vmk[32];
 	bool valid[MAX_BATCH];
 
 	for (;;) {
@@ -636,10 +636,8 @@ static void *worker(void *arg)
 				memcpy(salt[b], R->p[j].salt, 16);
 			bd_stretch_many(cnt, (const uint8_t (*)[32])initial, (const uint8_t (*)[16])salt, k32);
 			for (size_t b = 0; b < cnt && (hit < 0 || (int)b < hit); b++) {
-				uint16_t kt;
-				const uint8_t *vmk;
-				size_t vlen;
-				if (valid[b] && !bd_datum_ccm_unbox(&R->p[j].ccm, k32[b], pt, sizeof(pt), &kt, &vmk, &vlen)) {
+				/* the recovery-password step of bd_unlock, its stretch batched above */
+				if (valid[b] && !bd_vmk_unbox(&R->p[j].ccm, k32[b], R->p[j].key_id, vmk)) {
 					hit = (int)b;
 					hit_prot = j;
 				}
@@ -659,7 +657,7 @@ static void *worker(void *arg)
 	bd_wipe(key, sizeof(key));
 	bd_wipe(initial, sizeof(initial));
 	bd_wipe(k32, sizeof(k32));
-	bd_wipe(pt, sizeof(pt));
+	bd_wipe(vmk, sizeof(vmk));
 	pthread_mutex_lock(&R->mu);
 	R->running--;
 	pthread_cond_signal(&R->cv);
@@ -702,11 +700,10 @@ static int load_protectors(bd_volume *v, const char *key_id, struct rps_prot **o
 		return bd_err(BD_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < v->n_prot; i++) {
 		struct bd_prot *q = &v->prot[i];
-		struct bd_datum st, ccm;
+		struct bd_datum ccm;
 		const uint8_t *salt;
-		uint16_t kt;
 		char g[37];
-		if (q->info.type <= 0xFF || (q->info.type & 0xFF00) != BD_PROT_RECOVERY_PASSWORD)
+		if (bd_protector_kind(q->info.type) != BD_PROT_RECOVERY_PASSWORD)
 			continue;
 		if (al + 12 < sizeof(all))
 			al += (size_t)snprintf(all + al, sizeof(all) - al, "%s%s", al ? ", " : "", q->info.key_id);
@@ -714,8 +711,7 @@ static int load_protectors(bd_volume *v, const char *key_id, struct rps_prot **o
 		norm_id(g, have, sizeof(have));
 		if (*want && strncmp(have, want, strlen(want)))
 			continue;
-		if (!bd_datum_find_child(&q->datum, -1, BD_DT_STRETCH_KEY, &st) || bd_datum_stretch(&st, &kt, &salt) ||
-		    !bd_datum_find_child(&q->datum, -1, BD_DT_AES_CCM, &ccm)) {
+		if (bd_prot_stretch_parts(q, &salt, &ccm)) {
 			bd_warn("recovery-password protector %s has no salt or no encrypted VMK; skipped", q->info.key_id);
 			continue;
 		}

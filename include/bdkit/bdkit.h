@@ -50,6 +50,9 @@ enum bd_error {
 
 /* Short fixed text for an error code ("wrong key", ...). */
 const char *bd_strerror(int code);
+/* The errno for an error code (EROFS, ENOMEM, EINVAL, EINTR, else EIO): FUSE and nbdkit answer
+ * failed reads and writes with it. */
+int bd_errno(int code);
 /* The detailed message of the last failure in the calling thread ("" if none). */
 const char *bd_last_error(void);
 
@@ -89,11 +92,6 @@ int bd_io_open_file(const char *path, int flags, struct bd_io **out);
  * BD_IO_RDWR); a damaged container gives BD_ERR_CORRUPT, Ex01 (EWF2, which Debian 12's libewf
  * 20140813 cannot read) BD_ERR_UNSUPPORTED, an L01 logical image BD_ERR_NOT_BITLOCKER. */
 int bd_io_open(const char *path, int flags, struct bd_io **out);
-/* Wrap an existing io with a fault injector for tests: `ranges` holds n_ranges
- * pairs {start, len}; reads touching one fail with EIO. After `fail_writes_after` successful
- * pwrite calls (-1: never) every further write fails. The inner io is owned. */
-int bd_io_fault_wrap(struct bd_io *inner, const uint64_t *ranges, size_t n_ranges,
-		     long fail_writes_after, struct bd_io **out);
 /* A read-only io over a caller's buffer (not copied; it must outlive the io). */
 int bd_io_open_memory(const void *buf, size_t len, const char *name, struct bd_io **out);
 /* Read exactly len bytes: 0, BD_ERR_IO, or BD_ERR_TRUNCATED when the io ends first. */
@@ -198,12 +196,19 @@ enum bd_protector_type {
 	BD_PROT_CLEAR_KEY         = 0x0000,
 	BD_PROT_TPM               = 0x0100,
 	BD_PROT_STARTUP_KEY       = 0x0200,
+	BD_PROT_TPM_STARTUP_KEY   = 0x0300,
 	BD_PROT_TPM_PIN           = 0x0400,
 	BD_PROT_TPM_PIN_2         = 0x0500,
+	BD_PROT_TPM_PIN_STARTUP_KEY   = 0x0600,
+	BD_PROT_TPM_PIN_STARTUP_KEY_2 = 0x0700,
 	BD_PROT_RECOVERY_PASSWORD = 0x0800,
 	BD_PROT_PUBLIC_KEY        = 0x1000,
 	BD_PROT_PASSWORD          = 0x2000,
 };
+
+/* The kind of a raw protector type: the enum bd_protector_type value it belongs to (0x00..0xFF:
+ * clear key; else type & 0xFF00). */
+uint16_t bd_protector_kind(uint16_t type);
 
 struct bd_protector_info {
 	uint8_t guid[16];          /* protector ID */
@@ -239,7 +244,49 @@ struct bd_pubkey_info {
 /* BD_ERR_INVALID: no such protector or not a public-key one; BD_ERR_CORRUPT: malformed datums. */
 int bd_volume_protector_pubkey(bd_volume *v, size_t index, struct bd_pubkey_info *out);
 
-/* Unlock. Each tries every protector of the matching kind. On success the
+/*
+ * The door: unlock with every secret the caller has. Zero a struct bd_secrets with
+ * BD_SECRETS_INIT (it records the struct's size, so that fields added later read as absent) and
+ * point the fields at what you have; nothing is kept after the call (wipe your copies).
+ * The policy: secrets are tried in the order of the fields below, each against every protector
+ * of its kind; the first that opens the volume wins (0). A wrong key (BD_ERR_WRONG_KEY) or a
+ * missing kind (BD_ERR_NO_PROTECTOR) goes on to the next secret; any other error stops there
+ * (a malformed secret, damaged metadata, ...). With every secret tried, the last error.
+ * With no secret at all: a fully decrypted volume needs none (0, still locked: its data is
+ * plain), else the clear key of a suspended volume is tried (BD_ERR_NO_PROTECTOR without one,
+ * so that the caller may ask for a secret).
+ */
+struct bd_blob {
+	const uint8_t *data;
+	size_t len;
+};
+struct bd_secrets {
+	size_t size;                           /* sizeof(struct bd_secrets): BD_SECRETS_INIT sets it */
+	const char *const *recovery_passwords; /* 48 digits (dashes optional) */
+	size_t n_recovery_passwords;
+	const char *const *passwords;          /* UTF-8 user passwords */
+	size_t n_passwords;
+	const char *const *typed;              /* either of the above, told apart by shape (a prompt's answer) */
+	size_t n_typed;
+	const struct bd_blob *key_files;       /* .BEK startup/recovery key files (their bytes) */
+	size_t n_key_files;
+	const struct bd_blob *fveks;           /* raw FVEKs (as bd_unlock_fvek) */
+	size_t n_fveks;
+	const struct bd_blob *vmks;            /* raw 32-byte VMKs */
+	size_t n_vmks;
+	const struct bd_blob *key_packages;    /* key packages (bdkit keypackage export, Windows' own) of this
+						  volume: their protectors are opened with the secrets above
+						  (and their clear key), and the VMK found opens the volume */
+	size_t n_key_packages;
+	int clear_key;                         /* also try the clear key (tried last) */
+	/* New secret kinds are appended here (certificates and private keys for public-key
+	 * protectors, key packages, ...): the size field tells old callers' structs apart. */
+};
+#define BD_SECRETS_INIT { .size = sizeof(struct bd_secrets) }
+int bd_unlock(bd_volume *v, const struct bd_secrets *secrets);
+
+/* One secret each (the door's steps; bd_unlock is the one to call with what a user gave).
+ * Each tries every protector of the matching kind. On success the
  * volume can be read. BD_ERR_WRONG_KEY when none accepted the secret,
  * BD_ERR_NO_PROTECTOR when the volume has none of that kind,
  * BD_ERR_INVALID when the secret is malformed (message names the bad block). */

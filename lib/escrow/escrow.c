@@ -427,7 +427,7 @@ int bd_escrow_ldap_filter(const struct bd_escrow_key_id *id, char *out, size_t o
 
 int bd_escrow_match_protector(bd_volume *v, const char *rp, uint8_t guid[16])
 {
-	uint8_t key16[16], initial[32], key[32], pt[256];
+	uint8_t key16[16], initial[32], vmk[32];
 	int r, found = 0;
 
 	r = bd_recovery_password_parse(rp, key16);
@@ -438,21 +438,12 @@ int bd_escrow_match_protector(bd_volume *v, const char *rp, uint8_t guid[16])
 	r = BD_ERR_WRONG_KEY;
 	for (size_t i = 0; i < v->n_prot; i++) {
 		struct bd_prot *p = &v->prot[i];
-		struct bd_datum st, ccm;
-		uint16_t kt;
-		const uint8_t *salt, *vmk;
-		size_t vlen;
-		if ((p->info.type & 0xFF00) != BD_PROT_RECOVERY_PASSWORD)
+		if (bd_protector_kind(p->info.type) != BD_PROT_RECOVERY_PASSWORD)
 			continue;
 		found++;
-		if (!bd_datum_find_child(&p->datum, -1, BD_DT_STRETCH_KEY, &st) || bd_datum_stretch(&st, &kt, &salt) ||
-		    !bd_datum_find_child(&p->datum, -1, BD_DT_AES_CCM, &ccm))
-			continue;
-		bd_stretch(initial, salt, key);
-		int u = bd_datum_ccm_unbox(&ccm, key, pt, sizeof(pt), &kt, &vmk, &vlen);
-		bd_wipe(key, sizeof(key));
-		bd_wipe(pt, sizeof(pt));
-		if (!u && vlen >= 32) {
+		int u = bd_vmk_stretched(p, initial, vmk);   /* the step bd_unlock uses */
+		bd_wipe(vmk, sizeof(vmk));
+		if (!u) {
 			memcpy(guid, p->info.guid, 16);
 			r = 0;
 			break;

@@ -23,10 +23,12 @@ const char *bd_protector_type_name(uint16_t t)
 	return "unknown";
 }
 
-static int kind_of(uint16_t t)
+uint16_t bd_protector_kind(uint16_t t)
 {
-	return t <= 0x00FF ? 0 : (t & 0xFF00);
+	return t <= 0x00FF ? BD_PROT_CLEAR_KEY : (uint16_t)(t & 0xFF00);
 }
+
+#define kind_of bd_protector_kind
 
 int bd_protectors_load(struct bd_volume *v)
 {
@@ -74,33 +76,86 @@ int bd_protectors_load(struct bd_volume *v)
 	return 0;
 }
 
-/* Decrypt the VMK of protector p with a 32-byte intermediate key and hand it to the volume. */
-static int open_with_key(struct bd_volume *v, struct bd_prot *p, const uint8_t key[32])
+/* ---- Secret to VMK: one step per protector kind (volume.h) ---- */
+
+int bd_prot_stretch_parts(const struct bd_prot *p, const uint8_t **salt, struct bd_datum *ccm)
 {
-	struct bd_datum ccm;
+	struct bd_datum st;
+	uint16_t kt;
+
+	if (!bd_datum_find_child(&p->datum, -1, BD_DT_STRETCH_KEY, &st) || bd_datum_stretch(&st, &kt, salt))
+		return bd_err(BD_ERR_CORRUPT, "protector %s has no stretch-key datum", p->info.key_id);
+	/* the encrypted VMK is the AES-CCM datum that is a direct child (§4.1, §10.4) */
+	if (!bd_datum_find_child(&p->datum, -1, BD_DT_AES_CCM, ccm))
+		return bd_err(BD_ERR_CORRUPT, "protector {%s...} has no encrypted VMK", p->info.key_id);
+	return 0;
+}
+
+int bd_vmk_unbox(const struct bd_datum *ccm, const uint8_t key[32], const char *key_id, uint8_t vmk[32])
+{
 	uint8_t pt[256];
 	uint16_t kt;
-	const uint8_t *vmk;
-	size_t vlen;
-	int r;
+	const uint8_t *k;
+	size_t len;
+	int r = bd_datum_ccm_unbox(ccm, key, pt, sizeof(pt), &kt, &k, &len);
 
-	/* the encrypted VMK is the AES-CCM datum that is a direct child (§4.1, §10.4) */
+	if (!r && len < 32)
+		r = bd_err(BD_ERR_CORRUPT, "protector %s: decrypted VMK is only %zu bytes", key_id, len);
+	if (!r)
+		memcpy(vmk, k, 32);
+	bd_wipe(pt, sizeof(pt));
+	return r;
+}
+
+int bd_vmk_stretched(const struct bd_prot *p, const uint8_t initial[32], uint8_t vmk[32])
+{
+	const uint8_t *salt;
+	struct bd_datum ccm;
+	uint8_t key[32];
+	int r = bd_prot_stretch_parts(p, &salt, &ccm);
+
+	if (r)
+		return r;
+	bd_stretch(initial, salt, key);
+	r = bd_vmk_unbox(&ccm, key, p->info.key_id, vmk);
+	bd_wipe(key, sizeof(key));
+	return r;
+}
+
+int bd_vmk_external(const struct bd_prot *p, const uint8_t key[32], uint8_t vmk[32])
+{
+	struct bd_datum ccm;
+
 	if (!bd_datum_find_child(&p->datum, -1, BD_DT_AES_CCM, &ccm))
 		return bd_err(BD_ERR_CORRUPT, "protector {%s...} has no encrypted VMK", p->info.key_id);
-	r = bd_datum_ccm_unbox(&ccm, key, pt, sizeof(pt), &kt, &vmk, &vlen);
-	if (!r && vlen < 32)
-		r = bd_err(BD_ERR_CORRUPT, "protector %s: decrypted VMK is only %zu bytes", p->info.key_id, vlen);
+	return bd_vmk_unbox(&ccm, key, p->info.key_id, vmk);
+}
+
+int bd_vmk_clear(const struct bd_prot *p, uint8_t vmk[32])
+{
+	struct bd_datum kd;
+	uint16_t kt;
+	const uint8_t *key;
+	size_t klen;
+
+	if (!bd_datum_find_child(&p->datum, -1, BD_DT_KEY, &kd) || bd_datum_key(&kd, &kt, &key, &klen) || klen < 32)
+		return bd_err(BD_ERR_CORRUPT, "clear-key protector %s has no 32-byte key", p->info.key_id);
+	return bd_vmk_external(p, key, vmk);
+}
+
+int bd_prot_open(struct bd_volume *v, const struct bd_prot *p, const uint8_t vmk[32])
+{
 	uint8_t guid[16];
 	uint16_t type = p->info.type;
+	int r;
+
 	memcpy(guid, p->info.guid, 16);   /* p may be stale after bd_volume_set_vmk (copy switch) */
-	if (!r)
-		r = bd_volume_set_vmk(v, vmk);
+	r = bd_volume_set_vmk(v, vmk);
 	if (!r) {
 		v->unlocked_with = BD_UNLOCKED_PROTECTOR;
 		memcpy(v->unlock_guid, guid, 16);
 		v->unlock_type = type;
 	}
-	bd_wipe(pt, sizeof(pt));
 	return r;
 }
 
@@ -108,26 +163,24 @@ static int open_with_key(struct bd_volume *v, struct bd_prot *p, const uint8_t k
 static int try_stretched(struct bd_volume *v, int kind, const uint8_t initial[32], const char *what)
 {
 	int found = 0, r, last = BD_ERR_WRONG_KEY;
-	uint8_t key[32];
+	uint8_t vmk[32];
 
 	for (size_t i = 0; i < v->n_prot; i++) {
 		struct bd_prot *p = &v->prot[i];
-		struct bd_datum st;
-		uint16_t kt;
-		const uint8_t *salt;
 		if (kind_of(p->info.type) != kind)
 			continue;
 		found++;
-		if (!bd_datum_find_child(&p->datum, -1, BD_DT_STRETCH_KEY, &st) || bd_datum_stretch(&st, &kt, &salt)) {
-			bd_warn("protector %s has no stretch-key datum; skipped", p->info.key_id);
-			last = BD_ERR_CORRUPT;
-			continue;
-		}
-		bd_stretch(initial, salt, key);
 		char id[9];
 		memcpy(id, p->info.key_id, sizeof(id));
-		r = open_with_key(v, p, key);  /* may reload v->prot (metadata copy switch): p is stale after */
-		bd_wipe(key, sizeof(key));
+		r = bd_vmk_stretched(p, initial, vmk);
+		if (r == BD_ERR_CORRUPT) {
+			bd_warn("%s; skipped", bd_last_error());
+			last = r;
+			continue;
+		}
+		if (!r)
+			r = bd_prot_open(v, p, vmk);  /* may reload v->prot (metadata copy switch): p is stale after */
+		bd_wipe(vmk, sizeof(vmk));
 		if (!r) {
 			bd_info("unlocked with the %s of protector %s", what, id);
 			return 0;
@@ -221,22 +274,17 @@ int bd_unlock_password(bd_volume *v, const char *pw)
 int bd_unlock_clear_key(bd_volume *v)
 {
 	int found = 0, r, last = BD_ERR_WRONG_KEY;
+	uint8_t vmk[32];
 
 	for (size_t i = 0; i < v->n_prot; i++) {
 		struct bd_prot *p = &v->prot[i];
-		struct bd_datum kd;
-		uint16_t kt;
-		const uint8_t *key;
-		size_t klen;
-		if (kind_of(p->info.type) != 0)
+		if (kind_of(p->info.type) != BD_PROT_CLEAR_KEY)
 			continue;
 		found++;
-		if (!bd_datum_find_child(&p->datum, -1, BD_DT_KEY, &kd) || bd_datum_key(&kd, &kt, &key, &klen) ||
-		    klen < 32) {
-			last = bd_err(BD_ERR_CORRUPT, "clear-key protector %s has no 32-byte key", p->info.key_id);
-			continue;
-		}
-		r = open_with_key(v, p, key);
+		r = bd_vmk_clear(p, vmk);
+		if (!r)
+			r = bd_prot_open(v, p, vmk);
+		bd_wipe(vmk, sizeof(vmk));
 		if (!r)
 			return 0;
 		last = r;
@@ -320,7 +368,11 @@ int bd_unlock_bek(bd_volume *v, const uint8_t *buf, size_t len)
 			if (kind_of(p->info.type) != 0x0200 || match != !pass)
 				continue;
 			found++;
-			r = open_with_key(v, p, bek.key);
+			uint8_t vmk[32];
+			r = bd_vmk_external(p, bek.key, vmk);
+			if (!r)
+				r = bd_prot_open(v, p, vmk);
+			bd_wipe(vmk, sizeof(vmk));
 			if (!r) {
 				bd_wipe(&bek, sizeof(bek));
 				return 0;
