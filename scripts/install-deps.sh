@@ -6,7 +6,7 @@ PKGS="build-essential clang pkg-config libssl-dev libfuse3-dev fuse3 nbdkit nbdk
  libldap-dev libcurl4-openssl-dev libjson-c-dev zlib1g-dev
  dislocker libbde-utils python3-libbde cryptsetup-bin ntfs-3g tpm2-tools xz-utils dosfstools exfatprogs mtools
  slapd ldap-utils python3
- libewf-dev libvhdi-dev libvmdk-dev libqcow-dev ewf-tools qemu-utils gdb aeskeyfind
+ libewf-dev libvhdi-dev libvmdk-dev libqcow-dev ewf-tools qemu-utils gdb aeskeyfind man-db
  samba-ad-dc samba-ad-provision iproute2
  openssl libp11-kit-dev softhsm2 opensc
  swtpm swtpm-tools pesign sbsigntool osslsigncode shim-signed grub-efi-amd64-signed systemd-boot-efi"

@@ -263,14 +263,10 @@ int cli_audit_close(struct cli_audit *a, int exit_code)
 	json_object_object_add(a->root, "result", json_object_new_string(exit_code ? "failed" : "success"));
 	text = json_object_to_json_string_ext(a->root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	len = strlen(text);
-	while (n < len) {
-		ssize_t w = write(a->fd, text + n, len - n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		n += (size_t)w;
-	}
+	if (cli_write_all(a->fd, text, len, 0, false))
+		n = 0;
+	else
+		n = len;
 	if (n < len || write(a->fd, "\n", 1) != 1 || fsync(a->fd) || close(a->fd)) {
 		cli_error("writing the audit record %s failed: %s", a->path, strerror(errno));
 		rc = EXIT_FAILURE_OTHER;

@@ -129,6 +129,8 @@ int cli_open(const char *path, const struct cli_unlock *u, bool writable, bd_vol
  * the protectors and key IDs. Returns an exit code (0 = unlocked).
  */
 int cli_unlock_volume(bd_volume *v, const struct cli_unlock *u);
+/* A GUID as Windows shows it: upper case (out: 37 bytes), in braces when braces (39 bytes). */
+void cli_guid(const uint8_t g[16], char *out, bool braces);
 
 /* The certificate secret kind (cert_unlock.c): was a private key given? cli_cert_load: 0 or an exit code
  * (message printed); the password/PIN comes from its file or is asked for once. */
@@ -188,6 +190,9 @@ int cli_output_commit(struct cli_output *o);
 /* Close; a temporary is removed (the old file stays as it was). */
 void cli_output_abort(struct cli_output *o);
 /* Write a small file (a secret, a key package) whole through cli_output_*. 0 or an exit code. */
+/* Write all of buf (pwrite at off when seekable, else write), through EINTR and short writes:
+ * 0, or -1 with errno set (0: no progress). The one writer of decrypted data and files. */
+int cli_write_all(int fd, const void *buf, size_t len, uint64_t off, bool seekable);
 int cli_write_file(const char *path, const void *buf, size_t len, bool force);
 
 /* ---- output helpers ---- */

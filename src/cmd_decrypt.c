@@ -145,26 +145,11 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len, uint64_t off, bool seekable)
-{
-	while (len) {
-		ssize_t n = seekable ? pwrite(fd, p, len, (off_t)off) : write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Write one chunk; on a regular file skip all-zero blocks (they stay holes). */
 static int emit(int fd, const uint8_t *p, size_t len, uint64_t off, bool sparse)
 {
 	if (!sparse)
-		return write_all(fd, p, len, off, false);
+		return cli_write_all(fd, p, len, off, false);
 	for (size_t i = 0; i < len;) {
 		size_t n = MIN((size_t)SPARSE_BLOCK, len - i);
 		if (is_zero(p + i, n)) {
@@ -174,7 +159,7 @@ static int emit(int fd, const uint8_t *p, size_t len, uint64_t off, bool sparse)
 		size_t k = i + n;
 		while (k < len && !is_zero(p + k, MIN((size_t)SPARSE_BLOCK, len - k)))
 			k += MIN((size_t)SPARSE_BLOCK, len - k);
-		if (write_all(fd, p + i, k - i, off + i, true))
+		if (cli_write_all(fd, p + i, k - i, off + i, true))
 			return -1;
 		i = k;
 	}

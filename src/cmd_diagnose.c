@@ -117,7 +117,8 @@ static int volume_profile(const char *path, int64_t offset, struct bd_diag_opts 
 		struct bd_protector_info p;
 		if (bd_volume_protector(v, i, &p))
 			continue;
-		bool tpm = (p.type & BD_PROT_TPM) || (p.type & 0xFF00) == BD_PROT_TPM_PIN;
+		uint16_t kind = bd_protector_kind(p.type);
+		bool tpm = kind >= BD_PROT_TPM && kind <= BD_PROT_TPM_PIN_STARTUP_KEY_2;
 		if (!tpm)
 			continue;
 		o->has_tpm_protector = 1;

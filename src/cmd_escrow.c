@@ -304,16 +304,6 @@ static int graph_open(const struct dir *d, bd_graph **out)
 	return 0;
 }
 
-static void guid_text(const uint8_t g[16], char out[39])
-{
-	out[0] = '{';
-	bd_guid_format(g, out + 1);
-	for (char *c = out + 1; *c; c++)
-		*c = (char)toupper((unsigned char)*c);
-	out[37] = '}';
-	out[38] = 0;
-}
-
 /* ---- lookup ---- */
 
 #define MAX_QUERIES 64
@@ -388,7 +378,7 @@ static int decrypt_to(bd_volume *v, const char *out, bool force)
 			off += (uint64_t)n;
 			continue;
 		}
-		if (pwrite(fd, buf, (size_t)n, (off_t)off) != n && !(fd == 1 && write(fd, buf, (size_t)n) == n)) {
+		if (cli_write_all(fd, buf, (size_t)n, off, sparse)) {   /* a regular file: pwrite at off (holes skipped) */
 			cli_error("cannot write %s: %s", out, strerror(errno));
 			rc = EXIT_IO;
 			break;
@@ -415,14 +405,14 @@ static void print_entry_text(FILE *o, const struct found *f, bool show)
 	char g[39], s[1024];
 
 	/* every text here comes from the directory: made safe for the terminal */
-	guid_text(e->recovery_guid, g);
+	cli_guid(e->recovery_guid, g, true);
 	fprintf(o, "  %s  created %s\n", g, e->created[0] ? cli_safe(e->created, s, sizeof(s)) : "(unknown)");
 	if (e->dn[0])
 		fprintf(o, "    object:    %s\n", cli_safe(e->dn, s, sizeof(s)));
 	if (e->computer[0])
 		fprintf(o, "    %s %s\n", e->dn[0] ? "computer: " : "device ID:", cli_safe(e->computer, s, sizeof(s)));
 	if (e->has_volume_guid) {
-		guid_text(e->volume_guid, g);
+		cli_guid(e->volume_guid, g, true);
 		fprintf(o, "    volume:    %s\n", g);
 	}
 	if (e->volume_type[0])
@@ -580,10 +570,10 @@ static int cmd_lookup(int argc, char **argv)
 		bd_volume_info(v, &in);
 		for (size_t i = 0; i < in.n_protectors && n_ids < MAX_QUERIES; i++) {
 			struct bd_protector_info p;
-			if (bd_volume_protector(v, i, &p) || (p.type & 0xFF00) != BD_PROT_RECOVERY_PASSWORD)
+			if (bd_volume_protector(v, i, &p) || bd_protector_kind(p.type) != BD_PROT_RECOVERY_PASSWORD)
 				continue;
 			char t[39];
-			guid_text(p.guid, t);
+			cli_guid(p.guid, t, true);
 			bd_escrow_key_id_parse(t, &ids[n_ids++]);
 		}
 		if (!n_ids) {
@@ -887,7 +877,7 @@ static int cmd_backup(int argc, char **argv)
 		struct backup_item *it = &items[n_items];
 		if ((only != (size_t)-1 && i != only) || bd_volume_protector(v, i, &p))
 			continue;
-		if ((p.type & 0xFF00) != BD_PROT_RECOVERY_PASSWORD) {
+		if (bd_protector_kind(p.type) != BD_PROT_RECOVERY_PASSWORD) {
 			if (only == i) {
 				cli_error("protector %s is a %s protector, not a recovery password: only recovery "
 					  "passwords are backed up to AD", id, p.type_name);
@@ -934,7 +924,7 @@ static int cmd_backup(int argc, char **argv)
 		}
 	}
 	char vg[39];
-	guid_text(in.guid, vg);
+	cli_guid(in.guid, vg, true);
 	if (d.json) {
 		printf("{\n  \"computer\": ");
 		cli_json_string(stdout, computer);
@@ -945,7 +935,7 @@ static int cmd_backup(int argc, char **argv)
 		char rg[39];
 		if (!dry_run && !it->written)
 			continue;
-		guid_text(it->rec.recovery_guid, rg);
+		cli_guid(it->rec.recovery_guid, rg, true);
 		if (d.json) {
 			printf("%s\n    {\"dn\": ", shown++ ? "," : "");
 			cli_json_string(stdout, it->dn);

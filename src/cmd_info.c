@@ -17,13 +17,6 @@ static void usage(FILE *f)
 		   "  -h, --help                   this help\n\n%s", cli_unlock_help);
 }
 
-static void guid_upper(const uint8_t g[16], char out[37])
-{
-	bd_guid_format(g, out);
-	for (char *c = out; *c; c++)
-		*c = (char)toupper((unsigned char)*c);
-}
-
 static void pcr_list(uint32_t mask, char *out, size_t len)
 {
 	size_t n = 0;
@@ -70,7 +63,7 @@ static void print_text(const char *path, bd_volume *v, const struct bd_info *in)
 	if (in->encrypted_size && in->encrypted_size != in->volume_size && !(in->state == 4 && in->next_state == 4))
 		printf("Encrypted up to: %llu bytes (conversion watermark)\n", (unsigned long long)in->encrypted_size);
 	printf("Sector size:   %u\n", in->sector_size);
-	guid_upper(in->guid, g);
+	cli_guid(in->guid, g, false);
 	printf("Volume GUID:   {%s}\n", g);
 	char safe[1024];
 	printf("Description:   %s\n", cli_safe(in->description, safe, sizeof(safe)));
@@ -92,7 +85,7 @@ static void print_text(const char *path, bd_volume *v, const struct bd_info *in)
 		char pcr[128];
 		if (bd_volume_protector(v, i, &p))
 			continue;
-		guid_upper(p.guid, g);
+		cli_guid(p.guid, g, false);
 		bd_filetime_format(p.mtime, t, sizeof(t));
 		printf("  %zu. %-20s ID {%s}  key ID %s\n", i + 1, p.type_name, g, p.key_id);
 		printf("     type 0x%04x, modified %s%s%s%s\n", p.type, t, p.label[0] ? ", label \"" : "",
@@ -104,7 +97,7 @@ static void print_text(const char *path, bd_volume *v, const struct bd_info *in)
 		cli_pubkey_text(v, i, "     ");
 		if (!p.usable)
 			printf("     (bdkit cannot use this protector; use another one)\n");
-		if ((p.type & 0xFF00) == 0 && p.type <= 0xFF) {
+		if (bd_protector_kind(p.type) == BD_PROT_CLEAR_KEY) {
 			unsigned rc;
 			if (bd_volume_suspended(v, &rc) == 1) {
 				if (rc)

@@ -10,128 +10,6 @@
 
 #include "repair_cli.h"
 
-/* ---- helpers shared with cmd_repair.c and cmd_metadata.c ---- */
-
-int rcli_load_file(const char *path, size_t max, uint8_t **buf, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	uint8_t *p;
-	size_t n = 0;
-
-	*buf = NULL;
-	if (fd < 0) {
-		cli_error("cannot open %s: %s", path, strerror(errno));
-		return EXIT_IO;
-	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
-		cli_error("%s: not a regular file of at most %zu bytes", path, max);
-		close(fd);
-		return EXIT_USAGE;
-	}
-	p = malloc((size_t)st.st_size + 1);
-	if (!p) {
-		close(fd);
-		cli_error("out of memory");
-		return EXIT_FAILURE_OTHER;
-	}
-	while (n < (size_t)st.st_size) {
-		ssize_t r = read(fd, p + n, (size_t)st.st_size - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	if (n != (size_t)st.st_size) {
-		free(p);
-		cli_error("reading %s failed", path);
-		return EXIT_IO;
-	}
-	*buf = p;
-	*len = n;
-	return 0;
-}
-
-bool rcli_has_secret(const struct cli_unlock *u)
-{
-	return cli_unlock_has_secret(u);
-}
-
-void rcli_guid(const uint8_t g[16], char out[39])
-{
-	char t[37];
-
-	bd_guid_format(g, t);
-	for (char *c = t; *c; c++)
-		*c = (char)toupper((unsigned char)*c);
-	snprintf(out, 39, "{%s}", t);
-}
-
-int rcli_kp_mismatch(bd_volume *v)
-{
-	struct bd_info ki;
-	char kg[39];
-
-	bd_volume_info(v, &ki);
-	rcli_guid(ki.guid, kg);
-	cli_error("the key package is for volume %s and none of its protectors accepts the secret: "
-		  "it belongs to another volume, or the secret is wrong", kg);
-	return EXIT_WRONG_KEY;
-}
-
-/* BDKIT_FAULT_RANGES (tests only): "start:len,start:len" byte ranges of the input that fail with EIO. */
-int rcli_open_io(const char *path, bool writable, struct bd_io **io)
-{
-	const char *env = getenv("BDKIT_FAULT_RANGES");
-	uint64_t *ranges = NULL;
-	size_t n = 0;
-	int r;
-
-	if (writable && (r = cli_lock_source(path, true)))
-		return r;
-	r = bd_io_open(path, writable ? BD_IO_RDWR : BD_IO_RDONLY, io);
-	if (r)
-		return cli_fail(r, path);
-	if (!env || !*env)
-		return 0;
-	char *copy = strdup(env), *save = NULL;
-	if (!copy) {
-		bd_io_close(*io);
-		return EXIT_FAILURE_OTHER;
-	}
-	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *colon = strchr(tok, ':');
-		uint64_t s, l;
-		if (!colon) {
-			free(copy);
-			free(ranges);
-			bd_io_close(*io);
-			cli_error("BDKIT_FAULT_RANGES: '%s' is not start:len", tok);
-			return EXIT_USAGE;
-		}
-		*colon = 0;
-		uint64_t *nr = realloc(ranges, (n + 1) * 2 * sizeof(uint64_t));
-		if (!nr || cli_parse_size(tok, &s) || cli_parse_size(colon + 1, &l)) {
-			free(nr ? nr : ranges);
-			free(copy);
-			bd_io_close(*io);
-			cli_error("BDKIT_FAULT_RANGES: bad range '%s:%s'", tok, colon + 1);
-			return EXIT_USAGE;
-		}
-		ranges = nr;
-		ranges[2 * n] = s;
-		ranges[2 * n + 1] = l;
-		n++;
-	}
-	free(copy);
-	cli_warn("test-only fault injection: %zu range(s) of %s fail with EIO (BDKIT_FAULT_RANGES)", n, path);
-	r = bd_io_fault_wrap(*io, ranges, n, -1, io);
-	free(ranges);
-	return r ? cli_fail(r, path) : 0;
-}
-
 /* ---- keypackage ---- */
 
 static void usage(FILE *f)
@@ -160,7 +38,7 @@ static void print_info(const uint8_t *buf, size_t len, const struct bd_keypackag
 	const char *fmt = in->format == BD_KP_BDKIT ? "bdkit key package" :
 			  in->format == BD_KP_BACKUP ? "bdkit metadata backup" : "foreign file with a metadata block";
 
-	rcli_guid(in->guid, g);
+	cli_guid(in->guid, g, true);
 	if (json) {
 		printf("{\"format\":");
 		cli_json_string(stdout, fmt);
@@ -207,7 +85,7 @@ static void print_info(const uint8_t *buf, size_t len, const struct bd_keypackag
 		struct bd_protector_info p;
 		if (bd_keypackage_protector(buf, len, i, &p))
 			continue;
-		rcli_guid(p.guid, g);
+		cli_guid(p.guid, g, true);
 		if (json) {
 			printf("%s{\"type\":", i ? "," : "");
 			cli_json_string(stdout, p.type_name);
@@ -328,7 +206,7 @@ int cmd_keypackage(int argc, char **argv)
 		struct bd_info info;
 		char g[39];
 		bd_volume_info(v, &info);
-		rcli_guid(info.guid, g);
+		cli_guid(info.guid, g, true);
 		if (!cli_quiet)
 			fprintf(stderr, "bdkit: key package of volume %s written to %s (%zu bytes); keep it with the "
 				"recovery password, apart from the volume\n", g, out, len);

@@ -164,7 +164,7 @@ static int write_keyfile(const char *path, bool force, const struct bd_memkeys_r
 		}
 	} else {
 		char g[39];
-		rcli_guid(vi->guid, g);
+		cli_guid(vi->guid, g, true);
 		fprintf(f, "# bdkit memkeys %s: keys proven by volume %s (%s); use with --vmk-file FILE or --fvek-file FILE\n",
 			BDKIT_VERSION, g, volume);
 		if (res->vmk_found) {
@@ -378,7 +378,7 @@ int cmd_memkeys(int argc, char **argv)
 		       res.complete ? "true" : "false", res.seconds, (unsigned long long)res.raw_tested, res.n_keys);
 		if (volume) {
 			char g[39];
-			rcli_guid(vi.guid, g);
+			cli_guid(vi.guid, g, true);
 			printf("  \"volume\": ");
 			cli_json_string(stdout, volume);
 			printf(",\n  \"volume_guid\": \"%s\",\n  \"method\": \"%s\",\n", g, vi.method_name);

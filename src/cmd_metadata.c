@@ -48,7 +48,7 @@ static int report(bd_volume *v, const struct bd_salvage_source *src, bool json, 
 
 	bd_metadata_health(v, &h);
 	bd_volume_info(v, &in);
-	rcli_guid(in.guid, g);
+	cli_guid(in.guid, g, true);
 	*healthy = h.header_ok;
 	for (int i = 0; i < 3; i++)
 		if (h.copy_status[i] != BD_COPY_OK || h.copy_stale[i])
@@ -234,7 +234,7 @@ int cmd_metadata(int argc, char **argv)
 		unsigned done;
 		bool healthy;
 		bd_volume_info(v, &in);
-		rcli_guid(in.guid, g);
+		cli_guid(in.guid, g, true);
 		if (!bpath) {
 			char ts[32];
 			time_t now = time(NULL);

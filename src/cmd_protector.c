@@ -8,24 +8,16 @@
 #include <time.h>
 
 #include "protector_cli.h"
+#ifdef BDKIT_TEST_HOOKS
+#include "fault_io.h"
+#endif
 #include "pubkey_cli.h"
 
 /* ---- shared with suspend/resume (protector_cli.h) ---- */
 
-void pcli_guid(const uint8_t g[16], char out[39])
-{
-	char t[37];
-
-	bd_guid_format(g, t);
-	for (char *c = t; *c; c++)
-		*c = (char)toupper((unsigned char)*c);
-	snprintf(out, 39, "{%s}", t);
-}
-
 int pcli_open(const char *path, const struct cli_unlock *u, bool writable, bool unlock, bd_volume **v)
 {
 	struct bd_open_opts o = { .offset = u->offset, .writable = writable, .ignore_integrity = u->ignore_integrity };
-	const char *fail = getenv("BDKIT_FAIL_WRITES_AFTER");
 	struct bd_io *io;
 	int r, rc;
 
@@ -36,12 +28,16 @@ int pcli_open(const char *path, const struct cli_unlock *u, bool writable, bool 
 	r = bd_io_open(path, writable ? BD_IO_RDWR : BD_IO_RDONLY, &io);
 	if (r)
 		return cli_fail(r, path);
+#ifdef BDKIT_TEST_HOOKS
+	/* test builds only (bdkit-test): writes after the first N fail (crash tests) */
+	const char *fail = getenv("BDKIT_FAIL_WRITES_AFTER");
 	if (fail && *fail) {
 		cli_warn("test-only fault injection: writes after the first %s fail (BDKIT_FAIL_WRITES_AFTER)", fail);
 		r = bd_io_fault_wrap(io, NULL, 0, strtol(fail, NULL, 10), &io);
 		if (r)
 			return cli_fail(r, path);
 	}
+#endif
 	r = bd_volume_open_io(io, &o, v);
 	if (r)
 		return cli_fail(r, path);
@@ -138,7 +134,7 @@ static void list(bd_volume *v, bool json)
 		char g[39], t[40];
 		if (bd_volume_protector(v, i, &p))
 			continue;
-		pcli_guid(p.guid, g);
+		cli_guid(p.guid, g, true);
 		bd_filetime_format(p.mtime, t, sizeof(t));
 		if (json) {
 			printf("%s{\"number\":%zu,\"id\":\"%s\",\"key_id\":\"%s\",\"type\":", i ? "," : "", i + 1, g,
@@ -164,7 +160,7 @@ static void print_new(const struct bd_protector_new *n, uint16_t type, bool json
 {
 	char g[39];
 
-	pcli_guid(n->guid, g);
+	cli_guid(n->guid, g, true);
 	if (json) {
 		printf("{\"id\":\"%s\",\"type\":", g);
 		cli_json_string(stdout, type == BD_PROT_RECOVERY_PASSWORD ? "recovery password" :
@@ -457,7 +453,7 @@ int cmd_protector(int argc, char **argv)
 			struct bd_protector_info p;
 			char rp[56], g[39];
 			if ((only != (size_t)-1 && i != only) || bd_volume_protector(v, i, &p) ||
-			    (only == (size_t)-1 && (p.type & 0xFF00) != BD_PROT_RECOVERY_PASSWORD))
+			    (only == (size_t)-1 && bd_protector_kind(p.type) != BD_PROT_RECOVERY_PASSWORD))
 				continue;
 			r = bd_volume_recovery_password(v, i, rp);
 			if (r) {
@@ -466,7 +462,7 @@ int cmd_protector(int argc, char **argv)
 				rc = cli_fail(r, "reveal");
 				goto out;
 			}
-			pcli_guid(p.guid, g);
+			cli_guid(p.guid, g, true);
 			if (json)
 				printf("%s{\"id\":\"%s\",\"recovery_password\":\"%s\"}", shown ? "," : "", g, rp);
 			else if (only != (size_t)-1)
@@ -512,7 +508,7 @@ int cmd_protector(int argc, char **argv)
 			bd_volume_info(v, &in);
 			for (size_t i = 0; i < in.n_protectors; i++) {
 				struct bd_protector_info p;
-				if (bd_volume_protector(v, i, &p) || (p.type & 0xFF00) != BD_PROT_RECOVERY_PASSWORD)
+				if (bd_volume_protector(v, i, &p) || bd_protector_kind(p.type) != BD_PROT_RECOVERY_PASSWORD)
 					continue;
 				n++;
 				ti = i;
@@ -550,7 +546,7 @@ int cmd_protector(int argc, char **argv)
 	}
 	char g[39];
 	if (!strcmp(sub, "remove")) {
-		pcli_guid(target.guid, g);
+		cli_guid(target.guid, g, true);
 		if (!cli_quiet)
 			fprintf(stderr, "bdkit: removed the %s protector %s\n", target.type_name, g);
 		rc = EXIT_OK;
@@ -558,7 +554,7 @@ int cmd_protector(int argc, char **argv)
 	}
 	if (!strcmp(sub, "rotate")) {
 		type = BD_PROT_RECOVERY_PASSWORD;
-		pcli_guid(target.guid, g);
+		cli_guid(target.guid, g, true);
 		if (!cli_quiet)
 			fprintf(stderr, "bdkit: recovery password %s replaced; the old one no longer opens the volume\n", g);
 	}

@@ -55,9 +55,7 @@ static void usage(FILE *f)
 		   "      --json                 the final report as JSON on stdout\n"
 		   "      --assume-eow           the volume header is gone and the volume was being encrypted\n"
 		   "                             (encrypt-on-write): take all-zero sectors as never written\n"
-		   "  -h, --help                 this help\n\n%s\n"
-		   "Test-only: BDKIT_FAULT_RANGES=\"start:len,...\" makes those byte ranges of SOURCE fail with\n"
-		   "EIO; BDKIT_REPAIR_STOP_AFTER=BYTES stops as if interrupted once that much is done.\n",
+		   "  -h, --help                 this help\n\n%s",
 		   cli_unlock_help);
 }
 
@@ -227,21 +225,6 @@ static bool all_zero(const uint8_t *p, size_t n)
 	return true;
 }
 
-static int pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Write a chunk; zero 4 KiB blocks of a regular file stay (or become) holes. */
 static int emit(struct output *o, const uint8_t *p, size_t len, uint64_t off)
 {
@@ -249,12 +232,12 @@ static int emit(struct output *o, const uint8_t *p, size_t len, uint64_t off)
 		size_t n = MINU((size_t)4096, len - i);
 		if (o->regular && n == 4096 && all_zero(p + i, n)) {
 			if (!o->fresh && fallocate(o->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(off + i),
-						   (off_t)n) && pwrite_all(o->fd, p + i, n, off + i))
+						   (off_t)n) && cli_write_all(o->fd, p + i, n, off + i, true))
 				return -1;
 			i += n;
 			continue;
 		}
-		if (pwrite_all(o->fd, p + i, n, off + i))
+		if (cli_write_all(o->fd, p + i, n, off + i, true))
 			return -1;
 		i += n;
 	}
@@ -574,10 +557,12 @@ int cmd_repair(int argc, char **argv)
 			int digits = 0, other = 0;
 			for (char *p = s; *p; p++)
 				*p >= '0' && *p <= '9' ? digits++ : (*p != '-' && *p != ' ') ? other++ : 0;
+			/* the locked buffer itself is handed over (cli_unlock_free wipes it): no copy */
 			if (digits == 48 && !other)
-				u.recovery_password = strdup(s);
+				u.recovery_password = s;
 			else
-				u.password = strdup(s);
+				u.password = s;
+			s = NULL;
 		}
 		if (s)
 			cli_secret_free(s, strlen(s));
@@ -627,7 +612,7 @@ int cmd_repair(int argc, char **argv)
 
 	struct bd_info info;
 	bd_volume_info(v, &info);
-	rcli_guid(info.guid, g);
+	cli_guid(info.guid, g, true);
 	cli_audit_input(&audit, source, v);
 	cli_audit_volume(&audit, v);
 	cli_audit_set(&audit, "metadata_source", src.text);
@@ -720,10 +705,13 @@ int cmd_repair(int argc, char **argv)
 		rc = EXIT_FAILURE_OTHER;
 		goto out;
 	}
-	const char *stop_env = getenv("BDKIT_REPAIR_STOP_AFTER");
 	uint64_t stop_after = 0, done_now = 0, todo = 0;
+#ifdef BDKIT_TEST_HOOKS
+	/* test builds only (bdkit-test): stop as if interrupted once this much is done */
+	const char *stop_env = getenv("BDKIT_REPAIR_STOP_AFTER");
 	if (stop_env && cli_parse_size(stop_env, &stop_after))
 		stop_after = 0;
+#endif
 	for (size_t i = 0; i < map.n; i++)
 		if (map.r[i].st == '?')
 			todo += map.r[i].len;

@@ -164,10 +164,22 @@ void cli_unlock_init(struct cli_unlock *u)
 static void wipe_str(char **s)
 {
 	if (*s) {
-		explicit_bzero(*s, strlen(*s));
-		free(*s);
+		cli_secret_free(*s, strlen(*s));
 		*s = NULL;
 	}
+}
+
+/* A copy of a secret in locked memory (never strdup: the heap copy would outlive its wipe). */
+static char *secret_strdup(const char *arg)
+{
+	size_t n = strlen(arg);
+	char *s = calloc(1, n + 1);
+
+	if (s) {
+		mlock(s, n + 1);
+		memcpy(s, arg, n);
+	}
+	return s;
 }
 
 void cli_unlock_free(struct cli_unlock *u)
@@ -255,7 +267,8 @@ int cli_unlock_option(struct cli_unlock *u, int opt, char *arg)
 	if (*slot && (opt == OPT_RECOVERY_PASSWORD || opt == OPT_PASSWORD || opt == OPT_FVEK || opt == OPT_VMK))
 		wipe_str(slot);
 	free(*slot);
-	*slot = strdup(arg);
+	*slot = opt == OPT_RECOVERY_PASSWORD || opt == OPT_PASSWORD || opt == OPT_FVEK || opt == OPT_VMK ?
+		secret_strdup(arg) : strdup(arg);
 	/* gone from ps and /proc/PID/cmdline from now on (the process keeps its own copy) */
 	if (secret)
 		explicit_bzero(arg, strlen(arg));
@@ -553,6 +566,20 @@ int cli_open(const char *path, const struct cli_unlock *u, bool writable, bd_vol
 	return 0;
 }
 
+void cli_guid(const uint8_t g[16], char *out, bool braces)
+{
+	char *t = out + (braces ? 1 : 0);
+
+	bd_guid_format(g, t);
+	for (char *c = t; *c; c++)
+		*c = (char)toupper((unsigned char)*c);
+	if (braces) {
+		out[0] = '{';
+		out[37] = '}';
+		out[38] = 0;
+	}
+}
+
 static void list_protectors(bd_volume *v)
 {
 	struct bd_info info;
@@ -565,9 +592,7 @@ static void list_protectors(bd_volume *v)
 		char g[37];
 		if (bd_volume_protector(v, i, &p))
 			continue;
-		bd_guid_format(p.guid, g);
-		for (char *c = g; *c; c++)
-			*c = (char)toupper((unsigned char)*c);
+		cli_guid(p.guid, g, false);
 		fprintf(stderr, "  %-20s ID {%s}%s%s\n", p.type_name, g,
 			p.type == BD_PROT_RECOVERY_PASSWORD ? "  recovery screen key ID: " : "",
 			p.type == BD_PROT_RECOVERY_PASSWORD ? p.key_id : "");
@@ -650,11 +675,8 @@ static int recovery_key_file(bd_volume *v, const char *path, char *text, size_t 
 		}
 		if (!match) {
 			char gs[37] = "";
-			if (kf->has_guid) {
-				bd_guid_format(kf->guid, gs);
-				for (char *c = gs; *c; c++)
-					*c = (char)toupper((unsigned char)*c);
-			}
+			if (kf->has_guid)
+				cli_guid(kf->guid, gs, false);
 			cli_error("%s is the recovery key of protector %s%s%s (key ID %s), which this volume does not have: "
 				  "it belongs to another volume (the recovery screen shows the key ID to look for)", path,
 				  kf->has_guid ? "{" : "", kf->has_guid ? gs : kf->key_id, kf->has_guid ? "}" : "...",
@@ -1040,6 +1062,24 @@ void cli_output_abort(struct cli_output *o)
 	o->tmp = o->path = NULL;
 }
 
+int cli_write_all(int fd, const void *buf, size_t len, uint64_t off, bool seekable)
+{
+	const uint8_t *p = buf;
+
+	errno = 0;
+	while (len) {
+		ssize_t n = seekable ? pwrite(fd, p, len, (off_t)off) : write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int cli_write_file(const char *path, const void *buf, size_t len, bool force)
 {
 	struct cli_output o;
@@ -1048,17 +1088,10 @@ int cli_write_file(const char *path, const void *buf, size_t len, bool force)
 
 	if (rc)
 		return rc;
-	while (len) {
-		ssize_t n = write(o.fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			cli_error("writing %s failed: %s", path, n ? strerror(errno) : "no progress");
-			cli_output_abort(&o);
-			return EXIT_IO;
-		}
-		p += n;
-		len -= (size_t)n;
+	if (cli_write_all(o.fd, p, len, 0, false)) {
+		cli_error("writing %s failed: %s", path, errno ? strerror(errno) : "no progress");
+		cli_output_abort(&o);
+		return EXIT_IO;
 	}
 	return cli_output_commit(&o);
 }

@@ -264,13 +264,6 @@ static int progress(uint64_t done, uint64_t total, void *ud)
 	return interrupted;
 }
 
-static void upper_guid(const uint8_t g[16], char out[37])
-{
-	bd_guid_format(g, out);
-	for (char *p = out; *p; p++)
-		*p = (char)toupper((unsigned char)*p);
-}
-
 int create_cli_run(struct create_cli *c, struct bd_io *target, const char *target_name)
 {
 	struct bd_create_result res;
@@ -357,7 +350,7 @@ int create_cli_run(struct create_cli *c, struct bd_io *target, const char *targe
 		printf("]}\n");
 	} else {
 		cli_human_size(res.size, human, sizeof(human));
-		upper_guid(res.volume_guid, g);
+		cli_guid(res.volume_guid, g, false);
 		printf("Created a %s BitLocker volume on %s\n", human, target_name);
 		printf("  Volume GUID:   {%s}\n", g);
 		printf("  Method:        %s, %u-byte sectors%s%s\n", bd_method_short_name(res.method),
@@ -366,16 +359,16 @@ int create_cli_run(struct create_cli *c, struct bd_io *target, const char *targe
 		       (unsigned long long)res.meta_offset[0], (unsigned long long)res.meta_offset[1],
 		       (unsigned long long)res.meta_offset[2], (unsigned long long)res.virt_offset);
 		if (res.has_password) {
-			upper_guid(res.password_guid, g);
+			cli_guid(res.password_guid, g, false);
 			printf("  Password protector      ID {%s}\n", g);
 		}
 		if (res.has_startup_key) {
-			upper_guid(res.bek_guid, g);
+			cli_guid(res.bek_guid, g, false);
 			printf("  Startup key protector   ID {%s}%s%s\n", g, *bek_path ? "\n    saved as " : "",
 			       bek_path);
 		}
 		if (res.has_recovery) {
-			upper_guid(res.recovery_guid, g);
+			cli_guid(res.recovery_guid, g, false);
 			printf("  Recovery password protector ID {%s} (key ID %.8s)\n", g, g);
 			if (*rk_path)
 				printf("    saved as %s\n", rk_path);

@@ -6,7 +6,7 @@
 #include "cli.h"
 
 /* Open VOLUME read-write (or read-only) and unlock it; 0 or an exit code (message printed).
- * Test hook: BDKIT_FAIL_WRITES_AFTER=N makes every write after the first N fail (crash tests). */
+ * Test builds (bdkit-test) only: BDKIT_FAIL_WRITES_AFTER=N makes every write after the first N fail. */
 int pcli_open(const char *path, const struct cli_unlock *u, bool writable, bool unlock, bd_volume **v);
 /* The backup file for a change: given, or VOLUME.bdkit-backup-<UTC time>[-k].bdkp beside a regular
  * file (the working directory for devices). */
@@ -18,7 +18,5 @@ int pcli_change(bd_volume *v, const char *path, const char *backup, int force,
 		char *backup_used, size_t blen);
 /* Print the "what now" lines after a failed change. */
 void pcli_failed(int r, const char *what, int written, const char *path, const char *backup);
-/* Upper-case {GUID}. */
-void pcli_guid(const uint8_t g[16], char out[39]);
 
 #endif /* BDKIT_PROTECTOR_CLI_H */

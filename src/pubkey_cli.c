@@ -29,7 +29,7 @@ static bool is_pubkey(bd_volume *v, size_t i)
 {
 	struct bd_protector_info p;
 
-	return !bd_volume_protector(v, i, &p) && p.type > 0xFF && (p.type & 0xFF00) == BD_PROT_PUBLIC_KEY;
+	return !bd_volume_protector(v, i, &p) && bd_protector_kind(p.type) == BD_PROT_PUBLIC_KEY;
 }
 
 void cli_pubkey_text(bd_volume *v, size_t i, const char *indent)

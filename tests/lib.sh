@@ -3,6 +3,9 @@
 : "${BUILD:=build}"
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BDKIT="$TOP/$BUILD/bdkit"
+# the same CLI built with its test hooks (-DBDKIT_TEST_HOOKS): BDKIT_FAULT_RANGES, BDKIT_FAIL_WRITES_AFTER,
+# BDKIT_REPAIR_STOP_AFTER; the product bdkit reads none of them
+BDKIT_HOOKS="$TOP/$BUILD/bdkit-test"
 SHARED="$TOP/../shared"
 # Real Windows volumes, unpacked once (sparse) into a cache beside the build.
 IMGDIR="$TOP/$BUILD/testdata/bitlk-images"

@@ -88,3 +88,17 @@ for f in "$MAN"/*.1; do
 	echo "$see" | grep -q "^\\.BR $p (1)" && pass "man: bdkit(1) SEE ALSO has $p" ||
 		fail "man: bdkit(1) SEE ALSO lacks $p"
 done
+
+# ---- test hooks are not in the product (issue 10 item 4) ----
+# bdkit neither has the fault injector nor reads BDKIT_* test variables; bdkit-test (the same CLI
+# built with -DBDKIT_TEST_HOOKS) does, and the tests that inject faults use it.
+hooks=$(strings "$BDKIT" | grep -E 'BDKIT_(FAULT_RANGES|FAIL_WRITES_AFTER|REPAIR_STOP_AFTER)|fault injection' | head -3)
+[ -z "$hooks" ] && pass "hooks: bdkit holds no test hook (no BDKIT_* test variable, no fault injector)" ||
+	fail "hooks: bdkit still holds: $hooks"
+strings "$BDKIT_HOOKS" | grep -q BDKIT_FAULT_RANGES && pass "hooks: bdkit-test has them (the tests use it)" ||
+	fail "hooks: bdkit-test lacks BDKIT_FAULT_RANGES"
+"$BDKIT" repair --help 2>&1 | grep -q 'BDKIT_' && fail "hooks: bdkit repair --help names a test variable" ||
+	pass "hooks: bdkit repair --help names no test variable"
+nm -D --defined-only "$BDKIT" 2>/dev/null | grep -q bd_io_fault_wrap && fail "hooks: bd_io_fault_wrap exported" ||
+	{ grep -q bd_io_fault_wrap "$TOP/include/bdkit/bdkit.h" && fail "hooks: bd_io_fault_wrap still in the public header" ||
+		pass "hooks: bd_io_fault_wrap is no public API"; }

@@ -393,7 +393,7 @@ fi
 # ---- finding 11: a rotated recovery password is shown and saved before the first write ----
 cp --sparse=always "$IMGDIR/bitlk-aes-xts-128.img" "$H/R.img"
 mkdir -p "$TMP/keys"
-BDKIT_FAIL_WRITES_AFTER=0 "$BDKIT" -q protector rotate "$H/R.img" --recovery-password-file "$TMP/rp-xts" \
+BDKIT_FAIL_WRITES_AFTER=0 "$BDKIT_HOOKS" -q protector rotate "$H/R.img" --recovery-password-file "$TMP/rp-xts" \
 	--recovery-key-file "$TMP/keys" --backup "$TMP/r.bdkp" >"$TMP/out" 2>"$TMP/err"
 rc=$?
 new=$(sed -n 's/^Recovery password: *//p' "$TMP/out")

@@ -213,7 +213,7 @@ EOF
 expect "an existing audit record is never replaced" 11 "never replaced" -- decrypt "$SRC" --recovery-password "$RP" -o "$W/out2.img" --audit "$W/a.json"
 rm -f "$W/out.img" "$W/out2.img"
 printf '%s' "$RP" >"$W/rp"
-BDKIT_FAULT_RANGES=40000000:65536 "$BDKIT" -q repair "$SRC" -o "$W/rep.img" --recovery-password-file "$W/rp" --audit "$W/r.json" >/dev/null 2>&1
+BDKIT_FAULT_RANGES=40000000:65536 "$BDKIT_HOOKS" -q repair "$SRC" -o "$W/rep.img" --recovery-password-file "$W/rp" --audit "$W/r.json" >/dev/null 2>&1
 python3 - "$W/r.json" "$(sha256sum <"$W/rep.img" | cut -c1-64)" <<'EOF' 2>"$W/err"
 import json, sys
 d = json.load(open(sys.argv[1]))

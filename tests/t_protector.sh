@@ -383,7 +383,7 @@ V="$TMP/$IMG.img"
 orig=$(sha "$V")
 for k in 0 1 2 3 4; do
 	rm -f "$TMP/crash.bdkp"
-	BDKIT_FAIL_WRITES_AFTER=$k "$BDKIT" -q protector rotate "$V" --recovery-password-file "$TMP/rp0" \
+	BDKIT_FAIL_WRITES_AFTER=$k "$BDKIT_HOOKS" -q protector rotate "$V" --recovery-password-file "$TMP/rp0" \
 		--backup "$TMP/crash.bdkp" >"$TMP/crash.out" 2>"$TMP/err"
 	rc=$?
 	secret rpn "$(sed -n 's/^Recovery password: *//p' "$TMP/crash.out")"

@@ -157,7 +157,7 @@ before=$(sha "$SRC")
 rm -f "$TMP/out.img" "$TMP/out.img.map"
 # sector 0, inside copy 1, MFT-free data areas, the end
 FAULTS="0:512,$((C1 + 4096)):100,1M:4096,40000000:70000,$((104857600 - 600)):600"
-BDKIT_FAULT_RANGES=$FAULTS "$BDKIT" -q repair "$SRC" -o "$TMP/out.img" --recovery-password-file "$TMP/rp" --json \
+BDKIT_FAULT_RANGES=$FAULTS "$BDKIT_HOOKS" -q repair "$SRC" -o "$TMP/out.img" --recovery-password-file "$TMP/rp" --json \
 	>"$TMP/rep.json" 2>"$TMP/err"
 rc=$?
 # compare CHECK: every differing byte lies in a reported range, and the reported ranges are zero
@@ -200,23 +200,23 @@ fi
 # 4. interrupt and resume (with the same faults): identical to the uninterrupted run
 cp "$TMP/out.img" "$TMP/full.img"
 rm -f "$TMP/out.img" "$TMP/out.img.map"
-BDKIT_FAULT_RANGES=$FAULTS BDKIT_REPAIR_STOP_AFTER=37M "$BDKIT" -q repair "$SRC" -o "$TMP/out.img" \
+BDKIT_FAULT_RANGES=$FAULTS BDKIT_REPAIR_STOP_AFTER=37M "$BDKIT_HOOKS" -q repair "$SRC" -o "$TMP/out.img" \
 	--recovery-password-file "$TMP/rp" >/dev/null 2>"$TMP/err"
 rc=$?
 [ $rc = 12 ] && grep -q '?$' "$TMP/out.img.map" && pass "interrupted run: exit 12, map keeps the untried part" ||
 	fail "interrupt: rc $rc $(grep -v warning "$TMP/err" | head -1)"
-BDKIT_FAULT_RANGES=$FAULTS "$BDKIT" -q repair "$SRC" -o "$TMP/out.img" --resume "$TMP/out.img.map" \
+BDKIT_FAULT_RANGES=$FAULTS "$BDKIT_HOOKS" -q repair "$SRC" -o "$TMP/out.img" --resume "$TMP/out.img.map" \
 	--recovery-password-file "$TMP/rp" >/dev/null 2>"$TMP/err"
 rc=$?
 [ $rc = 0 ] && cmp -s "$TMP/out.img" "$TMP/full.img" && ! grep -q '?$' "$TMP/out.img.map" &&
 	pass "resumed run: output identical to the uninterrupted one" || fail "resume: rc $rc $(grep -v warning "$TMP/err" | head -1)"
 # a real SIGINT leaves a map that resumes to the same result
 rm -f "$TMP/out.img" "$TMP/out.img.map"
-BDKIT_FAULT_RANGES=$FAULTS "$BDKIT" -q repair "$SRC" -o "$TMP/out.img" --recovery-password-file "$TMP/rp" >/dev/null 2>&1 &
+BDKIT_FAULT_RANGES=$FAULTS "$BDKIT_HOOKS" -q repair "$SRC" -o "$TMP/out.img" --recovery-password-file "$TMP/rp" >/dev/null 2>&1 &
 pid=$!
 for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do [ -s "$TMP/out.img.map" ] && break; sleep 0.1; done
 kill -INT $pid 2>/dev/null; wait $pid
-BDKIT_FAULT_RANGES=$FAULTS "$BDKIT" -q repair "$SRC" -o "$TMP/out.img" --resume "$TMP/out.img.map" \
+BDKIT_FAULT_RANGES=$FAULTS "$BDKIT_HOOKS" -q repair "$SRC" -o "$TMP/out.img" --resume "$TMP/out.img.map" \
 	--recovery-password-file "$TMP/rp" >/dev/null 2>"$TMP/err"
 [ $? = 0 ] && cmp -s "$TMP/out.img" "$TMP/full.img" && pass "ctrl-C then --resume: identical output" ||
 	fail "ctrl-C resume: $(grep -v warning "$TMP/err" | head -1)"
@@ -301,7 +301,7 @@ fi
 [ "$(wc -l <"$TMP/ls.plain")" -ge 4 ] || fail "could not build the plain NTFS test image"
 # header destroyed, a data range unreadable: output = plain image except the reported ranges; files listed
 dd if=/dev/zero of="$TMP/enc.img" bs=512 count=1 conv=notrunc 2>/dev/null
-BDKIT_FAULT_RANGES="20M:8192" "$BDKIT" -q repair "$TMP/enc.img" -o "$TMP/out.img" --password-file "$TMP/pw" --json \
+BDKIT_FAULT_RANGES="20M:8192" "$BDKIT_HOOKS" -q repair "$TMP/enc.img" -o "$TMP/out.img" --password-file "$TMP/pw" --json \
 	>"$TMP/rep.json" 2>"$TMP/err"
 rc=$?
 cp --sparse=always "$TMP/plain.img" "$TMP/ref.img"; truncate -s "$(stat -c %s "$TMP/out.img")" "$TMP/ref.img"
@@ -312,7 +312,7 @@ ntfsls -R -f "$TMP/out.img" >"$TMP/ls.out" 2>/dev/null
 cmp -s "$TMP/ls.plain" "$TMP/ls.out" && pass "ntfsls -R lists the same files on the salvaged volume" || fail "ntfsls differs: $(cat "$TMP/ls.out")"
 # $MFT's first records unreadable: the report says so, and its advice (copy from $MFTMirr) brings the files back
 mft=$(python3 -c "import struct,sys; d=open(sys.argv[1],'rb').read(512); print(struct.unpack('<Q',d[0x30:0x38])[0]*struct.unpack('<H',d[11:13])[0]*d[13])" "$TMP/plain.img")
-BDKIT_FAULT_RANGES="$mft:4096" "$BDKIT" -q repair "$TMP/enc.img" -o "$TMP/out.img" -f --password-file "$TMP/pw" --json \
+BDKIT_FAULT_RANGES="$mft:4096" "$BDKIT_HOOKS" -q repair "$TMP/enc.img" -o "$TMP/out.img" -f --password-file "$TMP/pw" --json \
 	>"$TMP/rep.json" 2>"$TMP/err"
 if grep -q '"\$MFT","offset":'"$mft"',"state":"damaged' "$TMP/rep.json" && grep -q '"\$MFTMirr","offset":[0-9]*,"state":"ok"' "$TMP/rep.json"; then
 	pass "report: \$MFT damaged, \$MFTMirr intact"

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fault_io.h"
 #include "internal.h"
 #include "writer.h"
 

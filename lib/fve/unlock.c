@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "aesni.h"
 #include "crypto.h"
 #include "repair.h"
 #include "volume.h"
@@ -158,7 +159,31 @@ static int unlock_key_package(bd_volume *v, const struct bd_blob *b, const struc
 	return r;
 }
 
+/*
+ * Key material of an unlock passes through this thread's stack and vector registers (OpenSSL's
+ * AES-CCM, the key expansion), where a core dump would find it later: overwrite the stack the
+ * returned calls used below this frame, and the registers.
+ */
+__attribute__((noinline)) static void scrub_stack(void)
+{
+	uint8_t pad[64 * 1024];
+
+	explicit_bzero(pad, sizeof(pad));
+	__asm__ volatile("" : : "r"(pad) : "memory");
+}
+
+static int door(bd_volume *v, const struct bd_secrets *s);
+
 int bd_unlock(bd_volume *v, const struct bd_secrets *s)
+{
+	int r = door(v, s);
+
+	scrub_stack();
+	bd_aes_scrub();
+	return r;
+}
+
+static int door(bd_volume *v, const struct bd_secrets *s)
 {
 	int r = BD_ERR_NO_PROTECTOR;
 

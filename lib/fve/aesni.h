@@ -25,6 +25,8 @@ struct bd_aes_key {
 
 /* The best level this CPU offers (BD_AES_REF where AES-NI is missing or not x86). */
 int bd_aes_cpu_level(void);
+/* Zero the vector registers of the calling thread (round keys linger there after a call). */
+void bd_aes_scrub(void);
 /* Vector width in 32-bit words for the Elephant diffusers at this level: 16 (AVX-512), 8 (AVX2), 0. */
 int bd_aes_simd_width(int level);
 /* key: 16 or 32 bytes. Needs level >= BD_AES_NI. */

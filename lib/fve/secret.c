@@ -15,25 +15,45 @@ static size_t pages_for(size_t len)
 	return ((len ? len : 1) + p - 1) / p * p;
 }
 
-struct bd_secret *bd_secret_new(size_t len)
+void *bd_locked_alloc(size_t len)
 {
-	struct bd_secret *s = calloc(1, sizeof(*s));
 	size_t n = pages_for(len);
 	void *p = NULL;
 	long pg = sysconf(_SC_PAGESIZE);
 
+	if (posix_memalign(&p, pg > 0 ? (size_t)pg : 4096, n))
+		return NULL;
+	memset(p, 0, n);
+	/* Best effort: without CAP_IPC_LOCK the limit may be small. */
+	(void)mlock(p, n);
+	(void)madvise(p, n, MADV_DONTDUMP);
+	return p;
+}
+
+void bd_locked_free(void *p, size_t len)
+{
+	size_t n = pages_for(len);
+
+	if (!p)
+		return;
+	explicit_bzero(p, n);
+	munlock(p, n);
+	(void)madvise(p, n, MADV_DODUMP);
+	free(p);
+}
+
+struct bd_secret *bd_secret_new(size_t len)
+{
+	struct bd_secret *s = calloc(1, sizeof(*s));
+
 	if (!s)
 		return NULL;
 	s->len = len;
-	if (posix_memalign(&p, pg > 0 ? (size_t)pg : 4096, n)) {
+	s->data = bd_locked_alloc(len);
+	if (!s->data) {
 		free(s);
 		return NULL;
 	}
-	memset(p, 0, n);
-	s->data = p;
-	/* Best effort: without CAP_IPC_LOCK the limit may be small. */
-	(void)mlock(s->data, n);
-	(void)madvise(s->data, n, MADV_DONTDUMP);
 	return s;
 }
 
@@ -50,12 +70,7 @@ void bd_secret_free(struct bd_secret *s)
 {
 	if (!s)
 		return;
-	size_t n = pages_for(s->len);
-
-	explicit_bzero(s->data, n);
-	munlock(s->data, n);
-	(void)madvise(s->data, n, MADV_DODUMP);
-	free(s->data);
+	bd_locked_free(s->data, s->len);
 	free(s);
 }
 

@@ -95,7 +95,11 @@ struct bd_secret {
 	uint8_t *data;
 	size_t len;
 };
-/* Zeroed, mlock()ed where allowed. NULL on allocation failure. */
+/* Whole zeroed pages, mlock()ed where allowed and left out of core dumps (MADV_DONTDUMP), for
+ * key material; bd_locked_free wipes them. NULL on allocation failure. */
+void *bd_locked_alloc(size_t len);
+void bd_locked_free(void *p, size_t len);
+/* Zeroed, in bd_locked_alloc memory. NULL on allocation failure. */
 struct bd_secret *bd_secret_new(size_t len);
 struct bd_secret *bd_secret_dup(const void *data, size_t len);
 /* Wipes with explicit_bzero and frees; NULL is fine. */

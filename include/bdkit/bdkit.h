@@ -92,11 +92,6 @@ int bd_io_open_file(const char *path, int flags, struct bd_io **out);
  * BD_IO_RDWR); a damaged container gives BD_ERR_CORRUPT, Ex01 (EWF2, which Debian 12's libewf
  * 20140813 cannot read) BD_ERR_UNSUPPORTED, an L01 logical image BD_ERR_NOT_BITLOCKER. */
 int bd_io_open(const char *path, int flags, struct bd_io **out);
-/* Wrap an existing io with a fault injector for tests: `ranges` holds n_ranges
- * pairs {start, len}; reads touching one fail with EIO. After `fail_writes_after` successful
- * pwrite calls (-1: never) every further write fails. The inner io is owned. */
-int bd_io_fault_wrap(struct bd_io *inner, const uint64_t *ranges, size_t n_ranges,
-		     long fail_writes_after, struct bd_io **out);
 /* A read-only io over a caller's buffer (not copied; it must outlive the io). */
 int bd_io_open_memory(const void *buf, size_t len, const char *name, struct bd_io **out);
 /* Read exactly len bytes: 0, BD_ERR_IO, or BD_ERR_TRUNCATED when the io ends first. */

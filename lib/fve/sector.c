@@ -6,15 +6,16 @@
  * Two implementations, chosen per call:
  *  - the fast path (CPUs with AES-NI): whole runs of sectors per call through aesni.c (AES-NI, or
  *    VAES/VPCLMULQDQ on AVX-512 registers), the Elephant diffusers over 8/16 sectors at once
- *    (elephant.c); the key schedules live in the cipher object (locked memory, wiped at free);
+ *    (elephant.c); the key schedules live in the cipher object (locked pages left out of core
+ *    dumps, wiped at free);
  *  - the reference path (any CPU, and the tests' yardstick): OpenSSL's EVP ciphers. Each thread
  *    keeps a small cache of keyed contexts per cipher (keyed by a generation number unique to each
  *    bd_sector_cipher, so a freed and reallocated cipher never hits stale contexts). Per sector only
  *    the IV changes (EVP_CipherInit_ex with key = NULL: no key schedule). The CBC IVs (and Elephant
  *    sector keys) of a batch of sectors are computed with one ECB call over an array of le128
  *    offsets; CBC decryption of 512..2048-byte sectors is one ECB decryption over the batch, then the
- *    chaining XOR. Stale contexts of a freed cipher in other threads hold no usable reference
- *    (generation numbers never repeat) and are freed on eviction or thread exit.
+ *    chaining XOR. Freeing a cipher frees its contexts in every thread's cache (the caches are
+ *    listed for that), so no key schedule outlives bd_sector_cipher_free on any thread.
  * bd_sector_force_level() (tests only) pins the implementation.
  */
 #include <pthread.h>
@@ -64,12 +65,18 @@ struct tcache {
 	struct tc_slot slot[TC_SLOTS];
 	unsigned next;
 	uint8_t *scratch; /* SCRATCH bytes, allocated on first CBC decryption */
+	/* The slots are this thread's, but bd_sector_cipher_free on any thread frees (and so
+	 * cleanses) the contexts of the cipher it frees in every thread's cache: under mu. */
+	pthread_mutex_t mu;
+	struct tcache *prev, *next_tc;   /* every live thread's cache (all_tc, under all_mu) */
 };
 
 static uint64_t next_gen = 1;
 static pthread_key_t tc_key;
 static pthread_once_t tc_once = PTHREAD_ONCE_INIT;
 static _Thread_local struct tcache *tc;
+static pthread_mutex_t all_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct tcache *all_tc;
 
 static void slot_clear(struct tc_slot *s)
 {
@@ -84,6 +91,15 @@ static void tc_destroy(void *p)
 {
 	struct tcache *t = p;
 
+	pthread_mutex_lock(&all_mu);
+	if (t->prev)
+		t->prev->next_tc = t->next_tc;
+	else
+		all_tc = t->next_tc;
+	if (t->next_tc)
+		t->next_tc->prev = t->prev;
+	pthread_mutex_unlock(&all_mu);
+	pthread_mutex_destroy(&t->mu);
 	for (int i = 0; i < TC_SLOTS; i++)
 		slot_clear(&t->slot[i]);
 	free(t->scratch);
@@ -95,17 +111,31 @@ static void tc_key_init(void)
 	(void)pthread_key_create(&tc_key, tc_destroy);
 }
 
-static struct tc_slot *get_slot(const struct bd_sector_cipher *c)
+/* This thread's cache, made on first use. */
+static struct tcache *tc_get(void)
 {
-	struct tc_slot *s;
-
 	if (!tc) {
 		pthread_once(&tc_once, tc_key_init);
 		tc = calloc(1, sizeof(*tc));
 		if (!tc)
 			return NULL;
+		pthread_mutex_init(&tc->mu, NULL);
 		(void)pthread_setspecific(tc_key, tc); /* frees it at thread exit */
+		pthread_mutex_lock(&all_mu);
+		tc->next_tc = all_tc;
+		if (all_tc)
+			all_tc->prev = tc;
+		all_tc = tc;
+		pthread_mutex_unlock(&all_mu);
 	}
+	return tc;
+}
+
+/* The slot of cipher c in this thread's cache (tc->mu held). */
+static struct tc_slot *get_slot(const struct bd_sector_cipher *c)
+{
+	struct tc_slot *s;
+
 	for (int i = 0; i < TC_SLOTS; i++)
 		if (tc->slot[i].gen == c->gen)
 			return &tc->slot[i];
@@ -115,8 +145,22 @@ static struct tc_slot *get_slot(const struct bd_sector_cipher *c)
 	return s;
 }
 
+static EVP_CIPHER_CTX *get_ctx_locked(const struct bd_sector_cipher *c, int k);
+
 /* The keyed context of kind k for this thread, created on first use. */
 static EVP_CIPHER_CTX *get_ctx(const struct bd_sector_cipher *c, int k)
+{
+	EVP_CIPHER_CTX *ctx;
+
+	if (!tc_get())
+		return NULL;
+	pthread_mutex_lock(&tc->mu);
+	ctx = get_ctx_locked(c, k);
+	pthread_mutex_unlock(&tc->mu);
+	return ctx;
+}
+
+static EVP_CIPHER_CTX *get_ctx_locked(const struct bd_sector_cipher *c, int k)
 {
 	struct tc_slot *s = get_slot(c);
 	EVP_CIPHER_CTX *ctx;
@@ -176,10 +220,9 @@ int bd_sector_cipher_new(uint16_t method, const uint8_t *key, size_t keylen, uin
 	}
 	if (keylen != need)
 		return bd_err(BD_ERR_CORRUPT, "FVEK for method 0x%04x has %zu key bytes, expected %zu", method, keylen, need);
-	c = calloc(1, sizeof(*c));
+	c = bd_locked_alloc(sizeof(*c));   /* keys and key schedules: locked, not in core dumps */
 	if (!c)
 		return bd_err(BD_ERR_NOMEM, "sector cipher: out of memory");
-	(void)mlock(c, sizeof(*c)); /* key material; best effort */
 	c->method = method;
 	c->ss = sector_size;
 	c->gen = __atomic_fetch_add(&next_gen, 1, __ATOMIC_RELAXED);
@@ -212,14 +255,18 @@ void bd_sector_cipher_free(struct bd_sector_cipher *c)
 {
 	if (!c)
 		return;
-	/* Drop this thread's contexts now; other threads' slots age out or die with the thread. */
-	if (tc)
+	/* Free (and so cleanse) this cipher's keyed contexts in every thread's cache now: the FUSE
+	 * daemon and the nbdkit plugin keep worker threads alive after a volume is closed. */
+	pthread_mutex_lock(&all_mu);
+	for (struct tcache *t = all_tc; t; t = t->next_tc) {
+		pthread_mutex_lock(&t->mu);
 		for (int i = 0; i < TC_SLOTS; i++)
-			if (tc->slot[i].gen == c->gen)
-				slot_clear(&tc->slot[i]);
-	bd_wipe(c, sizeof(*c));
-	(void)munlock(c, sizeof(*c));
-	free(c);
+			if (t->slot[i].gen == c->gen)
+				slot_clear(&t->slot[i]);
+		pthread_mutex_unlock(&t->mu);
+	}
+	pthread_mutex_unlock(&all_mu);
+	bd_locked_free(c, sizeof(*c));
 }
 
 static int ecb_blocks(EVP_CIPHER_CTX *ctx, uint8_t *buf, size_t nblocks)
@@ -344,9 +391,10 @@ static int sector_crypt(struct bd_sector_cipher *c, uint8_t *buf, size_t count, 
 
 	if (forced >= 0 && forced < level)
 		level = forced;
-	if (level > BD_AES_REF)
-		return fast_crypt(c, level, buf, count, off, enc);
-	return ref_crypt(c, buf, count, off, enc);
+	int r = level > BD_AES_REF ? fast_crypt(c, level, buf, count, off, enc) : ref_crypt(c, buf, count, off, enc);
+
+	bd_aes_scrub();   /* no round key left in this thread's registers (core dumps show them) */
+	return r;
 }
 
 /* The reference path: OpenSSL's EVP ciphers (CPUs without AES-NI, and the tests' yardstick). */

@@ -93,27 +93,6 @@ static int out_finish(struct out *o, uint8_t **buf, size_t *len)
 	return 0;
 }
 
-/*
- * For salvage and key packages: the input's size, or more when something trustworthy says the volume
- * is larger (a truncated image): the decrypted file system's boot sector (no forger without the key
- * makes one), or the watermark of metadata verified by its VMK-keyed SHA-256. A CRC-only watermark or
- * a key package's claim is not enough: anyone can write those. Never above 2^48 bytes.
- */
-uint64_t bd_volume_full_size(bd_volume *v)
-{
-	const struct bd_metadata *m = bd_vol_meta(v);
-	const uint64_t cap = 1ull << 48;
-	struct bd_info in;
-	uint64_t s = v->size;
-
-	if (v->hash_verified && m->cur_state == 4 && m->next_state == 4 && m->state_offset > s &&
-	    m->state_offset < cap)
-		s = m->state_offset;
-	if (!bd_volume_info(v, &in) && in.fs_size > s && in.fs_size < cap)
-		s = in.fs_size;
-	return s;
-}
-
 static void volume_record(struct out *o, bd_volume *v)
 {
 	const struct bd_metadata *m = bd_vol_meta(v);

@@ -1,0 +1,108 @@
+#!/bin/sh
+# make install (issue 10 item 6): bdkit, libbdkit.so.0 (SONAME, only the public bd_* functions
+# exported), the header, bdkit.pc, the man pages and the nbdkit plugin land under a temporary
+# DESTDIR; a small program built with `pkg-config --cflags --libs bdkit` against the installed copy
+# (and nothing from the tree) unlocks a real Windows volume through bd_unlock and reads it: the
+# decrypted bytes match the published sha256 of that volume.
+. "$(dirname "$0")/lib.sh"
+
+# The install is of the normal build; the ASan pass has nothing to add here.
+case $BUILD in *asan*) exit 0 ;; esac
+need_images install || exit 0
+
+R="$TMP/root"
+P=/usr/local
+make -s -C "$TOP" install BUILD="$BUILD" PREFIX=$P DESTDIR="$R" >"$TMP/install.log" 2>&1 &&
+	pass "install: make install PREFIX=$P DESTDIR=... succeeds" || fail "install: make install: $(tail -3 "$TMP/install.log")"
+
+L="$R$P/lib"
+[ -x "$R$P/bin/bdkit" ] && "$R$P/bin/bdkit" --version >/dev/null 2>&1 && pass "install: bin/bdkit runs" ||
+	fail "install: bin/bdkit missing or does not run"
+son=$(readelf -d "$L/libbdkit.so.0" 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+[ "$son" = libbdkit.so.0 ] && [ "$(readlink "$L/libbdkit.so")" = libbdkit.so.0 ] &&
+	pass "install: lib/libbdkit.so.0 with SONAME libbdkit.so.0, libbdkit.so links to it" ||
+	fail "install: SONAME '$son', libbdkit.so -> $(readlink "$L/libbdkit.so")"
+other=$(nm -D --defined-only "$L/libbdkit.so.0" | awk '$2 ~ /^[TDBRW]$/ { print $3 }' | grep -v '^bd_' | head -3)
+[ -z "$other" ] && pass "install: libbdkit.so.0 exports only bd_* functions" || fail "install: also exports: $other"
+n=$(nm -D --defined-only "$L/libbdkit.so.0" | awk '$2 == "T" && $3 ~ /^bd_/' | wc -l)
+priv=$(nm -D --defined-only "$L/libbdkit.so.0" | awk '{ print $3 }' | grep -E '^bd_(vmk_|prot_|datum_|err$|stretch$)' | head -3)
+[ "$n" -gt 50 ] && [ -z "$priv" ] && pass "install: $n public functions exported, internal ones (bd_vmk_*, bd_datum_*, bd_err) not" ||
+	fail "install: $n exported; internal: $priv"
+[ -f "$R$P/include/bdkit/bdkit.h" ] && pass "install: include/bdkit/bdkit.h" || fail "install: no header"
+[ -f "$L/pkgconfig/bdkit.pc" ] && pass "install: lib/pkgconfig/bdkit.pc" || fail "install: no bdkit.pc"
+
+# man bdkit, through MANPATH
+if command -v man >/dev/null 2>&1; then
+	MANPATH="$R$P/share/man" man -w bdkit 2>/dev/null | grep -q "$R$P/share/man/man1/bdkit.1" &&
+		pass "install: man bdkit finds the installed page (MANPATH)" || fail "install: man -w bdkit: $(MANPATH="$R$P/share/man" man -w bdkit 2>&1)"
+	MANPATH="$R$P/share/man" man -w bdkit-repair >/dev/null 2>&1 && pass "install: man bdkit-repair too" ||
+		fail "install: man bdkit-repair not found"
+else
+	fail "install: man is not installed (scripts/install-deps.sh installs man-db)"
+fi
+
+# the nbdkit plugin in nbdkit's own plugin directory: `nbdkit bdkit` finds it by name
+pd=$(pkg-config --variable=plugindir nbdkit 2>/dev/null)
+if [ -n "$pd" ]; then
+	[ -f "$R$pd/nbdkit-bdkit-plugin.so" ] && pass "install: plugin in nbdkit's plugin directory ($pd)" ||
+		fail "install: no $R$pd/nbdkit-bdkit-plugin.so"
+	exp=$(nm -D --defined-only "$R$pd/nbdkit-bdkit-plugin.so" | awk '$2 == "T" { print $3 }' | tr '\n' ' ')
+	[ "$exp" = "plugin_init " ] && pass "install: the plugin exports plugin_init only" || fail "install: plugin exports: $exp"
+else
+	fail "install: nbdkit's pkg-config file (nbdkit-plugin-dev) is missing"
+fi
+
+# a program built against the installed library only
+cat > "$TMP/prog.c" <<'CEOF'
+#include <stdio.h>
+#include <string.h>
+#include <bdkit/bdkit.h>
+
+int main(int argc, char **argv)
+{
+	char rp[128];
+	bd_volume *v;
+	struct bd_open_opts o = { .offset = -1 };
+	static unsigned char buf[1 << 20];
+
+	if (argc != 2 || !fgets(rp, sizeof(rp), stdin))
+		return 2;
+	rp[strcspn(rp, "\n")] = 0;
+	if (bd_volume_open(argv[1], &o, &v))
+		return fprintf(stderr, "open: %s\n", bd_last_error()), 3;
+	const char *rps[] = { "000000-000000-000000-000000-000000-000000-000000-000000", rp };
+	struct bd_secrets s = BD_SECRETS_INIT;
+	s.recovery_passwords = rps;
+	s.n_recovery_passwords = 2;
+	int r = bd_unlock(v, &s);
+	memset(rp, 0, sizeof(rp));
+	if (r)
+		return fprintf(stderr, "unlock: %s\n", bd_last_error()), 4;
+	for (uint64_t off = 0, size = bd_volume_size(v); off < size;) {
+		size_t n = size - off < sizeof(buf) ? (size_t)(size - off) : sizeof(buf);
+		ssize_t got = bd_volume_pread(v, buf, n, off);
+		if (got <= 0 || fwrite(buf, 1, (size_t)got, stdout) != (size_t)got)
+			return 5;
+		off += (uint64_t)got;
+	}
+	bd_volume_close(v);
+	return 0;
+}
+CEOF
+export PKG_CONFIG_PATH="$L/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$R"
+flags=$(pkg-config --cflags --libs bdkit 2>&1)
+case "$flags" in *"-L$L"*"-lbdkit"*) pass "install: pkg-config --cflags --libs bdkit: $flags" ;;
+	*) fail "install: pkg-config says: $flags" ;; esac
+unset PKG_CONFIG_SYSROOT_DIR
+if ${CC:-cc} -std=c11 -Wall -Werror -o "$TMP/prog" "$TMP/prog.c" $flags -Wl,-rpath,"$L" 2>"$TMP/cc.log"; then
+	pass "install: a program compiles and links with pkg-config's flags"
+	ldd "$TMP/prog" | grep -q "libbdkit.so.0 => $L/libbdkit.so.0" && pass "install: it loads the installed libbdkit.so.0" ||
+		fail "install: ldd: $(ldd "$TMP/prog" | grep bdkit)"
+	img=bitlk-aes-xts-128
+	sum=$(conf $img RP | "$TMP/prog" "$IMGDIR/$img.img" 2>"$TMP/prog.err" | sha256sum | cut -d' ' -f1)
+	[ "$sum" = "$(conf $img SHA256SUM)" ] &&
+		pass "install: the program unlocks $img through bd_unlock (a wrong recovery password first): published sha256" ||
+		fail "install: program on $img: $(cat "$TMP/prog.err")"
+else
+	fail "install: compile: $(head -5 "$TMP/cc.log")"
+fi
