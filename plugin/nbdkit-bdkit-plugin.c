@@ -42,6 +42,9 @@ static bool rw;
 static bool clear_key;
 static bool ignore_integrity;
 static struct secret recovery_password, password, bek, fvek, vmk;
+/* a certificate's private key: where it is, and the password or PIN (key_password) */
+static char *private_key_path, *pkcs12_path, *pkcs11_uri, *pkcs11_module;
+static struct secret key_password;
 static bd_volume *vol;
 static int lock_fd = -1;
 
@@ -63,6 +66,7 @@ static void wipe_all(void)
 	secret_wipe(&bek);
 	secret_wipe(&fvek);
 	secret_wipe(&vmk);
+	secret_wipe(&key_password);
 }
 
 static int secret_alloc(struct secret *s, const char *key)
@@ -211,6 +215,10 @@ static void bdkit_unload(void)
 		close(lock_fd);
 	lock_fd = -1;
 	free(volume_path);
+	free(private_key_path);
+	free(pkcs12_path);
+	free(pkcs11_uri);
+	free(pkcs11_module);
 	volume_path = NULL;
 }
 
@@ -239,6 +247,19 @@ static int bdkit_config(const char *key, const char *value)
 		return key_from_arg(&vmk, key, value);
 	if (!strcmp(key, "vmk-file"))
 		return secret_from_file(&vmk, key, value, false);
+	if (!strcmp(key, "private-key") || !strcmp(key, "pkcs12") || !strcmp(key, "pkcs11") ||
+	    !strcmp(key, "pkcs11-module")) {
+		char **slot = !strcmp(key, "private-key") ? &private_key_path : !strcmp(key, "pkcs12") ? &pkcs12_path :
+			      !strcmp(key, "pkcs11") ? &pkcs11_uri : &pkcs11_module;
+		free(*slot);
+		*slot = strncmp(value, "pkcs11:", 7) && strcmp(key, "pkcs11-module") ? nbdkit_realpath(value)
+										       : strdup(value);
+		return *slot ? 0 : -1;
+	}
+	if (!strcmp(key, "key-password-file") || !strcmp(key, "pin-file"))
+		return secret_from_file(&key_password, key, value, true);
+	if (!strcmp(key, "key-password") || !strcmp(key, "pin"))
+		return secret_from_nbdkit(&key_password, key, value);
 	if (!strcmp(key, "ignore-integrity")) {
 		int b = nbdkit_parse_bool(value);
 		if (b < 0)
@@ -277,6 +298,10 @@ static int bdkit_config_complete(void)
 		nbdkit_error("volume=DISK is required: the BitLocker volume, partition or whole-disk image");
 		return -1;
 	}
+	if (!!private_key_path + !!pkcs12_path + !!pkcs11_uri > 1) {
+		nbdkit_error("give one of private-key=, pkcs12= and pkcs11=");
+		return -1;
+	}
 	/* no secret at all: bd_unlock tries the clear key of a suspended volume */
 	return 0;
 }
@@ -291,6 +316,13 @@ static int bdkit_config_complete(void)
 	"fvek-file=FILE              raw full-volume encryption key (hex text or raw bytes)\n" \
 	"vmk-file=FILE               raw volume master key (hex text or raw bytes)\n" \
 	"fvek=HEX, vmk=HEX           ... on the command line (visible to other users)\n" \
+	"private-key=FILE            private key of a certificate protector (PEM or DER)\n" \
+	"pkcs12=FILE                 ... from a PKCS#12 (.pfx/.p12) file\n" \
+	"pkcs11=URI                  ... on a smart card or token (PKCS#11 URI, RFC 7512)\n" \
+	"pkcs11-module=SO            the PKCS#11 module (default: module-path, else p11-kit's)\n" \
+	"key-password-file=FILE      password of the key / PKCS#12 file (pin-file=FILE: the PIN)\n" \
+	"key-password=-|+FILE, pin=  ... or from the terminal ('-'), a file, or -FD; the PIN is\n" \
+	"                            presented once, never retried\n" \
 	"clear-key=true              use the clear key (default when no secret is given)\n" \
 	"ignore-integrity=true       salvage: unlock although no metadata copy passes its\n" \
 	"                            SHA-256 check or a raw FVEK cannot be checked\n" \
@@ -345,7 +377,22 @@ static int unlock(void)
 		sec.n_vmks = 1;
 	}
 	sec.clear_key = clear_key;
+	struct bd_privkey *pk = NULL;
+	if (private_key_path || pkcs12_path || pkcs11_uri) {
+		/* the certificate kind: the key is loaded once (one PIN presentation, never retried) */
+		const char *kpw = key_password.data;
+		r = pkcs11_uri ? bd_privkey_from_pkcs11(pkcs11_uri, kpw, pkcs11_module, &pk) :
+		    pkcs12_path ? bd_privkey_from_pkcs12(pkcs12_path, kpw, &pk) :
+		    bd_privkey_from_file(private_key_path, kpw, &pk);
+		if (r) {
+			explicit_bzero(&kf, sizeof(kf));
+			return r;
+		}
+		sec.private_keys = &pk;
+		sec.n_private_keys = 1;
+	}
 	r = bd_unlock(vol, &sec);
+	bd_privkey_free(pk);
 	explicit_bzero(&kf, sizeof(kf));
 	return r;
 }

@@ -47,6 +47,7 @@ enum {
 	OPT_RECOVERY_PASSWORD = 1000, OPT_RECOVERY_PASSWORD_FILE, OPT_PASSWORD, OPT_PASSWORD_FILE,
 	OPT_BEK, OPT_FVEK, OPT_VMK, OPT_CLEAR_KEY, OPT_OFFSET, OPT_NO_PROMPT, OPT_FVEK_FILE, OPT_VMK_FILE,
 	OPT_IGNORE_INTEGRITY, OPT_BEK_DIR,
+	OPT_PRIVATE_KEY, OPT_PKCS12, OPT_PKCS11, OPT_PKCS11_MODULE, OPT_KEY_PASSWORD_FILE, OPT_PIN_FILE,
 	OPT_CLI_LAST = 1100, /* subcommands number their own options above this */
 };
 #define CLI_UNLOCK_OPTIONS \
@@ -63,7 +64,13 @@ enum {
 	{ "clear-key", no_argument, 0, OPT_CLEAR_KEY }, \
 	{ "ignore-integrity", no_argument, 0, OPT_IGNORE_INTEGRITY }, \
 	{ "offset", required_argument, 0, OPT_OFFSET }, \
-	{ "no-prompt", no_argument, 0, OPT_NO_PROMPT }
+	{ "no-prompt", no_argument, 0, OPT_NO_PROMPT }, \
+	{ "private-key", required_argument, 0, OPT_PRIVATE_KEY }, \
+	{ "pkcs12", required_argument, 0, OPT_PKCS12 }, \
+	{ "pkcs11", required_argument, 0, OPT_PKCS11 }, \
+	{ "pkcs11-module", required_argument, 0, OPT_PKCS11_MODULE }, \
+	{ "key-password-file", required_argument, 0, OPT_KEY_PASSWORD_FILE }, \
+	{ "pin-file", required_argument, 0, OPT_PIN_FILE }
 
 /* Help text for those options, for each subcommand's --help. */
 extern const char cli_unlock_help[];
@@ -85,6 +92,13 @@ struct cli_unlock {
 	bool no_prompt;
 	bool ignore_integrity;         /* salvage: trust unverifiable metadata and raw keys (bd_open_opts) */
 	int64_t offset;                /* -1 = detect */
+	/* a certificate's private key (public-key protectors; cert_unlock.c) */
+	char *private_key;             /* PEM or DER key file */
+	char *pkcs12;                  /* .p12/.pfx */
+	char *pkcs11;                  /* RFC 7512 URI */
+	char *pkcs11_module;
+	char *key_password_file;       /* password of the key file / PKCS#12 (also a PIN) */
+	char *pin_file;                /* the token's PIN */
 };
 void cli_unlock_init(struct cli_unlock *u);
 /* Handle one getopt result; returns 1 if it was an unlock option, 0 if not, -1 on a bad value.
@@ -117,6 +131,11 @@ int cli_open(const char *path, const struct cli_unlock *u, bool writable, bd_vol
 int cli_unlock_volume(bd_volume *v, const struct cli_unlock *u);
 /* A GUID as Windows shows it: upper case (out: 37 bytes), in braces when braces (39 bytes). */
 void cli_guid(const uint8_t g[16], char *out, bool braces);
+
+/* The certificate secret kind (cert_unlock.c): was a private key given? cli_cert_load: 0 or an exit code
+ * (message printed); the password/PIN comes from its file or is asked for once. */
+bool cli_cert_given(const struct cli_unlock *u);
+int cli_cert_load(const struct cli_unlock *u, struct bd_privkey **k);
 
 /* Read a whole small file ("-" = stdin) into locked memory; strips one trailing newline
  * when strip_nl. Caller frees with cli_secret_free. 0, EXIT_IO (cannot read) or EXIT_BAD_SECRET

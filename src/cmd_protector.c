@@ -164,13 +164,17 @@ static void print_new(const struct bd_protector_new *n, uint16_t type, bool json
 	if (json) {
 		printf("{\"id\":\"%s\",\"type\":", g);
 		cli_json_string(stdout, type == BD_PROT_RECOVERY_PASSWORD ? "recovery password" :
-				type == BD_PROT_PASSWORD ? "password" : "startup key");
+				type == BD_PROT_PASSWORD ? "password" : type == BD_PROT_PUBLIC_KEY ? "public key" :
+				"startup key");
 		if (type == BD_PROT_RECOVERY_PASSWORD)
 			printf(",\"recovery_password\":\"%s\"", n->recovery_password);
 		printf("}\n");
 		return;
 	}
 	printf("Protector ID:      %s\n", g);
+	if (type == BD_PROT_PUBLIC_KEY && !cli_quiet)
+		fprintf(stderr, "bdkit: certificate protector added (RSA-OAEP SHA-1); it opens with the certificate's "
+			"private key: --private-key, --pkcs12 or --pkcs11\n");
 	if (type == BD_PROT_RECOVERY_PASSWORD)
 		printf("Recovery password: %s\n", n->recovery_password);
 }
@@ -185,6 +189,8 @@ struct add_args {
 	bool json;
 	const char *rkf;           /* --recovery-key-file DIR */
 	const char *bekdir;
+	const char *cert;          /* add certificate: --certificate FILE */
+	bool dra;
 	bool shown;                /* the new secret was printed and its files saved */
 };
 
@@ -231,6 +237,8 @@ static int do_add(bd_volume *v, const struct bd_change_opts *o, void *d)
 
 	oo.before_write = show_and_save;
 	oo.userdata = a;
+	if (a->type == BD_PROT_PUBLIC_KEY)
+		return bd_protector_add_certificate(v, a->cert, a->dra, &oo, a->out);
 	return bd_protector_add(v, a->type, a->password, &oo, a->out);
 }
 
@@ -280,6 +288,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: bdkit protector list   [OPTIONS] VOLUME\n"
 		   "       bdkit protector add    recovery-password|password|startup-key [OPTIONS] VOLUME\n"
+		   "       bdkit protector add    certificate [OPTIONS] VOLUME --certificate CERT [--dra]\n"
 		   "       bdkit protector remove [OPTIONS] VOLUME --id ID\n"
 		   "       bdkit protector rotate [OPTIONS] VOLUME [--id ID]\n"
 		   "       bdkit protector reveal [OPTIONS] VOLUME [--id ID]\n"
@@ -295,6 +304,12 @@ static void usage(FILE *f)
 		   "      --new-password-file FILE add password: the new password (default: asked twice)\n"
 		   "      --bek-dir DIR            add startup-key: where to save <ID>.BEK (default: .);\n"
 		   "                               other subcommands: where to find a .BEK that unlocks\n"
+		   "      --certificate CERT       add certificate: the X.509 certificate (PEM or DER) whose private\n"
+		   "                               key (file, PKCS#12, smart card) will open the volume; it needs\n"
+		   "                               key encipherment (as Windows checks); the key is wrapped with\n"
+		   "                               RSA-OAEP SHA-1 (man bdkit-protector)\n"
+		   "      --dra                    add certificate: as a Data Recovery Agent (the certificate needs\n"
+		   "                               the BitLocker DRA EKU 1.3.6.1.4.1.311.67.1.2)\n"
 		   "      --recovery-key-file DIR  add/rotate: also save Windows' 'BitLocker Recovery Key <ID>.TXT'\n"
 		   "      --backup FILE            metadata backup (default: VOLUME.bdkit-backup-<time>.bdkp)\n"
 		   "  -f, --force                  remove even when only TPM/smart-card protectors remain\n"
@@ -304,7 +319,7 @@ static void usage(FILE *f)
 
 int cmd_protector(int argc, char **argv)
 {
-	enum { OPT_JSON = OPT_CLI_LAST + 1, OPT_ID, OPT_NEWPW, OPT_BEKDIR, OPT_RKF, OPT_BACKUP };
+	enum { OPT_JSON = OPT_CLI_LAST + 1, OPT_ID, OPT_NEWPW, OPT_BEKDIR, OPT_RKF, OPT_BACKUP, OPT_CERT, OPT_DRA };
 	static const struct option opts[] = {
 		{ "json", no_argument, 0, OPT_JSON },
 		{ "id", required_argument, 0, OPT_ID },
@@ -312,6 +327,8 @@ int cmd_protector(int argc, char **argv)
 		{ "bek-dir", required_argument, 0, OPT_BEKDIR },
 		{ "recovery-key-file", required_argument, 0, OPT_RKF },
 		{ "backup", required_argument, 0, OPT_BACKUP },
+		{ "certificate", required_argument, 0, OPT_CERT },
+		{ "dra", no_argument, 0, OPT_DRA },
 		{ "force", no_argument, 0, 'f' },
 		{ "help", no_argument, 0, 'h' },
 		CLI_UNLOCK_OPTIONS,
@@ -319,7 +336,8 @@ int cmd_protector(int argc, char **argv)
 	};
 	struct cli_unlock u;
 	const char *id = NULL, *newpw = NULL, *bekdir = ".", *rkf = NULL, *backup = NULL, *sub, *kind = NULL;
-	bool json = false, force = false;
+	const char *cert = NULL;
+	bool json = false, force = false, dra = false;
 	bd_volume *v = NULL;
 	char bpath[4096] = "";
 	struct bd_protector_new nw;
@@ -335,7 +353,7 @@ int cmd_protector(int argc, char **argv)
 	argv++;
 	if (!strcmp(sub, "add")) {
 		if (argc < 2 || argv[1][0] == '-') {
-			cli_error("protector add: say what to add: recovery-password, password or startup-key");
+			cli_error("protector add: say what to add: recovery-password, password, startup-key or certificate");
 			return EXIT_USAGE;
 		}
 		kind = argv[1];
@@ -356,6 +374,8 @@ int cmd_protector(int argc, char **argv)
 			break;
 		case OPT_RKF: rkf = optarg; break;
 		case OPT_BACKUP: backup = optarg; break;
+		case OPT_CERT: cert = optarg; break;
+		case OPT_DRA: dra = true; break;
 		case 'f': force = true; break;
 		case 'h': usage(stdout); cli_unlock_free(&u); return EXIT_OK;
 		default:
@@ -386,9 +406,30 @@ int cmd_protector(int argc, char **argv)
 			type = BD_PROT_PASSWORD;
 		else if (!strcmp(kind, "startup-key") || !strcmp(kind, "bek"))
 			type = BD_PROT_STARTUP_KEY;
+		else if (!strcmp(kind, "certificate") || !strcmp(kind, "cert") || !strcmp(kind, "public-key"))
+			type = BD_PROT_PUBLIC_KEY;
 		else {
-			cli_error("protector add: '%s' is not recovery-password, password or startup-key", kind);
+			cli_error("protector add: '%s' is not recovery-password, password, startup-key or certificate",
+				  kind);
 			rc = EXIT_USAGE;
+			goto out;
+		}
+	}
+	if ((cert || dra) && type != BD_PROT_PUBLIC_KEY) {
+		cli_error("protector %s: --certificate and --dra belong to 'protector add certificate'", sub);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (type == BD_PROT_PUBLIC_KEY) {
+		/* the certificate is checked before the volume is opened or unlocked: nothing is written */
+		if (!cert) {
+			cli_error("protector add certificate: name the certificate with --certificate FILE (PEM or DER)");
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		if ((r = bd_certificate_check(cert, dra, NULL))) {
+			rc = cli_fail(r, cert);
+			cli_error("nothing was written to %s", path);
 			goto out;
 		}
 	}
@@ -441,7 +482,7 @@ int cmd_protector(int argc, char **argv)
 	}
 
 	struct add_args a = { .type = !strcmp(sub, "rotate") ? BD_PROT_RECOVERY_PASSWORD : type, .out = &nw,
-			      .json = json, .rkf = rkf, .bekdir = bekdir };
+			      .json = json, .rkf = rkf, .bekdir = bekdir, .cert = cert, .dra = dra };
 	struct bd_protector_info target;
 	size_t ti = 0;
 	if (!strcmp(sub, "add")) {

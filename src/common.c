@@ -138,6 +138,14 @@ const char cli_unlock_help[] =
 	"      --vmk-file FILE          raw volume master key (32 bytes; hex text, raw bytes, or a\n"
 	"                               bdkit memkeys key file)\n"
 	"      --clear-key              use the clear key of a suspended volume (no secret)\n"
+	"      --private-key FILE       private key of a certificate protector (PEM or DER, PKCS#8\n"
+	"                               encrypted or not, PKCS#1); its password is asked for\n"
+	"      --pkcs12 FILE            the key from a PKCS#12 (.pfx/.p12) file; password asked for\n"
+	"      --pkcs11 URI             the key on a smart card or token ('pkcs11:token=...;object=...');\n"
+	"                               the PIN is asked for once and never retried (a card locks)\n"
+	"      --pkcs11-module SO       PKCS#11 module (default: the URI's module-path, else p11-kit's)\n"
+	"      --key-password-file FILE password of --private-key/--pkcs12 ('-' = stdin)\n"
+	"      --pin-file FILE          PIN of the --pkcs11 token ('-' = stdin)\n"
 	"      --ignore-integrity       salvage: unlock although no metadata copy passes its SHA-256\n"
 	"                               check or a raw FVEK cannot be checked; the metadata's state,\n"
 	"                               watermark and offsets (and the key) are then trusted as they are\n"
@@ -187,12 +195,19 @@ void cli_unlock_free(struct cli_unlock *u)
 	free(u->fvek_file);
 	free(u->vmk_file);
 	u->recovery_password_file = u->password_file = u->bek = u->bek_dir = u->fvek_file = u->vmk_file = NULL;
+	free(u->private_key);
+	free(u->pkcs12);
+	free(u->pkcs11);
+	free(u->pkcs11_module);
+	free(u->key_password_file);
+	free(u->pin_file);
+	u->private_key = u->pkcs12 = u->pkcs11 = u->pkcs11_module = u->key_password_file = u->pin_file = NULL;
 }
 
 bool cli_unlock_has_secret(const struct cli_unlock *u)
 {
 	return u->recovery_password || u->recovery_password_file || u->password || u->password_file || u->bek ||
-	       u->bek_dir || u->fvek || u->fvek_file || u->vmk || u->vmk_file || u->clear_key;
+	       u->bek_dir || u->fvek || u->fvek_file || u->vmk || u->vmk_file || u->clear_key || cli_cert_given(u);
 }
 
 /* Is the value of this option a secret itself (not the name of a file holding one)? */
@@ -222,6 +237,12 @@ int cli_unlock_option(struct cli_unlock *u, int opt, char *arg)
 	case OPT_FVEK_FILE: slot = &u->fvek_file; break;
 	case OPT_VMK: slot = &u->vmk; break;
 	case OPT_VMK_FILE: slot = &u->vmk_file; break;
+	case OPT_PRIVATE_KEY: slot = &u->private_key; break;
+	case OPT_PKCS12: slot = &u->pkcs12; break;
+	case OPT_PKCS11: slot = &u->pkcs11; break;
+	case OPT_PKCS11_MODULE: slot = &u->pkcs11_module; break;
+	case OPT_KEY_PASSWORD_FILE: slot = &u->key_password_file; break;
+	case OPT_PIN_FILE: slot = &u->pin_file; break;
 	case OPT_CLEAR_KEY: u->clear_key = true; return 1;
 	case OPT_NO_PROMPT: u->no_prompt = true; return 1;
 	case OPT_IGNORE_INTEGRITY: u->ignore_integrity = true; return 1;
@@ -591,12 +612,16 @@ struct gathered {
 	size_t buflen[MAX_KEY_FILES + 4], n_buf;
 	struct bd_recovery_key_file rkf;     /* a Windows recovery key file, parsed */
 	uint8_t key[4][64];                  /* raw FVEKs and VMKs */
+	struct bd_privkey *pk[1];            /* a certificate's private key (cert_unlock.c) */
+	size_t n_pk;
 };
 
 static void gathered_free(struct gathered *g)
 {
 	for (size_t i = 0; i < g->n_buf; i++)
 		cli_secret_free(g->buf[i], g->buflen[i]);
+	for (size_t i = 0; i < g->n_pk; i++)
+		bd_privkey_free(g->pk[i]);
 	explicit_bzero(g, sizeof(*g));
 }
 
@@ -762,6 +787,12 @@ static int gather(bd_volume *v, const struct cli_unlock *u, struct gathered *g)
 		else
 			g->vmk[g->n_vmk++] = (struct bd_blob){ g->key[k], keylen };
 	}
+	/* the certificate kind: the key is loaded (and its PIN presented) once, here */
+	if (cli_cert_given(u)) {
+		if ((rc = cli_cert_load(u, &g->pk[0])))
+			return rc;
+		g->n_pk = 1;
+	}
 	return 0;
 }
 
@@ -790,6 +821,8 @@ int cli_unlock_volume(bd_volume *v, const struct cli_unlock *u)
 	sec.vmks = g->vmk;
 	sec.n_vmks = g->n_vmk;
 	sec.clear_key = u->clear_key;
+	sec.private_keys = g->pk;
+	sec.n_private_keys = g->n_pk;
 	r = bd_unlock(v, &sec);   /* the policy (which secret, which protector, when to stop) is the library's */
 	if (r == BD_ERR_NO_PROTECTOR && !cli_unlock_has_secret(u)) {
 		/* no secret given and no clear key: ask for one */

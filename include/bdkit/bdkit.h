@@ -260,6 +260,7 @@ struct bd_blob {
 	const uint8_t *data;
 	size_t len;
 };
+struct bd_privkey;
 struct bd_secrets {
 	size_t size;                           /* sizeof(struct bd_secrets): BD_SECRETS_INIT sets it */
 	const char *const *recovery_passwords; /* 48 digits (dashes optional) */
@@ -279,6 +280,9 @@ struct bd_secrets {
 						  (and their clear key), and the VMK found opens the volume */
 	size_t n_key_packages;
 	int clear_key;                         /* also try the clear key (tried last) */
+	struct bd_privkey *const *private_keys; /* certificates' private keys (bd_privkey_from_*), for
+						  public-key protectors; tried after the key packages */
+	size_t n_private_keys;
 	/* New secret kinds are appended here (certificates and private keys for public-key
 	 * protectors, key packages, ...): the size field tells old callers' structs apart. */
 };
@@ -298,6 +302,53 @@ int bd_unlock_clear_key(bd_volume *v);
  * 32-byte key||tweak form that cryptsetup dumps), or the 32-byte VMK. */
 int bd_unlock_fvek(bd_volume *v, const uint8_t *key, size_t len);
 int bd_unlock_vmk(bd_volume *v, const uint8_t *key, size_t len);
+
+/*
+ * Certificate (public-key, type 0x1000) protectors: smart card, Data Recovery Agent. The private key
+ * is loaded once (a token's PIN is presented once, never again by itself: a card locks) and can then
+ * be tried on volumes (doc/public-key-protector.md).
+ */
+struct bd_privkey;
+
+/* Where the key came from. */
+enum bd_privkey_source { BD_KEY_SRC_FILE = 1, BD_KEY_SRC_PKCS12 = 2, BD_KEY_SRC_PKCS11 = 3 };
+
+/*
+ * Error codes of the loaders (the message says more, in one line):
+ *   BD_ERR_IO           the file cannot be read
+ *   BD_ERR_INVALID      not a private key / PKCS#12 file / PKCS#11 URI; no or several tokens or keys match
+ *   BD_ERR_NO_PROTECTOR the key is encrypted (or the token needs a PIN) and no password/PIN was given
+ *   BD_ERR_WRONG_KEY    wrong password or PIN; also a PIN the token reports locked or expired
+ *                       (the PIN is tried once, never again by itself: a card locks)
+ *   BD_ERR_UNSUPPORTED  not RSA; the PKCS#11 module cannot be loaded (or none is registered)
+ *   BD_ERR_IO           PKCS#11: the token fails (session, device error)
+ *   BD_ERR_NOMEM
+ */
+/* PEM or DER private key: PKCS#8 (encrypted or not), PKCS#1 RSA, legacy encrypted PEM; a PEM file
+ * may also hold certificates (the first one is kept, see bd_privkey_cert). password: NULL = none. */
+int bd_privkey_from_file(const char *path, const char *password, struct bd_privkey **out);
+/* PKCS#12 (.pfx/.p12) file; password NULL tries the empty and the absent password. The first
+ * certificate whose public key is the private key's is kept. */
+int bd_privkey_from_pkcs12(const char *path, const char *password, struct bd_privkey **out);
+/* An RSA key on a PKCS#11 token, by RFC 7512 URI ("pkcs11:token=...;object=...;id=..."; the URI
+ * must match exactly one token and one RSA private key there). module: the PKCS#11 module (.so);
+ * NULL: the URI's module-path attribute, else every module registered with p11-kit (its
+ * module-name attribute picks one). pin: NULL = none (only for tokens that need no login or have
+ * a PIN pad). A PIN in the URI is not used. Nothing is ever prompted; the PIN is presented once. */
+int bd_privkey_from_pkcs11(const char *uri, const char *pin, const char *module, struct bd_privkey **out);
+void bd_privkey_free(struct bd_privkey *k);
+
+int bd_privkey_source(const struct bd_privkey *k);           /* enum bd_privkey_source */
+/*
+ * Unlock with the private key of a certificate protector: the protectors whose public key (or
+ * certificate thumbprint) is the key's are tried, each with PKCS#1 v1.5, OAEP SHA-1 and OAEP SHA-256
+ * (the padding Windows uses is not documented); only a result the AES-CCM tag of the encrypted VMK
+ * confirms is accepted. *padding (may be NULL) gets the padding that worked (bd_rsa_padding_name).
+ * BD_ERR_NO_PROTECTOR: the volume has no public-key protector; BD_ERR_WRONG_KEY: the key matches none
+ * (the message lists the protectors' thumbprints) or does not open the one it matches.
+ */
+int bd_unlock_private_key(bd_volume *v, struct bd_privkey *key, int *padding);
+const char *bd_rsa_padding_name(int padding);   /* "PKCS#1 v1.5", "OAEP SHA-1", "OAEP SHA-256" */
 
 /* Check a recovery password's syntax (dashes optional) and derive its 16-byte key.
  * On BD_ERR_INVALID the message names the offending block(s). */
@@ -439,6 +490,17 @@ struct bd_protector_new {
  * write failed part-way (the new protector may be live): wipe it with bd_protector_new_wipe(). */
 int bd_protector_add(bd_volume *v, uint16_t type, const char *password, const struct bd_change_opts *o,
 		     struct bd_protector_new *out);
+/* Add a certificate (public-key) protector for the X.509 certificate in cert_path (PEM or DER), in the
+ * datum layout of Windows' own; the certificate is checked first as Windows does (an RSA key; key
+ * usage, if present, with keyEncipherment; extended key usage, if present, with the BitLocker, the
+ * BitLocker DRA or any EKU; dra: the DRA EKU 1.3.6.1.4.1.311.67.1.2 required, recorded as a Data
+ * Recovery Agent). The key is wrapped with RSA-OAEP (SHA-1). BD_ERR_INVALID / BD_ERR_UNSUPPORTED
+ * for a certificate Windows would refuse (nothing written). out->guid gets the new protector's ID. */
+/* Load the certificate in path and make the checks bd_protector_add_certificate makes; thumbprint
+ * (may be NULL) gets its SHA-1 thumbprint. 0, BD_ERR_IO, BD_ERR_INVALID or BD_ERR_UNSUPPORTED. */
+int bd_certificate_check(const char *path, int dra, uint8_t thumbprint[20]);
+int bd_protector_add_certificate(bd_volume *v, const char *cert_path, int dra, const struct bd_change_opts *o,
+				 struct bd_protector_new *out);
 /* Remove the protector with this ID (any type, also TPM and unknown ones). */
 int bd_protector_remove(bd_volume *v, const uint8_t guid[16], const struct bd_change_opts *o);
 /* Replace a recovery-password protector by a new one (new ID and password) in the same place. */

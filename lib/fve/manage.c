@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "pubkey.h"
 #include "volume.h"
 #include "writer.h"
 
@@ -141,13 +142,14 @@ static int check_way_in(struct bd_volume *v, const struct change *c, const uint1
 	if (usable)
 		return 0;
 	if (other && c->force) {
-		bd_warn("after this change only protectors bdkit cannot use remain (TPM, smart card); keep the "
-			"hardware they need");
+		bd_warn("after this change only TPM or certificate (smart-card) protectors remain; keep the "
+			"hardware or private keys they need");
 		return 0;
 	}
 	if (other)
-		return bd_err(BD_ERR_STATE, "refused: afterwards only a TPM or smart-card protector would remain, which "
-			      "bdkit cannot use; add a recovery password first (or force); nothing was written");
+		return bd_err(BD_ERR_STATE, "refused: afterwards only TPM or certificate (smart-card) protectors would "
+			      "remain, which need hardware or a private key; add a recovery password first (or force); "
+			      "nothing was written");
 	return bd_err(BD_ERR_STATE, "refused: the volume would be left without any protector a person can "
 		      "use (password, recovery password or startup key); add one first; nothing was written");
 }
@@ -562,6 +564,92 @@ int bd_protector_add(bd_volume *v, uint16_t type, const char *password, const st
 		return bd_err(BD_ERR_INVALID, "a clear key is added by suspending protection (bd_volume_suspend)");
 	}
 	return add_and_apply(v, &c, type, password, out);
+}
+
+/*
+ * A certificate (public-key) protector, in the shape of the real Windows sample
+ * (doc/public-key-protector.md §4): K is 32 random bytes, RSA-encrypted for the certificate's key
+ * with OAEP SHA-1 (the padding Windows uses is not known: see man bdkit-protector), encrypted with
+ * the VMK inside USE_KEY 0x2006, and the VMK is encrypted with K.
+ */
+static int build_certificate(struct bd_volume *v, const struct bd_cert *cert, int dra, struct bd_nonce_src *ns,
+			     struct bd_buf *b, struct bd_protector_new *out)
+{
+	struct bd_secret *ks = bd_secret_new(32);
+	struct bd_rsa_pub *pub = calloc(1, sizeof(*pub));
+	uint8_t *blob = malloc(24 + 8 + BD_RSA_MAX_BYTES), *ct = malloc(BD_RSA_MAX_BYTES);
+	uint8_t thumb[20];
+	size_t start = b->len, ctlen = BD_RSA_MAX_BYTES;
+	long bl;
+	int r;
+
+	if (!ks || !pub || !blob || !ct) {
+		r = bd_err(BD_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = bd_cert_public(cert, pub)))
+		goto out;
+	bl = bd_rsa_pub_to_cng(pub, blob, 24 + 8 + BD_RSA_MAX_BYTES);
+	if (bl < 0) {
+		r = (int)bl;
+		goto out;
+	}
+	bd_cert_thumbprint(cert, thumb);
+	if ((r = bd_guid_generate(out->guid)) || (r = bd_random(ks->data, 32)))
+		goto out;
+	r = bd_rsa_encrypt(pub, BD_PAD_OAEP_SHA1, ks->data, 32, ct, &ctlen);
+	if (r)
+		goto out;
+	bd_build_vmk_certificate(b, out->guid, bd_filetime_now(), v->vmk->data, ct, ctlen, blob, (size_t)bl,
+				 dra ? 1 : 2, thumb, ks->data, ns);
+	if (b->err) {
+		r = bd_err(b->err, "building the protector failed (out of memory or too large)");
+		goto out;
+	}
+	r = entry_opens(b->data + start, b->len - start, ks->data, v->vmk->data);
+out:
+	bd_secret_free(ks);
+	free(pub);
+	free(blob);
+	free(ct);
+	return r;
+}
+
+int bd_protector_add_certificate(bd_volume *v, const char *cert_path, int dra, const struct bd_change_opts *o,
+				 struct bd_protector_new *out)
+{
+	struct bd_cert *cert = NULL;
+	struct bd_nonce_src ns;
+	struct change c;
+	struct bd_buf b;
+	int dummy, r;
+
+	memset(out, 0, sizeof(*out));
+	r = bd_cert_load(cert_path, &cert);
+	if (!r)
+		r = bd_cert_check_usage(cert, dra);
+	if (r) {
+		bd_cert_free(cert);
+		return r;
+	}
+	r = change_begin(v, &c, o, o && o->written ? o->written : &dummy);
+	if (r) {
+		bd_cert_free(cert);
+		return r;
+	}
+	bd_buf_init(&b);
+	nonce_start(bd_vol_meta(v), &ns);
+	r = build_certificate(v, cert, dra, &ns, &b, out);
+	if (!r) {
+		c.add = b.data;
+		c.add_len = b.len;
+		c.created = out;
+		r = apply(v, &c, &ns);
+	}
+	bd_buf_free(&b);
+	free(c.drop);
+	bd_cert_free(cert);
+	return r;
 }
 
 int bd_protector_find(bd_volume *v, const uint8_t guid[16], size_t *index)

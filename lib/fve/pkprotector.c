@@ -177,3 +177,143 @@ int bd_volume_protector_pubkey(bd_volume *v, size_t index, struct bd_pubkey_info
 	out->complete = pk.have_ct && pk.have_rsa && pk.have_wrapped && pk.have_vmk;
 	return 0;
 }
+
+/* ---- the per-kind step: private key + public-key protector -> VMK ---- */
+
+int bd_pk_prot_matches(const struct bd_pk_prot *pk, struct bd_privkey *k)
+{
+	struct bd_rsa_pub pub;
+	uint8_t tp[20];
+
+	if (pk->have_rsa && !bd_privkey_public(k, &pub) && bd_rsa_pub_equal(&pub, &pk->rsa))
+		return 1;
+	return pk->thumbprint && pk->thumbprint_len == 20 && bd_privkey_cert_thumbprint(k, tp) &&
+	       !memcmp(tp, pk->thumbprint, 20);
+}
+
+struct pk_try {
+	const struct bd_pk_prot *pk;
+	uint8_t *vmk;
+};
+
+/* A candidate RSA plaintext: K itself (32 bytes) or K's KEY datum {size 44, type 1, key type 0x2006};
+ * accepted only when K opens the encrypted VMK (the AES-CCM tag). */
+static int pk_accept(const uint8_t *pt, size_t len, void *ud)
+{
+	struct pk_try *t = ud;
+	const uint8_t *key, *vmk;
+	uint8_t out[256];
+	uint16_t kt;
+	size_t vlen;
+	int r;
+
+	if (len == 32)
+		key = pt;
+	else if (len == 44 && le16(pt) == 44 && le16(pt + 4) == BD_DT_KEY && le16(pt + 8) == BD_PK_KEY_TYPE)
+		key = pt + 12;
+	else
+		return BD_ERR_WRONG_KEY;
+	if (t->pk->enc_vmk.size - 0x24u > sizeof(out))
+		return BD_ERR_WRONG_KEY;
+	r = bd_datum_ccm_unbox(&t->pk->enc_vmk, key, out, sizeof(out), &kt, &vmk, &vlen);
+	if (!r && vlen == 32)
+		memcpy(t->vmk, vmk, 32);
+	else if (!r || r == BD_ERR_CORRUPT)
+		r = BD_ERR_WRONG_KEY;     /* a K that opens it to something else is no K */
+	bd_wipe(out, sizeof(out));
+	return r;
+}
+
+int bd_pk_prot_open(const struct bd_pk_prot *pk, struct bd_privkey *k, uint8_t vmk[32], int *padding,
+		    int *reversed)
+{
+	struct pk_try t = { pk, vmk };
+
+	if (!pk->have_ct || !pk->have_vmk)
+		return bd_err(BD_ERR_CORRUPT, "public-key protector: the %s is missing",
+			      pk->have_ct ? "encrypted VMK" : "RSA-encrypted key");
+	return bd_privkey_decrypt_try(k, pk->ct, pk->ct_len, pk_accept, &t, padding, reversed);
+}
+
+int bd_vmk_pubkey(const struct bd_prot *p, struct bd_privkey *k, uint8_t vmk[32], struct bd_pk_result *res)
+{
+	struct bd_pk_prot pk;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if (bd_protector_kind(p->info.type) != BD_PROT_PUBLIC_KEY)
+		return BD_ERR_WRONG_KEY;
+	r = bd_pk_prot_parse(&p->datum, &pk);
+	if (r)
+		return r;
+	if (pk.thumbprint && pk.thumbprint_len <= sizeof(res->thumbprint)) {
+		memcpy(res->thumbprint, pk.thumbprint, pk.thumbprint_len);
+		res->thumbprint_len = pk.thumbprint_len;
+	}
+	if (!bd_pk_prot_matches(&pk, k))
+		return BD_ERR_WRONG_KEY;      /* not this key's protector: no RSA operation at all */
+	res->matched = 1;
+	return bd_pk_prot_open(&pk, k, vmk, &res->padding, &res->reversed);
+}
+
+/*
+ * The public-key protectors of the volume for one private key: the step (bd_vmk_pubkey) for each,
+ * bd_prot_open with the VMK that one of them gives. bd_unlock takes it as the certificate's kind.
+ */
+int bd_unlock_private_key(bd_volume *v, struct bd_privkey *k, int *padding)
+{
+	char seen[512] = "";
+	size_t sl = 0;
+	int found = 0, matched = 0, last = BD_ERR_WRONG_KEY, r;
+
+	for (size_t i = 0; i < v->n_prot; i++) {
+		struct bd_prot *p = &v->prot[i];
+		struct bd_pk_result res;
+		struct bd_secret *vmk;
+		char id[9];
+		if (bd_protector_kind(p->info.type) != BD_PROT_PUBLIC_KEY)
+			continue;
+		found++;
+		memcpy(id, p->info.key_id, sizeof(id));
+		vmk = bd_secret_new(32);
+		if (!vmk)
+			return bd_err(BD_ERR_NOMEM, "out of memory");
+		r = bd_vmk_pubkey(p, k, vmk->data, &res);
+		if (!r)
+			r = bd_prot_open(v, p, vmk->data);   /* may reload v->prot: p is stale after */
+		bd_secret_free(vmk);
+		if (!r) {
+			if (padding)
+				*padding = res.padding;
+			bd_info("unlocked with the private key of public-key protector %s (RSA padding %s%s)", id,
+				bd_rsa_padding_name(res.padding), res.reversed ? ", ciphertext stored little-endian" : "");
+			return 0;
+		}
+		matched += res.matched;
+		if (!res.matched && res.thumbprint_len && sl < sizeof(seen) - 64) {
+			sl += (size_t)snprintf(seen + sl, sizeof(seen) - sl, "%s", sl ? ", " : "");
+			for (size_t j = 0; j < res.thumbprint_len && j < 20; j++)
+				sl += (size_t)snprintf(seen + sl, sizeof(seen) - sl, "%02X", res.thumbprint[j]);
+			sl += (size_t)snprintf(seen + sl, sizeof(seen) - sl, " (protector %s)", id);
+		}
+		if (r != BD_ERR_WRONG_KEY)
+			last = r;
+	}
+	if (!found)
+		return bd_err(BD_ERR_NO_PROTECTOR, "the volume has no public-key (certificate, smart card) protector");
+	if (last != BD_ERR_WRONG_KEY)
+		return last;
+	if (!matched) {
+		struct bd_rsa_pub pub;
+		uint8_t kid[20];
+		char ks[41] = "?";
+		if (!bd_privkey_public(k, &pub) && !bd_rsa_pub_key_id(&pub, kid))
+			for (int j = 0; j < 20; j++)
+				snprintf(ks + 2 * j, 3, "%02x", kid[j]);
+		return bd_err(BD_ERR_WRONG_KEY, "the private key (public key SHA-1 %s) belongs to none of the %d "
+			      "public-key protector(s); they are for the certificates with thumbprint %s", ks, found,
+			      sl ? seen : "(none recorded)");
+	}
+	return bd_err(BD_ERR_WRONG_KEY, "the private key matches a public-key protector but does not open it "
+		      "(no padding gave a key that the AES-CCM tag confirms)");
+}

@@ -63,7 +63,7 @@ int bd_protectors_load(struct bd_volume *v)
 		p->info.type = t;
 		p->info.type_name = bd_protector_type_name(t);
 		switch (kind_of(t)) {
-		case 0x0000: case 0x0200: case 0x0800: case 0x2000:
+		case 0x0000: case 0x0200: case 0x0800: case 0x1000: case 0x2000:  /* 0x1000: with the private key */
 			p->info.usable = 1;
 		}
 		if (bd_datum_find_child(&d, -1, BD_DT_UNICODE, &c))

@@ -892,3 +892,16 @@ int bd_cert_check_usage(const struct bd_cert *c, int dra)
 			      "(FVE_E_NON_BITLOCKER_OID)", found, BD_OID_BITLOCKER, BD_OID_BITLOCKER_DRA);
 	return 0;
 }
+
+int bd_certificate_check(const char *path, int dra, uint8_t thumbprint[20])
+{
+	struct bd_cert *c = NULL;
+	int r = bd_cert_load(path, &c);
+
+	if (!r)
+		r = bd_cert_check_usage(c, dra);
+	if (!r && thumbprint)
+		bd_cert_thumbprint(c, thumbprint);
+	bd_cert_free(c);
+	return r;
+}

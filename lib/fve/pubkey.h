@@ -65,39 +65,8 @@ int bd_rsa_unpad(int padding, const uint8_t *em, size_t k, uint8_t *out, size_t 
 int bd_rsa_encrypt(const struct bd_rsa_pub *k, int padding, const uint8_t *pt, size_t ptlen, uint8_t *ct,
 		   size_t *ctlen);
 
-/* ---- private keys (pubkey.c) ---- */
+/* ---- private keys (pubkey.c): the loaders are public (bdkit.h) ---- */
 
-struct bd_privkey;
-
-/* Where the key came from. */
-enum bd_privkey_source { BD_KEY_SRC_FILE = 1, BD_KEY_SRC_PKCS12 = 2, BD_KEY_SRC_PKCS11 = 3 };
-
-/*
- * Error codes of the loaders (the message says more, in one line):
- *   BD_ERR_IO           the file cannot be read
- *   BD_ERR_INVALID      not a private key / PKCS#12 file / PKCS#11 URI; no or several tokens or keys match
- *   BD_ERR_NO_PROTECTOR the key is encrypted (or the token needs a PIN) and no password/PIN was given
- *   BD_ERR_WRONG_KEY    wrong password or PIN; also a PIN the token reports locked or expired
- *                       (the PIN is tried once, never again by itself: a card locks)
- *   BD_ERR_UNSUPPORTED  not RSA; the PKCS#11 module cannot be loaded (or none is registered)
- *   BD_ERR_IO           PKCS#11: the token fails (session, device error)
- *   BD_ERR_NOMEM
- */
-/* PEM or DER private key: PKCS#8 (encrypted or not), PKCS#1 RSA, legacy encrypted PEM; a PEM file
- * may also hold certificates (the first one is kept, see bd_privkey_cert). password: NULL = none. */
-int bd_privkey_from_file(const char *path, const char *password, struct bd_privkey **out);
-/* PKCS#12 (.pfx/.p12) file; password NULL tries the empty and the absent password. The first
- * certificate whose public key is the private key's is kept. */
-int bd_privkey_from_pkcs12(const char *path, const char *password, struct bd_privkey **out);
-/* An RSA key on a PKCS#11 token, by RFC 7512 URI ("pkcs11:token=...;object=...;id=..."; the URI
- * must match exactly one token and one RSA private key there). module: the PKCS#11 module (.so);
- * NULL: the URI's module-path attribute, else every module registered with p11-kit (its
- * module-name attribute picks one). pin: NULL = none (only for tokens that need no login or have
- * a PIN pad). A PIN in the URI is not used. Nothing is ever prompted; the PIN is presented once. */
-int bd_privkey_from_pkcs11(const char *uri, const char *pin, const char *module, struct bd_privkey **out);
-void bd_privkey_free(struct bd_privkey *k);
-
-int bd_privkey_source(const struct bd_privkey *k);           /* enum bd_privkey_source */
 /* The public half (RSA only). */
 int bd_privkey_public(const struct bd_privkey *k, struct bd_rsa_pub *out);
 /* The certificate that came with the key (PEM bundle, PKCS#12, token): 1 and its SHA-1 thumbprint, or 0. */
@@ -183,5 +152,18 @@ struct bd_pk_prot {
 /* Parse a VMK entry (role 2, type 8) with protection type 0x1000. Missing datums are flagged, not
  * errors; malformed ones are BD_ERR_CORRUPT (message says which). */
 int bd_pk_prot_parse(const struct bd_datum *vmk_entry, struct bd_pk_prot *out);
+
+/* 1 when the private key belongs to this protector: the same RSA public key, or the thumbprint of the
+ * certificate that came with the key equals the protector's. */
+int bd_pk_prot_matches(const struct bd_pk_prot *pk, struct bd_privkey *k);
+/*
+ * The per-kind step "private key + public-key protector -> VMK": RSA-decrypt datum 1 with each
+ * candidate padding (bd_privkey_decrypt_try), take the plaintext as K (32 bytes, or a 44-byte KEY
+ * datum of type 0x2006), and accept it only when K opens datum 5 (AES-CCM tag) to a 32-byte key.
+ * vmk gets it; *padding and *reversed say what worked. BD_ERR_WRONG_KEY when nothing opened it,
+ * BD_ERR_CORRUPT when the protector lacks a datum, BD_ERR_IO/NOMEM from the token.
+ */
+int bd_pk_prot_open(const struct bd_pk_prot *pk, struct bd_privkey *k, uint8_t vmk[32], int *padding,
+		    int *reversed);
 
 #endif /* BDKIT_PUBKEY_H */

@@ -31,7 +31,7 @@ static int looks_like_recovery_password(const char *s)
 static int nothing_given(const struct bd_secrets *s)
 {
 	return !s->n_recovery_passwords && !s->n_passwords && !s->n_typed && !s->n_key_files && !s->n_fveks &&
-	       !s->n_vmks && !s->n_key_packages && !s->clear_key;
+	       !s->n_vmks && !s->n_key_packages && !s->clear_key && !(HAS(s, n_private_keys) && s->n_private_keys);
 }
 
 /* Fully decrypted, metadata left behind: the data is plain, nothing to unlock. */
@@ -85,7 +85,14 @@ static int vmk_from_secrets(const struct bd_prot *p, const struct bd_secrets *s,
 				return r;
 		}
 	}
-	/* certificates (public-key protectors): their step goes here */
+	if (kind == BD_PROT_PUBLIC_KEY && HAS(s, n_private_keys)) {
+		for (size_t i = 0; i < s->n_private_keys; i++) {
+			struct bd_pk_result res;
+			r = bd_vmk_pubkey(p, s->private_keys[i], vmk, &res);
+			if (r != BD_ERR_WRONG_KEY)
+				return r;
+		}
+	}
 	return r;
 }
 
@@ -205,7 +212,10 @@ static int door(bd_volume *v, const struct bd_secrets *s)
 		TRY(bd_unlock_vmk(v, s->vmks[i].data, s->vmks[i].len));
 	for (size_t i = 0; i < s->n_key_packages; i++)
 		TRY(unlock_key_package(v, &s->key_packages[i], s));
-	/* new kinds (certificates for public-key protectors, ...): here, guarded by HAS(s, field) */
+	if (HAS(s, n_private_keys))
+		for (size_t i = 0; i < s->n_private_keys; i++)
+			TRY(bd_unlock_private_key(v, s->private_keys[i], NULL));
+	/* new kinds: here, guarded by HAS(s, field) */
 	if (s->clear_key)
 		TRY(bd_unlock_clear_key(v));
 #undef TRY

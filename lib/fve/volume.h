@@ -116,6 +116,14 @@ int bd_vmk_external(const struct bd_prot *p, const uint8_t key[32], uint8_t vmk[
 int bd_vmk_clear(const struct bd_prot *p, uint8_t vmk[32]);
 /* Unlock v with the VMK that p gave (records p as the protector used); p may be stale after. */
 int bd_prot_open(struct bd_volume *v, const struct bd_prot *p, const uint8_t vmk[32]);
+/* 0x1000 (lib/pkprotector.c): private key -> VMK. BD_ERR_WRONG_KEY without any RSA operation when the
+ * key is not this protector's (res->matched 0); res also says which padding and byte order worked. */
+struct bd_pk_result {
+	int matched, padding, reversed;
+	uint8_t thumbprint[64];
+	size_t thumbprint_len;
+};
+int bd_vmk_pubkey(const struct bd_prot *p, struct bd_privkey *k, uint8_t vmk[32], struct bd_pk_result *res);
 /* protector.c: fill v->prot from the used copy. */
 int bd_protectors_load(struct bd_volume *v);
 const char *bd_protector_type_name(uint16_t type);

@@ -323,6 +323,41 @@ void bd_build_vmk_startup_key(struct bd_buf *b, const uint8_t guid[16], uint64_t
 	bd_put_end(b, e);
 }
 
+void bd_build_vmk_certificate(struct bd_buf *b, const uint8_t guid[16], uint64_t mtime, const uint8_t vmk[32],
+			      const uint8_t *rsa_ct, size_t ct_len, const uint8_t *cng_blob, size_t blob_len,
+			      uint32_t cert_type, const uint8_t thumbprint[20], const uint8_t k32[32],
+			      struct bd_nonce_src *ns)
+{
+	size_t e = vmk_entry_begin(b, guid, mtime, BD_PROT_PUBLIC_KEY, 1);
+	size_t d;
+
+	/* 1: the RSA block that carries K */
+	d = bd_put_begin(b, BD_R_PROPERTY, BD_T_ASYMMETRIC_KEY, 1);
+	bd_buf_put(b, rsa_ct, ct_len);
+	bd_put_end(b, d);
+	/* 2: the certificate's public key as a CNG blob; role 0x000C as on the real sample */
+	d = bd_put_begin(b, BD_R_EXPORTED_KEY, BD_T_EXPORTED_KEY, 1);
+	bd_buf_put(b, cng_blob, blob_len);
+	bd_put_end(b, d);
+	/* 3: the "gsin" certificate record: tag, size 37, type, hash size 20, thumbprint, one 00 byte */
+	d = bd_put_begin(b, BD_R_PROPERTY, BD_T_PUBLIC_KEY_INFO, 1);
+	bd_buf_put(b, "gsin", 4);
+	bd_buf_u32(b, 37);
+	bd_buf_u32(b, cert_type);
+	bd_buf_u32(b, 20);
+	bd_buf_put(b, thumbprint, 20);
+	bd_buf_zero(b, 1);
+	bd_put_end(b, d);
+	/* 4, 4a: K under the VMK; 5: the VMK under K (nonces in this order, as on the sample) */
+	d = bd_put_begin(b, BD_R_PROPERTY, BD_T_USE_KEY, 1);
+	bd_buf_u16(b, BD_KEY_PUBLIC_KEY);
+	bd_buf_u16(b, 0);
+	bd_put_ccm(b, BD_R_PROPERTY, vmk, ns, BD_KEY_PUBLIC_KEY, k32, 32);
+	bd_put_end(b, d);
+	bd_put_ccm(b, BD_R_PROPERTY, k32, ns, BD_KEY_VMK, vmk, 32);
+	bd_put_end(b, e);
+}
+
 void bd_build_vmk_clear_key(struct bd_buf *b, const uint8_t guid[16], uint64_t mtime, const uint8_t vmk[32],
 			    const uint8_t clear_key[32], struct bd_nonce_src *ns)
 {

@@ -36,6 +36,7 @@ enum bd_put_role {
 	BD_R_FVEK = 0x0003,
 	BD_R_STARTUP_KEY = 0x0006,
 	BD_R_DESCRIPTION = 0x0007,
+	BD_R_EXPORTED_KEY = 0x000C,      /* the public-key protector's key blob (real sample) */
 	BD_R_VIRTUALIZATION = 0x000F,
 	BD_R_RECOVERY_KEY_BACKUP = 0x0012,
 	BD_R_RECOVERY_STRETCH_BACKUP = 0x0013,
@@ -50,6 +51,9 @@ enum bd_put_type {
 	BD_T_AES_CCM = 0x0005,
 	BD_T_VMK = 0x0008,
 	BD_T_EXTERNAL_KEY = 0x0009,
+	BD_T_ASYMMETRIC_KEY = 0x000C,
+	BD_T_EXPORTED_KEY = 0x000D,
+	BD_T_PUBLIC_KEY_INFO = 0x000E,
 	BD_T_VIRTUALIZATION = 0x000F,
 	BD_T_GUID = 0x0017,
 };
@@ -60,6 +64,7 @@ enum bd_key_type {
 	BD_KEY_EXTERNAL = 0x2002,
 	BD_KEY_VMK = 0x2003,
 	BD_KEY_HASH = 0x2005,
+	BD_KEY_PUBLIC_KEY = 0x2006,     /* K of a public-key protector */
 	BD_KEY_PASSWORD_STRETCHED = 0x2007,
 	BD_KEY_RECOVERY_STRETCHED = 0x2008,
 };
@@ -124,6 +129,14 @@ void bd_build_vmk_recovery(struct bd_buf *b, const uint8_t guid[16], uint64_t mt
 /* Startup-key (.BEK) protector around the 32-byte external key. */
 void bd_build_vmk_startup_key(struct bd_buf *b, const uint8_t guid[16], uint64_t mtime, const uint8_t vmk[32],
 			      const uint8_t ext_key[32], struct bd_nonce_src *ns);
+/* Public-key (certificate) protector, the datums of the real Windows sample in its order
+ * (doc/public-key-protector.md §4): rsa_ct = the RSA encryption of K for the certificate's key,
+ * cng_blob = its "RSA1" public blob, cert_type 1 DRA / 2 user, thumbprint = SHA-1 of the certificate,
+ * k32 = K (encrypted with the VMK inside USE_KEY 0x2006; the VMK is encrypted with K). */
+void bd_build_vmk_certificate(struct bd_buf *b, const uint8_t guid[16], uint64_t mtime, const uint8_t vmk[32],
+			      const uint8_t *rsa_ct, size_t ct_len, const uint8_t *cng_blob, size_t blob_len,
+			      uint32_t cert_type, const uint8_t thumbprint[20], const uint8_t k32[32],
+			      struct bd_nonce_src *ns);
 /* Clear-key protector (suspended volume, datum version 3). */
 void bd_build_vmk_clear_key(struct bd_buf *b, const uint8_t guid[16], uint64_t mtime, const uint8_t vmk[32],
 			    const uint8_t clear_key[32], struct bd_nonce_src *ns);

@@ -749,6 +749,177 @@ static void test_softhsm(void)
 		CHECK(0, "wrong-PIN checks in a child process (status %d)", st);
 }
 
+/* ---- 4. a protector added by bdkit, opened by the per-kind step and bd_unlock_private_key ---- */
+
+static void test_add_and_unlock(void)
+{
+	const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
+	char img[512], copy[512], p[512], cert[512];
+	struct bd_open_opts rw = { .offset = -1, .writable = 1 }, ro = { .offset = -1 };
+	struct bd_protector_new nw;
+	uint8_t vmk_rp[32], vmk[32];
+	struct bd_privkey *k = NULL;
+	bd_volume *v = NULL;
+	int r, pad = 0, rev = -1;
+	size_t idx;
+
+	snprintf(img, sizeof(img), "%s/testdata/bitlk-images/bitlk-aes-xts-128-smart-card.img", build);
+	if (access(img, R_OK)) {
+		SKIP("add certificate: real images not unpacked (tests/unpack-images.sh)");
+		return;
+	}
+	path(copy, sizeof(copy), "sc-copy.img");
+	path(cert, sizeof(cert), "cert.pem");
+	if (sh("cp --sparse=always %s %s", img, copy)) {
+		CHECK(0, "copy the smart-card volume");
+		return;
+	}
+	r = bd_volume_open(copy, &rw, &v);
+	if (!r)
+		r = bd_unlock_recovery_password(v, SC_RP);
+	CHECK(r == 0, "copy of the smart-card volume opens writable with its recovery password");
+	if (r)
+		goto out;
+	memcpy(vmk_rp, v->vmk->data, 32);
+	/* refused certificates: nothing written (checked by the unlock below still finding only one) */
+	path(p, sizeof(p), "cert-sign.pem");
+	r = bd_protector_add_certificate(v, p, 0, NULL, &nw);
+	CHECK(r == BD_ERR_INVALID, "a certificate without keyEncipherment is refused (%s)", bd_last_error());
+	r = bd_protector_add_certificate(v, cert, 1, NULL, &nw);
+	CHECK(r == BD_ERR_INVALID, "--dra with a certificate lacking the DRA EKU is refused (%s)", bd_last_error());
+	path(p, sizeof(p), "cert-ec.pem");
+	r = bd_protector_add_certificate(v, p, 0, NULL, &nw);
+	CHECK(r == BD_ERR_UNSUPPORTED || r == BD_ERR_INVALID, "an EC certificate is refused (%s)", bd_last_error());
+	r = bd_protector_add_certificate(v, cert, 0, NULL, &nw);
+	CHECK(r == 0, "certificate protector added (%s)", r ? bd_last_error() : "ok");
+	bd_volume_close(v);
+	v = NULL;
+	if (r)
+		goto out;
+
+	r = bd_volume_open(copy, &ro, &v);
+	CHECK(r == 0 && v->n_prot == 3, "reopened: three protectors");
+	if (r)
+		goto out;
+	r = bd_protector_find(v, nw.guid, &idx);
+	CHECK(r == 0 && idx == 2 && v->prot[idx].info.type == BD_PROT_PUBLIC_KEY,
+	      "the new protector is a public-key one, after the last VMK entry");
+	if (r)
+		goto out;
+	/* the datum tree: types, roles, versions, sizes and order of the real sample's entry */
+	{
+		static const struct { uint16_t size, role, type; } tree[] = {
+			{ 264, 0x0000, 0x000C }, { 291, 0x000C, 0x000D }, { 45, 0x0000, 0x000E },
+			{ 92, 0x0000, 0x0004 }, { 80, 0x0000, 0x0005 },
+		};
+		struct bd_datum_iter it;
+		struct bd_datum d, c;
+		size_t n = 0;
+		int same = v->prot[idx].datum.size == 808 && v->prot[idx].datum.version == 1;
+		bd_datum_iter_children(&it, &v->prot[idx].datum);
+		while (bd_datum_next(&it, &d) > 0) {
+			if (n >= ARRAY_SIZE(tree) || d.size != tree[n].size || d.role != tree[n].role ||
+			    d.type != tree[n].type || d.version != 1)
+				same = 0;
+			n++;
+		}
+		same = same && n == ARRAY_SIZE(tree);
+		struct bd_pk_prot pk;
+		same = same && !bd_pk_prot_parse(&v->prot[idx].datum, &pk) &&
+		       bd_datum_find_child(&pk.use_key, -1, BD_DT_AES_CCM, &c) && c.size == 80 && c.version == 1 &&
+		       pk.cert_type == 2 && pk.info_tail_len == 1 && pk.use_key_type == 0x2006;
+		CHECK(same, "bdkit's entry has the sample's tree: 808 bytes, 264/291(role 0xC)/45/92{80}/80");
+		/* the per-kind step on the bdkit-added protector */
+		path(p, sizeof(p), "key.pem");
+		if (!bd_privkey_from_file(p, NULL, &k)) {
+			CHECK(bd_pk_prot_matches(&pk, k), "the key matches the new protector");
+			r = bd_pk_prot_open(&pk, k, vmk, &pad, &rev);
+			CHECK(r == 0 && !memcmp(vmk, vmk_rp, 32) && pad == BD_PAD_OAEP_SHA1 && rev == 0,
+			      "private key + protector -> the VMK the recovery password gives (padding %s)",
+			      bd_rsa_padding_name(pad));
+			bd_privkey_free(k);
+			k = NULL;
+		}
+		/* the real sample's protector does not match this key (another card) */
+		struct bd_pk_prot real;
+		if (!bd_pk_prot_parse(&v->prot[0].datum, &real) && !bd_privkey_from_file(p, NULL, &k)) {
+			CHECK(!bd_pk_prot_matches(&real, k), "the key does not match the Windows smart-card protector");
+			bd_privkey_free(k);
+			k = NULL;
+		}
+	}
+	bd_volume_close(v);
+	v = NULL;
+
+	/* the whole volume, by each source of the key */
+	static const char *const srcs[] = { "key.pem", "key-enc.pem", "key.p12", "bundle.pem" };
+	for (size_t i = 0; i < ARRAY_SIZE(srcs); i++) {
+		path(p, sizeof(p), srcs[i]);
+		r = strstr(srcs[i], ".p12") ? bd_privkey_from_pkcs12(p, "p12-pw", &k)
+					    : bd_privkey_from_file(p, strstr(srcs[i], "enc") ? "secret-pw" : NULL, &k);
+		if (!r)
+			r = bd_volume_open(copy, &ro, &v);
+		pad = 0;
+		if (!r)
+			r = bd_unlock_private_key(v, k, &pad);
+		struct bd_info info;
+		CHECK(r == 0 && !bd_volume_info(v, &info) && info.unlocked && !memcmp(v->vmk->data, vmk_rp, 32) &&
+		      !memcmp(info.unlock_protector, nw.guid, 16) && pad == BD_PAD_OAEP_SHA1,
+		      "volume unlocks with the private key from %s (%s)", srcs[i], r ? bd_last_error() : "ok");
+		bd_privkey_free(k);
+		k = NULL;
+		bd_volume_close(v);
+		v = NULL;
+	}
+	/* through the door: bd_unlock with a wrong recovery password first, then the private key */
+	path(p, sizeof(p), "key.pem");
+	r = bd_privkey_from_file(p, NULL, &k);
+	if (!r)
+		r = bd_volume_open(copy, &ro, &v);
+	if (!r) {
+		struct bd_secrets sec = BD_SECRETS_INIT;
+		const char *wrong = "000000-000000-000000-000000-000000-000000-000000-000000";
+		struct bd_privkey *keys[1] = { k };
+		struct bd_info info;
+		sec.recovery_passwords = &wrong;
+		sec.n_recovery_passwords = 1;
+		sec.private_keys = keys;
+		sec.n_private_keys = 1;
+		r = bd_unlock(v, &sec);
+		CHECK(r == 0 && !bd_volume_info(v, &info) && !memcmp(info.unlock_protector, nw.guid, 16),
+		      "bd_unlock (the door) with a wrong recovery password and the private key: the certificate "
+		      "protector opens it (%s)", r ? bd_last_error() : "ok");
+	}
+	bd_privkey_free(k);
+	k = NULL;
+	bd_volume_close(v);
+	v = NULL;
+	/* a key that matches no protector: wrong-key code, the thumbprints listed */
+	path(p, sizeof(p), "other.pem");
+	r = bd_privkey_from_file(p, NULL, &k);
+	if (!r)
+		r = bd_volume_open(copy, &ro, &v);
+	if (!r) {
+		r = bd_unlock_private_key(v, k, NULL);
+		CHECK(r == BD_ERR_WRONG_KEY && strstr(bd_last_error(), "FB23E268A833A7F330D1B427CF2EF6C8DBE14E0F") &&
+		      !v->unlocked, "a key for no protector: wrong-key code, thumbprints listed (%s)", bd_last_error());
+	}
+	bd_privkey_free(k);
+	k = NULL;
+	bd_volume_close(v);
+	v = NULL;
+
+	/* removed again: the public-key protector count is back to the sample's one */
+	r = bd_volume_open(copy, &rw, &v);
+	if (!r)
+		r = bd_unlock_recovery_password(v, SC_RP);
+	if (!r)
+		r = bd_protector_remove(v, nw.guid, NULL);
+	CHECK(r == 0 && v->n_prot == 2, "the certificate protector is removed (%s)", r ? bd_last_error() : "ok");
+out:
+	bd_volume_close(v);
+}
+
 int main(void)
 {
 	test_real_volume();
@@ -775,6 +946,7 @@ int main(void)
 	test_encrypt_and_try();
 	test_certs();
 	test_softhsm();
+	test_add_and_unlock();
 	if (!getenv("KEEP"))
 		sh("rm -rf %s", dir);
 	CHECK_DONE();
