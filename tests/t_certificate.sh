@@ -312,8 +312,10 @@ if [ -n "$HSM" ]; then
 	unchanged "token without a PIN" "$V" "$before"
 	# a locked token (SoftHSM2 cannot be locked): tests/p11shim.c forwards to SoftHSM2 but answers C_Login
 	# with CKR_PIN_LOCKED and counts the calls; in mode "flag" the token info also says CKF_USER_PIN_LOCKED
-	if ${CC:-cc} -shared -fPIC $(pkg-config --cflags p11-kit-1) "$TOP/tests/p11shim.c" -o "$TMP/p11shim.so" -ldl \
-		>"$TMP/shim.log" 2>&1; then
+	# into an ASan-instrumented bdkit the shim goes instrumented too
+	SAN=; nm -D "$BDKIT" 2>/dev/null | grep -q __asan_init && SAN=-fsanitize=address,undefined
+	if ${CC:-cc} -std=c11 -Wall -Wextra -Werror $SAN -shared -fPIC $(pkg-config --cflags p11-kit-1) \
+		"$TOP/tests/p11shim.c" -o "$TMP/p11shim.so" -ldl >"$TMP/shim.log" 2>&1; then
 		for mode in login flag; do
 			: >"$TMP/logins"
 			P11SHIM_MODULE=$HSM P11SHIM_COUNT=$TMP/logins P11SHIM_MODE=$mode "$BDKIT" decrypt --test "$V" \
