@@ -310,6 +310,30 @@ if [ -n "$HSM" ]; then
 		</dev/null >"$TMP/out" 2>&1
 	expect "token without a PIN" $? 9 "$TMP/out" "pin-file"
 	unchanged "token without a PIN" "$V" "$before"
+	# a locked token (SoftHSM2 cannot be locked): tests/p11shim.c forwards to SoftHSM2 but answers C_Login
+	# with CKR_PIN_LOCKED and counts the calls; in mode "flag" the token info also says CKF_USER_PIN_LOCKED
+	# into an ASan-instrumented bdkit the shim goes instrumented too
+	SAN=; nm -D "$BDKIT" 2>/dev/null | grep -q __asan_init && SAN=-fsanitize=address,undefined
+	if ${CC:-cc} -std=c11 -Wall -Wextra -Werror $SAN -shared -fPIC $(pkg-config --cflags p11-kit-1) \
+		"$TOP/tests/p11shim.c" -o "$TMP/p11shim.so" -ldl >"$TMP/shim.log" 2>&1; then
+		for mode in login flag; do
+			: >"$TMP/logins"
+			P11SHIM_MODULE=$HSM P11SHIM_COUNT=$TMP/logins P11SHIM_MODE=$mode "$BDKIT" decrypt --test "$V" \
+				--pkcs11 "$URI" --pkcs11-module "$TMP/p11shim.so" --pin-file "$TMP/pin" </dev/null >"$TMP/out" 2>&1
+			rc=$?
+			n=$(grep -c C_Login "$TMP/logins")
+			[ $mode = login ] && want=1 || want=0
+			if [ $rc = 4 ] && [ "$(grep -c . "$TMP/out")" = 1 ] &&
+			   grep -q "PIN of token 'bdkit-cert' is locked.*unblock it with its PUK" "$TMP/out" && [ "$n" = $want ]; then
+				pass "locked token ($mode): exit 4, one line naming the token and the PUK, C_Login called $n time(s)"
+			else
+				fail "locked token ($mode): exit $rc (want 4), C_Login $n (want $want): $(head -3 "$TMP/out")"
+			fi
+		done
+		unchanged "locked token" "$V" "$before"
+	else
+		fail "locked token: cannot build tests/p11shim.c: $(tail -2 "$TMP/shim.log")"
+	fi
 fi
 
 # the protector command unlocks with the key too: remove the certificate protector, unlocked by its own key

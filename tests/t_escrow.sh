@@ -118,6 +118,11 @@ objectClass: computer
 cn: PC04
 sAMAccountName: PC04\$
 
+dn: cn=PC05,dc=example,dc=test
+objectClass: computer
+cn: PC05
+sAMAccountName: PC05\$
+
 dn: cn=2019-12-11T16:17:02-00:00{$(upper "$B_ID")},cn=PC01,dc=example,dc=test
 objectClass: msFVE-RecoveryInformation
 cn: 2019-12-11T16:17:02-00:00{$(upper "$B_ID")}
@@ -380,6 +385,42 @@ PY
 	else
 		fail "escrow-ldap: backup with BEK: rc=$rc out=$out err=$(cat "$TMP/err") ldif=$(cat "$TMP/pc04.ldif")"
 	fi
+	# unlocked with a certificate's private key (openssl's key and certificate; the certificate protector
+	# added by bdkit to a copy of $A): a key of no protector writes nothing (exit 4), the right one writes
+	# $A's recovery password with its GUIDs (read by ldapsearch)
+	K=$TMP/cert
+	mkdir -p "$K"
+	printf '%s\n' "$A_RP" >"$TMP/a.rp"
+	if (cd "$K" && set -e; exec >log 2>&1
+		openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out key.pem
+		openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out other.pem
+		openssl req -x509 -new -key key.pem -subj /CN=bdkit-escrow-test -days 2 -addext keyUsage=keyEncipherment \
+			-out cert.pem) &&
+	   cp --sparse=always "$IMGDIR/$A.img" "$TMP/cert.img" &&
+	   "$BDKIT" -q protector add certificate "$TMP/cert.img" --certificate "$K/cert.pem" \
+		--recovery-password-file "$TMP/a.rp" --backup "$TMP/cert.bdkp" >/dev/null 2>"$TMP/err"; then
+		"$BDKIT" escrow backup $HD --computer-dn cn=PC05,dc=example,dc=test --private-key "$K/other.pem" \
+			"$TMP/cert.img" </dev/null >/dev/null 2>"$TMP/err"; rc=$?
+		n=$(ldapsearch -LLL -x -H "$URI" -D "$ADMIN" -y "$TMP/admin.pw" -b cn=PC05,dc=example,dc=test -s one dn |
+			grep -c '^dn:')
+		if [ $rc -eq 4 ] && [ "$n" -eq 0 ] && grep -q "belongs to none of the 1 public-key protector" "$TMP/err"; then
+			pass "escrow-ldap: backup with a private key of no protector writes nothing (exit 4)"
+		else
+			fail "escrow-ldap: backup wrong private key: rc=$rc objects=$n $(cat "$TMP/err")"
+		fi
+		out=$("$BDKIT" escrow backup $HD --computer-dn cn=PC05,dc=example,dc=test --private-key "$K/key.pem" \
+			"$TMP/cert.img" </dev/null 2>"$TMP/err"); rc=$?
+		ldapsearch -LLL -x -H "$URI" -D "$ADMIN" -y "$TMP/admin.pw" -b cn=PC05,dc=example,dc=test -s one \
+			cn msFVE-RecoveryPassword msFVE-RecoveryGuid msFVE-VolumeGuid >"$TMP/pc05.ldif" 2>&1
+		if [ $rc -eq 0 ] && ! echo "$out" | grep -q "$A_RP" && check_objects "$TMP/pc05.ldif" "$A_VOL" "$A_ID=$A_RP"; then
+			pass "escrow-ldap: backup unlocked with a certificate's private key wrote the recovery password with its GUIDs (read by ldapsearch)"
+		else
+			fail "escrow-ldap: backup with private key: rc=$rc out=$out err=$(cat "$TMP/err") ldif=$(cat "$TMP/pc05.ldif")"
+		fi
+	else
+		fail "escrow-ldap: certificate protector setup: $(tail -2 "$K/log") $(cat "$TMP/err")"
+	fi
+	rm -f "$TMP/cert.img"
 	"$BDKIT" escrow backup $HD --computer-dn cn=PC02,dc=example,dc=test --recovery-password-file "$TMP/c.rp" \
 		"$IMGDIR/$A.img" >/dev/null 2>"$TMP/err"; rc=$?
 	n=$(ldapsearch -LLL -x -H "$URI" -D "$ADMIN" -y "$TMP/admin.pw" -b cn=PC02,dc=example,dc=test -s one dn | grep -c '^dn:')
