@@ -245,20 +245,30 @@ static int setup_view(struct bd_volume *v)
 	return bd_protectors_load(v);
 }
 
+/* A volume over io with the caller's options; io is closed when there is no memory for it. */
+static struct bd_volume *volume_new(struct bd_io *io, const struct bd_open_opts *opts)
+{
+	struct bd_volume *v = calloc(1, sizeof(*v));
+
+	if (!v) {
+		bd_io_close(io);
+		return NULL;
+	}
+	v->io = io;
+	v->writable = opts ? opts->writable : 0;
+	v->ignore_integrity = opts ? opts->ignore_integrity : 0;
+	return v;
+}
+
 int bd_volume_open_io(struct bd_io *io, const struct bd_open_opts *opts, bd_volume **out)
 {
 	struct bd_volume *v;
 	int r;
 
 	*out = NULL;
-	v = calloc(1, sizeof(*v));
-	if (!v) {
-		bd_io_close(io);
+	v = volume_new(io, opts);
+	if (!v)
 		return bd_err(BD_ERR_NOMEM, "out of memory");
-	}
-	v->io = io;
-	v->writable = opts ? opts->writable : 0;
-	v->ignore_integrity = opts ? opts->ignore_integrity : 0;
 	r = bd_header_locate(io, opts ? opts->offset : -1, &v->hdr, &v->off, &v->len, v->where, sizeof(v->where));
 	if (r)
 		goto fail;
@@ -289,14 +299,9 @@ int bd_volume_open_block(struct bd_io *io, const struct bd_open_opts *opts, cons
 	int r;
 
 	*out = NULL;
-	v = calloc(1, sizeof(*v));
-	if (!v) {
-		bd_io_close(io);
+	v = volume_new(io, opts);
+	if (!v)
 		return bd_err(BD_ERR_NOMEM, "out of memory");
-	}
-	v->io = io;
-	v->writable = opts ? opts->writable : 0;
-	v->ignore_integrity = opts ? opts->ignore_integrity : 0;
 	v->hdr = *hdr;
 	v->off = vol_off;
 	v->len = vol_len;
