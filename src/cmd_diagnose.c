@@ -55,34 +55,6 @@ static int list_dir(struct names *out, const char *dir)
 	return 0;
 }
 
-static int parse_pcr_list(const char *s, uint32_t *mask)
-{
-	char *end;
-
-	*mask = 0;
-	while (*s) {
-		unsigned long a = strtoul(s, &end, 10), b = a;
-		if (end == s)
-			return -1;
-		if (*end == '-') {
-			s = end + 1;
-			b = strtoul(s, &end, 10);
-			if (end == s)
-				return -1;
-		}
-		if (a > 23 || b > 23 || b < a)
-			return -1;
-		for (unsigned long i = a; i <= b; i++)
-			*mask |= 1u << i;
-		s = end;
-		if (*s == ',')
-			s++;
-		else if (*s)
-			return -1;
-	}
-	return *mask ? 0 : -1;
-}
-
 static void print_mask(FILE *f, uint32_t mask, bool json)
 {
 	bool first = true;
@@ -536,7 +508,7 @@ int cmd_diagnose(int argc, char **argv)
 		case OPT_VOLUME: volume = optarg; break;
 		case OPT_AIK: aik_path = optarg; break;
 		case OPT_PCRS:
-			if (parse_pcr_list(optarg, &mask)) {
+			if (elc_parse_pcr_list(optarg, &mask)) {
 				cli_error("--pcrs: '%s' is not a list of PCR numbers 0-23 (e.g. 7,11 or 0,2,4,11)", optarg);
 				return EXIT_USAGE;
 			}

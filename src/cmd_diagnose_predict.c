@@ -64,34 +64,6 @@ static const char *kind_name(int kind)
 	return "?";
 }
 
-static int parse_pcr_list(const char *s, uint32_t *mask)
-{
-	char *end;
-
-	*mask = 0;
-	while (*s) {
-		unsigned long a = strtoul(s, &end, 10), b = a;
-		if (end == s)
-			return -1;
-		if (*end == '-') {
-			s = end + 1;
-			b = strtoul(s, &end, 10);
-			if (end == s)
-				return -1;
-		}
-		if (a > 23 || b > 23 || b < a)
-			return -1;
-		for (unsigned long i = a; i <= b; i++)
-			*mask |= 1u << i;
-		s = end;
-		if (*s == ',')
-			s++;
-		else if (*s)
-			return -1;
-	}
-	return *mask ? 0 : -1;
-}
-
 static int parse_boot_order(const char *s, struct bd_change *c)
 {
 	char *end;
@@ -289,7 +261,7 @@ int cmd_diagnose_predict(int argc, char **argv)
 		case OPT_JSON: json = true; break;
 		case OPT_VOLUME: volume = optarg; break;
 		case OPT_PCRS:
-			if (parse_pcr_list(optarg, &mask)) {
+			if (elc_parse_pcr_list(optarg, &mask)) {
 				cli_error("--pcrs: '%s' is not a list of PCR numbers 0-23 (e.g. 7,11 or 0,2,4,11)", optarg);
 				r = EXIT_USAGE;
 				goto out;

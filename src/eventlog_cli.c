@@ -62,6 +62,34 @@ void elc_hex(FILE *f, const uint8_t *p, size_t n)
 		fprintf(f, "%02x", p[i]);
 }
 
+int elc_parse_pcr_list(const char *s, uint32_t *mask)
+{
+	char *end;
+
+	*mask = 0;
+	while (*s) {
+		unsigned long a = strtoul(s, &end, 10), b = a;
+		if (end == s)
+			return -1;
+		if (*end == '-') {
+			s = end + 1;
+			b = strtoul(s, &end, 10);
+			if (end == s)
+				return -1;
+		}
+		if (a > 23 || b > 23 || b < a)
+			return -1;
+		for (unsigned long i = a; i <= b; i++)
+			*mask |= 1u << i;
+		s = end;
+		if (*s == ',')
+			s++;
+		else if (*s)
+			return -1;
+	}
+	return *mask ? 0 : -1;
+}
+
 void elc_pcr_list(uint32_t mask, char *out, size_t outlen)
 {
 	size_t o = 0;

@@ -12,6 +12,8 @@ uint8_t *elc_read_file(const char *path, size_t max, size_t *len);
 void elc_hex(FILE *f, const uint8_t *p, size_t n);
 /* "0-6,8-10,12-15" */
 void elc_pcr_list(uint32_t mask, char *out, size_t outlen);
+/* "7,11" or "0-4,7": the PCRs 0-23 named; 0 or -1 (malformed, out of range or none) */
+int elc_parse_pcr_list(const char *s, uint32_t *mask);
 /* The quote check of one log, as text lines (indent before each) or as a JSON value. */
 void elc_quote_text(const struct bd_quote_check *q, const char *indent);
 void elc_quote_json(const struct bd_quote_check *q);
