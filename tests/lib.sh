@@ -38,3 +38,14 @@ conf() {
 
 # images: names of all images in images.conf
 images() { sed -n 's/^\[\(.*\)\]$/\1/p' "$IMGDIR/images.conf"; }
+
+# find_judges: which independent readers are here (HAVE_CS cryptsetup, HAVE_DIS dislocker-file,
+# HAVE_BDE pybde of libbde), one SKIP line for each that is missing (install-deps.sh installs all).
+find_judges() {
+	HAVE_CS=0; command -v cryptsetup >/dev/null 2>&1 && HAVE_CS=1
+	HAVE_DIS=0; command -v dislocker-file >/dev/null 2>&1 && HAVE_DIS=1
+	HAVE_BDE=0; "${PY:-/usr/bin/python3}" -c 'import pybde' 2>/dev/null && HAVE_BDE=1
+	[ $HAVE_CS = 1 ] || skip "cryptsetup checks: cryptsetup not installed"
+	[ $HAVE_DIS = 1 ] || skip "dislocker checks: dislocker-file not installed"
+	[ $HAVE_BDE = 1 ] || skip "libbde checks: python3 pybde (python3-libbde) not installed"
+}

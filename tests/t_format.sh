@@ -7,13 +7,8 @@ PY=/usr/bin/python3
 have() { command -v "$1" >/dev/null 2>&1; }
 
 if [ ! -x "$BDKIT" ]; then fail "t_format: $BDKIT not built"; exit 0; fi
-HAVE_CS=0; have cryptsetup && HAVE_CS=1
-HAVE_DIS=0; have dislocker-file && HAVE_DIS=1
-HAVE_BDE=0; $PY -c 'import pybde' 2>/dev/null && HAVE_BDE=1
+find_judges
 HAVE_NTFS=0; have mkntfs && have ntfscp && have ntfscat && HAVE_NTFS=1
-[ $HAVE_CS = 1 ] || skip "cryptsetup checks: cryptsetup not installed"
-[ $HAVE_DIS = 1 ] || skip "dislocker checks: dislocker-file not installed"
-[ $HAVE_BDE = 1 ] || skip "libbde checks: python3 pybde (python3-libbde) not installed"
 
 rp_of() { sed -n 's/.*"recovery_password":"\([0-9-]*\)".*/\1/p' "$1"; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }

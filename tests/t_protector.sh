@@ -10,12 +10,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 
 if [ ! -x "$BDKIT" ]; then fail "t_protector: $BDKIT not built"; exit 0; fi
 need_images t_protector || exit 0
-HAVE_CS=0; have cryptsetup && HAVE_CS=1
-HAVE_DIS=0; have dislocker-file && HAVE_DIS=1
-HAVE_BDE=0; $PY -c 'import pybde' 2>/dev/null && HAVE_BDE=1
-[ $HAVE_CS = 1 ] || skip "cryptsetup checks: cryptsetup not installed"
-[ $HAVE_DIS = 1 ] || skip "dislocker checks: dislocker-file not installed"
-[ $HAVE_BDE = 1 ] || skip "libbde checks: python3 pybde (python3-libbde) not installed"
+find_judges
 
 I=$IMGDIR
 sha() { sha256sum "$1" | cut -c1-64; }
