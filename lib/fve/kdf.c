@@ -342,21 +342,6 @@ stretch_avx512(size_t n, const uint8_t (*initial)[32], const uint8_t (*salt)[16]
 #define SS0(x) (S32R(x, 7) ^ S32R(x, 18) ^ ((x) >> 3))
 #define SS1(x) (S32R(x, 17) ^ S32R(x, 19) ^ ((x) >> 10))
 
-/* kw[t] = W[t] + K[t] of block 2 (salt | be32(count) | 0 | 0x80000000 | 0... | 704) for count i;
- * base[] holds that schedule's W[0..18], which do not depend on the count but for W[4]. */
-static inline void block2_kw(uint32_t kw[64], const uint32_t base[19], uint32_t i)
-{
-	uint32_t w[64];
-
-	for (int t = 0; t < 19; t++)
-		w[t] = base[t];
-	w[4] = __builtin_bswap32(i);
-	for (int t = 19; t < 64; t++)
-		w[t] = SS1(w[t - 2]) + w[t - 7] + SS0(w[t - 15]) + w[t - 16];
-	for (int t = 0; t < 64; t++)
-		kw[t] = w[t] + sha256_k[t];
-}
-
 #define ZROR(x, r) _mm512_ror_epi32((x), (r))
 #define ZS0(x) _mm512_ternarylogic_epi32(ZROR(x, 2), ZROR(x, 13), ZROR(x, 22), 0x96)
 #define ZS1(x) _mm512_ternarylogic_epi32(ZROR(x, 6), ZROR(x, 11), ZROR(x, 25), 0x96)
@@ -366,6 +351,29 @@ static inline void block2_kw(uint32_t kw[64], const uint32_t base[19], uint32_t 
 #define ZMAJ(a, b, c) _mm512_ternarylogic_epi32((a), (b), (c), 0xE8)
 #define ZADD(x, y) _mm512_add_epi32((x), (y))
 #define ZK(t) _mm512_set1_epi32((int)sha256_k[(t)])
+
+/*
+ * kw[t][j] = W[t] + K[t] of block 2 (salt | be32(count) | 0 | 0x80000000 | 0... | 704) for the count
+ * i0 + j, 16 counts at once (a lane each). kw[t] for t < 19 but 4 do not depend on the count and
+ * are filled by the caller once.
+ */
+NO_SAN __attribute__((target("avx512f"), always_inline)) static inline void
+block2_kw16(uint32_t (*kw)[16], const uint32_t base[19], uint32_t i0)
+{
+	uint32_t c[16] __attribute__((aligned(64)));
+	__m512i w[64];
+
+	for (int j = 0; j < 16; j++)
+		c[j] = __builtin_bswap32(i0 + (uint32_t)j);
+	for (int t = 0; t < 19; t++)
+		w[t] = _mm512_set1_epi32((int)base[t]);
+	w[4] = _mm512_load_si512(c);
+	_mm512_store_si512(kw[4], ZADD(w[4], ZK(4)));
+	_Pragma("GCC unroll 64") for (int t = 19; t < 64; t++) {
+		w[t] = ZADD(ZADD(Zs1(w[t - 2]), w[t - 7]), ZADD(Zs0(w[t - 15]), w[t - 16]));
+		_mm512_store_si512(kw[t], ZADD(w[t], ZK(t)));
+	}
+}
 
 /* Block 1's W[t] + K[t] (t a constant once inlined): w[0..7] = W[0..7] (the previous digest), then the
  * ring of W[16..]; ik = W[8..15] + K; c[t - 16] = the part of W[t], t = 16..31, made of W[8..15]. */
@@ -428,7 +436,7 @@ stretch_z_same_salt(const int G, size_t n, const uint8_t (*initial)[32], const u
 	static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
 					0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
 	uint32_t lanes[16] __attribute__((aligned(64)));
-	uint32_t base[19], kw2[64] __attribute__((aligned(64)));
+	uint32_t base[19], kw2[64][16] __attribute__((aligned(64)));
 	__m512i ik[4][8], c[4][16], w[4][16], ff[4][8];
 	__m512i sa[4], sb[4], sc[4], sd[4], se[4], sf[4], sg[4], sh[4];
 
@@ -440,6 +448,9 @@ stretch_z_same_salt(const int G, size_t n, const uint8_t (*initial)[32], const u
 	base[15] = 88 * 8;
 	for (int t = 16; t < 19; t++)
 		base[t] = SS1(base[t - 2]) + base[t - 7] + SS0(base[t - 15]) + base[t - 16];
+	for (int t = 0; t < 19; t++)
+		for (int j = 0; j < 16; j++)
+			kw2[t][j] = base[t] + sha256_k[t];
 	for (int k = 0; k < G; k++) {
 		__m512i v[8];
 		for (int j = 0; j < 8; j++) {
@@ -467,7 +478,8 @@ stretch_z_same_salt(const int G, size_t n, const uint8_t (*initial)[32], const u
 			    ((iv[0] & iv[1]) ^ (iv[0] & iv[2]) ^ (iv[1] & iv[2]));
 
 	for (uint32_t i = 0; i < rounds; i++) {
-		block2_kw(kw2, base, i);
+		if (!(i & 15))
+			block2_kw16(kw2, base, i);
 		/* ---- block 1: last | initial ---- */
 		EACHG(sa[k] = _mm512_set1_epi32((int)iv[0]); sb[k] = _mm512_set1_epi32((int)iv[1]);
 		      sc[k] = _mm512_set1_epi32((int)iv[2]); se[k] = _mm512_set1_epi32((int)iv[4]);
@@ -490,7 +502,7 @@ stretch_z_same_salt(const int G, size_t n, const uint8_t (*initial)[32], const u
 		      ff[k][6] = sg[k] = ZADD(sg[k], _mm512_set1_epi32((int)iv[6]));
 		      ff[k][7] = sh[k] = ZADD(sh[k], _mm512_set1_epi32((int)iv[7])))
 		/* ---- block 2: salt | count | padding, the same in every lane ---- */
-#define KW(k, t) _mm512_set1_epi32((int)kw2[(t)])
+#define KW(k, t) _mm512_set1_epi32((int)kw2[(t)][i & 15])
 		ZRND8(0); ZRND8(8); ZRND8(16); ZRND8(24); ZRND8(32); ZRND8(40); ZRND8(48); ZRND8(56);
 #undef KW
 		EACHG(w[k][0] = ZADD(sa[k], ff[k][0]); w[k][1] = ZADD(sb[k], ff[k][1]);
@@ -505,12 +517,13 @@ stretch_z_same_salt(const int G, size_t n, const uint8_t (*initial)[32], const u
 				put_be32(out[16 * k + l] + 4 * j, lanes[l]);
 		}
 	memset(lanes, 0, sizeof(lanes));
+	memset(kw2, 0, sizeof(kw2));
 	memset(ik, 0, sizeof(ik));
 	memset(c, 0, sizeof(c));
 	memset(w, 0, sizeof(w));
 	memset(ff, 0, sizeof(ff));
 	EACHG(sa[k] = sb[k] = sc[k] = sd[k] = se[k] = sf[k] = sg[k] = sh[k] = _mm512_setzero_si512())
-	__asm__ volatile("" : : "m"(lanes), "m"(ik), "m"(c), "m"(w), "m"(ff) : "memory");
+	__asm__ volatile("" : : "m"(lanes), "m"(kw2), "m"(ik), "m"(c), "m"(w), "m"(ff) : "memory");
 }
 
 /* n <= 16 G stretches, all with the same salt; lanes past n repeat lane 0 and are dropped */
