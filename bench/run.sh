@@ -42,9 +42,10 @@ best() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || a == "FAIL") print b; e
 # all of them alike instead of one.
 rate_of() { [ "$2" != FAIL ] && mbps "$1" "$2" || echo 0; }
 
-# openssl speed, one core, 4 KiB blocks, in MB/s (10^6 bytes/s)
+# openssl speed, 4 KiB blocks, in MB/s (10^6 bytes/s): one core, or with OSSL_MULTI=N N processes at once
+# (the sum: what the cores really give together, shared caches, memory and any SMT siblings included)
 ossl_speed() { # ossl_speed CIPHER [-decrypt]
-	openssl speed -elapsed -seconds 1 ${2:-} -bytes 4096 -evp "$1" 2>/dev/null |
+	openssl speed ${OSSL_MULTI:+-multi "$OSSL_MULTI"} -elapsed -seconds 1 ${2:-} -bytes 4096 -evp "$1" 2>/dev/null |
 		awk -v c="$1" 'tolower($1) == tolower(c) { v = $2; sub(/k$/, "", v); printf "%.0f", v * 1000 / 1e6 }'
 }
 
@@ -123,22 +124,27 @@ done
 
 # ---- 1. decryption alone against openssl speed ----
 # the best of REPEAT one-second runs, like bdkit's best
-o_xts=0 o_cbc=0
+o_xts=0 o_cbc=0 m_xts=0 m_cbc=0
 for i in $(seq "$REPEAT"); do
 	o_xts=$(awk -v a="$o_xts" -v b="$(ossl_speed aes-128-xts)" 'BEGIN { print (b + 0 > a + 0) ? b : a }')
 	o_cbc=$(awk -v a="$o_cbc" -v b="$(ossl_speed aes-128-cbc -decrypt)" 'BEGIN { print (b + 0 > a + 0) ? b : a }')
+	m_xts=$(awk -v a="$m_xts" -v b="$(OSSL_MULTI=$NCPU ossl_speed aes-128-xts)" 'BEGIN { print (b + 0 > a + 0) ? b : a }')
+	m_cbc=$(awk -v a="$m_cbc" -v b="$(OSSL_MULTI=$NCPU ossl_speed aes-128-cbc -decrypt)" \
+		'BEGIN { print (b + 0 > a + 0) ? b : a }')
 done
 echo "1. Decryption alone: bdkit decrypt -o - > /dev/null (source in the page cache), against"
 echo "   openssl speed -evp (4 KiB, one core: aes-128-xts ${o_xts:-?} MB/s, aes-128-cbc decrypt ${o_cbc:-?} MB/s) x $NCPU cores;"
 echo "   and -j $NCPU against -j 1, to /dev/null and to a file in tmpfs (target: >= 50% of openssl x cores; >= 1.8x)."
+echo "   openssl itself on all $NCPU cores at once (speed -multi $NCPU): aes-128-xts $m_xts MB/s ($(ratio "$m_xts" "$o_xts") of one core),"
+echo "   aes-128-cbc decrypt $m_cbc MB/s ($(ratio "$m_cbc" "$o_cbc")): the machine's own ceiling for the scaling; 'of multi' is bdkit -j $NCPU against it."
 echo "   Rates net of the process start and unlock (the time of decrypt --test with the same key, shown as 'start')"
-printf '   %-26s %7s %10s %10s %10s %8s %11s %11s %9s\n' volume start "-j 1" "-j $NCPU" "openssl" "of ossl" "file -j 1" \
-	"file -j $NCPU" "scaling"
+printf '   %-26s %7s %10s %10s %10s %8s %8s %11s %11s %9s\n' volume start "-j 1" "-j $NCPU" "openssl" "of ossl" "of multi" \
+	"file -j 1" "file -j $NCPU" "scaling"
 for img in "${vols[@]}"; do
 	[ -f "$img.fvek" ] || continue
 	case $(basename "$img") in bdkit-*) ;; *) continue ;; esac
 	bytes=$(stat -c %s "$img")
-	case ${method[$img]} in 32772|32773) o=$o_xts ;; *) o=$o_cbc ;; esac
+	case ${method[$img]} in 32772|32773) o=$o_xts om=$m_xts ;; *) o=$o_cbc om=$m_cbc ;; esac
 	cat "$img" > /dev/null
 	out=${SHM:-$W}/out
 	t1="" tn="" f1="" fn="" t0=""
@@ -153,9 +159,9 @@ for img in "${vols[@]}"; do
 	net() { [ "$1" != FAIL ] && [ "$t0" != FAIL ] && awk -v a="$1" -v b="$t0" 'BEGIN { print (a > b) ? a - b : 0 }' || echo FAIL; }
 	r1=$(rate_of "$bytes" "$(net "$t1")"); rn=$(rate_of "$bytes" "$(net "$tn")")
 	q1=$(rate_of "$bytes" "$(net "$f1")"); qn=$(rate_of "$bytes" "$(net "$fn")")
-	printf '   %-26s %5.2fs %5s MB/s %5s MB/s %5s MB/s %8s %6s MB/s %6s MB/s %4s %4s\n' "$(basename "$img" .img)" "$t0" \
-		"$r1" "$rn" "$((${o:-0} * NCPU))" "$(pct "$rn" "$((${o:-0} * NCPU))")" "$q1" "$qn" "$(ratio "$rn" "$r1")" \
-		"$(ratio "$qn" "$q1")"
+	printf '   %-26s %5.2fs %5s MB/s %5s MB/s %5s MB/s %8s %8s %6s MB/s %6s MB/s %4s %4s\n' "$(basename "$img" .img)" "$t0" \
+		"$r1" "$rn" "$((${o:-0} * NCPU))" "$(pct "$rn" "$((${o:-0} * NCPU))")" "$(pct "$rn" "${om:-0}")" "$q1" "$qn" \
+		"$(ratio "$rn" "$r1")" "$(ratio "$qn" "$q1")"
 done
 rm -f ${SHM:+"$SHM/out"}
 echo
