@@ -8,8 +8,8 @@
 #  5. unlocking against cryptsetup, the recovery-password search against hashcat -m 22100.
 # All decryptions start from the same raw FVEK (dumped by cryptsetup), so they compare decryption, not key
 # derivation. Volumes: bdkit-made NTFS volumes of BENCH_SIZE MiB (default 512; BENCH_DEC_SIZE, default 2048, for
-# section 1) 85% full of random data, and the real Windows images from ../shared. Best of BENCH_REPEAT runs (default 3). The machine should be idle:
-# the load average is printed at the start and the end.
+# section 1) 85% full of random data, and the real Windows images from ../shared. Best of BENCH_REPEAT runs
+# (default 3). The machine should be idle: the load average is printed at the start and the end.
 set -u
 BUILD=${1:-build}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
