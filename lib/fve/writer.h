@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bdkit.h"
+#include "bdkit/fve.h"
 
 /* ---- constants of the format (format.md) ---- */
 #define BD_META_AREA_SIZE   0x10000u  /* reserved bytes per metadata copy, v2 (§2.1) */
