@@ -131,6 +131,8 @@ int cli_open(const char *path, const struct cli_unlock *u, bool writable, bd_vol
 int cli_unlock_volume(bd_volume *v, const struct cli_unlock *u);
 /* A GUID as Windows shows it: upper case (out: 37 bytes), in braces when braces (39 bytes). */
 void cli_guid(const uint8_t g[16], char *out, bool braces);
+/* The protector's key ID as the recovery screen shows it: the GUID's first 8 digits, upper case. */
+void cli_key_id(const uint8_t g[16], char out[9]);
 
 /* The certificate secret kind (cert_unlock.c): was a private key given? cli_cert_load: 0 or an exit code
  * (message printed); the password/PIN comes from its file or is asked for once. */
@@ -198,6 +200,8 @@ int cli_write_file(const char *path, const void *buf, size_t len, bool force);
 /* ---- output helpers ---- */
 void cli_json_string(FILE *f, const char *s);   /* quoted and escaped */
 void cli_human_size(uint64_t bytes, char *out, size_t outlen);
+/* Is every byte of p[0..len) zero? (The sparse writers leave such blocks as holes.) */
+bool cli_is_zero(const uint8_t *p, size_t len);
 /* Parse "123", "0x1000", "1M", "4G" etc. Returns 0 or -1. */
 int cli_parse_size(const char *s, uint64_t *out);
 

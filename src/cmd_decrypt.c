@@ -39,20 +39,6 @@ static void usage(FILE *f)
 		   "  -h, --help                   this help\n\n%s", cli_unlock_help);
 }
 
-static bool is_zero(const uint8_t *p, size_t len)
-{
-	const uint64_t *w = (const uint64_t *)(const void *)p;  /* chunk buffers are malloc-aligned */
-	size_t i = 0;
-
-	for (; i + 8 <= len; i += 8)
-		if (w[i / 8])
-			return false;
-	for (; i < len; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
 /*
  * A chunk buffer: 2 MiB-aligned and backed by transparent huge pages where the kernel offers them,
  * so the kernel's copy into it and the cipher's passes over it take few TLB misses. Free with free().
@@ -152,12 +138,12 @@ static int emit(int fd, const uint8_t *p, size_t len, uint64_t off, bool sparse)
 		return cli_write_all(fd, p, len, off, false);
 	for (size_t i = 0; i < len;) {
 		size_t n = MIN((size_t)SPARSE_BLOCK, len - i);
-		if (is_zero(p + i, n)) {
+		if (cli_is_zero(p + i, n)) {
 			i += n;
 			continue;
 		}
 		size_t k = i + n;
-		while (k < len && !is_zero(p + k, MIN((size_t)SPARSE_BLOCK, len - k)))
+		while (k < len && !cli_is_zero(p + k, MIN((size_t)SPARSE_BLOCK, len - k)))
 			k += MIN((size_t)SPARSE_BLOCK, len - k);
 		if (cli_write_all(fd, p + i, k - i, off + i, true))
 			return -1;
@@ -166,7 +152,22 @@ static int emit(int fd, const uint8_t *p, size_t len, uint64_t off, bool sparse)
 	return 0;
 }
 
-int cmd_decrypt(int argc, char **argv)
+/* One run: the options, then the volume and the output. */
+struct dec {
+	struct cli_unlock u;
+	const char *out, *source, *audit_path;
+	bool force, allow_trunc, test_only, sparse, created;
+	long threads;
+	bd_volume *v;
+	struct bd_info in;
+	int fd;
+	struct cli_audit audit;
+	EVP_MD_CTX *md;          /* stdout: the stream's SHA-256 for --audit */
+	struct cli_output output;
+};
+
+/* -1 to go on, else the exit code to return. */
+static int parse_options(struct dec *D, int argc, char **argv)
 {
 	enum { OPT_ALLOW_TRUNC = OPT_CLI_LAST + 1, OPT_TEST, OPT_AUDIT };
 	static const struct option opts[] = {
@@ -180,166 +181,185 @@ int cmd_decrypt(int argc, char **argv)
 		CLI_UNLOCK_OPTIONS,
 		{ 0, 0, 0, 0 },
 	};
-	struct cli_unlock u;
-	const char *out = NULL;
-	bool force = false, allow_trunc = false, sparse = false, test_only = false;
-	long threads = sysconf(_SC_NPROCESSORS_ONLN);
-	bd_volume *v = NULL;
-	struct bd_info in;
-	struct job j;
-	pthread_t *tids = NULL;
-	long started = 0;
-	int c, rc, fd = -1;
-	bool created = false;
-	const char *audit_path = NULL;
-	struct cli_audit audit = { 0 };
-	EVP_MD_CTX *md = NULL;   /* stdout: the stream's SHA-256 for --audit */
-	struct cli_output output = { .fd = -1 };
+	int c, rc;
 
-	memset(&j, 0, sizeof(j));
-	cli_unlock_init(&u);
+	D->threads = sysconf(_SC_NPROCESSORS_ONLN);
+	cli_unlock_init(&D->u);
 	while ((c = getopt_long(argc, argv, "o:fj:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'o': out = optarg; break;
-		case 'f': force = true; break;
-		case 'j': threads = strtol(optarg, NULL, 10); break;
-		case OPT_ALLOW_TRUNC: allow_trunc = true; break;
-		case OPT_TEST: test_only = true; break;
-		case OPT_AUDIT: audit_path = optarg; break;
-		case 'h': usage(stdout); cli_unlock_free(&u); return EXIT_OK;
+		case 'o': D->out = optarg; break;
+		case 'f': D->force = true; break;
+		case 'j': D->threads = strtol(optarg, NULL, 10); break;
+		case OPT_ALLOW_TRUNC: D->allow_trunc = true; break;
+		case OPT_TEST: D->test_only = true; break;
+		case OPT_AUDIT: D->audit_path = optarg; break;
+		case 'h': usage(stdout); cli_unlock_free(&D->u); return EXIT_OK;
 		default:
-			if ((rc = cli_unlock_getopt(&u, c, optarg, usage)))
+			if ((rc = cli_unlock_getopt(&D->u, c, optarg, usage)))
 				return rc;
 			break;
 		}
 	}
-	if (optind != argc - 1 || (!out && !test_only)) {
-		if (!out)
+	if (optind != argc - 1 || (!D->out && !D->test_only)) {
+		if (!D->out)
 			cli_error("decrypt: give the output with -o OUT ('-' for stdout)");
-		return cli_usage_error(&u, usage);
+		return cli_usage_error(&D->u, usage);
 	}
-	if (threads < 1 || threads > 256)
-		threads = 1;
-	if ((rc = cli_audit_open(&audit, audit_path, argc, argv))) {
-		cli_unlock_free(&u);
-		return rc;
+	if (D->threads < 1 || D->threads > 256)
+		D->threads = 1;
+	D->source = argv[optind];
+	return -1;
+}
+
+/* -v: what was read and how it was opened. */
+static void show_opened(const struct dec *D)
+{
+	const struct bd_info *in = &D->in;
+	char g[37], sz[32];
+
+	cli_human_size(in->size, sz, sizeof(sz));
+	fprintf(stderr, "bdkit: %s: %s, volume %s, %s, %s, %s (%llu bytes), sector size %u\n", D->source,
+		in->container, in->where, in->method_name, in->state_name, sz, (unsigned long long)in->size,
+		in->sector_size);
+	fprintf(stderr, "bdkit: metadata copy %d of 3 in use (%s, %s, %s)%s\n", in->copy_used + 1,
+		bd_copy_status_name(in->copy_status[0]), bd_copy_status_name(in->copy_status[1]),
+		bd_copy_status_name(in->copy_status[2]), in->hash_verified ? "; its SHA-256 verified with the VMK" : "");
+	if (in->unlocked_with == BD_UNLOCKED_PROTECTOR) {
+		size_t pi;
+		struct bd_protector_info p;
+		bd_guid_format(in->unlock_protector, g);
+		if (!bd_protector_find(D->v, in->unlock_protector, &pi) && !bd_volume_protector(D->v, pi, &p))
+			fprintf(stderr, "bdkit: unlocked by the %s protector {%s} (key ID %s)\n", p.type_name, g, p.key_id);
+	} else if (in->unlocked_with) {
+		fprintf(stderr, "bdkit: unlocked with a raw %s\n", in->unlocked_with == BD_UNLOCKED_VMK ? "VMK" : "FVEK");
 	}
-	rc = cli_open(argv[optind], &u, false, &v);
-	cli_audit_input(&audit, argv[optind], v);
+	fprintf(stderr, "bdkit: %ld worker thread%s\n", D->threads, D->threads == 1 ? "" : "s");
+}
+
+/* Open and unlock the volume (a fully decrypted one needs no secret). 0 or an exit code. */
+static int open_volume(struct dec *D)
+{
+	int rc = cli_open(D->source, &D->u, false, &D->v);
+
+	cli_audit_input(&D->audit, D->source, D->v);
 	if (rc)
-		goto out;
-	bd_volume_info(v, &in);
-	if (in.method == 0 && in.state == 1 && in.next_state == 1 && !cli_unlock_has_secret(&u)) {
+		return rc;
+	bd_volume_info(D->v, &D->in);
+	if (D->in.method == 0 && D->in.state == 1 && D->in.next_state == 1 && !cli_unlock_has_secret(&D->u)) {
 		/* fully decrypted volume that still carries metadata: nothing to unlock */
 		cli_warn("the volume is fully decrypted; no secret is needed");
 	} else {
-		rc = cli_unlock_volume(v, &u);
+		rc = cli_unlock_volume(D->v, &D->u);
 		if (rc)
-			goto out;
+			return rc;
 	}
-	cli_audit_volume(&audit, v);
-	bd_volume_info(v, &in);
-	if (cli_verbose) {
-		/* -v: what was read and how it was opened */
-		char g[37], sz[32];
-		cli_human_size(in.size, sz, sizeof(sz));
-		fprintf(stderr, "bdkit: %s: %s, volume %s, %s, %s, %s (%llu bytes), sector size %u\n", argv[optind],
-			in.container, in.where, in.method_name, in.state_name, sz, (unsigned long long)in.size,
-			in.sector_size);
-		fprintf(stderr, "bdkit: metadata copy %d of 3 in use (%s, %s, %s)%s\n", in.copy_used + 1,
-			bd_copy_status_name(in.copy_status[0]), bd_copy_status_name(in.copy_status[1]),
-			bd_copy_status_name(in.copy_status[2]), in.hash_verified ? "; its SHA-256 verified with the VMK" : "");
-		if (in.unlocked_with == BD_UNLOCKED_PROTECTOR) {
-			size_t pi;
-			struct bd_protector_info p;
-			bd_guid_format(in.unlock_protector, g);
-			if (!bd_protector_find(v, in.unlock_protector, &pi) && !bd_volume_protector(v, pi, &p))
-				fprintf(stderr, "bdkit: unlocked by the %s protector {%s} (key ID %s)\n", p.type_name, g, p.key_id);
-		} else if (in.unlocked_with) {
-			fprintf(stderr, "bdkit: unlocked with a raw %s\n", in.unlocked_with == BD_UNLOCKED_VMK ? "VMK" : "FVEK");
-		}
-		fprintf(stderr, "bdkit: %ld worker thread%s\n", threads, threads == 1 ? "" : "s");
-	}
-	if (test_only) {
-		if (!cli_quiet)
-			printf(in.unlocked ? "unlocked: the secret opens %s\n" :
-			       "no secret needed: %s is fully decrypted\n", argv[optind]);
-		rc = EXIT_OK;
-		goto out;
-	}
-	bd_volume_info(v, &in);
-	if (in.fs_size > in.size && !allow_trunc) {
+	cli_audit_volume(&D->audit, D->v);
+	bd_volume_info(D->v, &D->in);
+	if (cli_verbose)
+		show_opened(D);
+	return 0;
+}
+
+/* The output: stdout (never a terminal) or a file, never the source itself; sparse when it is a
+ * regular file written from its start. 0 or an exit code. */
+static int open_output(struct dec *D)
+{
+	const char *out = D->out;
+	int rc;
+
+	bd_volume_info(D->v, &D->in);
+	if (D->in.fs_size > D->in.size && !D->allow_trunc) {
 		cli_error("%s is truncated: the file system inside needs %llu bytes, the input holds %llu; "
-			  "nothing written (--allow-truncated writes what there is)", argv[optind],
-			  (unsigned long long)in.fs_size, (unsigned long long)in.size);
-		rc = EXIT_TRUNCATED;
-		goto out;
+			  "nothing written (--allow-truncated writes what there is)", D->source,
+			  (unsigned long long)D->in.fs_size, (unsigned long long)D->in.size);
+		return EXIT_TRUNCATED;
 	}
-	/* open the output; never the source itself */
 	if (!strcmp(out, "-")) {
 		if (isatty(1)) {
 			cli_error("refusing to write a binary volume to the terminal; redirect stdout or use -o FILE");
-			rc = EXIT_USAGE;
-			goto out;
+			return EXIT_USAGE;
 		}
-		fd = 1;
+		D->fd = 1;
 	} else {
 		struct stat so, si;
 
-		if (!stat(out, &so) && !stat(argv[optind], &si) && so.st_dev == si.st_dev && so.st_ino == si.st_ino) {
+		if (!stat(out, &so) && !stat(D->source, &si) && so.st_dev == si.st_dev && so.st_ino == si.st_ino) {
 			cli_error("the output %s is the input: refusing to overwrite the source", out);
-			rc = EXIT_REFUSED;
-			goto out;
+			return EXIT_REFUSED;
 		}
 		/* a new file (0600, no symlink followed), or with --force a replacement renamed over it */
-		if ((rc = cli_output_open(&output, out, force, 0)))
-			goto out;
-		fd = output.fd;
-		created = true;
+		if ((rc = cli_output_open(&D->output, out, D->force, 0)))
+			return rc;
+		D->fd = D->output.fd;
+		D->created = true;
 	}
 	struct stat st;
-	sparse = !fstat(fd, &st) && S_ISREG(st.st_mode) && lseek(fd, 0, SEEK_CUR) == 0;
-	if (sparse && fd == 1 && ftruncate(fd, 0) && errno != EINVAL)
-		sparse = false;
+	D->sparse = !fstat(D->fd, &st) && S_ISREG(st.st_mode) && lseek(D->fd, 0, SEEK_CUR) == 0;
+	if (D->sparse && D->fd == 1 && ftruncate(D->fd, 0) && errno != EINVAL)
+		D->sparse = false;
+	return 0;
+}
 
+/* Set up the job and start the workers: 0 or an exit code (what was made is freed by the caller). */
+static int start_workers(struct dec *D, struct job *j, pthread_t **tids, long *started)
+{
+	j->v = D->v;
+	j->size = D->in.size;
+	j->nchunks = (D->in.size + CHUNK - 1) / CHUNK;
+	j->nslots = (size_t)D->threads * 2;
+	j->buf = calloc(j->nslots, sizeof(*j->buf));
+	j->ready = calloc(j->nslots, sizeof(*j->ready));
+	*tids = calloc((size_t)D->threads, sizeof(**tids));
+	pthread_mutex_init(&j->mu, NULL);
+	pthread_cond_init(&j->cv, NULL);
+	if (!j->buf || !j->ready || !*tids) {
+		cli_error("out of memory");
+		return EXIT_FAILURE_OTHER;
+	}
+	j->direct = D->sparse;
+	j->fd = D->fd;
+	for (size_t i = 0; !j->direct && i < j->nslots; i++)
+		if (!(j->buf[i] = chunk_alloc())) {
+			cli_error("out of memory");
+			return EXIT_FAILURE_OTHER;
+		}
+	for (; *started < D->threads; (*started)++)
+		if (pthread_create(&(*tids)[*started], NULL, worker, j))
+			break;
+	if (!*started) {
+		cli_error("cannot start worker threads");
+		return EXIT_FAILURE_OTHER;
+	}
+	if (D->audit.path && !j->direct && (!(D->md = EVP_MD_CTX_new()) ||
+					    !EVP_DigestInit_ex(D->md, EVP_sha256(), NULL))) {
+		cli_error("out of memory");
+		return EXIT_FAILURE_OTHER;
+	}
+	return 0;
+}
+
+/* Decrypt every chunk with the worker threads: workers write their own chunks to a regular file
+ * (direct), else they are written here in order; an error or an interruption stops them all.
+ * 0 or an exit code. */
+static int decrypt_chunks(struct dec *D, struct cli_progress *prog_out)
+{
+	struct job j;
+	pthread_t *tids = NULL;
+	long started = 0;
+	const struct bd_info in = D->in;
+	const char *out = D->out;
+	int fd = D->fd;
+	bool sparse = D->sparse;
+	EVP_MD_CTX *md;
+	int rc;
+
+	memset(&j, 0, sizeof(j));
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	j.v = v;
-	j.size = in.size;
-	j.nchunks = (in.size + CHUNK - 1) / CHUNK;
-	j.nslots = (size_t)threads * 2;
-	j.buf = calloc(j.nslots, sizeof(*j.buf));
-	j.ready = calloc(j.nslots, sizeof(*j.ready));
-	tids = calloc((size_t)threads, sizeof(*tids));
-	pthread_mutex_init(&j.mu, NULL);
-	pthread_cond_init(&j.cv, NULL);
-	if (!j.buf || !j.ready || !tids) {
-		cli_error("out of memory");
-		rc = EXIT_FAILURE_OTHER;
+	if ((rc = start_workers(D, &j, &tids, &started)))
 		goto out_threads;
-	}
-	j.direct = sparse;
-	j.fd = fd;
-	for (size_t i = 0; !j.direct && i < j.nslots; i++)
-		if (!(j.buf[i] = chunk_alloc())) {
-			cli_error("out of memory");
-			rc = EXIT_FAILURE_OTHER;
-			goto out_threads;
-		}
-	for (; started < threads; started++)
-		if (pthread_create(&tids[started], NULL, worker, &j))
-			break;
-	if (!started) {
-		cli_error("cannot start worker threads");
-		rc = EXIT_FAILURE_OTHER;
-		goto out_threads;
-	}
-	if (audit.path && !j.direct && (!(md = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(md, EVP_sha256(), NULL))) {
-		cli_error("out of memory");
-		rc = EXIT_FAILURE_OTHER;
-		goto out_threads;
-	}
+	md = D->md;
 	struct cli_progress prog;
 	cli_progress_start(&prog, "decrypt", in.size);
 	rc = EXIT_OK;
@@ -411,41 +431,7 @@ int cmd_decrypt(int argc, char **argv)
 	pthread_mutex_unlock(&j.mu);
 	for (long t = 0; t < started; t++)
 		pthread_join(tids[t], NULL);
-	if (!rc && sparse && ftruncate(fd, (off_t)in.size)) {
-		cli_error("cannot set the size of %s: %s", out, strerror(errno));
-		rc = EXIT_FAILURE_OTHER;
-	}
-	if (!rc && fd > 1 && !output.regular && fsync(fd) && errno != EINVAL) {
-		cli_error("writing %s failed: %s", out, strerror(errno));
-		rc = EXIT_FAILURE_OTHER;
-	}
-	if (!rc && fd > 1) {
-		rc = cli_output_commit(&output);  /* fsync, and rename a replacement into place */
-		fd = -1;
-	}
-	if (!rc)
-		cli_progress_done(&prog, in.size);
-	if (!rc && cli_verbose) {
-		double el = cli_now() - prog.start;
-		char a[32], b[32];
-		cli_human_size(in.size, a, sizeof(a));
-		cli_human_size(el > 0 ? (uint64_t)((double)in.size / el) : 0, b, sizeof(b));
-		fprintf(stderr, "bdkit: wrote %s to %s in %.2f s (%s/s)%s\n", a, out, el, b,
-			sparse ? ", all-zero blocks left as holes" : "");
-	}
-	if (!rc && audit.path) {
-		/* a file: hash what is on disk now; stdout: the stream as written */
-		uint8_t sha[32];
-		unsigned hl = 0;
-		uint64_t got = 0;
-		if (md ? !EVP_DigestFinal_ex(md, sha, &hl) : cli_sha256_file(out, in.size, sha, &got) || got != in.size) {
-			cli_error("cannot hash the output %s for the audit record", out);
-			rc = EXIT_FAILURE_OTHER;
-		} else {
-			cli_audit_output(&audit, out, in.size, sha, md ? "the stream written to stdout" :
-					 "the output file as read back after writing");
-		}
-	}
+	*prog_out = prog;
 out_threads:
 	if (j.buf)
 		for (size_t i = 0; i < j.nslots; i++)
@@ -455,16 +441,88 @@ out_threads:
 	free(tids);
 	pthread_mutex_destroy(&j.mu);
 	pthread_cond_destroy(&j.cv);
-out:
-	if (fd > 1) {
-		/* a replacement is dropped (the old file stays); a new file is left, incomplete */
-		if (rc && created && rc != EXIT_INTERRUPTED && !output.tmp)
-			cli_warn("%s is incomplete", out);
-		cli_output_abort(&output);
+	return rc;
+}
+
+/* After the last chunk: the file's size, sync and rename into place, the rate (-v), the audit
+ * record's hash of the output. 0 or an exit code. */
+static int finish_output(struct dec *D, struct cli_progress *prog)
+{
+	const char *out = D->out;
+	uint64_t size = D->in.size;
+	int rc = 0;
+
+	if (D->sparse && ftruncate(D->fd, (off_t)size)) {
+		cli_error("cannot set the size of %s: %s", out, strerror(errno));
+		return EXIT_FAILURE_OTHER;
 	}
-	EVP_MD_CTX_free(md);
-	int arc = cli_audit_close(&audit, rc);
-	bd_volume_close(v);
-	cli_unlock_free(&u);
+	if (D->fd > 1 && !D->output.regular && fsync(D->fd) && errno != EINVAL) {
+		cli_error("writing %s failed: %s", out, strerror(errno));
+		return EXIT_FAILURE_OTHER;
+	}
+	if (D->fd > 1) {
+		rc = cli_output_commit(&D->output);  /* fsync, and rename a replacement into place */
+		D->fd = -1;
+		if (rc)
+			return rc;
+	}
+	cli_progress_done(prog, size);
+	if (cli_verbose) {
+		double el = cli_now() - prog->start;
+		char a[32], b[32];
+		cli_human_size(size, a, sizeof(a));
+		cli_human_size(el > 0 ? (uint64_t)((double)size / el) : 0, b, sizeof(b));
+		fprintf(stderr, "bdkit: wrote %s to %s in %.2f s (%s/s)%s\n", a, out, el, b,
+			D->sparse ? ", all-zero blocks left as holes" : "");
+	}
+	if (D->audit.path) {
+		/* a file: hash what is on disk now; stdout: the stream as written */
+		uint8_t sha[32];
+		unsigned hl = 0;
+		uint64_t got = 0;
+		EVP_MD_CTX *md = D->md;
+		if (md ? !EVP_DigestFinal_ex(md, sha, &hl) : cli_sha256_file(out, size, sha, &got) || got != size) {
+			cli_error("cannot hash the output %s for the audit record", out);
+			return EXIT_FAILURE_OTHER;
+		}
+		cli_audit_output(&D->audit, out, size, sha, md ? "the stream written to stdout" :
+				 "the output file as read back after writing");
+	}
+	return 0;
+}
+
+int cmd_decrypt(int argc, char **argv)
+{
+	struct dec D = { .fd = -1, .output = { .fd = -1 } };
+	struct cli_progress prog;
+	int rc = parse_options(&D, argc, argv);
+
+	if (rc >= 0)
+		return rc;
+	if ((rc = cli_audit_open(&D.audit, D.audit_path, argc, argv))) {
+		cli_unlock_free(&D.u);
+		return rc;
+	}
+	if ((rc = open_volume(&D)))
+		goto out;
+	if (D.test_only) {
+		if (!cli_quiet)
+			printf(D.in.unlocked ? "unlocked: the secret opens %s\n" :
+			       "no secret needed: %s is fully decrypted\n", D.source);
+		goto out;
+	}
+	if (!(rc = open_output(&D)) && !(rc = decrypt_chunks(&D, &prog)))
+		rc = finish_output(&D, &prog);
+out:
+	if (D.fd > 1) {
+		/* a replacement is dropped (the old file stays); a new file is left, incomplete */
+		if (rc && D.created && rc != EXIT_INTERRUPTED && !D.output.tmp)
+			cli_warn("%s is incomplete", D.out);
+		cli_output_abort(&D.output);
+	}
+	EVP_MD_CTX_free(D.md);
+	int arc = cli_audit_close(&D.audit, rc);
+	bd_volume_close(D.v);
+	cli_unlock_free(&D.u);
 	return rc ? rc : arc;
 }

@@ -474,7 +474,25 @@ static int open_side(struct side *s, const char *path, const uint8_t *aik, size_
 	return 0;
 }
 
-int cmd_diagnose(int argc, char **argv)
+/* One diagnosis: the options, then the boots read and the diagnoses made. */
+struct diag {
+	const char *good_path, *bad_path, *volume, *aik_path;
+	struct bd_diag_opts o;
+	struct names names;
+	bd_bootset *set;
+	size_t good_id, bad_id;
+	struct side good, bad;
+	struct bd_diagnosis *d[2];
+	char profile_src[2][512];
+	uint8_t *aik;
+	size_t aik_len, nd;
+	uint32_t mask;
+	bool json, have_good;
+	int64_t offset;
+};
+
+/* -1 to go on, else the exit code to return. */
+static int parse_options(struct diag *D, int argc, char **argv)
 {
 	enum { OPT_JSON = OPT_CLI_LAST + 1, OPT_GOOD, OPT_BAD, OPT_VOLUME, OPT_PCRS, OPT_BANK, OPT_OFF, OPT_AIK };
 	static const struct option opts[] = {
@@ -484,35 +502,21 @@ int cmd_diagnose(int argc, char **argv)
 		{ "offset", required_argument, 0, OPT_OFF }, { "aik", required_argument, 0, OPT_AIK },
 		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
-	const char *good_path = NULL, *bad_path = NULL, *volume = NULL, *aik_path = NULL;
-	struct bd_diag_opts o = { 0 };
-	struct names names = { 0 };
-	bd_bootset *set = NULL;
-	struct side good = { 0 }, bad = { 0 };
-	struct bd_diagnosis *d[2] = { NULL, NULL };
-	char profile_src[2][512] = { "", "" };
-	uint8_t *aik = NULL;
-	size_t aik_len = 0, nd = 1;
-	uint32_t mask = 0;
-	bool json = false, have_good = false;
-	int c, r = 0;
-	int64_t offset = -1;
+	int c;
 
-	if (argc > 1 && !strcmp(argv[1], "predict"))
-		return cmd_diagnose_predict(argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_JSON: json = true; break;
-		case OPT_GOOD: good_path = optarg; break;
-		case OPT_BAD: bad_path = optarg; break;
-		case OPT_VOLUME: volume = optarg; break;
-		case OPT_AIK: aik_path = optarg; break;
+		case OPT_JSON: D->json = true; break;
+		case OPT_GOOD: D->good_path = optarg; break;
+		case OPT_BAD: D->bad_path = optarg; break;
+		case OPT_VOLUME: D->volume = optarg; break;
+		case OPT_AIK: D->aik_path = optarg; break;
 		case OPT_PCRS:
-			if (elc_parse_pcr_list(optarg, &mask)) {
+			if (elc_parse_pcr_list(optarg, &D->mask)) {
 				cli_error("--pcrs: '%s' is not a list of PCR numbers 0-23 (e.g. 7,11 or 0,2,4,11)", optarg);
 				return EXIT_USAGE;
 			}
-			snprintf(profile_src[0], sizeof(profile_src[0]), "--pcrs");
+			snprintf(D->profile_src[0], sizeof(D->profile_src[0]), "--pcrs");
 			break;
 		case OPT_BANK: {
 			int a = bd_hash_alg_parse(optarg);
@@ -520,7 +524,7 @@ int cmd_diagnose(int argc, char **argv)
 				cli_error("--bank: %s", bd_last_error());
 				return EXIT_USAGE;
 			}
-			o.bank = (uint16_t)a;
+			D->o.bank = (uint16_t)a;
 			break;
 		}
 		case OPT_OFF: {
@@ -529,173 +533,199 @@ int cmd_diagnose(int argc, char **argv)
 				cli_error("--offset: '%s' is not a byte count", optarg);
 				return EXIT_USAGE;
 			}
-			offset = (int64_t)v;
+			D->offset = (int64_t)v;
 			break;
 		}
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
-	if (optind >= argc && !bad_path) {
+	if (optind >= argc && !D->bad_path) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (aik_path && !(aik = elc_read_file(aik_path, 1 << 20, &aik_len)))
-		return EXIT_IO;
-	if (volume) {
-		if ((r = volume_profile(volume, offset, &o, &mask, profile_src[0], sizeof(profile_src[0]))))
-			goto out;
-		if (!o.has_tpm_protector && !profile_src[0][0])
-			snprintf(profile_src[0], sizeof(profile_src[0]), "%s has no TPM protector; Windows default assumed",
-				 volume);
-	}
+	return -1;
+}
+
+/* The logs named on the command line (folders: every log in them). 0 or an exit code. */
+static int gather_names(struct names *names, int argc, char **argv)
+{
+	int r = 0;
+
 	for (int i = optind; i < argc && !r; i++) {
 		struct stat st;
 		if (!stat(argv[i], &st) && S_ISDIR(st.st_mode)) {
-			r = list_dir(&names, argv[i]);
+			r = list_dir(names, argv[i]);
 		} else {
-			char **p = realloc(names.v, (names.n + 1) * sizeof(*p));
-			if (!p) {
-				r = EXIT_FAILURE_OTHER;
-				break;
-			}
-			names.v = p;
-			if (!(p[names.n] = strdup(argv[i]))) {
-				r = EXIT_FAILURE_OTHER;
-				break;
-			}
-			names.n++;
+			char **p = realloc(names->v, (names->n + 1) * sizeof(*p));
+			if (!p)
+				return EXIT_FAILURE_OTHER;
+			names->v = p;
+			if (!(p[names->n] = strdup(argv[i])))
+				return EXIT_FAILURE_OTHER;
+			names->n++;
 		}
 	}
-	if (r)
-		goto out;
+	return r;
+}
 
-	/* every boot, one log at a time: only a summary of each is kept */
-	size_t good_id = (size_t)-1, bad_id = (size_t)-1;
-	if ((r = bd_bootset_new(&set))) {
-		r = cli_fail(r, NULL);
-		goto out;
-	}
-	for (size_t i = 0; i < names.n; i++) {
+/* Every boot, one log at a time: only a summary of each is kept; the boots named by --bad and
+ * --good join the set too (for volatility and counters). 0 or an exit code. */
+static int read_boots(struct diag *D)
+{
+	int r;
+
+	if ((r = bd_bootset_new(&D->set)))
+		return cli_fail(r, NULL);
+	for (size_t i = 0; i < D->names.n; i++) {
 		bd_eventlog *log;
-		int e = bd_eventlog_open(names.v[i], &log);
+		int e = bd_eventlog_open(D->names.v[i], &log);
 		if (e) {
-			if (names.n > 1 || bad_path || good_path) {
+			if (D->names.n > 1 || D->bad_path || D->good_path) {
 				cli_warn("skipping %s", bd_last_error());
 				continue;
 			}
-			r = cli_fail(e, NULL);
-			goto out;
+			return cli_fail(e, NULL);
 		}
-		e = bd_bootset_add(set, names.v[i], log, NULL);
+		e = bd_bootset_add(D->set, D->names.v[i], log, NULL);
 		bd_eventlog_free(log);
-		if (e) {
-			r = cli_fail(e, NULL);
-			goto out;
-		}
+		if (e)
+			return cli_fail(e, NULL);
 	}
-	if (bad_path || good_path) {
-		/* named boots join the set (for volatility and counters) */
-		const char *p2[2] = { bad_path, good_path };
-		for (int k = 0; k < 2; k++) {
-			bd_eventlog *log;
-			size_t id;
-			if (!p2[k])
-				continue;
-			if ((r = bd_eventlog_open(p2[k], &log))) {
-				r = cli_fail(r, NULL);
-				goto out;
-			}
-			r = bd_bootset_add(set, p2[k], log, &id);
-			bd_eventlog_free(log);
-			if (r) {
-				r = cli_fail(r, NULL);
-				goto out;
-			}
-			if (k == 0)
-				bad_id = id;
-			else
-				good_id = id;
-		}
+	const char *p2[2] = { D->bad_path, D->good_path };
+	for (int k = 0; k < 2; k++) {
+		bd_eventlog *log;
+		size_t id;
+		if (!p2[k])
+			continue;
+		if ((r = bd_eventlog_open(p2[k], &log)))
+			return cli_fail(r, NULL);
+		r = bd_bootset_add(D->set, p2[k], log, &id);
+		bd_eventlog_free(log);
+		if (r)
+			return cli_fail(r, NULL);
+		if (k == 0)
+			D->bad_id = id;
+		else
+			D->good_id = id;
 	}
-	if (bad_id == (size_t)-1) {
+	return 0;
+}
+
+/* The bad boot to explain and the good boot to compare with: as named, else a single log, else
+ * the set's own pick; with only --bad, the newest clean boot other than it. 0 or an exit code. */
+static int pick_boots(struct diag *D)
+{
+	bd_bootset *set = D->set;
+
+	if (D->bad_id == (size_t)-1) {
 		size_t gi, bi;
-		if (bd_bootset_count(set) == 1 && !good_path) {
-			bad_id = 0;   /* a single log: it is the boot to examine */
+		if (bd_bootset_count(set) == 1 && !D->good_path) {
+			D->bad_id = 0;   /* a single log: it is the boot to examine */
 		} else if (bd_bootset_pick(set, &gi, &bi)) {
 			cli_error("%s", bd_last_error());
-			r = EXIT_USAGE;
-			goto out;
+			return EXIT_USAGE;
 		} else {
-			bad_id = bi;
-			if (good_id == (size_t)-1)
-				good_id = gi;
+			D->bad_id = bi;
+			if (D->good_id == (size_t)-1)
+				D->good_id = gi;
 		}
-	} else if (good_id == (size_t)-1) {
+	} else if (D->good_id == (size_t)-1) {
 		/* --bad given: the newest clean boot other than it */
 		size_t n = bd_bootset_count(set), *ids = malloc((n + 1) * sizeof(*ids));
 		if (ids) {
 			bd_bootset_order(set, ids);
-			for (int pass = 0; pass < 2 && good_id == (size_t)-1; pass++)
+			for (int pass = 0; pass < 2 && D->good_id == (size_t)-1; pass++)
 				for (size_t i = n; i-- > 0;) {
 					struct bd_boot_info bi;
 					bd_bootset_boot(set, ids[i], &bi);
-					if (ids[i] != bad_id && bi.clean && (pass || bi.resume_count <= 0)) {
-						good_id = ids[i];
+					if (ids[i] != D->bad_id && bi.clean && (pass || bi.resume_count <= 0)) {
+						D->good_id = ids[i];
 						break;
 					}
 				}
 			free(ids);
 		}
 	}
-	{
-		struct bd_boot_info bi;
-		bd_bootset_boot(set, bad_id, &bi);
-		if ((r = open_side(&bad, bi.name, aik, aik_len)))
-			goto out;
-		bad.resume = bi.resume_count;
-		if (good_id != (size_t)-1) {
-			bd_bootset_boot(set, good_id, &bi);
-			if ((r = open_side(&good, bi.name, aik, aik_len)))
-				goto out;
-			good.resume = bi.resume_count;
-			have_good = true;
-		}
+	struct bd_boot_info bi;
+	int r;
+	bd_bootset_boot(set, D->bad_id, &bi);
+	if ((r = open_side(&D->bad, bi.name, D->aik, D->aik_len)))
+		return r;
+	D->bad.resume = bi.resume_count;
+	if (D->good_id != (size_t)-1) {
+		bd_bootset_boot(set, D->good_id, &bi);
+		if ((r = open_side(&D->good, bi.name, D->aik, D->aik_len)))
+			return r;
+		D->good.resume = bi.resume_count;
+		D->have_good = true;
 	}
-	if (!have_good && !json)
+	return 0;
+}
+
+/* Diagnose the bad boot (under both Windows defaults when nothing tells the profile) and report. */
+static int diagnose_and_report(struct diag *D)
+{
+	struct bd_diag_opts *o = &D->o;
+	int r;
+
+	if (!D->have_good && !D->json)
 		cli_warn("no good boot (unlocked by the TPM) among the logs: only causes visible in the bad boot are reported");
-	o.boots = set;
-	o.good_id = good_id;
-	o.bad_id = bad_id;
-	o.pcr_mask = mask;
-	if (!mask && !have_good) {
+	o->boots = D->set;
+	o->good_id = D->good_id;
+	o->bad_id = D->bad_id;
+	o->pcr_mask = D->mask;
+	D->nd = 1;
+	if (!D->mask && !D->have_good) {
 		/* nothing tells the profile: read the bad boot under both Windows defaults */
-		nd = 2;
-		snprintf(profile_src[0], sizeof(profile_src[0]), "PCR 7 binding (7,11), the default with Secure Boot");
-		snprintf(profile_src[1], sizeof(profile_src[1]), "0,2,4,11, the default without PCR 7 binding");
+		D->nd = 2;
+		snprintf(D->profile_src[0], sizeof(D->profile_src[0]), "PCR 7 binding (7,11), the default with Secure Boot");
+		snprintf(D->profile_src[1], sizeof(D->profile_src[1]), "0,2,4,11, the default without PCR 7 binding");
 	}
-	for (size_t i = 0; i < nd; i++) {
-		o.pcr_mask = nd == 2 ? (i == 0 ? 0x880u : 0x815u) : mask;
-		if ((r = bd_diagnose(have_good ? good.log : NULL, bad.log, &o, &d[i]))) {
-			r = cli_fail(r, "diagnosis failed");
+	for (size_t i = 0; i < D->nd; i++) {
+		o->pcr_mask = D->nd == 2 ? (i == 0 ? 0x880u : 0x815u) : D->mask;
+		if ((r = bd_diagnose(D->have_good ? D->good.log : NULL, D->bad.log, o, &D->d[i])))
+			return cli_fail(r, "diagnosis failed");
+	}
+	if (!D->profile_src[0][0])
+		snprintf(D->profile_src[0], sizeof(D->profile_src[0]), "Windows default for UEFI %s Secure Boot in the good boot "
+			 "(assumed; give --volume or --pcrs)", D->d[0]->bound_pcrs == 0x880 ? "with" : "without");
+	const char *srcs[2] = { D->profile_src[0], D->profile_src[1] };
+	report((const struct bd_diagnosis *const *)D->d, D->nd, srcs, D->have_good ? &D->good : NULL, &D->bad, D->json);
+	return EXIT_OK;
+}
+
+int cmd_diagnose(int argc, char **argv)
+{
+	struct diag D = { .good_id = (size_t)-1, .bad_id = (size_t)-1, .offset = -1 };
+	int r;
+
+	if (argc > 1 && !strcmp(argv[1], "predict"))
+		return cmd_diagnose_predict(argc - 1, argv + 1);
+	if ((r = parse_options(&D, argc, argv)) >= 0)
+		return r;
+	if (D.aik_path && !(D.aik = elc_read_file(D.aik_path, 1 << 20, &D.aik_len)))
+		return EXIT_IO;
+	r = 0;
+	if (D.volume) {
+		char *src = D.profile_src[0];
+		if ((r = volume_profile(D.volume, D.offset, &D.o, &D.mask, src, sizeof(D.profile_src[0]))))
 			goto out;
-		}
+		if (!D.o.has_tpm_protector && !src[0])
+			snprintf(src, sizeof(D.profile_src[0]), "%s has no TPM protector; Windows default assumed",
+				 D.volume);
 	}
-	if (!profile_src[0][0])
-		snprintf(profile_src[0], sizeof(profile_src[0]), "Windows default for UEFI %s Secure Boot in the good boot "
-			 "(assumed; give --volume or --pcrs)", d[0]->bound_pcrs == 0x880 ? "with" : "without");
-	const char *srcs[2] = { profile_src[0], profile_src[1] };
-	report((const struct bd_diagnosis *const *)d, nd, srcs, have_good ? &good : NULL, &bad, json);
-	r = EXIT_OK;
+	if (!(r = gather_names(&D.names, argc, argv)) && !(r = read_boots(&D)) && !(r = pick_boots(&D)))
+		r = diagnose_and_report(&D);
 out:
 	for (size_t i = 0; i < 2; i++)
-		bd_diagnosis_free(d[i]);
-	bd_eventlog_free(good.log);
-	bd_eventlog_free(bad.log);
-	bd_bootset_free(set);
-	for (size_t i = 0; i < names.n; i++)
-		free(names.v[i]);
-	free(names.v);
-	free(aik);
+		bd_diagnosis_free(D.d[i]);
+	bd_eventlog_free(D.good.log);
+	bd_eventlog_free(D.bad.log);
+	bd_bootset_free(D.set);
+	for (size_t i = 0; i < D.names.n; i++)
+		free(D.names.v[i]);
+	free(D.names.v);
+	free(D.aik);
 	return r;
 }

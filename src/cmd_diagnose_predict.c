@@ -220,10 +220,95 @@ static void boot_app_facts(const bd_eventlog *log, const struct bd_change *c, co
 	}
 }
 
-int cmd_diagnose_predict(int argc, char **argv)
+enum { OPT_JSON = OPT_CLI_LAST + 1, OPT_VOLUME, OPT_PCRS, OPT_BANK, OPT_OFF, OPT_DB, OPT_DBX, OPT_KEK, OPT_PK,
+       OPT_REPLACE, OPT_APP, OPT_TARGET, OPT_ORDER, OPT_SB };
+
+static const char advice[] =
+	"Before making the change, suspend BitLocker so that the next boot unlocks with a clear key "
+	"and re-seals to the new values: Windows: Suspend-BitLocker -MountPoint C: -RebootCount N "
+	"(or manage-bde -protectors -disable C: -RebootCount N); offline: bdkit suspend --reboot-count N. "
+	"N is the number of reboots the change takes: 1 for a db/dbx/KEK update or a new boot manager, "
+	"2 when an update is applied on one reboot and measured on the next.";
+
+/* One prediction: the planned changes and options, then the log and the predictions made. */
+struct pred {
+	struct bd_change ch[MAX_CHANGES];
+	const char *files[MAX_CHANGES];  /* each change's argument as given */
+	size_t n;
+	const char *volume;
+	uint32_t mask;
+	uint16_t bank;
+	int64_t offset;
+	bool json;
+	char profile_src[512], *current;
+	bd_eventlog *log;
+	struct bd_prediction *p[2];
+	size_t np;
+};
+
+/* A planned-change option (--db-update ... --secure-boot, and --replace/--target on the change
+ * before): 0 or an exit code. */
+static int change_option(struct pred *P, int c, const char *arg)
 {
-	enum { OPT_JSON = OPT_CLI_LAST + 1, OPT_VOLUME, OPT_PCRS, OPT_BANK, OPT_OFF, OPT_DB, OPT_DBX, OPT_KEK, OPT_PK,
-	       OPT_REPLACE, OPT_APP, OPT_TARGET, OPT_ORDER, OPT_SB };
+	struct bd_change *ch = P->ch;
+	size_t n = P->n;
+
+	if ((c == OPT_DB || c == OPT_DBX || c == OPT_KEK || c == OPT_PK || c == OPT_APP || c == OPT_ORDER || c == OPT_SB) &&
+	    n == MAX_CHANGES) {
+		cli_error("at most %d changes at a time", MAX_CHANGES);
+		return EXIT_USAGE;
+	}
+	switch (c) {
+	case OPT_DB: case OPT_DBX: case OPT_KEK: case OPT_PK: case OPT_APP: {
+		size_t len;
+		uint8_t *d = elc_read_file(arg, MAX_FILE, &len);
+		if (!d)
+			return EXIT_IO;
+		ch[n].kind = c == OPT_DB ? BD_CHANGE_DB : c == OPT_DBX ? BD_CHANGE_DBX : c == OPT_KEK ? BD_CHANGE_KEK
+			     : c == OPT_PK ? BD_CHANGE_PK : BD_CHANGE_BOOT_APP;
+		ch[n].data = d;
+		ch[n].len = len;
+		P->files[P->n++] = arg;
+		break;
+	}
+	case OPT_REPLACE:
+		if (!n || (ch[n - 1].kind != BD_CHANGE_DB && ch[n - 1].kind != BD_CHANGE_DBX && ch[n - 1].kind != BD_CHANGE_KEK)) {
+			cli_error("--replace follows a --db-update, --dbx-update or --kek-update");
+			return EXIT_USAGE;
+		}
+		ch[n - 1].replace = 1;
+		break;
+	case OPT_TARGET:
+		if (!n || ch[n - 1].kind != BD_CHANGE_BOOT_APP) {
+			cli_error("--target follows a --boot-app");
+			return EXIT_USAGE;
+		}
+		ch[n - 1].target = arg;
+		break;
+	case OPT_ORDER:
+		ch[n].kind = BD_CHANGE_BOOT_ORDER;
+		if (parse_boot_order(arg, &ch[n])) {
+			cli_error("--boot-order: '%s' is not a list of hex boot option numbers (e.g. 0001,0000)", arg);
+			return EXIT_USAGE;
+		}
+		P->files[P->n++] = arg;
+		break;
+	case OPT_SB:
+		if (strcmp(arg, "on") && strcmp(arg, "off")) {
+			cli_error("--secure-boot: 'on' or 'off'");
+			return EXIT_USAGE;
+		}
+		ch[n].kind = BD_CHANGE_SECURE_BOOT;
+		ch[n].secure_boot = !strcmp(arg, "on");
+		P->files[P->n++] = arg;
+		break;
+	}
+	return 0;
+}
+
+/* -1 to go on, else the exit code to return. */
+static int parse_options(struct pred *P, int argc, char **argv)
+{
 	static const struct option opts[] = {
 		{ "json", no_argument, 0, OPT_JSON }, { "volume", required_argument, 0, OPT_VOLUME },
 		{ "pcrs", required_argument, 0, OPT_PCRS }, { "bank", required_argument, 0, OPT_BANK },
@@ -234,251 +319,187 @@ int cmd_diagnose_predict(int argc, char **argv)
 		{ "boot-order", required_argument, 0, OPT_ORDER }, { "secure-boot", required_argument, 0, OPT_SB },
 		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
-	struct bd_change ch[MAX_CHANGES];
-	const char *files[MAX_CHANGES] = { 0 };
-	size_t n = 0;
-	const char *volume = NULL;
-	uint32_t mask = 0;
-	uint16_t bank = 0;
-	int64_t offset = -1;
-	bool json = false;
-	char profile_src[512] = "", *current = NULL;
-	bd_eventlog *log = NULL;
-	struct bd_prediction *p[2] = { NULL, NULL };
-	size_t np = 1;
-	int c, r = 0;
+	int c, r;
 
-	memset(ch, 0, sizeof(ch));
+	P->offset = -1;
 	optind = 0;   /* getopt starts over on the predict arguments */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if ((c == OPT_DB || c == OPT_DBX || c == OPT_KEK || c == OPT_PK || c == OPT_APP || c == OPT_ORDER || c == OPT_SB) &&
-		    n == MAX_CHANGES) {
-			cli_error("at most %d changes at a time", MAX_CHANGES);
-			r = EXIT_USAGE;
-			goto out;
-		}
 		switch (c) {
-		case OPT_JSON: json = true; break;
-		case OPT_VOLUME: volume = optarg; break;
+		case OPT_JSON: P->json = true; break;
+		case OPT_VOLUME: P->volume = optarg; break;
 		case OPT_PCRS:
-			if (elc_parse_pcr_list(optarg, &mask)) {
+			if (elc_parse_pcr_list(optarg, &P->mask)) {
 				cli_error("--pcrs: '%s' is not a list of PCR numbers 0-23 (e.g. 7,11 or 0,2,4,11)", optarg);
-				r = EXIT_USAGE;
-				goto out;
+				return EXIT_USAGE;
 			}
-			snprintf(profile_src, sizeof(profile_src), "--pcrs");
+			snprintf(P->profile_src, sizeof(P->profile_src), "--pcrs");
 			break;
 		case OPT_BANK: {
 			int a = bd_hash_alg_parse(optarg);
 			if (a < 0) {
 				cli_error("--bank: %s", bd_last_error());
-				r = EXIT_USAGE;
-				goto out;
+				return EXIT_USAGE;
 			}
-			bank = (uint16_t)a;
+			P->bank = (uint16_t)a;
 			break;
 		}
 		case OPT_OFF: {
 			uint64_t v;
 			if (cli_parse_size(optarg, &v)) {
 				cli_error("--offset: '%s' is not a byte count", optarg);
-				r = EXIT_USAGE;
-				goto out;
+				return EXIT_USAGE;
 			}
-			offset = (int64_t)v;
+			P->offset = (int64_t)v;
 			break;
 		}
-		case OPT_DB: case OPT_DBX: case OPT_KEK: case OPT_PK: case OPT_APP: {
-			size_t len;
-			uint8_t *d = elc_read_file(optarg, MAX_FILE, &len);
-			if (!d) {
-				r = EXIT_IO;
-				goto out;
-			}
-			ch[n].kind = c == OPT_DB ? BD_CHANGE_DB : c == OPT_DBX ? BD_CHANGE_DBX : c == OPT_KEK ? BD_CHANGE_KEK
-				     : c == OPT_PK ? BD_CHANGE_PK : BD_CHANGE_BOOT_APP;
-			ch[n].data = d;
-			ch[n].len = len;
-			files[n++] = optarg;
+		case OPT_DB: case OPT_DBX: case OPT_KEK: case OPT_PK: case OPT_APP:
+		case OPT_REPLACE: case OPT_TARGET: case OPT_ORDER: case OPT_SB:
+			if ((r = change_option(P, c, optarg)))
+				return r;
 			break;
-		}
-		case OPT_REPLACE:
-			if (!n || (ch[n - 1].kind != BD_CHANGE_DB && ch[n - 1].kind != BD_CHANGE_DBX && ch[n - 1].kind != BD_CHANGE_KEK)) {
-				cli_error("--replace follows a --db-update, --dbx-update or --kek-update");
-				r = EXIT_USAGE;
-				goto out;
-			}
-			ch[n - 1].replace = 1;
-			break;
-		case OPT_TARGET:
-			if (!n || ch[n - 1].kind != BD_CHANGE_BOOT_APP) {
-				cli_error("--target follows a --boot-app");
-				r = EXIT_USAGE;
-				goto out;
-			}
-			ch[n - 1].target = optarg;
-			break;
-		case OPT_ORDER:
-			ch[n].kind = BD_CHANGE_BOOT_ORDER;
-			if (parse_boot_order(optarg, &ch[n])) {
-				cli_error("--boot-order: '%s' is not a list of hex boot option numbers (e.g. 0001,0000)", optarg);
-				r = EXIT_USAGE;
-				goto out;
-			}
-			files[n++] = optarg;
-			break;
-		case OPT_SB:
-			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
-				cli_error("--secure-boot: 'on' or 'off'");
-				r = EXIT_USAGE;
-				goto out;
-			}
-			ch[n].kind = BD_CHANGE_SECURE_BOOT;
-			ch[n].secure_boot = !strcmp(optarg, "on");
-			files[n++] = optarg;
-			break;
-		case 'h': usage(stdout); r = EXIT_OK; goto out;
-		default: usage(stderr); r = EXIT_USAGE; goto out;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
-	if (optind + 1 != argc || !n) {
-		if (!n)
+	if (optind + 1 != argc || !P->n) {
+		if (!P->n)
 			cli_error("diagnose predict: name at least one planned change (--dbx-update, --boot-app ...)");
 		usage(stderr);
-		r = EXIT_USAGE;
-		goto out;
+		return EXIT_USAGE;
 	}
-	if (volume) {
-		struct bd_open_opts oo = { .offset = offset, .writable = 0 };
-		bd_volume *v;
-		struct bd_info info;
-		if ((r = bd_volume_open(volume, &oo, &v))) {
-			r = cli_fail(r, volume);
-			goto out;
-		}
-		if (!bd_volume_info(v, &info))
-			for (size_t i = 0; i < info.n_protectors && !mask; i++) {
-				struct bd_protector_info pi;
-				if (!bd_volume_protector(v, i, &pi) && pi.has_pcrs) {
-					mask = pi.pcr_mask;
-					snprintf(profile_src, sizeof(profile_src), "TPM protector of %s", volume);
-				}
-			}
-		bd_volume_close(v);
-		if (!mask)
-			cli_warn("%s has no TPM protector with a PCR profile: answering for both Windows defaults", volume);
-	}
-	{
-		struct stat st;
-		const char *src = argv[optind];
-		if (!stat(src, &st) && S_ISDIR(st.st_mode)) {
-			if (!(current = current_of_folder(src))) {
-				r = EXIT_USAGE;
-				goto out;
-			}
-			src = current;
-		}
-		if ((r = bd_eventlog_open(src, &log))) {
-			r = cli_fail(r, NULL);
-			goto out;
-		}
-		struct bd_eventlog_info in;
-		bd_eventlog_info(log, &in);
-		if (!in.complete) {
-			cli_error("%s: the log stops short at offset %" PRIu64 ": %s; a prediction needs the log of a whole "
-				  "boot", src, in.incomplete_offset, in.incomplete);
-			r = EXIT_TRUNCATED;
-			goto out;
-		}
-		if (!current && !(current = strdup(src))) {
-			r = EXIT_FAILURE_OTHER;
-			goto out;
-		}
-	}
-	if (!mask)
-		np = 2;
-	for (size_t i = 0; i < np; i++) {
-		uint32_t m = np == 2 ? (i ? 0x815u : 0x880u) : mask;
-		if ((r = bd_predict(log, ch, n, m, bank, &p[i]))) {
-			r = cli_fail(r, "prediction failed");
-			goto out;
-		}
-	}
+	return -1;
+}
 
-	/* ---- report ---- */
-	const char *advice = "Before making the change, suspend BitLocker so that the next boot unlocks with a clear key "
-			     "and re-seals to the new values: Windows: Suspend-BitLocker -MountPoint C: -RebootCount N "
-			     "(or manage-bde -protectors -disable C: -RebootCount N); offline: bdkit suspend --reboot-count N. "
-			     "N is the number of reboots the change takes: 1 for a db/dbx/KEK update or a new boot manager, "
-			     "2 when an update is applied on one reboot and measured on the next.";
-	if (json) {
-		printf("{\"log\":");
-		cli_json_string(stdout, current);
-		printf(",\"bank\":\"%s\",\"changes\":[", bd_hash_alg_name(p[0]->bank) ? bd_hash_alg_name(p[0]->bank) : "");
-		for (size_t k = 0; k < n; k++) {
-			printf("%s{\"kind\":\"%s\"", k ? "," : "", kind_name(ch[k].kind));
-			if (ch[k].kind == BD_CHANGE_BOOT_APP) {
-				boot_app_facts(log, &ch[k], files[k], true);
-			} else {
-				printf(",\"argument\":");
-				cli_json_string(stdout, files[k]);
+/* --volume: the PCR profile of its TPM protector (none: both Windows defaults). 0 or an exit code. */
+static int profile_of_volume(struct pred *P)
+{
+	struct bd_open_opts oo = { .offset = P->offset, .writable = 0 };
+	bd_volume *v;
+	struct bd_info info;
+	int r;
+
+	if ((r = bd_volume_open(P->volume, &oo, &v)))
+		return cli_fail(r, P->volume);
+	if (!bd_volume_info(v, &info))
+		for (size_t i = 0; i < info.n_protectors && !P->mask; i++) {
+			struct bd_protector_info pi;
+			if (!bd_volume_protector(v, i, &pi) && pi.has_pcrs) {
+				P->mask = pi.pcr_mask;
+				snprintf(P->profile_src, sizeof(P->profile_src), "TPM protector of %s", P->volume);
 			}
-			printf("}");
 		}
-		printf("],\"notes\":[");
-		for (size_t i = 0; i < p[0]->n_notes; i++) {
-			const struct bd_evidence *e = &p[0]->notes[i];
-			printf("%s{\"text\":", i ? "," : "");
-			cli_json_string(stdout, e->text);
-			printf(",\"pcr\":");
-			if (e->pcr < BD_PCR_COUNT)
-				printf("%u", e->pcr);
-			else
-				printf("null");
-			printf(",\"event\":");
-			if (e->good_index >= 0)
-				printf("{\"index\":%ld,\"offset\":%" PRIu64 "}", e->good_index, e->good_offset);
-			else
-				printf("null");
-			printf("}");
-		}
-		printf("],\"changed_pcrs\":[");
-		for (unsigned q = 0, k = 0; q < BD_PCR_COUNT; q++)
-			if (p[0]->changed_pcrs & (1u << q))
-				printf("%s%u", k++ ? "," : "", q);
-		printf("],\"will_not_boot\":%s,\"profiles\":[", p[0]->will_not_boot ? "true" : "false");
-		for (size_t i = 0; i < np; i++) {
-			printf("%s{\"bound_pcrs\":[", i ? "," : "");
-			for (unsigned q = 0, k = 0; q < BD_PCR_COUNT; q++)
-				if (p[i]->bound_pcrs & (1u << q))
-					printf("%s%u", k++ ? "," : "", q);
-			printf("],\"source\":");
-			cli_json_string(stdout, np == 2 ? (i ? "0,2,4,11, the default without PCR 7 binding"
-							  : "PCR 7 binding (7,11), the default with Secure Boot") : profile_src);
-			printf(",\"recovery\":%s,\"pcrs\":[", p[i]->recovery ? "true" : "false");
-			for (unsigned q = 0, k = 0; q < BD_PCR_COUNT; q++) {
-				if (!(p[i]->bound_pcrs & (1u << q)))
-					continue;
-				printf("%s{\"pcr\":%u,\"changes\":%s,\"current\":\"", k++ ? "," : "", q,
-				       p[i]->changed_pcrs & (1u << q) ? "true" : "false");
-				elc_hex(stdout, p[i]->current[q], p[i]->digest_len);
-				printf("\",\"predicted\":\"");
-				elc_hex(stdout, p[i]->predicted[q], p[i]->digest_len);
-				printf("\"}");
-			}
-			printf("]}");
-		}
-		printf("],\"recovery\":%s,\"advice\":", p[0]->recovery || (np == 2 && p[1]->recovery) ? "true" : "false");
-		cli_json_string(stdout, p[0]->recovery || (np == 2 && p[1]->recovery) ? advice : "");
-		printf("}\n");
-		r = EXIT_OK;
-		goto out;
+	bd_volume_close(v);
+	if (!P->mask)
+		cli_warn("%s has no TPM protector with a PCR profile: answering for both Windows defaults", P->volume);
+	return 0;
+}
+
+/* The current boot's log (a file, or the newest of a folder of logs), whole. 0 or an exit code. */
+static int open_log(struct pred *P, const char *arg)
+{
+	struct stat st;
+	const char *src = arg;
+	int r;
+
+	if (!stat(src, &st) && S_ISDIR(st.st_mode)) {
+		if (!(P->current = current_of_folder(src)))
+			return EXIT_USAGE;
+		src = P->current;
 	}
-	printf("Current boot:  %s (bank %s)\n", current, bd_hash_alg_name(p[0]->bank) ? bd_hash_alg_name(p[0]->bank) : "?");
-	for (size_t k = 0; k < n; k++) {
-		printf("Change %zu:      %s %s\n", k + 1, kind_name(ch[k].kind), files[k]);
-		if (ch[k].kind == BD_CHANGE_BOOT_APP)
-			boot_app_facts(log, &ch[k], files[k], false);
+	if ((r = bd_eventlog_open(src, &P->log)))
+		return cli_fail(r, NULL);
+	struct bd_eventlog_info in;
+	bd_eventlog_info(P->log, &in);
+	if (!in.complete) {
+		cli_error("%s: the log stops short at offset %" PRIu64 ": %s; a prediction needs the log of a whole "
+			  "boot", src, in.incomplete_offset, in.incomplete);
+		return EXIT_TRUNCATED;
+	}
+	if (!P->current && !(P->current = strdup(src)))
+		return EXIT_FAILURE_OTHER;
+	return 0;
+}
+
+static void print_pcr_list(uint32_t mask)
+{
+	for (unsigned q = 0, k = 0; q < BD_PCR_COUNT; q++)
+		if (mask & (1u << q))
+			printf("%s%u", k++ ? "," : "", q);
+}
+
+static void report_json(const struct pred *P)
+{
+	struct bd_prediction *const *p = P->p;
+	size_t np = P->np;
+
+	printf("{\"log\":");
+	cli_json_string(stdout, P->current);
+	printf(",\"bank\":\"%s\",\"changes\":[", bd_hash_alg_name(p[0]->bank) ? bd_hash_alg_name(p[0]->bank) : "");
+	for (size_t k = 0; k < P->n; k++) {
+		printf("%s{\"kind\":\"%s\"", k ? "," : "", kind_name(P->ch[k].kind));
+		if (P->ch[k].kind == BD_CHANGE_BOOT_APP) {
+			boot_app_facts(P->log, &P->ch[k], P->files[k], true);
+		} else {
+			printf(",\"argument\":");
+			cli_json_string(stdout, P->files[k]);
+		}
+		printf("}");
+	}
+	printf("],\"notes\":[");
+	for (size_t i = 0; i < p[0]->n_notes; i++) {
+		const struct bd_evidence *e = &p[0]->notes[i];
+		printf("%s{\"text\":", i ? "," : "");
+		cli_json_string(stdout, e->text);
+		printf(",\"pcr\":");
+		if (e->pcr < BD_PCR_COUNT)
+			printf("%u", e->pcr);
+		else
+			printf("null");
+		printf(",\"event\":");
+		if (e->good_index >= 0)
+			printf("{\"index\":%ld,\"offset\":%" PRIu64 "}", e->good_index, e->good_offset);
+		else
+			printf("null");
+		printf("}");
+	}
+	printf("],\"changed_pcrs\":[");
+	print_pcr_list(p[0]->changed_pcrs);
+	printf("],\"will_not_boot\":%s,\"profiles\":[", p[0]->will_not_boot ? "true" : "false");
+	for (size_t i = 0; i < np; i++) {
+		printf("%s{\"bound_pcrs\":[", i ? "," : "");
+		print_pcr_list(p[i]->bound_pcrs);
+		printf("],\"source\":");
+		cli_json_string(stdout, np == 2 ? (i ? "0,2,4,11, the default without PCR 7 binding"
+						  : "PCR 7 binding (7,11), the default with Secure Boot") : P->profile_src);
+		printf(",\"recovery\":%s,\"pcrs\":[", p[i]->recovery ? "true" : "false");
+		for (unsigned q = 0, k = 0; q < BD_PCR_COUNT; q++) {
+			if (!(p[i]->bound_pcrs & (1u << q)))
+				continue;
+			printf("%s{\"pcr\":%u,\"changes\":%s,\"current\":\"", k++ ? "," : "", q,
+			       p[i]->changed_pcrs & (1u << q) ? "true" : "false");
+			elc_hex(stdout, p[i]->current[q], p[i]->digest_len);
+			printf("\",\"predicted\":\"");
+			elc_hex(stdout, p[i]->predicted[q], p[i]->digest_len);
+			printf("\"}");
+		}
+		printf("]}");
+	}
+	printf("],\"recovery\":%s,\"advice\":", p[0]->recovery || (np == 2 && p[1]->recovery) ? "true" : "false");
+	cli_json_string(stdout, p[0]->recovery || (np == 2 && p[1]->recovery) ? advice : "");
+	printf("}\n");
+}
+
+static void report_text(const struct pred *P)
+{
+	struct bd_prediction *const *p = P->p;
+	size_t np = P->np;
+
+	printf("Current boot:  %s (bank %s)\n", P->current,
+	       bd_hash_alg_name(p[0]->bank) ? bd_hash_alg_name(p[0]->bank) : "?");
+	for (size_t k = 0; k < P->n; k++) {
+		printf("Change %zu:      %s %s\n", k + 1, kind_name(P->ch[k].kind), P->files[k]);
+		if (P->ch[k].kind == BD_CHANGE_BOOT_APP)
+			boot_app_facts(P->log, &P->ch[k], P->files[k], false);
 	}
 	printf("\nWhat the next boot measures differently:\n");
 	for (size_t i = 0; i < p[0]->n_notes; i++) {
@@ -498,7 +519,7 @@ int cmd_diagnose_predict(int argc, char **argv)
 		printf("\nProfile ");
 		print_mask(p[i]->bound_pcrs);
 		printf(" [%s]:\n", np == 2 ? (i ? "0,2,4,11, the default without PCR 7 binding"
-					     : "PCR 7 binding, the default with Secure Boot") : profile_src);
+					     : "PCR 7 binding, the default with Secure Boot") : P->profile_src);
 		for (unsigned q = 0; q < BD_PCR_COUNT; q++) {
 			if (!(p[i]->bound_pcrs & (1u << q)))
 				continue;
@@ -515,14 +536,43 @@ int cmd_diagnose_predict(int argc, char **argv)
 	}
 	if (p[0]->recovery || (np == 2 && p[1]->recovery))
 		printf("\nAdvice: %s\n", advice);
-	r = EXIT_OK;
-out:
-	for (size_t k = 0; k < n; k++)
-		if (ch[k].kind != BD_CHANGE_BOOT_ORDER && ch[k].kind != BD_CHANGE_SECURE_BOOT)
-			free((void *)ch[k].data);
-	bd_prediction_free(p[0]);
-	bd_prediction_free(p[1]);
-	bd_eventlog_free(log);
-	free(current);
+}
+
+/* Predict the PCRs after the changes: for the profile given or found, else for both Windows
+ * defaults. 0 or an exit code. */
+static int predict(struct pred *P)
+{
+	int r;
+
+	P->np = P->mask ? 1 : 2;
+	for (size_t i = 0; i < P->np; i++) {
+		uint32_t m = P->np == 2 ? (i ? 0x815u : 0x880u) : P->mask;
+		if ((r = bd_predict(P->log, P->ch, P->n, m, P->bank, &P->p[i])))
+			return cli_fail(r, "prediction failed");
+	}
+	return 0;
+}
+
+int cmd_diagnose_predict(int argc, char **argv)
+{
+	struct pred P;
+	int r;
+
+	memset(&P, 0, sizeof(P));
+	r = parse_options(&P, argc, argv);
+	if (r < 0 && !(r = P.volume ? profile_of_volume(&P) : 0) && !(r = open_log(&P, argv[optind])) &&
+	    !(r = predict(&P))) {
+		if (P.json)
+			report_json(&P);
+		else
+			report_text(&P);
+	}
+	for (size_t k = 0; k < P.n; k++)
+		if (P.ch[k].kind != BD_CHANGE_BOOT_ORDER && P.ch[k].kind != BD_CHANGE_SECURE_BOOT)
+			free((void *)P.ch[k].data);
+	bd_prediction_free(P.p[0]);
+	bd_prediction_free(P.p[1]);
+	bd_eventlog_free(P.log);
+	free(P.current);
 	return r;
 }

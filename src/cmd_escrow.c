@@ -331,14 +331,6 @@ static int write_secret_file(const char *path, const char *text, bool force)
 	return rc;
 }
 
-static bool all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
 /* Write the unlocked volume to out (sparse for regular files). */
 static int decrypt_to(bd_volume *v, const char *out, bool force)
 {
@@ -374,7 +366,7 @@ static int decrypt_to(bd_volume *v, const char *out, bool force)
 			rc = cli_fail(BD_ERR_TRUNCATED, "read");
 			break;
 		}
-		if (sparse && all_zero(buf, (size_t)n)) {
+		if (sparse && cli_is_zero(buf, (size_t)n)) {
 			off += (uint64_t)n;
 			continue;
 		}
@@ -436,9 +428,7 @@ static void print_entry_json(const struct found *f, bool show, bool first)
 	char g[37], kid[9];
 
 	bd_guid_format(e->recovery_guid, g);
-	for (int i = 0; i < 8; i++)
-		kid[i] = (char)toupper((unsigned char)g[i]);
-	kid[8] = 0;
+	cli_key_id(e->recovery_guid, kid);
 	printf("%s\n    {\"recovery_guid\": \"%s\", \"key_id\": \"%s\", ", first ? "" : ",", g, kid);
 	printf("\"created\": ");
 	cli_json_string(stdout, e->created);
@@ -465,7 +455,26 @@ static void print_entry_json(const struct found *f, bool show, bool first)
 	printf("}");
 }
 
-static int cmd_lookup(int argc, char **argv)
+/* One lookup: the options, then what the steps below open and find. */
+struct lookup {
+	struct dir d;
+	struct cli_unlock u;
+	const char *kp_out, *output, *volume, *decrypt_out, *device_id, *computer, *key_id_arg;
+	bool show, force, unlock_test;
+	struct bd_escrow_key_id ids[MAX_QUERIES];
+	bd_escrow_list *lists[MAX_QUERIES];
+	struct found *found;
+	size_t n_ids, n_found;
+	bd_volume *v;
+	bd_ldap *l;
+	bd_graph *g;
+	int opened;                    /* index in found of the password that opened the volume, or -1 */
+	char what[128];
+	const char *where;
+};
+
+/* The options and their combinations: -1 to go on, else the exit code to return. */
+static int lookup_options(struct lookup *L, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		DIRECTORY_OPTIONS,
@@ -481,308 +490,332 @@ static int cmd_lookup(int argc, char **argv)
 		{ "key-package-out", required_argument, 0, OPT_KP_OUT },
 		{ 0, 0, 0, 0 },
 	};
-	struct dir d = { 0 };
-	struct cli_unlock u;
-	const char *kp_out = NULL;
-	bool show = false, force = false, unlock_test = false;
-	const char *output = NULL, *volume = NULL, *decrypt_out = NULL, *device_id = NULL, *computer = NULL;
-	struct bd_escrow_key_id ids[MAX_QUERIES];
-	bd_escrow_list *lists[MAX_QUERIES] = { 0 };
-	struct found *found = NULL;
-	size_t n_ids = 0, n_found = 0;
-	bd_volume *v = NULL;
-	bd_ldap *l = NULL;
-	bd_graph *g = NULL;
-	int c, rc = 0, r;
+	const struct dir *d = &L->d;
+	int c, r, rc;
 
-	cli_unlock_init(&u);
 	while ((c = getopt_long(argc, argv, "ho:f", opts, NULL)) != -1) {
 		switch (c) {
-		case 'h': case OPT_HELP: lookup_usage(stdout); goto out;
-		case OPT_SHOW: show = true; break;
-		case 'o': output = optarg; break;
-		case 'f': force = true; break;
-		case OPT_VOLUME: volume = optarg; break;
-		case OPT_UNLOCK_TEST: unlock_test = true; break;
-		case OPT_DECRYPT_TO: decrypt_out = optarg; unlock_test = true; break;
-		case OPT_DEVICE_ID: device_id = optarg; break;
-		case OPT_COMPUTER: computer = optarg; break;
-		case OPT_KP_OUT: kp_out = optarg; break;
+		case 'h': case OPT_HELP: lookup_usage(stdout); return 0;
+		case OPT_SHOW: L->show = true; break;
+		case 'o': L->output = optarg; break;
+		case 'f': L->force = true; break;
+		case OPT_VOLUME: L->volume = optarg; break;
+		case OPT_UNLOCK_TEST: L->unlock_test = true; break;
+		case OPT_DECRYPT_TO: L->decrypt_out = optarg; L->unlock_test = true; break;
+		case OPT_DEVICE_ID: L->device_id = optarg; break;
+		case OPT_COMPUTER: L->computer = optarg; break;
+		case OPT_KP_OUT: L->kp_out = optarg; break;
 		case OPT_OFFSET:
-			if (cli_unlock_option(&u, c, optarg) < 0) {
-				rc = EXIT_USAGE;
-				goto out;
-			}
+			if (cli_unlock_option(&L->u, c, optarg) < 0)
+				return EXIT_USAGE;
 			break;
 		default:
-			r = dir_option(&d, c, optarg);
+			r = dir_option(&L->d, c, optarg);
 			if (r == 1)
 				break;
 			if (r == 0)
 				lookup_usage(stderr);
-			rc = EXIT_USAGE;
-			goto out;
+			return EXIT_USAGE;
 		}
 	}
-	if ((rc = dir_check(&d)))
-		goto out;
-	if ((optind < argc) + !!volume + (device_id && optind == argc) + !!computer != 1 || optind + 1 < argc) {
-		cli_error("give one key ID, or --volume VOLUME, or %s", d.graph ? "--device-id ID" : "--computer NAME");
+	if ((rc = dir_check(&L->d)))
+		return rc;
+	if ((optind < argc) + !!L->volume + (L->device_id && optind == argc) + !!L->computer != 1 ||
+	    optind + 1 < argc) {
+		cli_error("give one key ID, or --volume VOLUME, or %s", d->graph ? "--device-id ID" : "--computer NAME");
 		lookup_usage(stderr);
-		rc = EXIT_USAGE;
-		goto out;
+		return EXIT_USAGE;
 	}
-	if (decrypt_out && !strcmp(decrypt_out, "-") && (d.json || show)) {
-		cli_error("--decrypt-to - writes the volume to stdout: --json and --show cannot share it");
-		rc = EXIT_USAGE;
-		goto out;
+	L->key_id_arg = optind < argc ? argv[optind] : NULL;
+	const char *bad = NULL;
+	if (L->decrypt_out && !strcmp(L->decrypt_out, "-") && (d->json || L->show))
+		bad = "--decrypt-to - writes the volume to stdout: --json and --show cannot share it";
+	else if (L->kp_out && d->graph)
+		bad = "--key-package-out: Entra ID keeps no key packages (only Active Directory does)";
+	else if (L->unlock_test && !L->volume)
+		bad = "--unlock-test and --decrypt-to need --volume VOLUME";
+	else if (L->device_id && !d->graph)
+		bad = "--device-id is an Entra ID device: use it with --graph (AD: --computer NAME)";
+	else if (L->computer && d->graph)
+		bad = "--computer is an AD computer object: use it with --ldap (Entra ID: --device-id ID)";
+	else if (L->output && !strcmp(L->output, "-"))
+		bad = "--output needs a file; use --show to print the password";
+	if (bad) {
+		cli_error("%s", bad);
+		return EXIT_USAGE;
 	}
-	if (kp_out && d.graph) {
-		cli_error("--key-package-out: Entra ID keeps no key packages (only Active Directory does)");
-		rc = EXIT_USAGE;
-		goto out;
-	}
-	if (unlock_test && !volume) {
-		cli_error("--unlock-test and --decrypt-to need --volume VOLUME");
-		rc = EXIT_USAGE;
-		goto out;
-	}
-	if (device_id && !d.graph) {
-		cli_error("--device-id is an Entra ID device: use it with --graph (AD: --computer NAME)");
-		rc = EXIT_USAGE;
-		goto out;
-	}
-	if (computer && d.graph) {
-		cli_error("--computer is an AD computer object: use it with --ldap (Entra ID: --device-id ID)");
-		rc = EXIT_USAGE;
-		goto out;
-	}
-	if (output && !strcmp(output, "-")) {
-		cli_error("--output needs a file; use --show to print the password");
-		rc = EXIT_USAGE;
-		goto out;
-	}
-	/* what to look for */
-	if (volume) {
+	return -1;
+}
+
+/* What to look for: the volume's recovery-password protectors, or the key ID given. */
+static int lookup_targets(struct lookup *L)
+{
+	int rc, r;
+
+	if (L->volume) {
 		struct bd_info in;
-		if ((rc = cli_open(volume, &u, false, &v)))
-			goto out;
-		bd_volume_info(v, &in);
-		for (size_t i = 0; i < in.n_protectors && n_ids < MAX_QUERIES; i++) {
+		if ((rc = cli_open(L->volume, &L->u, false, &L->v)))
+			return rc;
+		bd_volume_info(L->v, &in);
+		for (size_t i = 0; i < in.n_protectors && L->n_ids < MAX_QUERIES; i++) {
 			struct bd_protector_info p;
-			if (bd_volume_protector(v, i, &p) || bd_protector_kind(p.type) != BD_PROT_RECOVERY_PASSWORD)
+			if (bd_volume_protector(L->v, i, &p) || bd_protector_kind(p.type) != BD_PROT_RECOVERY_PASSWORD)
 				continue;
 			char t[39];
 			cli_guid(p.guid, t, true);
-			bd_escrow_key_id_parse(t, &ids[n_ids++]);
+			bd_escrow_key_id_parse(t, &L->ids[L->n_ids++]);
 		}
-		if (!n_ids) {
-			cli_error("%s has no recovery-password protector: nothing to look up", volume);
-			rc = EXIT_NO_PROTECTOR;
-			goto out;
+		if (!L->n_ids) {
+			cli_error("%s has no recovery-password protector: nothing to look up", L->volume);
+			return EXIT_NO_PROTECTOR;
 		}
-	} else if (optind < argc) {
-		if ((r = bd_escrow_key_id_parse(argv[optind], &ids[0]))) {
+	} else if (L->key_id_arg) {
+		if ((r = bd_escrow_key_id_parse(L->key_id_arg, &L->ids[0]))) {
 			cli_fail(r, NULL);
-			rc = EXIT_USAGE;
-			goto out;
+			return EXIT_USAGE;
 		}
-		n_ids = 1;
+		L->n_ids = 1;
 	}
-	/* ask */
-	if (d.graph ? (rc = graph_open(&d, &g)) : (rc = ldap_open(&d, &l)))
-		goto out;
-	if (!n_ids) {
-		r = l ? bd_ldap_find_computer(l, computer, &lists[0]) : bd_graph_find(g, device_id, NULL, 1, &lists[0]);
-		if (r) {
-			rc = cli_fail(r, NULL);
-			goto out;
-		}
+	return 0;
+}
+
+/* Ask the directory (AD or Entra ID) and gather every object found into L->found. */
+static int lookup_ask(struct lookup *L)
+{
+	int rc, r;
+
+	if (L->d.graph ? (rc = graph_open(&L->d, &L->g)) : (rc = ldap_open(&L->d, &L->l)))
+		return rc;
+	if (!L->n_ids) {
+		r = L->l ? bd_ldap_find_computer(L->l, L->computer, &L->lists[0])
+			 : bd_graph_find(L->g, L->device_id, NULL, 1, &L->lists[0]);
+		if (r)
+			return cli_fail(r, NULL);
 	}
-	for (size_t i = 0; i < n_ids; i++) {
-		if (l)
-			r = bd_ldap_find(l, &ids[i], &lists[i]);
-		else if (ids[i].full && !device_id)
-			r = bd_graph_get_key(g, ids[i].guid, &lists[i]);
+	for (size_t i = 0; i < L->n_ids; i++) {
+		if (L->l)
+			r = bd_ldap_find(L->l, &L->ids[i], &L->lists[i]);
+		else if (L->ids[i].full && !L->device_id)
+			r = bd_graph_get_key(L->g, L->ids[i].guid, &L->lists[i]);
 		else
-			r = bd_graph_find(g, device_id, &ids[i], 1, &lists[i]);
-		if (r == BD_ERR_NO_PROTECTOR && n_ids > 1) {
+			r = bd_graph_find(L->g, L->device_id, &L->ids[i], 1, &L->lists[i]);
+		if (r == BD_ERR_NO_PROTECTOR && L->n_ids > 1) {
 			/* Graph 404 for one of several protectors: others may be there */
 			if (cli_verbose)
 				fprintf(stderr, "bdkit: %s\n", bd_last_error());
 			continue;
 		}
-		if (r) {
-			rc = cli_fail(r, NULL);
-			goto out;
-		}
+		if (r)
+			return cli_fail(r, NULL);
 	}
 	for (size_t i = 0; i < MAX_QUERIES; i++)
-		n_found += bd_escrow_list_count(lists[i]);
-	found = calloc(n_found ? n_found : 1, sizeof(*found));
-	if (!found) {
-		rc = cli_fail(BD_ERR_NOMEM, NULL);
-		goto out;
-	}
-	n_found = 0;
+		L->n_found += bd_escrow_list_count(L->lists[i]);
+	L->found = calloc(L->n_found ? L->n_found : 1, sizeof(*L->found));
+	if (!L->found)
+		return cli_fail(BD_ERR_NOMEM, NULL);
+	L->n_found = 0;
 	for (size_t i = 0; i < MAX_QUERIES; i++)
-		for (size_t k = 0; k < bd_escrow_list_count(lists[i]); k++) {
-			found[n_found].e = bd_escrow_list_get(lists[i], k);
-			found[n_found++].unlocks = -1;
+		for (size_t k = 0; k < bd_escrow_list_count(L->lists[i]); k++) {
+			L->found[L->n_found].e = bd_escrow_list_get(L->lists[i], k);
+			L->found[L->n_found++].unlocks = -1;
 		}
-	/* check against the volume: each distinct password once, stop at the first that opens it */
-	int opened = -1;
-	if (unlock_test) {
-		for (size_t i = 0; i < n_found && opened < 0; i++) {
-			const struct bd_escrow_entry *e = found[i].e;
-			if (!e->has_password || !e->password_valid || found[i].unlocks >= 0)
-				continue;
-			r = bd_unlock_recovery_password(v, e->recovery_password);
-			for (size_t k = i; k < n_found; k++)
-				if (found[k].e->has_password && !strcmp(found[k].e->recovery_password, e->recovery_password))
-					found[k].unlocks = r == 0;
-			if (!r)
-				opened = (int)i;
-			else if (r != BD_ERR_WRONG_KEY && r != BD_ERR_NO_PROTECTOR) {
-				rc = cli_fail(r, "unlock");
-				goto out;
-			}
-		}
-	}
-	/* report */
-	const char *where = l ? d.ldap_uri : "Entra ID";
-	char what[128];
-	if (volume)
-		snprintf(what, sizeof(what), "the %zu recovery-password protector(s) of %s", n_ids, volume);
-	else if (n_ids)
-		snprintf(what, sizeof(what), "key ID %s", ids[0].text);
-	else if (computer)
-		snprintf(what, sizeof(what), "computer %s", computer);
-	else
-		snprintf(what, sizeof(what), "device %s", device_id);
-	size_t with_pw = 0, distinct = 0;
-	const char *chosen = NULL;
-	for (size_t i = 0; i < n_found; i++) {
-		if (!found[i].e->has_password)
+	return 0;
+}
+
+/* Check against the volume: each distinct password once, stop at the first that opens it. */
+static int lookup_unlock_test(struct lookup *L)
+{
+	struct found *found = L->found;
+
+	for (size_t i = 0; i < L->n_found && L->opened < 0; i++) {
+		const struct bd_escrow_entry *e = found[i].e;
+		if (!e->has_password || !e->password_valid || found[i].unlocks >= 0)
 			continue;
-		with_pw++;
-		bool dup = false;
-		for (size_t k = 0; k < i; k++)
-			dup |= found[k].e->has_password && !strcmp(found[k].e->recovery_password,
-								    found[i].e->recovery_password);
-		if (!dup) {
-			distinct++;
-			chosen = found[i].e->recovery_password;
-		}
+		int r = bd_unlock_recovery_password(L->v, e->recovery_password);
+		for (size_t k = i; k < L->n_found; k++)
+			if (found[k].e->has_password && !strcmp(found[k].e->recovery_password, e->recovery_password))
+				found[k].unlocks = r == 0;
+		if (!r)
+			L->opened = (int)i;
+		else if (r != BD_ERR_WRONG_KEY && r != BD_ERR_NO_PROTECTOR)
+			return cli_fail(r, "unlock");
 	}
-	if (opened >= 0)
-		chosen = found[opened].e->recovery_password;
+	return 0;
+}
+
+/* The report of what was found, as JSON or text (to stderr when the volume goes to stdout). */
+static void lookup_report(struct lookup *L)
+{
+	const struct dir *d = &L->d;
+	bd_ldap *l = L->l;
+
+	L->where = l ? d->ldap_uri : "Entra ID";
+	if (L->volume)
+		snprintf(L->what, sizeof(L->what), "the %zu recovery-password protector(s) of %s", L->n_ids, L->volume);
+	else if (L->n_ids)
+		snprintf(L->what, sizeof(L->what), "key ID %s", L->ids[0].text);
+	else if (L->computer)
+		snprintf(L->what, sizeof(L->what), "computer %s", L->computer);
+	else
+		snprintf(L->what, sizeof(L->what), "device %s", L->device_id);
 	/* the decrypted volume owns stdout when it goes there: the report then goes to stderr */
-	FILE *rep = decrypt_out && !strcmp(decrypt_out, "-") ? stderr : stdout;
-	if (d.json) {
+	FILE *rep = L->decrypt_out && !strcmp(L->decrypt_out, "-") ? stderr : stdout;
+	if (d->json) {
 		printf("{\n  \"source\": \"%s\",\n  \"server\": ", l ? "ldap" : "graph");
-		cli_json_string(stdout, where);
+		cli_json_string(stdout, L->where);
 		if (l) {
 			printf(",\n  \"base\": ");
 			cli_json_string(stdout, bd_ldap_base(l));
 		}
 		printf(",\n  \"query\": ");
-		cli_json_string(stdout, what);
+		cli_json_string(stdout, L->what);
 		printf(",\n  \"found\": [");
-		for (size_t i = 0; i < n_found; i++)
-			print_entry_json(&found[i], show, i == 0);
-		printf("%s]", n_found ? "\n  " : "");
-		if (volume) {
+		for (size_t i = 0; i < L->n_found; i++)
+			print_entry_json(&L->found[i], L->show, i == 0);
+		printf("%s]", L->n_found ? "\n  " : "");
+		if (L->volume) {
 			printf(",\n  \"volume\": ");
-			cli_json_string(stdout, volume);
-			if (unlock_test)
-				printf(",\n  \"unlocked\": %s", opened >= 0 ? "true" : "false");
+			cli_json_string(stdout, L->volume);
+			if (L->unlock_test)
+				printf(",\n  \"unlocked\": %s", L->opened >= 0 ? "true" : "false");
 		}
 		printf("\n}\n");
 	} else if (!cli_quiet || rep == stdout) {
-		if (n_found)
-			fprintf(rep, "Found %zu recovery password object%s for %s in %s%s%s:\n", n_found,
-				n_found == 1 ? "" : "s", what, where, l ? " under " : "", l ? bd_ldap_base(l) : "");
-		for (size_t i = 0; i < n_found; i++)
-			print_entry_text(rep, &found[i], show);
+		if (L->n_found)
+			fprintf(rep, "Found %zu recovery password object%s for %s in %s%s%s:\n", L->n_found,
+				L->n_found == 1 ? "" : "s", L->what, L->where, l ? " under " : "", l ? bd_ldap_base(l) : "");
+		for (size_t i = 0; i < L->n_found; i++)
+			print_entry_text(rep, &L->found[i], L->show);
 	}
 	fflush(stdout);
-	if (!n_found) {
-		cli_error("no recovery information for %s in %s%s%s", what, where, l ? " under " : "",
+}
+
+/* --output: the password that opened the volume, else the only distinct one found. */
+static int lookup_write_password(struct lookup *L)
+{
+	size_t distinct = 0;
+	const char *chosen = NULL;
+
+	for (size_t i = 0; i < L->n_found; i++) {
+		if (!L->found[i].e->has_password)
+			continue;
+		bool dup = false;
+		for (size_t k = 0; k < i; k++)
+			dup |= L->found[k].e->has_password && !strcmp(L->found[k].e->recovery_password,
+								       L->found[i].e->recovery_password);
+		if (!dup) {
+			distinct++;
+			chosen = L->found[i].e->recovery_password;
+		}
+	}
+	if (L->opened >= 0)
+		chosen = L->found[L->opened].e->recovery_password;
+	if (L->opened < 0 && distinct > 1) {
+		cli_error("%zu different recovery passwords match; not writing %s: use the full GUID or --volume "
+			  "with --unlock-test to pick one", distinct, L->output);
+		return EXIT_REFUSED;
+	}
+	int rc = write_secret_file(L->output, chosen, L->force);
+	if (rc)
+		return rc;
+	if (!cli_quiet && !L->d.json)
+		fprintf(stderr, "bdkit: recovery password saved to %s (mode 0600); unlock with: bdkit decrypt "
+			"--recovery-password-file %s VOLUME -o OUT\n", L->output, L->output);
+	return 0;
+}
+
+/* --key-package-out: the key package of the object whose password opened the volume, else the
+ * only one found. */
+static int lookup_write_key_package(struct lookup *L)
+{
+	const struct bd_escrow_entry *kpe = NULL;
+	size_t with_kp = 0;
+	int rc;
+
+	for (size_t i = 0; i < L->n_found; i++)
+		if (L->found[i].e->key_package_len && L->found[i].e->key_package) {
+			with_kp++;
+			if (!kpe || (int)i == L->opened)
+				kpe = L->found[i].e;
+		}
+	if (!kpe) {
+		cli_error("no msFVE-KeyPackage among the objects found: Windows saves it only when policy says "
+			  "\"Backup recovery passwords and key packages\" (or the account may not read it)");
+		return EXIT_NO_PROTECTOR;
+	}
+	if (with_kp > 1 && L->opened < 0) {
+		cli_error("%zu objects carry a key package; not writing %s: use the full GUID, or --volume with "
+			  "--unlock-test to pick one", with_kp, L->kp_out);
+		return EXIT_REFUSED;
+	}
+	if ((rc = cli_write_file(L->kp_out, kpe->key_package, kpe->key_package_len, L->force)))
+		return rc;
+	struct bd_keypackage_info ki;
+	int kr = bd_keypackage_parse(kpe->key_package, kpe->key_package_len, &ki);
+	if (!cli_quiet && !L->d.json)
+		fprintf(stderr, "bdkit: key package (%zu bytes) saved to %s (mode 0600): %s\n", kpe->key_package_len,
+			L->kp_out, kr ? "its format is not known to bdkit (no FVE metadata block inside); keep it for "
+			"Microsoft's repair-bde" : "it holds a metadata block bdkit repair --key-package can use");
+	return 0;
+}
+
+/* After the report: what was asked for is there (a password the account may read, one that
+ * opens the volume), then the files and the decrypted volume. */
+static int lookup_deliver(struct lookup *L)
+{
+	bd_ldap *l = L->l;
+	size_t with_pw = 0;
+	int rc;
+
+	for (size_t i = 0; i < L->n_found; i++)
+		with_pw += L->found[i].e->has_password;
+	if (!L->n_found) {
+		cli_error("no recovery information for %s in %s%s%s", L->what, L->where, l ? " under " : "",
 			  l ? bd_ldap_base(l) : "");
-		rc = EXIT_NO_PROTECTOR;
-		goto out;
+		return EXIT_NO_PROTECTOR;
 	}
 	if (!with_pw) {
 		cli_error("the directory holds %s but withheld the recovery password: the account needs the "
 			  "right to read it (AD: Control Access on the confidential attribute msFVE-RecoveryPassword, "
-			  "e.g. Domain Admins or a delegated help-desk group; Graph: BitLockerKey.Read.All)", what);
-		rc = EXIT_REFUSED;
-		goto out;
+			  "e.g. Domain Admins or a delegated help-desk group; Graph: BitLockerKey.Read.All)", L->what);
+		return EXIT_REFUSED;
 	}
-	if (unlock_test && opened < 0) {
-		cli_error("none of the recovery passwords found opens %s", volume);
-		rc = EXIT_WRONG_KEY;
-		goto out;
+	if (L->unlock_test && L->opened < 0) {
+		cli_error("none of the recovery passwords found opens %s", L->volume);
+		return EXIT_WRONG_KEY;
 	}
-	if (unlock_test && !d.json && !cli_quiet)
+	if (L->unlock_test && !L->d.json && !cli_quiet)
 		fprintf(stderr, "bdkit: the recovery password of %s opens %s\n",
-			found[opened].e->dn[0] ? found[opened].e->dn : "Entra ID", volume);
-	if (output) {
-		if (opened < 0 && distinct > 1) {
-			cli_error("%zu different recovery passwords match; not writing %s: use the full GUID or --volume "
-				  "with --unlock-test to pick one", distinct, output);
-			rc = EXIT_REFUSED;
-			goto out;
-		}
-		if ((rc = write_secret_file(output, chosen, force)))
-			goto out;
-		if (!cli_quiet && !d.json)
-			fprintf(stderr, "bdkit: recovery password saved to %s (mode 0600); unlock with: bdkit decrypt "
-				"--recovery-password-file %s VOLUME -o OUT\n", output, output);
+			L->found[L->opened].e->dn[0] ? L->found[L->opened].e->dn : "Entra ID", L->volume);
+	if (L->output && (rc = lookup_write_password(L)))
+		return rc;
+	if (L->kp_out && (rc = lookup_write_key_package(L)))
+		return rc;
+	if (L->decrypt_out)
+		return decrypt_to(L->v, L->decrypt_out, L->force);
+	return 0;
+}
+
+static int cmd_lookup(int argc, char **argv)
+{
+	struct lookup L = { .opened = -1 };
+	int rc;
+
+	cli_unlock_init(&L.u);
+	rc = lookup_options(&L, argc, argv);
+	if (rc < 0 && !(rc = lookup_targets(&L)) && !(rc = lookup_ask(&L)) &&
+	    !(rc = L.unlock_test ? lookup_unlock_test(&L) : 0)) {
+		lookup_report(&L);
+		rc = lookup_deliver(&L);
 	}
-	if (kp_out) {
-		/* the key package of the object whose password opened the volume, else the only one found */
-		const struct bd_escrow_entry *kpe = NULL;
-		size_t with_kp = 0;
-		for (size_t i = 0; i < n_found; i++)
-			if (found[i].e->key_package_len && found[i].e->key_package) {
-				with_kp++;
-				if (!kpe || (int)i == opened)
-					kpe = found[i].e;
-			}
-		if (!kpe) {
-			cli_error("no msFVE-KeyPackage among the objects found: Windows saves it only when policy says "
-				  "\"Backup recovery passwords and key packages\" (or the account may not read it)");
-			rc = EXIT_NO_PROTECTOR;
-			goto out;
-		}
-		if (with_kp > 1 && opened < 0) {
-			cli_error("%zu objects carry a key package; not writing %s: use the full GUID, or --volume with "
-				  "--unlock-test to pick one", with_kp, kp_out);
-			rc = EXIT_REFUSED;
-			goto out;
-		}
-		if ((rc = cli_write_file(kp_out, kpe->key_package, kpe->key_package_len, force)))
-			goto out;
-		struct bd_keypackage_info ki;
-		int kr = bd_keypackage_parse(kpe->key_package, kpe->key_package_len, &ki);
-		if (!cli_quiet && !d.json)
-			fprintf(stderr, "bdkit: key package (%zu bytes) saved to %s (mode 0600): %s\n", kpe->key_package_len,
-				kp_out, kr ? "its format is not known to bdkit (no FVE metadata block inside); keep it for "
-				"Microsoft's repair-bde" : "it holds a metadata block bdkit repair --key-package can use");
-	}
-	if (decrypt_out)
-		rc = decrypt_to(v, decrypt_out, force);
-out:
 	for (size_t i = 0; i < MAX_QUERIES; i++)
-		bd_escrow_list_free(lists[i]);
-	free(found);
-	bd_ldap_close(l);
-	bd_graph_close(g);
-	bd_volume_close(v);
-	cli_unlock_free(&u);
-	dir_free(&d);
+		bd_escrow_list_free(L.lists[i]);
+	free(L.found);
+	bd_ldap_close(L.l);
+	bd_graph_close(L.g);
+	bd_volume_close(L.v);
+	cli_unlock_free(&L.u);
+	dir_free(&L.d);
 	return rc;
 }
 
@@ -796,7 +829,21 @@ struct backup_item {
 	bool written;
 };
 
-static int cmd_backup(int argc, char **argv)
+/* One backup: the options, then the volume and the objects to write. */
+struct backup {
+	struct dir d;
+	struct cli_unlock u;
+	const char *computer, *id, *path;
+	bool dry_run, show;
+	struct backup_item *items;
+	size_t n_items, n_alloc, only;
+	struct bd_info in;
+	bd_volume *v;
+	bd_ldap *l;
+};
+
+/* -1 to go on, else the exit code to return. */
+static int backup_options(struct backup *B, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		DIRECTORY_OPTIONS,
@@ -807,166 +854,191 @@ static int cmd_backup(int argc, char **argv)
 		CLI_UNLOCK_OPTIONS,
 		{ 0, 0, 0, 0 },
 	};
-	struct dir d = { 0 };
-	struct cli_unlock u;
-	const char *computer = NULL, *id = NULL;
-	bool dry_run = false, show = false;
-	struct backup_item *items = NULL;
-	size_t n_items = 0, n_alloc = 0, only = (size_t)-1;
-	struct bd_info in;
-	bd_volume *v = NULL;
-	bd_ldap *l = NULL;
-	int c, rc = 0, r;
+	int c, r, rc;
 
-	cli_unlock_init(&u);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'h': case OPT_HELP: backup_usage(stdout); goto out;
-		case OPT_COMPUTER_DN: computer = optarg; break;
-		case OPT_DRY_RUN: dry_run = true; break;
-		case OPT_SHOW: show = true; break;
-		case OPT_ID: id = optarg; break;
+		case 'h': case OPT_HELP: backup_usage(stdout); return 0;
+		case OPT_COMPUTER_DN: B->computer = optarg; break;
+		case OPT_DRY_RUN: B->dry_run = true; break;
+		case OPT_SHOW: B->show = true; break;
+		case OPT_ID: B->id = optarg; break;
 		default:
-			r = dir_option(&d, c, optarg);
+			r = dir_option(&B->d, c, optarg);
 			if (r == 0)
-				r = cli_unlock_option(&u, c, optarg);
+				r = cli_unlock_option(&B->u, c, optarg);
 			if (r == 1)
 				break;
 			if (r == 0)
 				backup_usage(stderr);
-			rc = EXIT_USAGE;
-			goto out;
+			return EXIT_USAGE;
 		}
 	}
-	if (d.graph) {
+	if (B->d.graph) {
 		cli_error("Entra ID cannot be written from outside: Microsoft Graph only reads BitLocker recovery "
 			  "keys. Back up from the device itself (manage-bde -protectors -aadbackup C: -id {ID}, or "
 			  "BackupToAAD-BitLockerKeyProtector)");
-		rc = EXIT_UNSUPPORTED;
-		goto out;
+		return EXIT_UNSUPPORTED;
 	}
-	if ((rc = dir_check(&d)))
-		goto out;
-	if (!computer || optind != argc - 1) {
+	if ((rc = dir_check(&B->d)))
+		return rc;
+	if (!B->computer || optind != argc - 1) {
 		cli_error("give --computer-dn DN and one VOLUME");
 		backup_usage(stderr);
-		rc = EXIT_USAGE;
-		goto out;
+		return EXIT_USAGE;
 	}
-	if (u.fvek || u.fvek_file) {
+	if (B->u.fvek || B->u.fvek_file) {
 		cli_error("--fvek does not give the recovery passwords (they are encrypted with the VMK): unlock "
 			  "with a password, recovery password, startup key, --vmk or the clear key");
-		rc = EXIT_USAGE;
-		goto out;
+		return EXIT_USAGE;
 	}
-	if ((rc = cli_open(argv[optind], &u, false, &v)))
-		goto out;
-	if (id && (rc = cli_find_protector(v, id, &only)))
-		goto out;
-	if ((rc = cli_unlock_volume(v, &u)))
-		goto out;
-	bd_volume_info(v, &in);
-	n_alloc = in.n_protectors ? in.n_protectors : 1;
-	if (!(items = calloc(n_alloc, sizeof(*items)))) {
-		rc = cli_fail(BD_ERR_NOMEM, NULL);
-		goto out;
-	}
-	/* Reveal every password first: nothing is written unless all of them can be backed up. */
-	for (size_t i = 0; i < in.n_protectors; i++) {
+	B->path = argv[optind];
+	return -1;
+}
+
+/* Reveal every password first (all, or --id's): nothing is written unless all of them can be
+ * backed up. 0 or an exit code. */
+static int backup_reveal(struct backup *B)
+{
+	const struct bd_info *in = &B->in;
+	int r;
+
+	for (size_t i = 0; i < in->n_protectors; i++) {
 		struct bd_protector_info p;
-		struct backup_item *it = &items[n_items];
-		if ((only != (size_t)-1 && i != only) || bd_volume_protector(v, i, &p))
+		struct backup_item *it = &B->items[B->n_items];
+		if ((B->only != (size_t)-1 && i != B->only) || bd_volume_protector(B->v, i, &p))
 			continue;
 		if (bd_protector_kind(p.type) != BD_PROT_RECOVERY_PASSWORD) {
-			if (only == i) {
+			if (B->only == i) {
 				cli_error("protector %s is a %s protector, not a recovery password: only recovery "
-					  "passwords are backed up to AD", id, p.type_name);
-				rc = EXIT_NO_PROTECTOR;
-				goto out;
+					  "passwords are backed up to AD", B->id, p.type_name);
+				return EXIT_NO_PROTECTOR;
 			}
 			continue;
 		}
-		if ((r = bd_volume_recovery_password(v, i, it->rp))) {
-			rc = cli_fail(r, argv[optind]);
-			goto out;
-		}
+		if ((r = bd_volume_recovery_password(B->v, i, it->rp)))
+			return cli_fail(r, B->path);
 		memcpy(it->rec.recovery_guid, p.guid, 16);
-		memcpy(it->rec.volume_guid, in.guid, 16);
+		memcpy(it->rec.volume_guid, in->guid, 16);
 		memcpy(it->key_id, p.key_id, sizeof(it->key_id));
 		it->rec.has_volume_guid = 1;
 		it->rec.recovery_password = it->rp;
 		it->rec.when = (int64_t)time(NULL);
 		bd_escrow_cn(&it->rec, it->cn, sizeof(it->cn));
-		if ((r = bd_escrow_dn(&it->rec, computer, it->dn, sizeof(it->dn)))) {
-			rc = cli_fail(r, NULL);
-			goto out;
-		}
-		n_items++;
+		if ((r = bd_escrow_dn(&it->rec, B->computer, it->dn, sizeof(it->dn))))
+			return cli_fail(r, NULL);
+		B->n_items++;
 	}
-	if (!n_items) {
+	if (!B->n_items) {
 		cli_error("%s has no recovery-password protector: nothing to back up (add one with "
-			  "'bdkit protector add VOLUME recovery-password')", argv[optind]);
-		rc = EXIT_NO_PROTECTOR;
-		goto out;
+			  "'bdkit protector add VOLUME recovery-password')", B->path);
+		return EXIT_NO_PROTECTOR;
 	}
-	if (!dry_run) {
-		if ((rc = ldap_open(&d, &l)))
-			goto out;
-		for (size_t k = 0; k < n_items; k++) {
-			if ((r = bd_ldap_backup(l, computer, &items[k].rec, items[k].dn, sizeof(items[k].dn)))) {
-				rc = cli_fail(r, NULL);
-				if (k)
-					fprintf(stderr, "bdkit: %zu of %zu recovery passwords were backed up before "
-						"this error (listed on stdout)\n", k, n_items);
-				break;
-			}
-			items[k].written = true;
+	return 0;
+}
+
+/* Write the objects; a failure says how many were written before it. */
+static int backup_write(struct backup *B)
+{
+	int rc = 0, r;
+
+	for (size_t k = 0; k < B->n_items; k++) {
+		if ((r = bd_ldap_backup(B->l, B->computer, &B->items[k].rec, B->items[k].dn, sizeof(B->items[k].dn)))) {
+			rc = cli_fail(r, NULL);
+			if (k)
+				fprintf(stderr, "bdkit: %zu of %zu recovery passwords were backed up before "
+					"this error (listed on stdout)\n", k, B->n_items);
+			break;
 		}
+		B->items[k].written = true;
 	}
+	return rc;
+}
+
+/* The objects written (or that would be), as text or JSON. */
+static void backup_report(const struct backup *B)
+{
 	char vg[39];
-	cli_guid(in.guid, vg, true);
-	if (d.json) {
+
+	cli_guid(B->in.guid, vg, true);
+	if (B->d.json) {
 		printf("{\n  \"computer\": ");
-		cli_json_string(stdout, computer);
+		cli_json_string(stdout, B->computer);
 		printf(",\n  \"volume_guid\": \"%.36s\",\n  \"objects\": [", vg + 1);
 	}
-	for (size_t k = 0, shown = 0; k < n_items; k++) {
-		struct backup_item *it = &items[k];
+	for (size_t k = 0, shown = 0; k < B->n_items; k++) {
+		const struct backup_item *it = &B->items[k];
 		char rg[39];
-		if (!dry_run && !it->written)
+		if (!B->dry_run && !it->written)
 			continue;
 		cli_guid(it->rec.recovery_guid, rg, true);
-		if (d.json) {
+		if (B->d.json) {
 			printf("%s\n    {\"dn\": ", shown++ ? "," : "");
 			cli_json_string(stdout, it->dn);
 			printf(", \"cn\": ");
 			cli_json_string(stdout, it->cn);
 			printf(", \"recovery_guid\": \"%.36s\", \"key_id\": \"%s\"", rg + 1, it->key_id);
-			if (show)
+			if (B->show)
 				printf(", \"recovery_password\": \"%s\"", it->rp);
-			printf(", \"written\": %s}", dry_run ? "false" : "true");
+			printf(", \"written\": %s}", B->dry_run ? "false" : "true");
 		} else {
 			char s[1024];
-			printf("%s %s\n", dry_run ? "Would add" : "Added", cli_safe(it->dn, s, sizeof(s)));
+			printf("%s %s\n", B->dry_run ? "Would add" : "Added", cli_safe(it->dn, s, sizeof(s)));
 			printf("  msFVE-RecoveryGuid:     %s (recovery-password protector, key ID %s)\n", rg, it->key_id);
 			printf("  msFVE-VolumeGuid:       %s\n", vg);
-			if (show)
+			if (B->show)
 				printf("  msFVE-RecoveryPassword: %s\n", it->rp);
 			else
 				printf("  msFVE-RecoveryPassword: (read from the volume; --show prints it)\n");
 		}
 	}
-	if (d.json)
+	if (B->d.json)
 		printf("\n  ]\n}\n");
-out:
-	if (items) {
-		explicit_bzero(items, n_alloc * sizeof(*items));
-		free(items);
+}
+
+/* Open and unlock the volume, reveal its recovery passwords, write them, report. */
+static int backup_run(struct backup *B)
+{
+	int rc;
+
+	if ((rc = cli_open(B->path, &B->u, false, &B->v)))
+		return rc;
+	if (B->id && (rc = cli_find_protector(B->v, B->id, &B->only)))
+		return rc;
+	if ((rc = cli_unlock_volume(B->v, &B->u)))
+		return rc;
+	bd_volume_info(B->v, &B->in);
+	B->n_alloc = B->in.n_protectors ? B->in.n_protectors : 1;
+	if (!(B->items = calloc(B->n_alloc, sizeof(*B->items))))
+		return cli_fail(BD_ERR_NOMEM, NULL);
+	if ((rc = backup_reveal(B)))
+		return rc;
+	if (!B->dry_run) {
+		if ((rc = ldap_open(&B->d, &B->l)))
+			return rc;
+		rc = backup_write(B);
 	}
-	bd_ldap_close(l);
-	bd_volume_close(v);
-	cli_unlock_free(&u);
-	dir_free(&d);
+	backup_report(B);
+	return rc;
+}
+
+static int cmd_backup(int argc, char **argv)
+{
+	struct backup B = { .only = (size_t)-1 };
+	int rc;
+
+	cli_unlock_init(&B.u);
+	rc = backup_options(&B, argc, argv);
+	if (rc < 0)
+		rc = backup_run(&B);
+	if (B.items) {
+		explicit_bzero(B.items, B.n_alloc * sizeof(*B.items));
+		free(B.items);
+	}
+	bd_ldap_close(B.l);
+	bd_volume_close(B.v);
+	cli_unlock_free(&B.u);
+	dir_free(&B.d);
 	return rc;
 }
 

@@ -197,115 +197,98 @@ static void text_event_raw(const bd_eventlog *log, size_t i)
 	}
 }
 
-static int show(const char *path, bool json, bool brief, long index, const char *aik_path)
+/* show --index N: one event, raw. */
+static int show_event(bd_eventlog *log, const struct bd_eventlog_info *in, const char *path, bool json, long index)
 {
-	struct bd_quote_check qc;
-	uint8_t *aik = NULL;
-	size_t aik_len = 0;
-
-	bd_eventlog *log;
-	struct bd_eventlog_info in;
-	char buf[32];
-	int r;
-
-	if (aik_path && !(aik = elc_read_file(aik_path, 1 << 20, &aik_len)))
-		return EXIT_IO;
-	r = bd_eventlog_open(path, &log);
-	if (r) {
-		free(aik);
-		return cli_fail(r, NULL);
-	}
-	bd_eventlog_info(log, &in);
-	bd_eventlog_quote(log, aik, aik_len, &qc);
-	free(aik);
-	if (index >= 0) {
-		if ((size_t)index >= in.n_events) {
-			cli_error("%s has %zu events (0-%zu); there is no event %ld", path, in.n_events, in.n_events - 1, index);
-			bd_eventlog_free(log);
-			return EXIT_USAGE;
-		}
-		if (json) {
-			printf("{\"file\":");
-			cli_json_string(stdout, path);
-			printf(",\"event\":");
-			json_event(log, &in, (size_t)index);
-			printf("}\n");
-		} else {
-			printf("Log:     %s\n\n", path);
-			text_event_raw(log, (size_t)index);
-		}
-		bd_eventlog_free(log);
-		return EXIT_OK;
+	if ((size_t)index >= in->n_events) {
+		cli_error("%s has %zu events (0-%zu); there is no event %ld", path, in->n_events, in->n_events - 1, index);
+		return EXIT_USAGE;
 	}
 	if (json) {
 		printf("{\"file\":");
 		cli_json_string(stdout, path);
-		printf(",\"size\":%zu,\"format\":\"%s\",\"banks\":[", in.size, in.crypto_agile ? "crypto-agile" : "legacy");
-		for (size_t b = 0; b < in.n_banks; b++)
-			printf("%s\"%s\"", b ? "," : "", alg_name(in.bank_alg[b], buf, sizeof(buf)));
-		printf("],\"unusable_banks\":[");
-		for (size_t b = 0, k = 0; b < in.n_banks; b++)
-			if (in.bank_missing[b])
-				printf("%s{\"bank\":\"%s\",\"records_missing_digest\":%zu,\"first_index\":%zu}", k++ ? "," : "",
-				       alg_name(in.bank_alg[b], buf, sizeof(buf)), in.bank_missing[b], in.bank_missing_first[b]);
-		printf("],\"startup_locality\":");
-		if (in.startup_locality >= 0)
-			printf("%d", in.startup_locality);
-		else
-			printf("null");
-		printf(",\"complete\":%s,\"incomplete\":", in.complete ? "true" : "false");
-		if (in.complete)
-			printf("null");
-		else
-			cli_json_string(stdout, in.incomplete);
-		printf(",\"digest_mismatches\":%d,\"error_separators\":%d,\"events\":[", in.digest_mismatches,
-		       in.error_separators);
+		printf(",\"event\":");
+		json_event(log, in, (size_t)index);
+		printf("}\n");
 	} else {
-		printf("Log:     %s (%zu bytes, %s", path, in.size,
-		       in.crypto_agile ? "crypto-agile, banks" : "legacy SHA-1 format");
-		if (in.crypto_agile)
-			for (size_t b = 0; b < in.n_banks; b++)
-				printf(" %s", alg_name(in.bank_alg[b], buf, sizeof(buf)));
-		printf(")\nEvents:  %zu\n", in.n_events);
-		if (in.startup_locality >= 0)
-			printf("StartupLocality: %d (PCR 0 starts at ...%02x)\n", in.startup_locality, in.startup_locality);
-		if (in.digest_mismatches)
-			printf("Note:    %d event(s) whose digest is not the hash of their data (marked !)\n",
-			       in.digest_mismatches);
-		for (size_t b = 0; b < in.n_banks; b++)
-			if (in.bank_missing[b])
-				printf("Note:    the %s bank cannot be replayed: %zu measured event(s) lack its digest "
-				       "(first: event %zu)\n", alg_name(in.bank_alg[b], buf, sizeof(buf)), in.bank_missing[b],
-				       in.bank_missing_first[b]);
-		if (!in.complete)
-			printf("Note:    the log looks incomplete at offset %" PRIu64 ": %s\n", in.incomplete_offset,
-			       in.incomplete);
-		printf("\n");
+		printf("Log:     %s\n\n", path);
+		text_event_raw(log, (size_t)index);
 	}
-	for (size_t i = 0; i < in.n_events; i++) {
-		if (json) {
-			if (i)
-				printf(",");
-			json_event(log, &in, i);
-		} else {
-			text_event(log, i, brief);
-		}
+	return EXIT_OK;
+}
+
+/* The log's facts before its events: file, format, banks, completeness. */
+static void show_header(const struct bd_eventlog_info *in, const char *path, bool json)
+{
+	char buf[32];
+
+	if (json) {
+		printf("{\"file\":");
+		cli_json_string(stdout, path);
+		printf(",\"size\":%zu,\"format\":\"%s\",\"banks\":[", in->size, in->crypto_agile ? "crypto-agile" : "legacy");
+		for (size_t b = 0; b < in->n_banks; b++)
+			printf("%s\"%s\"", b ? "," : "", alg_name(in->bank_alg[b], buf, sizeof(buf)));
+		printf("],\"unusable_banks\":[");
+		for (size_t b = 0, k = 0; b < in->n_banks; b++)
+			if (in->bank_missing[b])
+				printf("%s{\"bank\":\"%s\",\"records_missing_digest\":%zu,\"first_index\":%zu}", k++ ? "," : "",
+				       alg_name(in->bank_alg[b], buf, sizeof(buf)), in->bank_missing[b], in->bank_missing_first[b]);
+		printf("],\"startup_locality\":");
+		if (in->startup_locality >= 0)
+			printf("%d", in->startup_locality);
+		else
+			printf("null");
+		printf(",\"complete\":%s,\"incomplete\":", in->complete ? "true" : "false");
+		if (in->complete)
+			printf("null");
+		else
+			cli_json_string(stdout, in->incomplete);
+		printf(",\"digest_mismatches\":%d,\"error_separators\":%d,\"events\":[", in->digest_mismatches,
+		       in->error_separators);
+		return;
 	}
+	printf("Log:     %s (%zu bytes, %s", path, in->size,
+	       in->crypto_agile ? "crypto-agile, banks" : "legacy SHA-1 format");
+	if (in->crypto_agile)
+		for (size_t b = 0; b < in->n_banks; b++)
+			printf(" %s", alg_name(in->bank_alg[b], buf, sizeof(buf)));
+	printf(")\nEvents:  %zu\n", in->n_events);
+	if (in->startup_locality >= 0)
+		printf("StartupLocality: %d (PCR 0 starts at ...%02x)\n", in->startup_locality, in->startup_locality);
+	if (in->digest_mismatches)
+		printf("Note:    %d event(s) whose digest is not the hash of their data (marked !)\n",
+		       in->digest_mismatches);
+	for (size_t b = 0; b < in->n_banks; b++)
+		if (in->bank_missing[b])
+			printf("Note:    the %s bank cannot be replayed: %zu measured event(s) lack its digest "
+			       "(first: event %zu)\n", alg_name(in->bank_alg[b], buf, sizeof(buf)), in->bank_missing[b],
+			       in->bank_missing_first[b]);
+	if (!in->complete)
+		printf("Note:    the log looks incomplete at offset %" PRIu64 ": %s\n", in->incomplete_offset,
+		       in->incomplete);
+	printf("\n");
+}
+
+/* The replayed PCRs of every bank that can be replayed. */
+static void show_pcrs(bd_eventlog *log, const struct bd_eventlog_info *in, bool json)
+{
+	char buf[32];
+
 	if (json)
 		printf("],\"pcrs\":{");
 	else
 		printf("\nReplayed PCRs:\n");
-	for (size_t b = 0, nb = 0; b < in.n_banks; b++) {
+	for (size_t b = 0, nb = 0; b < in->n_banks; b++) {
 		uint8_t v[64];
 		size_t len;
-		if (!in.bank_replayed[b])
+		if (!in->bank_replayed[b])
 			continue;
 		if (json)
-			printf("%s\"%s\":{", nb++ ? "," : "", alg_name(in.bank_alg[b], buf, sizeof(buf)));
+			printf("%s\"%s\":{", nb++ ? "," : "", alg_name(in->bank_alg[b], buf, sizeof(buf)));
 		else
-			printf("  %s:\n", alg_name(in.bank_alg[b], buf, sizeof(buf)));
+			printf("  %s:\n", alg_name(in->bank_alg[b], buf, sizeof(buf)));
 		for (unsigned p = 0; p < BD_PCR_COUNT; p++) {
-			if (bd_eventlog_pcr(log, in.bank_alg[b], p, v, &len))
+			if (bd_eventlog_pcr(log, in->bank_alg[b], p, v, &len))
 				continue;
 			if (json) {
 				printf("%s\"%u\":\"", p ? "," : "", p);
@@ -320,44 +303,88 @@ static int show(const char *path, bool json, bool brief, long index, const char 
 		if (json)
 			printf("}");
 	}
-	if (json) {
-		printf("},\"secure_boot\":%s,\"crtm_version\":", in.secure_boot < 0 ? "null" : in.secure_boot ? "true" : "false");
-		cli_json_string(stdout, in.crtm_version);
-		printf(",\"quote\":");
-		elc_quote_json(&qc);
-		printf(",\"windows\":");
-		if (!in.windows) {
-			printf("null}\n");
+}
+
+/* The JSON trailer: Secure Boot, firmware, the quote and what Windows measured. */
+static void show_trailer_json(const struct bd_eventlog_info *in, const struct bd_quote_check *qc)
+{
+	printf("},\"secure_boot\":%s,\"crtm_version\":", in->secure_boot < 0 ? "null" : in->secure_boot ? "true" : "false");
+	cli_json_string(stdout, in->crtm_version);
+	printf(",\"quote\":");
+	elc_quote_json(qc);
+	printf(",\"windows\":");
+	if (!in->windows) {
+		printf("null}\n");
+		return;
+	}
+	char flags[128];
+	printf("{\"boot_count\":");
+	if (in->has_boot_count)
+		printf("%" PRIu64, in->boot_count);
+	else
+		printf("null");
+	printf(",\"unlock_flags\":");
+	if (in->has_unlock) {
+		bd_unlock_flags_format(in->unlock_flags, flags, sizeof(flags));
+		printf("%" PRIu32 ",\"unlock\":", in->unlock_flags);
+		cli_json_string(stdout, flags);
+		printf(",\"unlocked_by_tpm\":%s,\"recovery\":%s",
+		       in->unlock_flags & BD_UNLOCK_TPM ? "true" : "false",
+		       in->unlock_flags & BD_UNLOCK_RECOVERY ? "true" : "false");
+	} else {
+		printf("null,\"unlock\":null");
+	}
+	printf(",");
+	json_tristate(stdout, "boot_debugging", in->boot_debugging);
+	printf(",");
+	json_tristate(stdout, "kernel_debugging", in->kernel_debugging);
+	printf(",");
+	json_tristate(stdout, "test_signing", in->test_signing);
+	printf(",");
+	json_tristate(stdout, "code_integrity", in->code_integrity);
+	printf(",\"tpm_failure\":%s,\"first_module\":", in->tpm_failure ? "true" : "false");
+	cli_json_string(stdout, in->boot_manager);
+	printf("}}\n");
+}
+
+static int show(const char *path, bool json, bool brief, long index, const char *aik_path)
+{
+	struct bd_quote_check qc;
+	uint8_t *aik = NULL;
+	size_t aik_len = 0;
+
+	bd_eventlog *log;
+	struct bd_eventlog_info in;
+	int r;
+
+	if (aik_path && !(aik = elc_read_file(aik_path, 1 << 20, &aik_len)))
+		return EXIT_IO;
+	r = bd_eventlog_open(path, &log);
+	if (r) {
+		free(aik);
+		return cli_fail(r, NULL);
+	}
+	bd_eventlog_info(log, &in);
+	bd_eventlog_quote(log, aik, aik_len, &qc);
+	free(aik);
+	if (index >= 0) {
+		r = show_event(log, &in, path, json, index);
+		bd_eventlog_free(log);
+		return r;
+	}
+	show_header(&in, path, json);
+	for (size_t i = 0; i < in.n_events; i++) {
+		if (json) {
+			if (i)
+				printf(",");
+			json_event(log, &in, i);
 		} else {
-			char flags[128];
-			printf("{\"boot_count\":");
-			if (in.has_boot_count)
-				printf("%" PRIu64, in.boot_count);
-			else
-				printf("null");
-			printf(",\"unlock_flags\":");
-			if (in.has_unlock) {
-				bd_unlock_flags_format(in.unlock_flags, flags, sizeof(flags));
-				printf("%" PRIu32 ",\"unlock\":", in.unlock_flags);
-				cli_json_string(stdout, flags);
-				printf(",\"unlocked_by_tpm\":%s,\"recovery\":%s",
-				       in.unlock_flags & BD_UNLOCK_TPM ? "true" : "false",
-				       in.unlock_flags & BD_UNLOCK_RECOVERY ? "true" : "false");
-			} else {
-				printf("null,\"unlock\":null");
-			}
-			printf(",");
-			json_tristate(stdout, "boot_debugging", in.boot_debugging);
-			printf(",");
-			json_tristate(stdout, "kernel_debugging", in.kernel_debugging);
-			printf(",");
-			json_tristate(stdout, "test_signing", in.test_signing);
-			printf(",");
-			json_tristate(stdout, "code_integrity", in.code_integrity);
-			printf(",\"tpm_failure\":%s,\"first_module\":", in.tpm_failure ? "true" : "false");
-			cli_json_string(stdout, in.boot_manager);
-			printf("}}\n");
+			text_event(log, i, brief);
 		}
+	}
+	show_pcrs(log, &in, json);
+	if (json) {
+		show_trailer_json(&in, &qc);
 	} else {
 		printf("\nSecure Boot:       %s\n", tristate(in.secure_boot, "on", "OFF"));
 		if (in.crtm_version[0])

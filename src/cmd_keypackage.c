@@ -98,6 +98,84 @@ static void print_info(const uint8_t *buf, size_t len, const struct bd_keypackag
 		printf("]}\n");
 }
 
+/* keypackage info FILE: what a key package holds. */
+static int kp_info(const char *path, bool json)
+{
+	struct bd_keypackage_info in;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = rcli_load_file(path, 16u << 20, &buf, &len);
+
+	if (rc)
+		return rc;
+	int r = bd_keypackage_parse(buf, len, &in);
+	if (r)
+		rc = cli_fail(r, path);
+	else
+		print_info(buf, len, &in, json);
+	free(buf);
+	return rc;
+}
+
+/* --fvek-out: the FVEK in a key file another tool reads. 0 or an exit code. */
+static int export_fvek(bd_volume *v, const char *fvek_out, int fvek_format, bool force)
+{
+	uint8_t key[160];
+	size_t klen;
+	int rc, fr = bd_fvek_export(v, fvek_format, key, sizeof(key), &klen);
+
+	if (fr)
+		return cli_fail(fr, "FVEK export");
+	rc = cli_write_file(fvek_out, key, klen, force);
+	explicit_bzero(key, sizeof(key));
+	if (rc)
+		return rc;
+	if (!cli_quiet)
+		fprintf(stderr, "bdkit: FVEK written to %s in %s's format (%zu bytes, mode 0600): it opens "
+			"the volume without any protector; keep it as safe as the recovery password\n", fvek_out,
+			bd_fvek_format_name(fvek_format), klen);
+	return 0;
+}
+
+/* keypackage export VOLUME: unlock, then the key package (-o) and/or the FVEK (--fvek-out). */
+static int kp_export(const char *path, struct cli_unlock *u, const char *out, const char *fvek_out,
+		     int fvek_format, bool force)
+{
+	bd_volume *v = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!out && !fvek_out) {
+		cli_error("keypackage export: give the output file with -o FILE (or --fvek-out FILE)");
+		return EXIT_USAGE;
+	}
+	if ((rc = cli_open(path, u, false, &v)) || (rc = cli_unlock_volume(v, u)))
+		goto out;
+	if (fvek_out && ((rc = export_fvek(v, fvek_out, fvek_format, force)) || !out))
+		goto out;
+	int r = bd_keypackage_export(v, &buf, &len);
+	if (r) {
+		rc = cli_fail(r, "keypackage export");
+		goto out;
+	}
+	rc = cli_write_file(out, buf, len, force);
+	if (rc)
+		goto out;
+	struct bd_info info;
+	char g[39];
+	bd_volume_info(v, &info);
+	cli_guid(info.guid, g, true);
+	if (!cli_quiet)
+		fprintf(stderr, "bdkit: key package of volume %s written to %s (%zu bytes); keep it with the "
+			"recovery password, apart from the volume\n", g, out, len);
+	rc = EXIT_OK;
+out:
+	free(buf);
+	bd_volume_close(v);
+	return rc;
+}
+
 int cmd_keypackage(int argc, char **argv)
 {
 	enum { OPT_JSON = OPT_CLI_LAST + 1, OPT_FVEK_OUT, OPT_FVEK_FORMAT };
@@ -115,9 +193,6 @@ int cmd_keypackage(int argc, char **argv)
 	const char *out = NULL, *sub, *fvek_out = NULL;
 	int fvek_format = BD_FVEK_CRYPTSETUP;
 	bool force = false, json = false;
-	bd_volume *v = NULL;
-	uint8_t *buf = NULL;
-	size_t len = 0;
 	int c, rc;
 
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -151,74 +226,14 @@ int cmd_keypackage(int argc, char **argv)
 	if (optind != argc - 1)
 		return cli_usage_error(&u, usage);
 	if (!strcmp(sub, "info")) {
-		struct bd_keypackage_info in;
-		rc = rcli_load_file(argv[optind], 16u << 20, &buf, &len);
-		if (rc)
-			goto out;
-		int r = bd_keypackage_parse(buf, len, &in);
-		if (r) {
-			rc = cli_fail(r, argv[optind]);
-			goto out;
-		}
-		print_info(buf, len, &in, json);
-		rc = EXIT_OK;
+		rc = kp_info(argv[optind], json);
 	} else if (!strcmp(sub, "export")) {
-		if (!out && !fvek_out) {
-			cli_error("keypackage export: give the output file with -o FILE (or --fvek-out FILE)");
-			rc = EXIT_USAGE;
-			goto out;
-		}
-		rc = cli_open(argv[optind], &u, false, &v);
-		if (rc)
-			goto out;
-		rc = cli_unlock_volume(v, &u);
-		if (rc)
-			goto out;
-		if (fvek_out) {
-			uint8_t key[160];
-			size_t klen;
-			int fr = bd_fvek_export(v, fvek_format, key, sizeof(key), &klen);
-			if (fr) {
-				rc = cli_fail(fr, "FVEK export");
-				goto out;
-			}
-			rc = cli_write_file(fvek_out, key, klen, force);
-			explicit_bzero(key, sizeof(key));
-			if (rc)
-				goto out;
-			if (!cli_quiet)
-				fprintf(stderr, "bdkit: FVEK written to %s in %s's format (%zu bytes, mode 0600): it opens "
-					"the volume without any protector; keep it as safe as the recovery password\n", fvek_out,
-					bd_fvek_format_name(fvek_format), klen);
-			if (!out) {
-				rc = EXIT_OK;
-				goto out;
-			}
-		}
-		int r = bd_keypackage_export(v, &buf, &len);
-		if (r) {
-			rc = cli_fail(r, "keypackage export");
-			goto out;
-		}
-		rc = cli_write_file(out, buf, len, force);
-		if (rc)
-			goto out;
-		struct bd_info info;
-		char g[39];
-		bd_volume_info(v, &info);
-		cli_guid(info.guid, g, true);
-		if (!cli_quiet)
-			fprintf(stderr, "bdkit: key package of volume %s written to %s (%zu bytes); keep it with the "
-				"recovery password, apart from the volume\n", g, out, len);
-		rc = EXIT_OK;
+		rc = kp_export(argv[optind], &u, out, fvek_out, fvek_format, force);
 	} else {
 		cli_error("keypackage: unknown subcommand '%s' (export, info)", sub);
 		usage(stderr);
 		rc = EXIT_USAGE;
 	}
-out:
-	free(buf);
-	bd_volume_close(v);
 	cli_unlock_free(&u);
 	return rc;
 }

@@ -222,7 +222,24 @@ static int run_with_key(int (*fn)(int, char **), char **args, int nargs, const c
 	return rc;
 }
 
-int cmd_memkeys(int argc, char **argv)
+/* One run: the options, then the image, the volume and what the search found. */
+struct mk {
+	const char *volume, *out, *cands, *decrypt_to, *kp_out, *audit_path, *image;
+	char *offset;
+	bool force, list, json, reveal;
+	int format;
+	struct cli_audit audit;
+	struct bd_memkeys_opts mo;
+	struct bd_memkeys_result res;
+	struct bd_memimage_info mi;
+	struct bd_info vi;
+	bd_memimage *m;
+	bd_volume *v;
+	uint8_t *extra, *extra_len;
+};
+
+/* -1 to go on, else the exit code to return. */
+static int parse_options(struct mk *K, int argc, char **argv)
 {
 	enum { OPT_VOLUME = OPT_CLI_LAST + 1, OPT_FORMAT, OPT_NO_RAW, OPT_RAW_ALIGN, OPT_KEEP_GOING, OPT_CANDIDATES,
 	       OPT_LIST, OPT_JSON, OPT_DECRYPT_TO, OPT_REVEAL, OPT_KP_OUT, OPT_OFF, OPT_AUDIT };
@@ -246,285 +263,328 @@ int cmd_memkeys(int argc, char **argv)
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
-	const char *volume = NULL, *out = NULL, *cands = NULL, *decrypt_to = NULL, *kp_out = NULL;
-	char *offset = NULL;
-	const char *audit_path = NULL;
-	struct cli_audit audit = { 0 };
-	bool force = false, list = false, json = false, reveal = false;
-	struct bd_memkeys_opts mo = { 0 };
-	struct bd_memkeys_result res;
-	struct bd_memimage_info mi;
-	struct bd_info vi;
-	struct progress_state ps;
-	bd_memimage *m = NULL;
-	bd_volume *v = NULL;
-	uint8_t *extra = NULL, *extra_len = NULL;
-	int format = BD_MEM_AUTO, c, r, rc = EXIT_OK;
+	struct bd_memkeys_opts *mo = &K->mo;
+	int c;
 
-	memset(&res, 0, sizeof(res));
-	memset(&vi, 0, sizeof(vi));
+	K->format = BD_MEM_AUTO;
 	while ((c = getopt_long(argc, argv, "o:fj:h", opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_VOLUME: volume = optarg; break;
-		case 'o': out = optarg; break;
-		case 'f': force = true; break;
-		case 'j': mo.threads = (unsigned)strtoul(optarg, NULL, 10); break;
+		case OPT_VOLUME: K->volume = optarg; break;
+		case 'o': K->out = optarg; break;
+		case 'f': K->force = true; break;
+		case 'j': mo->threads = (unsigned)strtoul(optarg, NULL, 10); break;
 		case OPT_FORMAT:
-			format = bd_mem_format_parse(optarg);
-			if (format < 0) {
+			K->format = bd_mem_format_parse(optarg);
+			if (K->format < 0) {
 				cli_error("%s", bd_last_error());
 				return EXIT_USAGE;
 			}
 			break;
-		case OPT_NO_RAW: mo.no_raw = 1; break;
-		case OPT_RAW_ALIGN: mo.raw_align = (unsigned)strtoul(optarg, NULL, 0); break;
-		case OPT_KEEP_GOING: mo.keep_going = 1; break;
-		case OPT_CANDIDATES: cands = optarg; break;
-		case OPT_LIST: list = true; break;
-		case OPT_JSON: json = true; break;
-		case OPT_DECRYPT_TO: decrypt_to = optarg; break;
-		case OPT_REVEAL: reveal = true; break;
-		case OPT_KP_OUT: kp_out = optarg; break;
-		case OPT_OFF: offset = optarg; break;
-		case OPT_AUDIT: audit_path = optarg; break;
+		case OPT_NO_RAW: mo->no_raw = 1; break;
+		case OPT_RAW_ALIGN: mo->raw_align = (unsigned)strtoul(optarg, NULL, 0); break;
+		case OPT_KEEP_GOING: mo->keep_going = 1; break;
+		case OPT_CANDIDATES: K->cands = optarg; break;
+		case OPT_LIST: K->list = true; break;
+		case OPT_JSON: K->json = true; break;
+		case OPT_DECRYPT_TO: K->decrypt_to = optarg; break;
+		case OPT_REVEAL: K->reveal = true; break;
+		case OPT_KP_OUT: K->kp_out = optarg; break;
+		case OPT_OFF: K->offset = optarg; break;
+		case OPT_AUDIT: K->audit_path = optarg; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
-	if (optind != argc - 1 || (!volume && !list) || (list && (volume || !out)) ||
-	    (mo.raw_align && (mo.raw_align & (mo.raw_align - 1)))) {
-		if (!volume && !list)
+	if (optind != argc - 1 || (!K->volume && !K->list) || (K->list && (K->volume || !K->out)) ||
+	    (mo->raw_align && (mo->raw_align & (mo->raw_align - 1)))) {
+		if (!K->volume && !K->list)
 			cli_error("memkeys: name the volume the keys must open with --volume VOLUME (or --list -o FILE "
 				  "to write every key seen, unproven)");
-		else if (list && !out)
+		else if (K->list && !K->out)
 			cli_error("memkeys --list: give the key file with -o FILE");
-		else if (mo.raw_align & (mo.raw_align - 1))
+		else if (mo->raw_align & (mo->raw_align - 1))
 			cli_error("--raw-align must be a power of two");
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (decrypt_to && !strcmp(decrypt_to, "-") && json) {
+	if (K->decrypt_to && !strcmp(K->decrypt_to, "-") && K->json) {
 		cli_error("--json and --decrypt-to - both want stdout");
 		return EXIT_USAGE;
 	}
-	if ((rc = cli_audit_open(&audit, audit_path, argc, argv)))
+	K->image = argv[optind];
+	return -1;
+}
+
+/* The extra candidates, the volume (locked, not unlocked: the keys must prove themselves on it)
+ * and the memory image. 0 or an exit code. */
+static int open_inputs(struct mk *K)
+{
+	int rc, r;
+
+	if (K->cands && (rc = load_candidates(K->cands, &K->extra, &K->extra_len, &K->mo.n_extra)))
 		return rc;
-	if (cands && (rc = load_candidates(cands, &extra, &extra_len, &mo.n_extra)))
-		goto out;
-	mo.extra = extra;
-	mo.extra_len = extra_len;
-	if (volume) {
+	K->mo.extra = K->extra;
+	K->mo.extra_len = K->extra_len;
+	if (K->volume) {
 		struct cli_unlock u;
 		cli_unlock_init(&u);
-		if (offset && cli_unlock_option(&u, OPT_OFFSET, offset) < 0)
+		if (K->offset && cli_unlock_option(&u, OPT_OFFSET, K->offset) < 0)
 			return EXIT_USAGE;
-		rc = cli_open(volume, &u, false, &v);
-		cli_audit_input(&audit, volume, v);
+		rc = cli_open(K->volume, &u, false, &K->v);
+		cli_audit_input(&K->audit, K->volume, K->v);
 		if (rc)
-			goto out;
-		bd_volume_info(v, &vi);
-		if (!vi.method) {
-			cli_error("%s is not encrypted (%s): it needs no key", volume, vi.state_name);
-			rc = EXIT_UNSUPPORTED;
-			goto out;
+			return rc;
+		bd_volume_info(K->v, &K->vi);
+		if (!K->vi.method) {
+			cli_error("%s is not encrypted (%s): it needs no key", K->volume, K->vi.state_name);
+			return EXIT_UNSUPPORTED;
 		}
 	}
-	r = bd_memimage_open(argv[optind], format, &m);
-	if (r) {
-		rc = cli_fail(r, argv[optind]);
-		goto out;
-	}
-	bd_memimage_info(m, &mi);
-	if (audit.path) {
+	r = bd_memimage_open(K->image, K->format, &K->m);
+	if (r)
+		return cli_fail(r, K->image);
+	bd_memimage_info(K->m, &K->mi);
+	if (K->audit.path) {
 		json_object *o = json_object_new_object();
-		json_object_object_add(o, "path", json_object_new_string(argv[optind]));
-		json_object_object_add(o, "format", json_object_new_string(mi.format_name));
-		json_object_object_add(o, "description", json_object_new_string(mi.description));
-		json_object_object_add(o, "container", json_object_new_string(mi.container));
-		json_object_object_add(o, "file_size", json_object_new_int64((int64_t)mi.file_size));
-		json_object_object_add(o, "memory_bytes", json_object_new_int64((int64_t)mi.data_bytes));
-		cli_audit_set_obj(&audit, "memory_image", o);
+		json_object_object_add(o, "path", json_object_new_string(K->image));
+		json_object_object_add(o, "format", json_object_new_string(K->mi.format_name));
+		json_object_object_add(o, "description", json_object_new_string(K->mi.description));
+		json_object_object_add(o, "container", json_object_new_string(K->mi.container));
+		json_object_object_add(o, "file_size", json_object_new_int64((int64_t)K->mi.file_size));
+		json_object_object_add(o, "memory_bytes", json_object_new_int64((int64_t)K->mi.data_bytes));
+		cli_audit_set_obj(&K->audit, "memory_image", o);
 	}
-	if (!cli_quiet && !json) {
+	if (!cli_quiet && !K->json) {
 		char sz[32];
-		cli_human_size(mi.data_bytes, sz, sizeof(sz));
-		fprintf(stderr, "bdkit: %s: %s, %s of memory%s%s%s\n", argv[optind], mi.description, sz,
-			strcmp(mi.container, "raw file") ? " in " : "", strcmp(mi.container, "raw file") ? mi.container : "",
-			mi.truncated ? " (truncated)" : "");
+		const struct bd_memimage_info *mi = &K->mi;
+		cli_human_size(mi->data_bytes, sz, sizeof(sz));
+		fprintf(stderr, "bdkit: %s: %s, %s of memory%s%s%s\n", K->image, mi->description, sz,
+			strcmp(mi->container, "raw file") ? " in " : "", strcmp(mi->container, "raw file") ? mi->container : "",
+			mi->truncated ? " (truncated)" : "");
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	cli_progress_start(&ps.bar, "searching", mi.data_bytes);
-	mo.progress = on_progress;
-	mo.progress_data = &ps;
-	mo.stop = &stop_flag;
-	r = bd_memkeys_search(m, v, &mo, &res);
-	cli_progress_done(&ps.bar, res.bytes_scanned);
-	if (r && r != BD_ERR_WRONG_KEY) {
-		rc = cli_fail(r, "memkeys");
-		goto out;
+	return 0;
+}
+
+/* The report as JSON (no key material). */
+static void report_json(const struct mk *K)
+{
+	const struct bd_memkeys_result *res = &K->res;
+
+	printf("{\n  \"image\": ");
+	cli_json_string(stdout, K->image);
+	printf(",\n  \"format\": ");
+	cli_json_string(stdout, K->mi.format_name);
+	printf(",\n  \"description\": ");
+	cli_json_string(stdout, K->mi.description);
+	printf(",\n  \"memory_bytes\": %llu,\n  \"bytes_scanned\": %llu,\n  \"complete\": %s,\n  \"seconds\": %.2f,\n"
+	       "  \"raw_candidates_tried\": %llu,\n  \"keys_seen\": %zu,\n",
+	       (unsigned long long)K->mi.data_bytes, (unsigned long long)res->bytes_scanned,
+	       res->complete ? "true" : "false", res->seconds, (unsigned long long)res->raw_tested, res->n_keys);
+	if (K->volume) {
+		char g[39];
+		cli_guid(K->vi.guid, g, true);
+		printf("  \"volume\": ");
+		cli_json_string(stdout, K->volume);
+		printf(",\n  \"volume_guid\": \"%s\",\n  \"method\": \"%s\",\n", g, K->vi.method_name);
 	}
-	/* report (no key material) */
-	if (json) {
-		printf("{\n  \"image\": ");
-		cli_json_string(stdout, argv[optind]);
-		printf(",\n  \"format\": ");
-		cli_json_string(stdout, mi.format_name);
-		printf(",\n  \"description\": ");
-		cli_json_string(stdout, mi.description);
-		printf(",\n  \"memory_bytes\": %llu,\n  \"bytes_scanned\": %llu,\n  \"complete\": %s,\n  \"seconds\": %.2f,\n"
-		       "  \"raw_candidates_tried\": %llu,\n  \"keys_seen\": %zu,\n",
-		       (unsigned long long)mi.data_bytes, (unsigned long long)res.bytes_scanned,
-		       res.complete ? "true" : "false", res.seconds, (unsigned long long)res.raw_tested, res.n_keys);
-		if (volume) {
-			char g[39];
-			cli_guid(vi.guid, g, true);
-			printf("  \"volume\": ");
-			cli_json_string(stdout, volume);
-			printf(",\n  \"volume_guid\": \"%s\",\n  \"method\": \"%s\",\n", g, vi.method_name);
-		}
-		printf("  \"vmk_found\": %s", res.vmk_found ? "true" : "false");
-		if (res.vmk_found) {
-			const struct bd_memkey *k = &res.keys[res.vmk_part];
-			printf(",\n  \"vmk\": {\"source\": \"%s\", \"file_offset\": %llu, \"address\": %llu}",
-			       kind_name(k->kind), (unsigned long long)k->file_off, (unsigned long long)k->addr);
-		}
-		printf(",\n  \"fvek_found\": %s", res.fvek_found ? "true" : "false");
-		if (res.fvek_found) {
-			printf(",\n  \"fvek\": {\"method\": \"%s\", \"parts\": [", bd_method_short_name(res.method));
-			for (int i = 0; i < 2 && res.fvek_part[i] >= 0; i++) {
-				const struct bd_memkey *k = &res.keys[res.fvek_part[i]];
-				printf("%s{\"role\": \"%s\", \"source\": \"%s\", \"file_offset\": %llu, \"address\": %llu}",
-				       i ? ", " : "", i ? "tweak key" : "key", kind_name(k->kind),
-				       (unsigned long long)k->file_off, (unsigned long long)k->addr);
-			}
-			printf("]}");
-		}
-		printf(",\n  \"key_file\": ");
-		if (out && (res.vmk_found || res.fvek_found || list))
-			cli_json_string(stdout, out);
-		else
-			printf("null");
-		printf("\n}\n");
-	} else if (!cli_quiet) {
-		char sz[32];
-		cli_human_size(res.bytes_scanned, sz, sizeof(sz));
-		fprintf(stderr, "bdkit: scanned %s in %.1f s%s: %zu distinct AES key%s seen, %llu raw VMK candidates "
-			"tried\n", sz, res.seconds, res.complete ? "" : " (stopped at the first proven key)", res.n_keys,
-			res.n_keys == 1 ? "" : "s", (unsigned long long)res.raw_tested);
-		if (res.vmk_found) {
-			printf("VMK found: %s ", kind_name(res.keys[res.vmk_part].kind));
-			where(stdout, &mi, &res.keys[res.vmk_part]);
-			printf("; it authenticates the volume's encrypted FVEK\n");
-		}
-		if (res.fvek_found) {
-			printf("FVEK found (%s): ", bd_method_short_name(res.method));
-			for (int i = 0; i < 2 && res.fvek_part[i] >= 0; i++) {
-				printf("%s%s ", i ? "; tweak key: " : "key: ", kind_name(res.keys[res.fvek_part[i]].kind));
-				where(stdout, &mi, &res.keys[res.fvek_part[i]]);
-			}
-			printf("; it decrypts the volume's %s\n", vi.meta_version == 1 ? "$MFT" : "boot sector");
-		}
+	printf("  \"vmk_found\": %s", res->vmk_found ? "true" : "false");
+	if (res->vmk_found) {
+		const struct bd_memkey *k = &res->keys[res->vmk_part];
+		printf(",\n  \"vmk\": {\"source\": \"%s\", \"file_offset\": %llu, \"address\": %llu}",
+		       kind_name(k->kind), (unsigned long long)k->file_off, (unsigned long long)k->addr);
 	}
-	if (audit.path) {
-		json_object *o = json_object_new_object();
-		json_object_object_add(o, "bytes_scanned", json_object_new_int64((int64_t)res.bytes_scanned));
-		json_object_object_add(o, "complete", json_object_new_boolean(res.complete));
-		json_object_object_add(o, "raw_candidates_tried", json_object_new_int64((int64_t)res.raw_tested));
-		json_object_object_add(o, "keys_seen", json_object_new_int64((int64_t)res.n_keys));
-		json_object_object_add(o, "vmk_found", json_object_new_boolean(res.vmk_found));
-		json_object_object_add(o, "fvek_found", json_object_new_boolean(res.fvek_found));
-		json_object *places = json_object_new_array();
-		int parts[3] = { res.vmk_found ? res.vmk_part : -1, res.fvek_found ? res.fvek_part[0] : -1,
-				 res.fvek_found ? res.fvek_part[1] : -1 };
-		static const char *const roles[3] = { "VMK", "FVEK key", "FVEK tweak key" };
-		for (int i = 0; i < 3; i++) {
-			if (parts[i] < 0)
-				continue;
-			json_object *p = json_object_new_object();
-			json_object_object_add(p, "key", json_object_new_string(roles[i]));
-			json_object_object_add(p, "found_as", json_object_new_string(kind_name(res.keys[parts[i]].kind)));
-			json_object_object_add(p, "file_offset", json_object_new_int64((int64_t)res.keys[parts[i]].file_off));
-			json_object_object_add(p, "address", json_object_new_int64((int64_t)res.keys[parts[i]].addr));
-			json_object_array_add(places, p);
+	printf(",\n  \"fvek_found\": %s", res->fvek_found ? "true" : "false");
+	if (res->fvek_found) {
+		printf(",\n  \"fvek\": {\"method\": \"%s\", \"parts\": [", bd_method_short_name(res->method));
+		for (int i = 0; i < 2 && res->fvek_part[i] >= 0; i++) {
+			const struct bd_memkey *k = &res->keys[res->fvek_part[i]];
+			printf("%s{\"role\": \"%s\", \"source\": \"%s\", \"file_offset\": %llu, \"address\": %llu}",
+			       i ? ", " : "", i ? "tweak key" : "key", kind_name(k->kind),
+			       (unsigned long long)k->file_off, (unsigned long long)k->addr);
 		}
-		json_object_object_add(o, "proven_keys", places);
-		if (out)
-			json_object_object_add(o, "key_file", json_object_new_string(out));
-		cli_audit_set_obj(&audit, "search", o);
-		if (v)
-			cli_audit_volume(&audit, v);
+		printf("]}");
 	}
-	if (volume && r == BD_ERR_WRONG_KEY) {
-		cli_error("no key in %s opens %s: %s%s", argv[optind], volume, bd_last_error(),
-			  res.complete ? "" : " (the scan did not complete)");
-		rc = EXIT_WRONG_KEY;
-		goto out;
+	printf(",\n  \"key_file\": ");
+	if (K->out && (res->vmk_found || res->fvek_found || K->list))
+		cli_json_string(stdout, K->out);
+	else
+		printf("null");
+	printf("\n}\n");
+}
+
+/* The report as text (no key material): stderr, the keys found on stdout. */
+static void report_text(const struct mk *K)
+{
+	const struct bd_memkeys_result *res = &K->res;
+	char sz[32];
+
+	cli_human_size(res->bytes_scanned, sz, sizeof(sz));
+	fprintf(stderr, "bdkit: scanned %s in %.1f s%s: %zu distinct AES key%s seen, %llu raw VMK candidates "
+		"tried\n", sz, res->seconds, res->complete ? "" : " (stopped at the first proven key)", res->n_keys,
+		res->n_keys == 1 ? "" : "s", (unsigned long long)res->raw_tested);
+	if (res->vmk_found) {
+		printf("VMK found: %s ", kind_name(res->keys[res->vmk_part].kind));
+		where(stdout, &K->mi, &res->keys[res->vmk_part]);
+		printf("; it authenticates the volume's encrypted FVEK\n");
 	}
-	if (out && (rc = write_keyfile(out, force, &res, volume, &vi, list)))
-		goto out;
-	if (out && !cli_quiet && !json)
-		fprintf(stderr, "bdkit: %s written to %s (mode 0600)\n", list ? "every key seen" : "the proven keys", out);
-	if (!volume)
-		goto out;
-	if (!out && !decrypt_to && !reveal && !kp_out && !cli_quiet)
-		fprintf(stderr, "bdkit: the key was not saved: give -o KEYFILE, or --decrypt-to, --reveal, "
-			"--key-package-out\n");
-	/* go on with the key: the VMK where found (it opens everything), else the FVEK */
-	const char *kopt = res.vmk_found ? "--vmk-file" : "--fvek-file";
-	const uint8_t *key = res.vmk_found ? res.vmk : res.fvek;
-	size_t keylen = res.vmk_found ? 32 : res.fvek_len;
-	char *offargs[2] = { (char *)"--offset", (char *)offset };
-	if (decrypt_to) {
-		char *a[8] = { (char *)"decrypt", (char *)volume, (char *)"-o", (char *)decrypt_to };
+	if (res->fvek_found) {
+		printf("FVEK found (%s): ", bd_method_short_name(res->method));
+		for (int i = 0; i < 2 && res->fvek_part[i] >= 0; i++) {
+			printf("%s%s ", i ? "; tweak key: " : "key: ", kind_name(res->keys[res->fvek_part[i]].kind));
+			where(stdout, &K->mi, &res->keys[res->fvek_part[i]]);
+		}
+		printf("; it decrypts the volume's %s\n", K->vi.meta_version == 1 ? "$MFT" : "boot sector");
+	}
+}
+
+/* The audit record's account of the search: where each proven key was found. */
+static void audit_search(struct mk *K)
+{
+	const struct bd_memkeys_result *res = &K->res;
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "bytes_scanned", json_object_new_int64((int64_t)res->bytes_scanned));
+	json_object_object_add(o, "complete", json_object_new_boolean(res->complete));
+	json_object_object_add(o, "raw_candidates_tried", json_object_new_int64((int64_t)res->raw_tested));
+	json_object_object_add(o, "keys_seen", json_object_new_int64((int64_t)res->n_keys));
+	json_object_object_add(o, "vmk_found", json_object_new_boolean(res->vmk_found));
+	json_object_object_add(o, "fvek_found", json_object_new_boolean(res->fvek_found));
+	json_object *places = json_object_new_array();
+	int parts[3] = { res->vmk_found ? res->vmk_part : -1, res->fvek_found ? res->fvek_part[0] : -1,
+			 res->fvek_found ? res->fvek_part[1] : -1 };
+	static const char *const roles[3] = { "VMK", "FVEK key", "FVEK tweak key" };
+	for (int i = 0; i < 3; i++) {
+		if (parts[i] < 0)
+			continue;
+		json_object *p = json_object_new_object();
+		json_object_object_add(p, "key", json_object_new_string(roles[i]));
+		json_object_object_add(p, "found_as", json_object_new_string(kind_name(res->keys[parts[i]].kind)));
+		json_object_object_add(p, "file_offset", json_object_new_int64((int64_t)res->keys[parts[i]].file_off));
+		json_object_object_add(p, "address", json_object_new_int64((int64_t)res->keys[parts[i]].addr));
+		json_object_array_add(places, p);
+	}
+	json_object_object_add(o, "proven_keys", places);
+	if (K->out)
+		json_object_object_add(o, "key_file", json_object_new_string(K->out));
+	cli_audit_set_obj(&K->audit, "search", o);
+	if (K->v)
+		cli_audit_volume(&K->audit, K->v);
+}
+
+/* Go on with the key: the VMK where found (it opens everything), else the FVEK, handed on a pipe to
+ * decrypt (--decrypt-to), protector reveal (--reveal) and keypackage export (--key-package-out). */
+static int go_on(const struct mk *K)
+{
+	const struct bd_memkeys_result *res = &K->res;
+	const char *kopt = res->vmk_found ? "--vmk-file" : "--fvek-file";
+	const uint8_t *key = res->vmk_found ? res->vmk : res->fvek;
+	size_t keylen = res->vmk_found ? 32 : res->fvek_len;
+	char *offargs[2] = { (char *)"--offset", (char *)K->offset };
+	char *volume = (char *)K->volume;
+	int rc;
+
+	if (K->decrypt_to) {
+		char *a[8] = { (char *)"decrypt", volume, (char *)"-o", (char *)K->decrypt_to };
 		int n = 4;
-		if (force)
+		if (K->force)
 			a[n++] = (char *)"--force";
-		if (offset) {
+		if (K->offset) {
 			a[n++] = offargs[0];
 			a[n++] = offargs[1];
 		}
 		if ((rc = run_with_key(cmd_decrypt, a, n, kopt, key, keylen)))
-			goto out;
+			return rc;
 	}
-	if (reveal) {
-		if (!res.vmk_found) {
+	if (K->reveal) {
+		if (!res->vmk_found) {
 			cli_error("--reveal needs the VMK; only the FVEK was found (it decrypts, but the recovery "
 				  "password is sealed with the VMK)");
-			rc = EXIT_NO_PROTECTOR;
-			goto out;
+			return EXIT_NO_PROTECTOR;
 		}
-		char *a[6] = { (char *)"protector", (char *)"reveal", (char *)volume };
+		char *a[6] = { (char *)"protector", (char *)"reveal", volume };
 		int n = 3;
-		if (offset) {
+		if (K->offset) {
 			a[n++] = offargs[0];
 			a[n++] = offargs[1];
 		}
 		if ((rc = run_with_key(cmd_protector, a, n, kopt, key, keylen)))
-			goto out;
+			return rc;
 	}
-	if (kp_out) {
-		char *a[8] = { (char *)"keypackage", (char *)"export", (char *)volume, (char *)"-o", (char *)kp_out };
+	if (K->kp_out) {
+		char *a[8] = { (char *)"keypackage", (char *)"export", volume, (char *)"-o", (char *)K->kp_out };
 		int n = 5;
-		if (force)
+		if (K->force)
 			a[n++] = (char *)"--force";
-		if (offset) {
+		if (K->offset) {
 			a[n++] = offargs[0];
 			a[n++] = offargs[1];
 		}
-		rc = run_with_key(cmd_keypackage, a, n, kopt, key, keylen);
+		return run_with_key(cmd_keypackage, a, n, kopt, key, keylen);
 	}
-out:;
-	int arc = cli_audit_close(&audit, rc);
+	return 0;
+}
+
+/* Search, report, save the keys and go on with them. 0 or an exit code. */
+static int search_and_report(struct mk *K)
+{
+	struct progress_state ps;
+	int r, rc;
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	cli_progress_start(&ps.bar, "searching", K->mi.data_bytes);
+	K->mo.progress = on_progress;
+	K->mo.progress_data = &ps;
+	K->mo.stop = &stop_flag;
+	r = bd_memkeys_search(K->m, K->v, &K->mo, &K->res);
+	cli_progress_done(&ps.bar, K->res.bytes_scanned);
+	if (r && r != BD_ERR_WRONG_KEY)
+		return cli_fail(r, "memkeys");
+	if (K->json)
+		report_json(K);
+	else if (!cli_quiet)
+		report_text(K);
+	if (K->audit.path)
+		audit_search(K);
+	if (K->volume && r == BD_ERR_WRONG_KEY) {
+		cli_error("no key in %s opens %s: %s%s", K->image, K->volume, bd_last_error(),
+			  K->res.complete ? "" : " (the scan did not complete)");
+		return EXIT_WRONG_KEY;
+	}
+	if (K->out && (rc = write_keyfile(K->out, K->force, &K->res, K->volume, &K->vi, K->list)))
+		return rc;
+	if (K->out && !cli_quiet && !K->json)
+		fprintf(stderr, "bdkit: %s written to %s (mode 0600)\n", K->list ? "every key seen" : "the proven keys",
+			K->out);
+	if (!K->volume)
+		return 0;
+	if (!K->out && !K->decrypt_to && !K->reveal && !K->kp_out && !cli_quiet)
+		fprintf(stderr, "bdkit: the key was not saved: give -o KEYFILE, or --decrypt-to, --reveal, "
+			"--key-package-out\n");
+	return go_on(K);
+}
+
+int cmd_memkeys(int argc, char **argv)
+{
+	struct mk K = { 0 };
+	int rc = parse_options(&K, argc, argv);
+
+	if (rc >= 0)
+		return rc;
+	if ((rc = cli_audit_open(&K.audit, K.audit_path, argc, argv)))
+		return rc;
+	if (!(rc = open_inputs(&K)))
+		rc = search_and_report(&K);
+	int arc = cli_audit_close(&K.audit, rc);
 	if (!rc)
 		rc = arc;
-	bd_memkeys_result_free(&res);
-	if (extra) {
-		explicit_bzero(extra, 32 * mo.n_extra);
-		free(extra);
+	bd_memkeys_result_free(&K.res);
+	if (K.extra) {
+		explicit_bzero(K.extra, 32 * K.mo.n_extra);
+		free(K.extra);
 	}
-	free(extra_len);
-	bd_memimage_close(m);
-	bd_volume_close(v);
+	free(K.extra_len);
+	bd_memimage_close(K.m);
+	bd_volume_close(K.v);
 	return rc;
 }

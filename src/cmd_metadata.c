@@ -83,7 +83,20 @@ static int report(bd_volume *v, const struct bd_salvage_source *src, bool json, 
 	return 0;
 }
 
-int cmd_metadata(int argc, char **argv)
+/* One run: the subcommand, its options, and what it opened. */
+struct meta {
+	struct cli_unlock u;
+	const char *out, *kpath, *bpath, *sub, *path;
+	bool force, json;
+	bd_volume *v;
+	bd_salvage *salv;
+	uint8_t *kp, *buf;
+	size_t kplen, len;
+	struct bd_salvage_source src;
+};
+
+/* The subcommand and options: -1 to go on, else the exit code to return. */
+static int parse_options(struct meta *M, int argc, char **argv)
 {
 	enum { OPT_JSON = OPT_CLI_LAST + 1, OPT_KP, OPT_BACKUP };
 	static const struct option opts[] = {
@@ -96,186 +109,186 @@ int cmd_metadata(int argc, char **argv)
 		CLI_UNLOCK_OPTIONS,
 		{ 0, 0, 0, 0 },
 	};
-	struct cli_unlock u;
-	const char *out = NULL, *kpath = NULL, *bpath = NULL, *sub;
-	bool force = false, json = false;
-	bd_volume *v = NULL;
-	bd_salvage *salv = NULL;
-	uint8_t *kp = NULL, *buf = NULL;
-	size_t kplen = 0, len = 0;
-	struct bd_salvage_source src;
-	int c, rc, r, nargs;
+	int c, rc, nargs;
 
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
-	sub = argv[1];
+	M->sub = argv[1];
 	argc--;
 	argv++;
-	cli_unlock_init(&u);
+	cli_unlock_init(&M->u);
 	while ((c = getopt_long(argc, argv, "o:fh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'o': out = optarg; break;
-		case 'f': force = true; break;
-		case OPT_JSON: json = true; break;
-		case OPT_KP: kpath = optarg; break;
-		case OPT_BACKUP: bpath = optarg; break;
-		case 'h': usage(stdout); cli_unlock_free(&u); return EXIT_OK;
+		case 'o': M->out = optarg; break;
+		case 'f': M->force = true; break;
+		case OPT_JSON: M->json = true; break;
+		case OPT_KP: M->kpath = optarg; break;
+		case OPT_BACKUP: M->bpath = optarg; break;
+		case 'h': usage(stdout); cli_unlock_free(&M->u); return EXIT_OK;
 		default:
-			if ((rc = cli_unlock_getopt(&u, c, optarg, usage)))
+			if ((rc = cli_unlock_getopt(&M->u, c, optarg, usage)))
 				return rc;
 			break;
 		}
 	}
-	nargs = !strcmp(sub, "restore") ? 2 : 1;
+	nargs = !strcmp(M->sub, "restore") ? 2 : 1;
 	if (argc - optind != nargs)
-		return cli_usage_error(&u, usage);
-	const char *path = argv[optind];
-	if (strcmp(sub, "check") && strcmp(sub, "repair") && strcmp(sub, "backup") && strcmp(sub, "restore")) {
-		cli_error("metadata: unknown subcommand '%s' (check, repair, backup, restore)", sub);
-		rc = EXIT_USAGE;
-		goto out;
-	}
-	if (kpath && (rc = rcli_load_file(kpath, 16u << 20, &kp, &kplen)))
-		goto out;
+		return cli_usage_error(&M->u, usage);
+	M->path = argv[optind];
+	return -1;
+}
 
-	if (!strcmp(sub, "restore")) {
-		struct bd_io *io;
-		struct bd_keypackage_info in;
-		rc = rcli_load_file(argv[optind + 1], 16u << 20, &buf, &len);
-		if (rc)
-			goto out;
-		r = bd_keypackage_parse(buf, len, &in);
-		if (r) {
-			rc = cli_fail(r, argv[optind + 1]);
-			goto out;
-		}
-		rc = rcli_open_io(path, true, &io);
-		if (rc)
-			goto out;
-		uint64_t off = u.offset >= 0 ? (uint64_t)u.offset : in.volume_offset;
-		r = bd_metadata_restore(io, off, buf, len, force);
-		bd_io_close(io);
-		if (r) {
-			rc = cli_fail(r, "metadata restore");
-			goto out;
-		}
-		if (!cli_quiet)
-			fprintf(stderr, "bdkit: metadata of %s restored from %s\n", path, argv[optind + 1]);
-		rc = EXIT_OK;
-		goto out;
-	}
+/* restore: write a key package's metadata back (its volume offset unless --offset). */
+static int restore(struct meta *M, const char *file)
+{
+	struct bd_io *io;
+	struct bd_keypackage_info in;
+	int rc, r;
 
-	/* open, tolerating damage; with a key package, the first source that unlocks */
-	struct bd_salvage_opts so = { .offset = u.offset, .writable = !strcmp(sub, "repair"),
-				      .key_package = kp, .key_package_len = kplen,
-				      .ignore_integrity = u.ignore_integrity };
-	bool secret = rcli_has_secret(&u);
-	if (kp && !strcmp(sub, "repair") && !secret) {
+	rc = rcli_load_file(file, 16u << 20, &M->buf, &M->len);
+	if (rc)
+		return rc;
+	r = bd_keypackage_parse(M->buf, M->len, &in);
+	if (r)
+		return cli_fail(r, file);
+	rc = rcli_open_io(M->path, true, &io);
+	if (rc)
+		return rc;
+	uint64_t off = M->u.offset >= 0 ? (uint64_t)M->u.offset : in.volume_offset;
+	r = bd_metadata_restore(io, off, M->buf, M->len, M->force);
+	bd_io_close(io);
+	if (r)
+		return cli_fail(r, "metadata restore");
+	if (!cli_quiet)
+		fprintf(stderr, "bdkit: metadata of %s restored from %s\n", M->path, file);
+	return EXIT_OK;
+}
+
+/* Open, tolerating damage; with a key package, the first source that unlocks. 0 or an exit code. */
+static int open_volume(struct meta *M)
+{
+	struct bd_salvage_opts so = { .offset = M->u.offset, .writable = !strcmp(M->sub, "repair"),
+				      .key_package = M->kp, .key_package_len = M->kplen,
+				      .ignore_integrity = M->u.ignore_integrity };
+	bool secret = rcli_has_secret(&M->u);
+	int r;
+
+	if (M->kp && !strcmp(M->sub, "repair") && !secret) {
 		cli_error("metadata repair from a key package needs one of the volume's secrets, to prove the "
 			  "package belongs to it (e.g. --recovery-password-file)");
-		rc = EXIT_NO_PROTECTOR;
-		goto out;
+		return EXIT_NO_PROTECTOR;
 	}
-	if ((r = bd_salvage_new(&so, &salv))) {
-		rc = cli_fail(r, path);
-		goto out;
-	}
-	for (;;) {
-		struct bd_io *io;
-		rc = rcli_open_io(path, so.writable, &io);
-		if (rc)
-			goto out;
-		r = bd_salvage_next(salv, io, &v, &src);
-		if (r) {
-			rc = cli_fail(r, path);
-			goto out;
-		}
-		if (!secret)
-			break;
-		rc = cli_unlock_volume(v, &u);
-		if (!rc && src.kind != 0 && (r = bd_salvage_verify(v, kp, kplen))) {
-			rc = cli_fail(r, "unlock");
-		}
-		if (!rc)
-			break;
-		if (src.kind == 2 && (rc == EXIT_WRONG_KEY || rc == EXIT_NO_PROTECTOR)) {
-			rc = rcli_kp_mismatch(v);
-			goto out;
-		}
-		bd_volume_close(v);
-		v = NULL;
-		if (rc != EXIT_WRONG_KEY && rc != EXIT_NO_PROTECTOR)
-			goto out;
-	}
+	if ((r = bd_salvage_new(&so, &M->salv)))
+		return cli_fail(r, M->path);
+	struct rcli_salvage rs = { .path = M->path, .writable = so.writable, .u = secret ? &M->u : NULL,
+				   .kp = M->kp, .kplen = M->kplen };
+	return rcli_salvage_unlock(M->salv, &rs, &M->v, &M->src);
+}
 
-	if (!strcmp(sub, "check")) {
-		bool healthy;
-		report(v, &src, json, &healthy);
-		rc = healthy ? EXIT_OK : EXIT_CORRUPT;
-	} else if (!strcmp(sub, "backup")) {
-		if (!out) {
-			cli_error("metadata backup: give the output with -o FILE");
-			rc = EXIT_USAGE;
-			goto out;
-		}
-		r = bd_metadata_backup(v, &buf, &len);
-		if (r) {
-			rc = cli_fail(r, "metadata backup");
-			goto out;
-		}
-		rc = cli_write_file(out, buf, len, force);
-		if (!rc && !cli_quiet)
-			fprintf(stderr, "bdkit: metadata backup written to %s (%zu bytes)\n", out, len);
-	} else {
-		struct bd_info in;
-		char g[39], name[128];
-		unsigned done;
-		bool healthy;
-		bd_volume_info(v, &in);
-		cli_guid(in.guid, g, true);
-		if (!bpath) {
-			char ts[32];
-			time_t now = time(NULL);
-			strftime(ts, sizeof(ts), "%Y%m%d-%H%M%S", gmtime(&now));
-			snprintf(name, sizeof(name), "bdkit-metadata-backup-%.36s-%s.bdkp", g + 1, ts);
-			bpath = name;
-		}
-		r = bd_metadata_backup(v, &buf, &len);
-		if (r) {
-			rc = cli_fail(r, "metadata backup");
-			goto out;
-		}
-		rc = cli_write_file(bpath, buf, len, force);
-		if (rc) {
-			cli_error("nothing was changed: the backup could not be written");
-			goto out;
-		}
-		if (!cli_quiet)
-			fprintf(stderr, "bdkit: backup of the metadata as it was: %s\n", bpath);
-		r = bd_metadata_repair(v, kp, kplen, &done);
-		if (r) {
-			rc = cli_fail(r, "metadata repair");
-			cli_error("copies already rewritten stay valid; the backup %s holds the state before", bpath);
-			goto out;
-		}
-		if (!cli_quiet) {
-			if (!done)
-				fprintf(stderr, "bdkit: nothing to rewrite\n");
-			for (int i = 0; i < 4; i++)
-				if (done & (1u << i))
-					fprintf(stderr, i < 3 ? "bdkit: metadata copy %d rewritten and verified\n" :
-						"bdkit: volume header rewritten and verified\n", i + 1);
-		}
-		report(v, &src, json, &healthy);
-		rc = healthy ? EXIT_OK : EXIT_CORRUPT;
+/* backup: the metadata as it is, to -o FILE. */
+static int backup(struct meta *M)
+{
+	int rc, r;
+
+	if (!M->out) {
+		cli_error("metadata backup: give the output with -o FILE");
+		return EXIT_USAGE;
 	}
-out:
-	free(kp);
-	free(buf);
-	bd_volume_close(v);
-	bd_salvage_free(salv);
-	cli_unlock_free(&u);
+	r = bd_metadata_backup(M->v, &M->buf, &M->len);
+	if (r)
+		return cli_fail(r, "metadata backup");
+	rc = cli_write_file(M->out, M->buf, M->len, M->force);
+	if (!rc && !cli_quiet)
+		fprintf(stderr, "bdkit: metadata backup written to %s (%zu bytes)\n", M->out, M->len);
+	return rc;
+}
+
+/* repair: back up the metadata as it was, rewrite the damaged copies, report. */
+static int repair(struct meta *M)
+{
+	struct bd_info in;
+	char g[39], name[128];
+	const char *bpath = M->bpath;
+	unsigned done;
+	bool healthy;
+	int rc, r;
+
+	bd_volume_info(M->v, &in);
+	cli_guid(in.guid, g, true);
+	if (!bpath) {
+		char ts[32];
+		time_t now = time(NULL);
+		strftime(ts, sizeof(ts), "%Y%m%d-%H%M%S", gmtime(&now));
+		snprintf(name, sizeof(name), "bdkit-metadata-backup-%.36s-%s.bdkp", g + 1, ts);
+		bpath = name;
+	}
+	r = bd_metadata_backup(M->v, &M->buf, &M->len);
+	if (r)
+		return cli_fail(r, "metadata backup");
+	rc = cli_write_file(bpath, M->buf, M->len, M->force);
+	if (rc) {
+		cli_error("nothing was changed: the backup could not be written");
+		return rc;
+	}
+	if (!cli_quiet)
+		fprintf(stderr, "bdkit: backup of the metadata as it was: %s\n", bpath);
+	r = bd_metadata_repair(M->v, M->kp, M->kplen, &done);
+	if (r) {
+		rc = cli_fail(r, "metadata repair");
+		cli_error("copies already rewritten stay valid; the backup %s holds the state before", bpath);
+		return rc;
+	}
+	if (!cli_quiet) {
+		if (!done)
+			fprintf(stderr, "bdkit: nothing to rewrite\n");
+		for (int i = 0; i < 4; i++)
+			if (done & (1u << i))
+				fprintf(stderr, i < 3 ? "bdkit: metadata copy %d rewritten and verified\n" :
+					"bdkit: volume header rewritten and verified\n", i + 1);
+	}
+	report(M->v, &M->src, M->json, &healthy);
+	return healthy ? EXIT_OK : EXIT_CORRUPT;
+}
+
+static int run(struct meta *M, char **argv)
+{
+	const char *sub = M->sub;
+	bool healthy;
+	int rc;
+
+	if (strcmp(sub, "check") && strcmp(sub, "repair") && strcmp(sub, "backup") && strcmp(sub, "restore")) {
+		cli_error("metadata: unknown subcommand '%s' (check, repair, backup, restore)", sub);
+		return EXIT_USAGE;
+	}
+	if (M->kpath && (rc = rcli_load_file(M->kpath, 16u << 20, &M->kp, &M->kplen)))
+		return rc;
+	if (!strcmp(sub, "restore"))
+		return restore(M, argv[optind + 2]);
+	if ((rc = open_volume(M)))
+		return rc;
+	if (!strcmp(sub, "check")) {
+		report(M->v, &M->src, M->json, &healthy);
+		return healthy ? EXIT_OK : EXIT_CORRUPT;
+	}
+	if (!strcmp(sub, "backup"))
+		return backup(M);
+	return repair(M);
+}
+
+int cmd_metadata(int argc, char **argv)
+{
+	struct meta M = { 0 };
+	int rc = parse_options(&M, argc, argv);
+
+	if (rc >= 0)
+		return rc;
+	rc = run(&M, argv);
+	free(M.kp);
+	free(M.buf);
+	bd_volume_close(M.v);
+	bd_salvage_free(M.salv);
+	cli_unlock_free(&M.u);
 	return rc;
 }

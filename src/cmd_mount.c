@@ -786,7 +786,15 @@ static void print_ready(bool json, pid_t pid)
 	fflush(stdout);
 }
 
-int cmd_mount(int argc, char **argv)
+/* What the command line asked for (M, the mount's global state, holds the rest). */
+struct mount_args {
+	struct cli_unlock u;
+	bool foreground, fs, allow_other, json;
+	const char *fs_opts, *volume;
+};
+
+/* The options, VOLUME and DIR (into M): -1 to go on, else the exit code to return. */
+static int mount_options(struct mount_args *a, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		CLI_UNLOCK_OPTIONS,
@@ -799,76 +807,71 @@ int cmd_mount(int argc, char **argv)
 		{ "help", no_argument, 0, OPT_HELP },
 		{ 0, 0, 0, 0 }
 	};
-	struct cli_unlock u;
-	bool foreground = false, fs = false, allow_other = false, json = false;
-	const char *fs_opts = NULL;
-	struct fuse *fuse = NULL;
-	int c, r, ret = EXIT_FAILURE_OTHER, pipefd[2] = { -1, -1 };
-	bool mounted = false;
-	sigset_t stopset;
+	int c, r;
 
-	cli_unlock_init(&u);
+	cli_unlock_init(&a->u);
 	while ((c = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_RW: M.rw = true; break;
-		case 'f': case OPT_FOREGROUND: foreground = true; break;
-		case OPT_FS: fs = true; break;
-		case OPT_FS_OPTIONS: fs_opts = optarg; break;
-		case OPT_ALLOW_OTHER: allow_other = true; break;
-		case OPT_JSON: json = M.json = true; break;
-		case 'h': case OPT_HELP: mount_usage(stdout); cli_unlock_free(&u); return EXIT_OK;
+		case 'f': case OPT_FOREGROUND: a->foreground = true; break;
+		case OPT_FS: a->fs = true; break;
+		case OPT_FS_OPTIONS: a->fs_opts = optarg; break;
+		case OPT_ALLOW_OTHER: a->allow_other = true; break;
+		case OPT_JSON: a->json = M.json = true; break;
+		case 'h': case OPT_HELP: mount_usage(stdout); return EXIT_OK;
 		default:
-			r = cli_unlock_option(&u, c, optarg);  /* wipes secrets from argv */
+			r = cli_unlock_option(&a->u, c, optarg);  /* wipes secrets from argv */
 			if (r == 1)
 				continue;
 			if (r == 0)
 				mount_usage(stderr);
-			cli_unlock_free(&u);
 			return EXIT_USAGE;
 		}
 	}
 	if (argc - optind != 2) {
 		cli_error("mount needs a VOLUME and a DIR");
 		mount_usage(stderr);
-		cli_unlock_free(&u);
 		return EXIT_USAGE;
 	}
-	const char *volume = argv[optind], *dir = argv[optind + 1];
+	const char *dir = argv[optind + 1];
 	char target[PATH_MAX];
 	struct stat st;
 
+	a->volume = argv[optind];
 	if (!realpath(dir, target) || stat(target, &st) || !S_ISDIR(st.st_mode)) {
 		cli_error("%s is not a directory", dir);
-		cli_unlock_free(&u);
 		return EXIT_USAGE;
 	}
-	if (fs)
+	if (a->fs)
 		snprintf(M.fs_target, sizeof(M.fs_target), "%s", target);
 	else
 		snprintf(M.mountpoint, sizeof(M.mountpoint), "%s", target);
-	if (stat(volume, &M.src_st)) {
-		cli_error("%s: %s", volume, strerror(errno));
-		cli_unlock_free(&u);
+	if (stat(a->volume, &M.src_st)) {
+		cli_error("%s: %s", a->volume, strerror(errno));
 		return EXIT_IO;
 	}
-	M.uid = getuid();
-	M.gid = getgid();
-	/* (main() made the process undumpable and set RLIMIT_CORE to 0: it holds keys.) */
+	return -1;
+}
+
+/* Lock, open and unlock the volume (into M.vol), and plan the file-system mount. 0 or an exit code. */
+static int mount_open_volume(struct mount_args *a)
+{
+	int ret;
 
 	/* One writer or many readers: a read-write mount takes an exclusive lock on the source, a
 	 * read-only one a shared lock (the nbdkit plugin takes the same locks). */
-	if ((ret = cli_lock_source(volume, M.rw)))
-		goto out;
+	if ((ret = cli_lock_source(a->volume, M.rw)))
+		return ret;
 
-	ret = cli_open(volume, &u, M.rw, &M.vol);
+	ret = cli_open(a->volume, &a->u, M.rw, &M.vol);
 	if (ret)
-		goto out;
-	ret = cli_unlock_volume(M.vol, &u);
-	cli_unlock_free(&u);  /* the library holds the keys now; wipe our copies */
+		return ret;
+	ret = cli_unlock_volume(M.vol, &a->u);
+	cli_unlock_free(&a->u);  /* the library holds the keys now; wipe our copies */
 	if (ret)
-		goto out;
+		return ret;
 	if (M.rw && (ret = check_writable(M.vol)))
-		goto out;
+		return ret;
 	M.size = bd_volume_size(M.vol);
 	{
 		/* decrypt refuses a truncated image; a mount serves what there is, but says so */
@@ -876,14 +879,21 @@ int cmd_mount(int argc, char **argv)
 		if (!bd_volume_info(M.vol, &in) && in.truncated) {
 			uint64_t need = in.volume_size > in.fs_size ? in.volume_size : in.fs_size;
 			cli_warn("%s is TRUNCATED: it holds %llu of the volume's %llu bytes; %s/%s is %llu bytes and the "
-				 "file system inside will miss its end", volume, (unsigned long long)in.input_size,
+				 "file system inside will miss its end", a->volume, (unsigned long long)in.input_size,
 				 (unsigned long long)need, M.mountpoint, VOLUME_FILE, (unsigned long long)M.size);
 		}
 	}
-	if (fs) {
-		if ((ret = make_private_dir()) || (ret = plan_fs(M.vol, fs_opts, allow_other)))
-			goto out;
+	if (a->fs) {
+		if ((ret = make_private_dir()) || (ret = plan_fs(M.vol, a->fs_opts, a->allow_other)))
+			return ret;
 	}
+	return 0;
+}
+
+/* The FUSE session with its mount options; NULL after saying why. */
+static struct fuse *mount_new_fuse(const char *volume, bool allow_other)
+{
+	struct fuse *fuse;
 
 	/* The FUSE mount, made in the foreground so its errors are seen. */
 	char fsname[PATH_MAX * 2], mopts[PATH_MAX * 2 + 256], absvol[PATH_MAX];
@@ -895,13 +905,104 @@ int cmd_mount(int argc, char **argv)
 	char *fargv[] = { "bdkit", "-o", mopts, NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
 
-	ret = EXIT_FAILURE_OTHER;
 	fuse = fuse_new(&args, &ops, sizeof(ops), NULL);
 	fuse_opt_free_args(&args);
-	if (!fuse) {
+	if (!fuse)
 		cli_error("cannot set up FUSE (is fuse3 installed?)");
-		goto out;
+	return fuse;
+}
+
+/* Background: the parent waits for the daemon's "ready" and exits with its status; the child
+ * (or, in the foreground, this process) goes on with M.ready_fd to report through. 0 or -1. */
+static int mount_daemonize(const struct mount_args *a, const sigset_t *stopset)
+{
+	int r, pipefd[2] = { -1, -1 };
+
+	if (pipe2(pipefd, O_CLOEXEC)) {
+		cli_error("pipe: %s", strerror(errno));
+		return -1;
 	}
+	if (!a->foreground) {
+		pid_t pid = fork();
+		if (pid < 0) {
+			cli_error("fork: %s", strerror(errno));
+			return -1;
+		}
+		if (pid > 0) {
+			unsigned char code = EXIT_FAILURE_OTHER;
+			pthread_sigmask(SIG_UNBLOCK, stopset, NULL);  /* Ctrl-C may end the wait */
+			close(pipefd[1]);
+			while ((r = (int)read(pipefd[0], &code, 1)) < 0 && errno == EINTR)
+				;
+			if (r != 1)
+				code = EXIT_FAILURE_OTHER;
+			if (code == 0)
+				print_ready(a->json, pid);
+			_exit(code);  /* the daemon owns the mount, the volume and the keys */
+		}
+		M.daemon = true;
+		setsid();
+		if (chdir("/")) { /* cannot fail for "/" in practice */ }
+		openlog("bdkit", LOG_PID, LOG_DAEMON);
+	}
+	close(pipefd[0]);
+	M.ready_fd = pipefd[1];
+	return 0;
+}
+
+/* Serve until unmounted: the signal thread, the file-system mount (--fs) or the ready report,
+ * then FUSE's request loop. An exit code. */
+static int mount_serve(const struct mount_args *a, struct fuse *fuse, sigset_t *stopset)
+{
+	int r;
+
+	if (pthread_create(&M.signal_thread, NULL, signal_main, stopset)) {
+		cli_error("cannot start a thread");
+		return EXIT_FAILURE_OTHER;
+	}
+	if (a->fs) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, fs_main, NULL)) {
+			cli_error("cannot start a thread");
+			return EXIT_FAILURE_OTHER;
+		}
+		pthread_detach(t);
+	} else {
+		if (a->foreground && !cli_quiet)
+			fprintf(stderr, "bdkit: serving %s/%s; stop with Ctrl-C or 'bdkit umount %s'\n",
+				M.mountpoint, VOLUME_FILE, M.mountpoint);
+		if (a->foreground && a->json)
+			print_ready(true, getpid());
+		report_ready(0);
+	}
+
+	/* clone_fd: each worker thread reads requests from its own /dev/fuse descriptor */
+	struct fuse_loop_config lc = { .clone_fd = 1, .max_idle_threads = 16 };
+	r = fuse_loop_mt(fuse, &lc);
+	return r == 0 ? EXIT_OK : EXIT_FAILURE_OTHER;
+}
+
+int cmd_mount(int argc, char **argv)
+{
+	struct mount_args a = { 0 };
+	struct fuse *fuse = NULL;
+	int ret;
+	bool mounted = false;
+	sigset_t stopset;
+
+	ret = mount_options(&a, argc, argv);
+	if (ret >= 0) {
+		cli_unlock_free(&a.u);
+		return ret;
+	}
+	M.uid = getuid();
+	M.gid = getgid();
+	/* (main() made the process undumpable and set RLIMIT_CORE to 0: it holds keys.) */
+	if ((ret = mount_open_volume(&a)))
+		goto out;
+	ret = EXIT_FAILURE_OTHER;
+	if (!(fuse = mount_new_fuse(a.volume, a.allow_other)))
+		goto out;
 	/* The stop signals go to one thread (started below); every other thread, libfuse's
 	 * too, blocks them. Blocked from here on, so none can kill us with the mount made. */
 	sigemptyset(&stopset);
@@ -917,65 +1018,12 @@ int cmd_mount(int argc, char **argv)
 	}
 	mounted = true;
 	raise_readahead(M.mountpoint);
-
-	/* Background: the parent waits for the daemon's "ready" and exits with its status. */
-	if (pipe2(pipefd, O_CLOEXEC)) {
-		cli_error("pipe: %s", strerror(errno));
+	if (mount_daemonize(&a, &stopset))
 		goto out;
-	}
-	if (!foreground) {
-		pid_t pid = fork();
-		if (pid < 0) {
-			cli_error("fork: %s", strerror(errno));
-			goto out;
-		}
-		if (pid > 0) {
-			unsigned char code = EXIT_FAILURE_OTHER;
-			pthread_sigmask(SIG_UNBLOCK, &stopset, NULL);  /* Ctrl-C may end the wait */
-			close(pipefd[1]);
-			while ((r = (int)read(pipefd[0], &code, 1)) < 0 && errno == EINTR)
-				;
-			if (r != 1)
-				code = EXIT_FAILURE_OTHER;
-			if (code == 0)
-				print_ready(json, pid);
-			_exit(code);  /* the daemon owns the mount, the volume and the keys */
-		}
-		M.daemon = true;
-		setsid();
-		if (chdir("/")) { /* cannot fail for "/" in practice */ }
-		openlog("bdkit", LOG_PID, LOG_DAEMON);
-	}
-	close(pipefd[0]);
-	M.ready_fd = pipefd[1];
 	/* Memory locks do not survive fork(): lock what holds the keys again (best effort). */
 	mlockall(MCL_CURRENT);
 	bd_set_log(lib_log, NULL);
-
-	if (pthread_create(&M.signal_thread, NULL, signal_main, &stopset)) {
-		cli_error("cannot start a thread");
-		goto out;
-	}
-	if (fs) {
-		pthread_t t;
-		if (pthread_create(&t, NULL, fs_main, NULL)) {
-			cli_error("cannot start a thread");
-			goto out;
-		}
-		pthread_detach(t);
-	} else {
-		if (foreground && !cli_quiet)
-			fprintf(stderr, "bdkit: serving %s/%s; stop with Ctrl-C or 'bdkit umount %s'\n",
-				M.mountpoint, VOLUME_FILE, M.mountpoint);
-		if (foreground && json)
-			print_ready(true, getpid());
-		report_ready(0);
-	}
-
-	/* clone_fd: each worker thread reads requests from its own /dev/fuse descriptor */
-	struct fuse_loop_config lc = { .clone_fd = 1, .max_idle_threads = 16 };
-	r = fuse_loop_mt(fuse, &lc);
-	ret = r == 0 ? EXIT_OK : EXIT_FAILURE_OTHER;
+	ret = mount_serve(&a, fuse, &stopset);
 
 out:
 	if (M.ready_fd >= 0)
@@ -994,7 +1042,7 @@ out:
 	}
 	if (M.private_dir[0])
 		rmdir(M.private_dir);
-	cli_unlock_free(&u);
+	cli_unlock_free(&a.u);
 	if (M.daemon)
 		closelog();
 	return ret;

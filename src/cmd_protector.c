@@ -317,7 +317,17 @@ static void usage(FILE *f)
 		   "  -h, --help                   this help\n\n%s", cli_unlock_help);
 }
 
-int cmd_protector(int argc, char **argv)
+/* One run: the subcommand, its options, and the volume. */
+struct prot {
+	struct cli_unlock u;
+	const char *id, *newpw, *bekdir, *rkf, *backup, *sub, *kind, *cert, *path;
+	bool json, force, dra;
+	uint16_t type;                 /* add: the kind to add */
+	bd_volume *v;
+};
+
+/* The subcommand (and add's kind) and options: -1 to go on, else the exit code to return. */
+static int parse_options(struct prot *P, int argc, char **argv)
 {
 	enum { OPT_JSON = OPT_CLI_LAST + 1, OPT_ID, OPT_NEWPW, OPT_BEKDIR, OPT_RKF, OPT_BACKUP, OPT_CERT, OPT_DRA };
 	static const struct option opts[] = {
@@ -334,205 +344,207 @@ int cmd_protector(int argc, char **argv)
 		CLI_UNLOCK_OPTIONS,
 		{ 0, 0, 0, 0 },
 	};
-	struct cli_unlock u;
-	const char *id = NULL, *newpw = NULL, *bekdir = ".", *rkf = NULL, *backup = NULL, *sub, *kind = NULL;
-	const char *cert = NULL;
-	bool json = false, force = false, dra = false;
-	bd_volume *v = NULL;
-	char bpath[4096] = "";
-	struct bd_protector_new nw;
-	int c, rc, r, written = 0;
+	int c, rc;
 
-	memset(&nw, 0, sizeof(nw));
+	P->bekdir = ".";
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
-	sub = argv[1];
+	P->sub = argv[1];
 	argc--;
 	argv++;
-	if (!strcmp(sub, "add")) {
+	if (!strcmp(P->sub, "add")) {
 		if (argc < 2 || argv[1][0] == '-') {
 			cli_error("protector add: say what to add: recovery-password, password, startup-key or certificate");
 			return EXIT_USAGE;
 		}
-		kind = argv[1];
+		P->kind = argv[1];
 		argc--;
 		argv++;
 	}
-	cli_unlock_init(&u);
+	cli_unlock_init(&P->u);
 	while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_JSON: json = true; break;
-		case OPT_ID: id = optarg; break;
-		case OPT_NEWPW: newpw = optarg; break;
+		case OPT_JSON: P->json = true; break;
+		case OPT_ID: P->id = optarg; break;
+		case OPT_NEWPW: P->newpw = optarg; break;
 		case OPT_BEKDIR:
 			/* add startup-key: where to save the new .BEK; elsewhere: where to find one to unlock */
-			bekdir = optarg;
-			if (!kind || (strcmp(kind, "startup-key") && strcmp(kind, "bek")))
-				cli_unlock_option(&u, OPT_BEK_DIR, optarg);
+			P->bekdir = optarg;
+			if (!P->kind || (strcmp(P->kind, "startup-key") && strcmp(P->kind, "bek")))
+				cli_unlock_option(&P->u, OPT_BEK_DIR, optarg);
 			break;
-		case OPT_RKF: rkf = optarg; break;
-		case OPT_BACKUP: backup = optarg; break;
-		case OPT_CERT: cert = optarg; break;
-		case OPT_DRA: dra = true; break;
-		case 'f': force = true; break;
-		case 'h': usage(stdout); cli_unlock_free(&u); return EXIT_OK;
+		case OPT_RKF: P->rkf = optarg; break;
+		case OPT_BACKUP: P->backup = optarg; break;
+		case OPT_CERT: P->cert = optarg; break;
+		case OPT_DRA: P->dra = true; break;
+		case 'f': P->force = true; break;
+		case 'h': usage(stdout); cli_unlock_free(&P->u); return EXIT_OK;
 		default:
-			if ((rc = cli_unlock_getopt(&u, c, optarg, usage)))
+			if ((rc = cli_unlock_getopt(&P->u, c, optarg, usage)))
 				return rc;
 			break;
 		}
 	}
 	if (argc - optind != 1)
-		return cli_usage_error(&u, usage);
-	const char *path = argv[optind];
-	bool is_list = !strcmp(sub, "list"), is_reveal = !strcmp(sub, "reveal");
+		return cli_usage_error(&P->u, usage);
+	P->path = argv[optind];
+	return -1;
+}
+
+/* The subcommand and add's kind make sense together (a certificate is checked before the volume
+ * is opened: nothing is written when it is unfit). 0 or an exit code. */
+static int check_request(struct prot *P, bool is_list, bool is_reveal)
+{
+	const char *kind = P->kind, *sub = P->sub;
+	int r;
+
 	if (!is_list && !is_reveal && strcmp(sub, "add") && strcmp(sub, "remove") && strcmp(sub, "rotate")) {
 		cli_error("protector: unknown subcommand '%s' (list, add, remove, rotate, reveal)", sub);
-		rc = EXIT_USAGE;
-		goto out;
+		return EXIT_USAGE;
 	}
-	if (!strcmp(sub, "remove") && !id) {
+	if (!strcmp(sub, "remove") && !P->id) {
 		cli_error("protector remove: name the protector with --id (see 'bdkit protector list')");
-		rc = EXIT_USAGE;
-		goto out;
+		return EXIT_USAGE;
 	}
-	uint16_t type = 0;
 	if (kind) {
 		if (!strcmp(kind, "recovery-password") || !strcmp(kind, "recovery") || !strcmp(kind, "rp"))
-			type = BD_PROT_RECOVERY_PASSWORD;
+			P->type = BD_PROT_RECOVERY_PASSWORD;
 		else if (!strcmp(kind, "password") || !strcmp(kind, "pw"))
-			type = BD_PROT_PASSWORD;
+			P->type = BD_PROT_PASSWORD;
 		else if (!strcmp(kind, "startup-key") || !strcmp(kind, "bek"))
-			type = BD_PROT_STARTUP_KEY;
+			P->type = BD_PROT_STARTUP_KEY;
 		else if (!strcmp(kind, "certificate") || !strcmp(kind, "cert") || !strcmp(kind, "public-key"))
-			type = BD_PROT_PUBLIC_KEY;
+			P->type = BD_PROT_PUBLIC_KEY;
 		else {
 			cli_error("protector add: '%s' is not recovery-password, password, startup-key or certificate",
 				  kind);
-			rc = EXIT_USAGE;
-			goto out;
+			return EXIT_USAGE;
 		}
 	}
-	if ((cert || dra) && type != BD_PROT_PUBLIC_KEY) {
+	if ((P->cert || P->dra) && P->type != BD_PROT_PUBLIC_KEY) {
 		cli_error("protector %s: --certificate and --dra belong to 'protector add certificate'", sub);
-		rc = EXIT_USAGE;
-		goto out;
+		return EXIT_USAGE;
 	}
-	if (type == BD_PROT_PUBLIC_KEY) {
-		/* the certificate is checked before the volume is opened or unlocked: nothing is written */
-		if (!cert) {
+	if (P->type == BD_PROT_PUBLIC_KEY) {
+		if (!P->cert) {
 			cli_error("protector add certificate: name the certificate with --certificate FILE (PEM or DER)");
-			rc = EXIT_USAGE;
-			goto out;
+			return EXIT_USAGE;
 		}
-		if ((r = bd_certificate_check(cert, dra, NULL))) {
-			rc = cli_fail(r, cert);
-			cli_error("nothing was written to %s", path);
-			goto out;
+		if ((r = bd_certificate_check(P->cert, P->dra, NULL))) {
+			int rc = cli_fail(r, P->cert);
+			cli_error("nothing was written to %s", P->path);
+			return rc;
 		}
 	}
-	rc = pcli_open(path, &u, !is_list && !is_reveal, !is_list, &v);
-	if (rc)
-		goto out;
+	return 0;
+}
 
-	if (is_list) {
-		list(v, json);
-		goto out;
-	}
-	if (is_reveal) {
-		struct bd_info in;
-		size_t only = (size_t)-1, shown = 0;
-		bd_volume_info(v, &in);
-		if (id && (rc = cli_find_protector(v, id, &only)))
-			goto out;
-		if (json)
-			printf("[");
-		for (size_t i = 0; i < in.n_protectors; i++) {
-			struct bd_protector_info p;
-			char rp[56], g[39];
-			if ((only != (size_t)-1 && i != only) || bd_volume_protector(v, i, &p) ||
-			    (only == (size_t)-1 && bd_protector_kind(p.type) != BD_PROT_RECOVERY_PASSWORD))
-				continue;
-			r = bd_volume_recovery_password(v, i, rp);
-			if (r) {
-				if (json)
-					printf("]\n");
-				rc = cli_fail(r, "reveal");
-				goto out;
-			}
-			cli_guid(p.guid, g, true);
-			if (json)
-				printf("%s{\"id\":\"%s\",\"recovery_password\":\"%s\"}", shown ? "," : "", g, rp);
-			else if (only != (size_t)-1)
-				printf("%s\n", rp);
-			else
-				printf("%s  %s\n", g, rp);
-			explicit_bzero(rp, sizeof(rp));
-			shown++;
-		}
-		if (json)
-			printf("]\n");
-		if (!shown) {
-			cli_error("the volume has no recovery-password protector");
-			rc = EXIT_NO_PROTECTOR;
-		}
-		goto out;
-	}
+/* reveal: the recovery passwords (all, or --id's) from their VMK-encrypted backups. */
+static int reveal(struct prot *P)
+{
+	bd_volume *v = P->v;
+	struct bd_info in;
+	size_t only = (size_t)-1, shown = 0;
+	int rc, r;
 
-	struct add_args a = { .type = !strcmp(sub, "rotate") ? BD_PROT_RECOVERY_PASSWORD : type, .out = &nw,
-			      .json = json, .rkf = rkf, .bekdir = bekdir, .cert = cert, .dra = dra };
+	bd_volume_info(v, &in);
+	if (P->id && (rc = cli_find_protector(v, P->id, &only)))
+		return rc;
+	if (P->json)
+		printf("[");
+	for (size_t i = 0; i < in.n_protectors; i++) {
+		struct bd_protector_info p;
+		char rp[56], g[39];
+		if ((only != (size_t)-1 && i != only) || bd_volume_protector(v, i, &p) ||
+		    (only == (size_t)-1 && bd_protector_kind(p.type) != BD_PROT_RECOVERY_PASSWORD))
+			continue;
+		r = bd_volume_recovery_password(v, i, rp);
+		if (r) {
+			if (P->json)
+				printf("]\n");
+			return cli_fail(r, "reveal");
+		}
+		cli_guid(p.guid, g, true);
+		if (P->json)
+			printf("%s{\"id\":\"%s\",\"recovery_password\":\"%s\"}", shown ? "," : "", g, rp);
+		else if (only != (size_t)-1)
+			printf("%s\n", rp);
+		else
+			printf("%s  %s\n", g, rp);
+		explicit_bzero(rp, sizeof(rp));
+		shown++;
+	}
+	if (P->json)
+		printf("]\n");
+	if (!shown) {
+		cli_error("the volume has no recovery-password protector");
+		return EXIT_NO_PROTECTOR;
+	}
+	return 0;
+}
+
+/* remove/rotate: the protector to change: --id, else (rotate) the recovery-password protector that
+ * unlocked the volume, else the only one. 0 or an exit code. */
+static int pick_target(struct prot *P, size_t *ti)
+{
+	struct bd_info in;
+	size_t n = 0, used = (size_t)-1;
+
+	if (P->id)
+		return cli_find_protector(P->v, P->id, ti);
+	bd_volume_info(P->v, &in);
+	for (size_t i = 0; i < in.n_protectors; i++) {
+		struct bd_protector_info p;
+		if (bd_volume_protector(P->v, i, &p) || bd_protector_kind(p.type) != BD_PROT_RECOVERY_PASSWORD)
+			continue;
+		n++;
+		*ti = i;
+		if (in.unlocked_with == BD_UNLOCKED_PROTECTOR && !memcmp(p.guid, in.unlock_protector, 16))
+			used = i;
+	}
+	if (used != (size_t)-1) {
+		*ti = used;
+	} else if (!n) {
+		cli_error("protector rotate: the volume has no recovery password to rotate; add one with "
+			  "'bdkit protector add recovery-password %s'", P->path);
+		return EXIT_NO_PROTECTOR;
+	} else if (n != 1) {
+		cli_error("protector rotate: the volume has %zu recovery passwords and none unlocked it; name "
+			  "the one to replace with --id (see 'bdkit protector list')", n);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* add/remove/rotate: the metadata change (backup first, copies one at a time), then what it did. */
+static int change(struct prot *P, struct bd_protector_new *nw)
+{
+	const char *sub = P->sub;
+	char bpath[4096] = "", g[39];
+	struct add_args a = { .type = !strcmp(sub, "rotate") ? BD_PROT_RECOVERY_PASSWORD : P->type, .out = nw,
+			      .json = P->json, .rkf = P->rkf, .bekdir = P->bekdir, .cert = P->cert, .dra = P->dra };
 	struct bd_protector_info target;
 	size_t ti = 0;
+	int rc, r, written = 0;
+
 	if (!strcmp(sub, "add")) {
 		char *pw = NULL;
 		size_t pwlen = 0;
-		if (type == BD_PROT_PASSWORD && !(pw = new_password(newpw, &pwlen))) {
-			rc = EXIT_USAGE;
-			goto out;
-		}
+		if (P->type == BD_PROT_PASSWORD && !(pw = new_password(P->newpw, &pwlen)))
+			return EXIT_USAGE;
 		a.password = pw;
-		r = pcli_change(v, path, backup, force, do_add, &a, &written, bpath, sizeof(bpath));
+		r = pcli_change(P->v, P->path, P->backup, P->force, do_add, &a, &written, bpath, sizeof(bpath));
 		if (pw)
 			cli_secret_free(pw, pwlen);
 	} else {
-		if (id) {
-			rc = cli_find_protector(v, id, &ti);
-			if (rc)
-				goto out;
-		} else {
-			/* rotate: the recovery-password protector that unlocked the volume, else the only one */
-			struct bd_info in;
-			size_t n = 0, used = (size_t)-1;
-			bd_volume_info(v, &in);
-			for (size_t i = 0; i < in.n_protectors; i++) {
-				struct bd_protector_info p;
-				if (bd_volume_protector(v, i, &p) || bd_protector_kind(p.type) != BD_PROT_RECOVERY_PASSWORD)
-					continue;
-				n++;
-				ti = i;
-				if (in.unlocked_with == BD_UNLOCKED_PROTECTOR && !memcmp(p.guid, in.unlock_protector, 16))
-					used = i;
-			}
-			if (used != (size_t)-1) {
-				ti = used;
-			} else if (!n) {
-				cli_error("protector rotate: the volume has no recovery password to rotate; add one with "
-					  "'bdkit protector add recovery-password %s'", path);
-				rc = EXIT_NO_PROTECTOR;
-				goto out;
-			} else if (n != 1) {
-				cli_error("protector rotate: the volume has %zu recovery passwords and none unlocked it; name "
-					  "the one to replace with --id (see 'bdkit protector list')", n);
-				rc = EXIT_USAGE;
-				goto out;
-			}
-		}
-		bd_volume_protector(v, ti, &target);
+		if ((rc = pick_target(P, &ti)))
+			return rc;
+		bd_volume_protector(P->v, ti, &target);
 		a.guid = target.guid;
-		r = pcli_change(v, path, backup, force, !strcmp(sub, "remove") ? do_remove : do_rotate, &a, &written,
-				bpath, sizeof(bpath));
+		r = pcli_change(P->v, P->path, P->backup, P->force, !strcmp(sub, "remove") ? do_remove : do_rotate,
+				&a, &written, bpath, sizeof(bpath));
 	}
 	if (r) {
 		/* a partly written new protector may be live: its secret was shown (and saved) before the
@@ -540,30 +552,46 @@ int cmd_protector(int argc, char **argv)
 		if (written && a.shown)
 			cli_error("the new protector's secret was shown above before the write began: keep it, the "
 				  "volume may open with it");
-		pcli_failed(r, sub, written, path, bpath);
-		rc = cli_exit_code(r);
-		goto out;
+		pcli_failed(r, sub, written, P->path, bpath);
+		return cli_exit_code(r);
 	}
-	char g[39];
 	if (!strcmp(sub, "remove")) {
 		cli_guid(target.guid, g, true);
 		if (!cli_quiet)
 			fprintf(stderr, "bdkit: removed the %s protector %s\n", target.type_name, g);
-		rc = EXIT_OK;
-		goto out;
+		return EXIT_OK;
 	}
 	if (!strcmp(sub, "rotate")) {
-		type = BD_PROT_RECOVERY_PASSWORD;
 		cli_guid(target.guid, g, true);
 		if (!cli_quiet)
 			fprintf(stderr, "bdkit: recovery password %s replaced; the old one no longer opens the volume\n", g);
 	}
-	rc = EXIT_OK;
 	if (!a.shown)  /* (the library calls show_and_save before writing: this is not reached) */
-		rc = show_and_save(&nw, &a) ? EXIT_FAILURE_OTHER : EXIT_OK;
-out:
+		return show_and_save(nw, &a) ? EXIT_FAILURE_OTHER : EXIT_OK;
+	return EXIT_OK;
+}
+
+int cmd_protector(int argc, char **argv)
+{
+	struct prot P = { 0 };
+	struct bd_protector_new nw;
+	int rc = parse_options(&P, argc, argv);
+
+	if (rc >= 0)
+		return rc;
+	memset(&nw, 0, sizeof(nw));
+	bool is_list = !strcmp(P.sub, "list"), is_reveal = !strcmp(P.sub, "reveal");
+	if (!(rc = check_request(&P, is_list, is_reveal)) &&
+	    !(rc = pcli_open(P.path, &P.u, !is_list && !is_reveal, !is_list, &P.v))) {
+		if (is_list)
+			list(P.v, P.json);
+		else if (is_reveal)
+			rc = reveal(&P);
+		else
+			rc = change(&P, &nw);
+	}
 	bd_protector_new_wipe(&nw);
-	bd_volume_close(v);
-	cli_unlock_free(&u);
+	bd_volume_close(P.v);
+	cli_unlock_free(&P.u);
 	return rc;
 }

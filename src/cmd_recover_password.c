@@ -171,7 +171,26 @@ static void widen_advice(const struct bd_rpsearch_summary *sm, uint8_t suspect)
 	fprintf(stderr, " or mark doubtful digits with '?'.\n");
 }
 
-int cmd_recover_password(int argc, char **argv)
+/* One search: the options, then what the steps below make. */
+struct rp {
+	struct bd_rpsearch_opts so;
+	struct cli_unlock u;
+	const char *pattern_file, *key_id, *state_path, *output, *path;
+	bool dry, force, json, resume;
+	unsigned threads;
+	char *pattern;
+	size_t plen;
+	bd_rpsearch *s;
+	bd_volume *v;
+	struct bd_rpsearch_summary sm;
+	struct bd_rpsearch_block blk[8];
+	struct bd_info info;
+	size_t nprot;
+	struct run_ctx ctx;
+};
+
+/* -1 to go on, else the exit code to return. */
+static int parse_options(struct rp *R, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "pattern-file", required_argument, 0, OPT_PATTERN_FILE },
@@ -194,26 +213,19 @@ int cmd_recover_password(int argc, char **argv)
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 }
 	};
-	struct bd_rpsearch_opts so = { .max_changes = -1 };
-	struct cli_unlock u;
-	const char *pattern_file = NULL, *key_id = NULL, *state_path = NULL, *output = NULL;
-	bool dry = false, force = false, json = false, resume = false;
-	unsigned threads = 0;
-	char *pattern = NULL;
-	size_t plen = 0;
-	bd_rpsearch *s = NULL;
-	bd_volume *v = NULL;
-	int c, r, rc = EXIT_OK;
+	struct bd_rpsearch_opts *so = &R->so;
+	int c;
 
-	cli_unlock_init(&u);
+	so->max_changes = -1;
+	cli_unlock_init(&R->u);
 	while ((c = getopt_long(argc, argv, "j:o:h", opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_PATTERN_FILE: pattern_file = optarg; break;
-		case OPT_MISREAD: so.edits |= BD_RPS_MISREAD; break;
-		case OPT_CONFUSIONS: so.confusions = optarg; so.edits |= BD_RPS_MISREAD; break;
-		case OPT_ANY_DIGIT: so.edits |= BD_RPS_ANY_DIGIT; break;
-		case OPT_TRANSPOSE: so.edits |= BD_RPS_TRANSPOSE; break;
-		case OPT_SWAP_BLOCKS: so.edits |= BD_RPS_SWAP_BLOCKS; break;
+		case OPT_PATTERN_FILE: R->pattern_file = optarg; break;
+		case OPT_MISREAD: so->edits |= BD_RPS_MISREAD; break;
+		case OPT_CONFUSIONS: so->confusions = optarg; so->edits |= BD_RPS_MISREAD; break;
+		case OPT_ANY_DIGIT: so->edits |= BD_RPS_ANY_DIGIT; break;
+		case OPT_TRANSPOSE: so->edits |= BD_RPS_TRANSPOSE; break;
+		case OPT_SWAP_BLOCKS: so->edits |= BD_RPS_SWAP_BLOCKS; break;
 		case OPT_MAX_CHANGES: {
 			char *end;
 			long n = strtol(optarg, &end, 10);
@@ -221,16 +233,16 @@ int cmd_recover_password(int argc, char **argv)
 				cli_error("--max-changes: '%s' is not a number from 0 to 6", optarg);
 				return EXIT_USAGE;
 			}
-			so.max_changes = (int)n;
+			so->max_changes = (int)n;
 			break;
 		}
 		case OPT_SUSPECT:
-			if (parse_suspect(optarg, &so.suspect)) {
+			if (parse_suspect(optarg, &so->suspect)) {
 				cli_error("--suspect: '%s' is not a list of block numbers 1-8 or 'all'", optarg);
 				return EXIT_USAGE;
 			}
 			break;
-		case OPT_KEY_ID: key_id = optarg; break;
+		case OPT_KEY_ID: R->key_id = optarg; break;
 		case 'j': {
 			char *end;
 			long n = strtol(optarg, &end, 10);
@@ -238,31 +250,31 @@ int cmd_recover_password(int argc, char **argv)
 				cli_error("--threads: '%s' is not a number from 1 to 1024", optarg);
 				return EXIT_USAGE;
 			}
-			threads = (unsigned)n;
+			R->threads = (unsigned)n;
 			break;
 		}
-		case OPT_DRY_RUN: dry = true; break;
-		case OPT_FORCE: force = true; break;
+		case OPT_DRY_RUN: R->dry = true; break;
+		case OPT_FORCE: R->force = true; break;
 		case OPT_STATE:
-			if (resume) {
+			if (R->resume) {
 				cli_error("give --state or --resume, not both");
 				return EXIT_USAGE;
 			}
-			state_path = optarg;
+			R->state_path = optarg;
 			break;
 		case OPT_RESUME:
-			if (state_path && !resume) {
+			if (R->state_path && !R->resume) {
 				cli_error("give --state or --resume, not both");
 				return EXIT_USAGE;
 			}
-			state_path = optarg;
-			resume = true;
+			R->state_path = optarg;
+			R->resume = true;
 			break;
-		case 'o': output = optarg; break;
-		case OPT_JSON: json = true; break;
+		case 'o': R->output = optarg; break;
+		case OPT_JSON: R->json = true; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default:
-			if (c >= OPT_RECOVERY_PASSWORD && cli_unlock_option(&u, c, optarg) > 0)
+			if (c >= OPT_RECOVERY_PASSWORD && cli_unlock_option(&R->u, c, optarg) > 0)
 				break;
 			usage(stderr);
 			return EXIT_USAGE;
@@ -272,183 +284,204 @@ int cmd_recover_password(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	const char *path = argv[optind];
+	R->path = argv[optind];
+	return -1;
+}
 
-	/* the pattern: argument, file, prompt or stdin */
+/* The pattern: argument, file, prompt or stdin. 0 or an exit code. */
+static int read_pattern(struct rp *R, int argc, char **argv)
+{
 	if (argc - optind == 2) {
-		if (pattern_file) {
+		if (R->pattern_file) {
 			cli_error("give the pattern as an argument or with --pattern-file, not both");
 			return EXIT_USAGE;
 		}
 		cli_warn("a pattern on the command line is visible to other users (ps, shell history); prefer "
 			 "--pattern-file or the prompt");
-		plen = strlen(argv[optind + 1]);
-		pattern = calloc(1, plen + 1);
-		if (pattern)
-			memcpy(pattern, argv[optind + 1], plen);
-		explicit_bzero(argv[optind + 1], plen);  /* gone from ps and /proc/PID/cmdline */
-	} else if (pattern_file) {
-		pattern = cli_read_secret_file(pattern_file, &plen, true);
-		if (!pattern)
+		R->plen = strlen(argv[optind + 1]);
+		R->pattern = calloc(1, R->plen + 1);
+		if (R->pattern)
+			memcpy(R->pattern, argv[optind + 1], R->plen);
+		explicit_bzero(argv[optind + 1], R->plen);  /* gone from ps and /proc/PID/cmdline */
+	} else if (R->pattern_file) {
+		R->pattern = cli_read_secret_file(R->pattern_file, &R->plen, true);
+		if (!R->pattern)
 			return EXIT_IO;
 	} else if (isatty(0)) {
-		pattern = cli_prompt_secret("Recovery password as you have it (? for unreadable digits): ");
-		plen = pattern ? strlen(pattern) : 0;
+		R->pattern = cli_prompt_secret("Recovery password as you have it (? for unreadable digits): ");
+		R->plen = R->pattern ? strlen(R->pattern) : 0;
 	} else {
-		pattern = cli_read_secret_file("-", &plen, true);
+		R->pattern = cli_read_secret_file("-", &R->plen, true);
 	}
-	if (!pattern || !*pattern) {
+	if (!R->pattern || !*R->pattern) {
 		cli_error("no pattern given: use --pattern-file FILE, the prompt, or pipe it on stdin");
-		rc = EXIT_USAGE;
-		goto out;
+		return EXIT_USAGE;
 	}
+	return 0;
+}
 
-	r = bd_rpsearch_new(pattern, &so, &s);
-	if (r) {
-		rc = cli_fail(r, "pattern");
-		goto out;
-	}
-	struct bd_rpsearch_summary sm;
-	bd_rpsearch_summary(s, &sm);
-	struct bd_rpsearch_block blk[8];
+/* The search space from the pattern: each block's status shown; an impossible pattern says which
+ * block cannot be made valid. 0 or an exit code. */
+static int plan_search(struct rp *R)
+{
+	const struct bd_rpsearch_block *blk = R->blk;
+	int r = bd_rpsearch_new(R->pattern, &R->so, &R->s);
+
+	if (r)
+		return cli_fail(r, "pattern");
+	bd_rpsearch_summary(R->s, &R->sm);
 	for (int i = 0; i < 8; i++)
-		bd_rpsearch_block(s, i, &blk[i]);
-	if (!cli_quiet && !json) {
+		bd_rpsearch_block(R->s, i, &R->blk[i]);
+	if (!cli_quiet && !R->json) {
 		for (int i = 0; i < 8; i++) {
 			fprintf(stderr, "block %d  %-7s  %-40s", i + 1, blk[i].typed, status_text(&blk[i]));
 			if (blk[i].status != BD_RPB_KEPT)
 				fprintf(stderr, " %llu value(s)", (unsigned long long)blk[i].candidates);
 			fputc('\n', stderr);
 		}
-		if (sm.auto_edits)
+		if (R->sm.auto_edits)
 			fprintf(stderr, "Blocks failing the check are searched for one wrong digit or two swapped "
 				"adjacent digits (--any-digit --transpose).\n");
 	}
-	if (!sm.count) {
-		for (int i = 0; i < 8; i++) {
-			if (blk[i].candidates)
-				continue;
-			if (blk[i].status == BD_RPB_UNKNOWN)
-				cli_error("impossible pattern: no digits in place of the '?' make block %d (%s) a "
-					  "multiple of 11 below 720896; is a known digit of it wrong?", i + 1, blk[i].typed);
-			else
-				cli_error("impossible pattern: block %d (%s) cannot be repaired within %d change(s) "
-					  "of the kinds allowed", i + 1, blk[i].typed, sm.max_changes);
-		}
-		if (!json)
-			widen_advice(&sm, so.suspect);
-		else
-			printf("{\"count\": 0, \"found\": false, \"impossible\": true}\n");
-		rc = EXIT_BAD_SECRET;
-		goto out;
-	}
-
-	rc = cli_open(path, &u, false, &v);
-	if (rc)
-		goto out;
-	struct bd_info info;
-	r = bd_volume_info(v, &info);
-	if (r) {
-		rc = cli_fail(r, path);
-		goto out;
-	}
-	size_t nprot = 0;
-	for (size_t i = 0; i < info.n_protectors; i++) {
-		struct bd_protector_info p;
-		char g[37], want[40] = "", have[40] = "";
-		size_t k = 0;
-		if (bd_volume_protector(v, i, &p) || p.type != BD_PROT_RECOVERY_PASSWORD)
+	if (R->sm.count)
+		return 0;
+	for (int i = 0; i < 8; i++) {
+		if (blk[i].candidates)
 			continue;
-		if (key_id) {
-			bd_guid_format(p.guid, g);
-			for (const char *q = key_id; *q && k + 1 < sizeof(want); q++)
-				if (isxdigit((unsigned char)*q))
-					want[k++] = (char)toupper((unsigned char)*q);
-			k = 0;
-			for (const char *q = g; *q && k + 1 < sizeof(have); q++)
-				if (isxdigit((unsigned char)*q))
-					have[k++] = (char)toupper((unsigned char)*q);
-			if (strncmp(have, want, strlen(want)))
-				continue;
-		}
-		nprot++;
-	}
-	if (!nprot) {
-		if (key_id)
-			cli_error("%s: no recovery-password protector has key ID %s", path, key_id);
+		if (blk[i].status == BD_RPB_UNKNOWN)
+			cli_error("impossible pattern: no digits in place of the '?' make block %d (%s) a "
+				  "multiple of 11 below 720896; is a known digit of it wrong?", i + 1, blk[i].typed);
 		else
-			cli_error("%s: the volume has no recovery-password protector", path);
-		rc = EXIT_NO_PROTECTOR;
-		goto out;
+			cli_error("impossible pattern: block %d (%s) cannot be repaired within %d change(s) "
+				  "of the kinds allowed", i + 1, blk[i].typed, R->sm.max_changes);
 	}
+	if (!R->json)
+		widen_advice(&R->sm, R->so.suspect);
+	else
+		printf("{\"count\": 0, \"found\": false, \"impossible\": true}\n");
+	return EXIT_BAD_SECRET;
+}
 
-	/* state */
-	struct run_ctx ctx = { .state_path = state_path, .count = sm.count, .nprot = nprot };
-	bd_rpsearch_state_id(s, info.guid, key_id, ctx.st.id);
-	ctx.st.count = sm.count;
-	if (resume) {
+/* Does the protector's GUID start with the hex digits of key_id (dashes and case aside)? */
+static bool key_id_matches(const uint8_t guid[16], const char *key_id)
+{
+	char g[37], want[40] = "", have[40] = "";
+	size_t k = 0;
+
+	bd_guid_format(guid, g);
+	for (const char *q = key_id; *q && k + 1 < sizeof(want); q++)
+		if (isxdigit((unsigned char)*q))
+			want[k++] = (char)toupper((unsigned char)*q);
+	k = 0;
+	for (const char *q = g; *q && k + 1 < sizeof(have); q++)
+		if (isxdigit((unsigned char)*q))
+			have[k++] = (char)toupper((unsigned char)*q);
+	return !strncmp(have, want, strlen(want));
+}
+
+/* Open the volume and count the recovery-password protectors the search tries (those of
+ * --key-id). 0 or an exit code. */
+static int open_volume(struct rp *R)
+{
+	int rc = cli_open(R->path, &R->u, false, &R->v), r;
+
+	if (rc)
+		return rc;
+	r = bd_volume_info(R->v, &R->info);
+	if (r)
+		return cli_fail(r, R->path);
+	for (size_t i = 0; i < R->info.n_protectors; i++) {
+		struct bd_protector_info p;
+		if (bd_volume_protector(R->v, i, &p) || p.type != BD_PROT_RECOVERY_PASSWORD)
+			continue;
+		if (R->key_id && !key_id_matches(p.guid, R->key_id))
+			continue;
+		R->nprot++;
+	}
+	if (!R->nprot) {
+		if (R->key_id)
+			cli_error("%s: no recovery-password protector has key ID %s", R->path, R->key_id);
+		else
+			cli_error("%s: the volume has no recovery-password protector", R->path);
+		return EXIT_NO_PROTECTOR;
+	}
+	return 0;
+}
+
+/* The state file: a new search's, or the one --resume continues (the same search, not done). */
+static int open_state(struct rp *R)
+{
+	struct run_ctx *ctx = &R->ctx;
+
+	*ctx = (struct run_ctx){ .state_path = R->state_path, .count = R->sm.count, .nprot = R->nprot };
+	bd_rpsearch_state_id(R->s, R->info.guid, R->key_id, ctx->st.id);
+	ctx->st.count = R->sm.count;
+	if (R->resume) {
 		struct bd_rpsearch_state old;
-		r = bd_rpsearch_state_load(state_path, &old);
-		if (r) {
-			rc = cli_fail(r, "--resume");
-			goto out;
-		}
-		if (memcmp(old.id, ctx.st.id, 32) || old.count != sm.count) {
+		int r = bd_rpsearch_state_load(R->state_path, &old);
+		if (r)
+			return cli_fail(r, "--resume");
+		if (memcmp(old.id, ctx->st.id, 32) || old.count != R->sm.count) {
 			cli_error("%s holds another search (a different volume, pattern, options or --key-id); give "
-				  "exactly the same ones to resume, or start anew with --state", state_path);
-			rc = EXIT_REFUSED;
-			goto out;
+				  "exactly the same ones to resume, or start anew with --state", R->state_path);
+			return EXIT_REFUSED;
 		}
-		ctx.start = old.done_below;
-		if (old.status == BD_RPS_EXHAUSTED || ctx.start >= sm.count) {
-			cli_error("%s: all %llu candidates were already tried without success", state_path,
-				  (unsigned long long)sm.count);
-			widen_advice(&sm, so.suspect);
-			rc = EXIT_WRONG_KEY;
-			goto out;
+		ctx->start = old.done_below;
+		if (old.status == BD_RPS_EXHAUSTED || ctx->start >= R->sm.count) {
+			cli_error("%s: all %llu candidates were already tried without success", R->state_path,
+				  (unsigned long long)R->sm.count);
+			widen_advice(&R->sm, R->so.suspect);
+			return EXIT_WRONG_KEY;
 		}
-	} else if (state_path && !dry && access(state_path, F_OK) == 0) {
-		cli_error("%s exists; continue that search with --resume %s, or remove it", state_path, state_path);
-		rc = EXIT_REFUSED;
-		goto out;
+	} else if (R->state_path && !R->dry && access(R->state_path, F_OK) == 0) {
+		cli_error("%s exists; continue that search with --resume %s, or remove it", R->state_path,
+			  R->state_path);
+		return EXIT_REFUSED;
 	}
+	return 0;
+}
 
-	/* estimate */
-	uint64_t left = sm.count - ctx.start;
-	uint64_t stretches = left > UINT64_MAX / nprot ? UINT64_MAX : left * nprot;
-	unsigned nt = threads;
-	if (!nt) {
+/* The estimate (measured stretch rate, ETA), shown or as JSON; a search too large without --force
+ * is refused, naming the widest block. 0 to search, or an exit code (EXIT_OK with *stop for a dry run). */
+static int estimate(struct rp *R, unsigned *nt, bool *stop)
+{
+	const struct bd_rpsearch_block *blk = R->blk;
+	uint64_t left = R->sm.count - R->ctx.start;
+	uint64_t stretches = left > UINT64_MAX / R->nprot ? UINT64_MAX : left * R->nprot;
+
+	*nt = R->threads;
+	if (!*nt) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		nt = n > 0 ? (unsigned)n : 1;
+		*nt = n > 0 ? (unsigned)n : 1;
 	}
 	double rate = 0, eta = 0;
-	if (stretches > nt || dry) {
-		rate = bd_rpsearch_bench(nt);
+	if (stretches > *nt || R->dry) {
+		rate = bd_rpsearch_bench(*nt);
 		eta = rate > 0 ? (double)stretches / rate : 0;
 	}
 	char es[32];
 	fmt_duration(eta, es, sizeof(es));
-	bool too_big = stretches > REFUSE_STRETCHES && !force;
-	if (json && (dry || too_big)) {
+	bool too_big = stretches > REFUSE_STRETCHES && !R->force;
+	if (R->json && (R->dry || too_big)) {
 		printf("{\"count\": %llu, \"start\": %llu, \"protectors\": %zu, \"stretches\": %llu, "
 		       "\"threads\": %u, \"stretches_per_second\": %.2f, \"estimated_seconds\": %.1f, "
 		       "\"change_patterns\": %zu, \"refused\": %s, \"blocks\": [",
-		       (unsigned long long)sm.count, (unsigned long long)ctx.start, nprot, (unsigned long long)stretches,
-		       nt, rate, eta, sm.n_groups, too_big ? "true" : "false");
+		       (unsigned long long)R->sm.count, (unsigned long long)R->ctx.start, R->nprot,
+		       (unsigned long long)stretches, *nt, rate, eta, R->sm.n_groups, too_big ? "true" : "false");
 		for (int i = 0; i < 8; i++)
 			printf("%s{\"block\": %d, \"status\": \"%s\", \"values\": %llu}", i ? ", " : "", i + 1,
 			       (const char *[]){ "kept", "unknown", "bad", "suspect", "length" }[blk[i].status],
 			       (unsigned long long)blk[i].candidates);
 		printf("]}\n");
 	}
-	if (!cli_quiet && !json)
+	if (!cli_quiet && !R->json)
 	{
 		char rs[64] = "";
 		if (rate > 0)
 			snprintf(rs, sizeof(rs), " at %.1f stretches/s", rate);
 		fprintf(stderr, "%llu candidate(s)%s x %zu recovery-password protector(s) = %llu stretch(es); about %s"
-			"%s with %u thread(s)\n", (unsigned long long)left, ctx.start ? " left" : "", nprot,
-			(unsigned long long)stretches, rate > 0 ? es : "a moment", rs, nt);
+			"%s with %u thread(s)\n", (unsigned long long)left, R->ctx.start ? " left" : "", R->nprot,
+			(unsigned long long)stretches, rate > 0 ? es : "a moment", rs, *nt);
 	}
 	if (too_big) {
 		int worst = 0;
@@ -460,100 +493,125 @@ int cmd_recover_password(int argc, char **argv)
 			  "or give --force (with --state FILE to be able to stop and resume)",
 			  (unsigned long long)stretches, es, worst + 1, blk[worst].typed,
 			  (unsigned long long)blk[worst].candidates);
-		rc = EXIT_REFUSED;
-		goto out;
+		return EXIT_REFUSED;
 	}
-	if (dry)
-		goto out;
+	*stop = R->dry;
+	return 0;
+}
 
-	/* search */
+/* The password found: to the output file or stdout, and how it was found. */
+static int report_found(struct rp *R, struct bd_rpsearch_result *res)
+{
+	const char *output = R->output;
+	char g[37];
+	int rc;
+
+	save_state(&R->ctx, res->index, BD_RPS_FOUND);
+	cli_guid(res->protector_guid, g, false);
+	if (output && (rc = write_output(output, res->password, R->force)))
+		return rc;
+	if (R->json) {
+		printf("{\"found\": true, ");
+		if (output) {
+			printf("\"output\": ");
+			cli_json_string(stdout, output);
+		} else {
+			printf("\"password\": \"%s\"", res->password);
+		}
+		printf(", \"key_id\": \"%s\", \"protector\": \"{%s}\", \"index\": %llu, \"changes\": %d, "
+		       "\"count\": %llu, \"tried\": %llu, \"seconds\": %.2f, \"candidates_per_second\": %.2f, "
+		       "\"verified\": %s}\n", res->key_id, g, (unsigned long long)res->index, res->changes,
+		       (unsigned long long)R->sm.count, (unsigned long long)res->last.tried, res->last.seconds,
+		       res->last.rate, res->verified ? "true" : "false");
+	} else if (!output) {
+		printf("%s\n", res->password);
+	}
+	fflush(stdout);
+	if (!cli_quiet)
+		fprintf(stderr, "Found%s: protector key ID %s {%s}, %d change(s) from the pattern; candidate %llu "
+			"of %llu, %llu tried in %.1f s (%.2f/s)%s%s\n", output ? " (written to the output file)" : "",
+			res->key_id, g, res->changes, (unsigned long long)res->index + 1,
+			(unsigned long long)R->sm.count, (unsigned long long)res->last.tried, res->last.seconds,
+			res->last.rate, res->verified ? "" : "; warning: the volume did not then unlock: ",
+			res->verified ? "" : bd_last_error());
+	return EXIT_OK;
+}
+
+/* Run the search (ctrl-C stops it with the state saved) and say how it ended. */
+static int search(struct rp *R, unsigned nt)
+{
+	struct run_ctx *ctx = &R->ctx;
+	const struct bd_rpsearch_summary *sm = &R->sm;
 	struct sigaction sa;
+	int r, rc;
+
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	cli_progress_start(&ctx.bar, "searching", left);
-	ctx.last_save = cli_now();
-	save_state(&ctx, ctx.start, BD_RPS_RUNNING);
+	cli_progress_start(&ctx->bar, "searching", sm->count - ctx->start);
+	ctx->last_save = cli_now();
+	save_state(ctx, ctx->start, BD_RPS_RUNNING);
 	struct bd_rpsearch_run_opts ro = {
-		.threads = nt, .start = ctx.start, .key_id = key_id, .stop = &stop_flag,
-		.interval_ms = 200, .progress = on_progress, .userdata = &ctx,
+		.threads = nt, .start = ctx->start, .key_id = R->key_id, .stop = &stop_flag,
+		.interval_ms = 200, .progress = on_progress, .userdata = ctx,
 	};
 	struct bd_rpsearch_result res;
-	r = bd_rpsearch_run(s, v, &ro, &res);
-	if (ctx.bar.enabled)
+	r = bd_rpsearch_run(R->s, R->v, &ro, &res);
+	if (ctx->bar.enabled)
 		fprintf(stderr, "\r%*s\r", 79, "");
 	if (r == 0 && res.found) {
-		save_state(&ctx, res.index, BD_RPS_FOUND);
-		char g[37];
-		bd_guid_format(res.protector_guid, g);
-		for (char *q = g; *q; q++)
-			*q = (char)toupper((unsigned char)*q);
-		if (output) {
-			rc = write_output(output, res.password, force);
-			if (rc) {
-				bd_rpsearch_result_wipe(&res);
-				goto out;
-			}
-		}
-		if (json) {
-			printf("{\"found\": true, ");
-			if (output) {
-				printf("\"output\": ");
-				cli_json_string(stdout, output);
-			} else {
-				printf("\"password\": \"%s\"", res.password);
-			}
-			printf(", \"key_id\": \"%s\", \"protector\": \"{%s}\", \"index\": %llu, \"changes\": %d, "
-			       "\"count\": %llu, \"tried\": %llu, \"seconds\": %.2f, \"candidates_per_second\": %.2f, "
-			       "\"verified\": %s}\n", res.key_id, g, (unsigned long long)res.index, res.changes,
-			       (unsigned long long)sm.count, (unsigned long long)res.last.tried, res.last.seconds,
-			       res.last.rate, res.verified ? "true" : "false");
-		} else if (!output) {
-			printf("%s\n", res.password);
-		}
-		fflush(stdout);
-		if (!cli_quiet)
-			fprintf(stderr, "Found%s: protector key ID %s {%s}, %d change(s) from the pattern; candidate %llu "
-				"of %llu, %llu tried in %.1f s (%.2f/s)%s%s\n", output ? " (written to the output file)" : "",
-				res.key_id, g, res.changes, (unsigned long long)res.index + 1,
-				(unsigned long long)sm.count, (unsigned long long)res.last.tried, res.last.seconds,
-				res.last.rate, res.verified ? "" : "; warning: the volume did not then unlock: ",
-				res.verified ? "" : bd_last_error());
+		rc = report_found(R, &res);
 		bd_rpsearch_result_wipe(&res);
-		rc = EXIT_OK;
 	} else if (r == BD_ERR_INTERRUPTED) {
-		save_state(&ctx, res.last.done_below, BD_RPS_INTERRUPTED);
+		save_state(ctx, res.last.done_below, BD_RPS_INTERRUPTED);
 		cli_error("interrupted: %llu of %llu candidates tried (%.2f/s); %s", (unsigned long long)res.last.done_below,
-			  (unsigned long long)sm.count, res.last.rate,
-			  state_path ? "continue with --resume and the same pattern and options"
-				     : "next time give --state FILE to be able to resume");
-		if (json)
+			  (unsigned long long)sm->count, res.last.rate,
+			  R->state_path ? "continue with --resume and the same pattern and options"
+					: "next time give --state FILE to be able to resume");
+		if (R->json)
 			printf("{\"found\": false, \"interrupted\": true, \"done\": %llu, \"count\": %llu, "
 			       "\"tried\": %llu, \"candidates_per_second\": %.2f}\n",
-			       (unsigned long long)res.last.done_below, (unsigned long long)sm.count,
+			       (unsigned long long)res.last.done_below, (unsigned long long)sm->count,
 			       (unsigned long long)res.last.tried, res.last.rate);
 		rc = EXIT_INTERRUPTED;
 	} else if (r == BD_ERR_WRONG_KEY) {
-		save_state(&ctx, sm.count, BD_RPS_EXHAUSTED);
+		save_state(ctx, sm->count, BD_RPS_EXHAUSTED);
 		cli_error("none of the %llu candidates opens the volume (%llu tried now in %.1f s, %.2f/s)",
-			  (unsigned long long)sm.count, (unsigned long long)res.last.tried, res.last.seconds, res.last.rate);
-		if (json)
+			  (unsigned long long)sm->count, (unsigned long long)res.last.tried, res.last.seconds,
+			  res.last.rate);
+		if (R->json)
 			printf("{\"found\": false, \"count\": %llu, \"tried\": %llu, \"seconds\": %.2f, "
-			       "\"candidates_per_second\": %.2f}\n", (unsigned long long)sm.count,
+			       "\"candidates_per_second\": %.2f}\n", (unsigned long long)sm->count,
 			       (unsigned long long)res.last.tried, res.last.seconds, res.last.rate);
-		widen_advice(&sm, so.suspect);
+		widen_advice(sm, R->so.suspect);
 		rc = EXIT_WRONG_KEY;
 	} else {
-		rc = cli_fail(r, path);
+		rc = cli_fail(r, R->path);
 	}
-out:
-	if (pattern)
-		cli_secret_free(pattern, plen);
-	bd_rpsearch_free(s);
-	if (v)
-		bd_volume_close(v);
-	cli_unlock_free(&u);
+	return rc;
+}
+
+int cmd_recover_password(int argc, char **argv)
+{
+	struct rp R = { 0 };
+	unsigned nt = 0;
+	bool stop = false;
+	int rc = parse_options(&R, argc, argv);
+
+	if (rc >= 0) {
+		cli_unlock_free(&R.u);
+		return rc;
+	}
+	if (!(rc = read_pattern(&R, argc, argv)) && !(rc = plan_search(&R)) && !(rc = open_volume(&R)) &&
+	    !(rc = open_state(&R)) && !(rc = estimate(&R, &nt, &stop)) && !stop)
+		rc = search(&R, nt);
+	if (R.pattern)
+		cli_secret_free(R.pattern, R.plen);
+	bd_rpsearch_free(R.s);
+	if (R.v)
+		bd_volume_close(R.v);
+	cli_unlock_free(&R.u);
 	return rc;
 }

@@ -217,20 +217,12 @@ struct output {
 	bool regular, fresh;
 };
 
-static bool all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
 /* Write a chunk; zero 4 KiB blocks of a regular file stay (or become) holes. */
 static int emit(struct output *o, const uint8_t *p, size_t len, uint64_t off)
 {
 	for (size_t i = 0; i < len;) {
 		size_t n = MINU((size_t)4096, len - i);
-		if (o->regular && n == 4096 && all_zero(p + i, n)) {
+		if (o->regular && n == 4096 && cli_is_zero(p + i, n)) {
 			if (!o->fresh && fallocate(o->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(off + i),
 						   (off_t)n) && cli_write_all(o->fd, p + i, n, off + i, true))
 				return -1;
@@ -458,7 +450,33 @@ static const char *integrity_text(const struct bd_info *in)
 
 /* ---- main ---- */
 
-int cmd_repair(int argc, char **argv)
+/* One run: the options, then what the steps below open and fill in. */
+struct repair {
+	struct cli_unlock u;
+	const char *out, *kpath, *mpath, *resume, *source, *audit_path;
+	bool force, json, assume_eow, retry_bad;
+	int retries;
+	/* opened */
+	bool out_exists;
+	struct stat so;
+	bd_volume *v;
+	bd_salvage *salv;
+	uint8_t *kp;
+	size_t kplen;
+	struct bd_salvage_source src;
+	struct bd_info info;
+	const char *integrity;
+	char g[39], mapname[4096];
+	uint64_t readable, size;
+	uint32_t ss;
+	struct map map;
+	struct output o;
+	struct cli_output cout;
+	struct cli_audit audit;
+};
+
+/* -1 to go on, else the exit code to return. */
+static int parse_options(struct repair *R, int argc, char **argv)
 {
 	enum { OPT_KP = OPT_CLI_LAST + 1, OPT_RESUME, OPT_RETRIES, OPT_JSON, OPT_EOW, OPT_RETRY_BAD, OPT_AUDIT };
 	static const struct option opts[] = {
@@ -476,432 +494,459 @@ int cmd_repair(int argc, char **argv)
 		CLI_UNLOCK_OPTIONS,
 		{ 0, 0, 0, 0 },
 	};
-	struct cli_unlock u;
-	bool assume_eow = false, retry_bad = false;
-	const char *out = NULL, *kpath = NULL, *mpath = NULL, *resume = NULL, *source;
-	bool force = false, json = false;
-	int retries = 3, c, rc, r;
-	bd_volume *v = NULL;
-	bd_salvage *salv = NULL;
-	uint8_t *kp = NULL, *buf = NULL;
-	size_t kplen = 0;
-	struct bd_salvage_source src;
-	struct map map = { 0 };
-	struct output o = { .fd = -1 };
-	struct cli_output cout = { .fd = -1 };
-	char mapname[4096], g[39];
-	const char *audit_path = NULL;
-	struct cli_audit audit = { 0 };
+	int c, rc;
 
-	cli_unlock_init(&u);
+	R->retries = 3;
+	cli_unlock_init(&R->u);
 	while ((c = getopt_long(argc, argv, "o:m:fh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'o': out = optarg; break;
-		case 'm': mpath = optarg; break;
-		case 'f': force = true; break;
-		case OPT_KP: kpath = optarg; break;
-		case OPT_RESUME: resume = optarg; break;
-		case OPT_RETRIES: retries = atoi(optarg); break;
-		case OPT_JSON: json = true; break;
-		case OPT_EOW: assume_eow = true; break;
-		case OPT_RETRY_BAD: retry_bad = true; break;
-		case OPT_AUDIT: audit_path = optarg; break;
-		case 'h': usage(stdout); cli_unlock_free(&u); return EXIT_OK;
+		case 'o': R->out = optarg; break;
+		case 'm': R->mpath = optarg; break;
+		case 'f': R->force = true; break;
+		case OPT_KP: R->kpath = optarg; break;
+		case OPT_RESUME: R->resume = optarg; break;
+		case OPT_RETRIES: R->retries = atoi(optarg); break;
+		case OPT_JSON: R->json = true; break;
+		case OPT_EOW: R->assume_eow = true; break;
+		case OPT_RETRY_BAD: R->retry_bad = true; break;
+		case OPT_AUDIT: R->audit_path = optarg; break;
+		case 'h': usage(stdout); cli_unlock_free(&R->u); return EXIT_OK;
 		default:
-			if ((rc = cli_unlock_getopt(&u, c, optarg, usage)))
+			if ((rc = cli_unlock_getopt(&R->u, c, optarg, usage)))
 				return rc;
 			break;
 		}
 	}
-	if (optind != argc - 1 || !out) {
-		if (!out)
+	if (optind != argc - 1 || !R->out) {
+		if (!R->out)
 			cli_error("repair: give the output with -o OUTPUT");
-		return cli_usage_error(&u, usage);
+		return cli_usage_error(&R->u, usage);
 	}
-	if (retries < 1 || retries > 100)
-		retries = 3;
-	source = argv[optind];
-	if ((rc = cli_audit_open(&audit, audit_path, argc, argv))) {
-		cli_unlock_free(&u);
-		return rc;
-	}
-	cli_audit_input(&audit, source, NULL);
-	signal(SIGINT, on_signal);   /* from here on ctrl-C leaves a consistent map */
-	signal(SIGTERM, on_signal);
-	if (kpath && (rc = rcli_load_file(kpath, 16u << 20, &kp, &kplen)))
-		goto out;
+	if (R->retries < 1 || R->retries > 100)
+		R->retries = 3;
+	R->source = argv[optind];
+	return -1;
+}
 
-	/* the output must not be the source, checked before anything is opened for writing */
-	struct stat si, so;
-	bool out_exists = !stat(out, &so);
-	if (stat(source, &si)) {
-		cli_error("cannot open %s: %s", source, strerror(errno));
-		rc = EXIT_IO;
-		goto out;
+/* The output must not be the source, checked before anything is opened for writing. */
+static int check_not_source(struct repair *R)
+{
+	struct stat si;
+
+	R->out_exists = !stat(R->out, &R->so);
+	if (stat(R->source, &si)) {
+		cli_error("cannot open %s: %s", R->source, strerror(errno));
+		return EXIT_IO;
 	}
-	if (out_exists && ((so.st_dev == si.st_dev && so.st_ino == si.st_ino) ||
-			   (S_ISBLK(so.st_mode) && S_ISBLK(si.st_mode) && blk_overlap(so.st_rdev, si.st_rdev)))) {
+	if (R->out_exists && ((R->so.st_dev == si.st_dev && R->so.st_ino == si.st_ino) ||
+			      (S_ISBLK(R->so.st_mode) && S_ISBLK(si.st_mode) &&
+			       blk_overlap(R->so.st_rdev, si.st_rdev)))) {
 		cli_error("the output %s is the source or shares sectors with it: refusing (repair never writes "
-			  "to the source)", out);
-		rc = EXIT_REFUSED;
-		goto out;
+			  "to the source)", R->out);
+		return EXIT_REFUSED;
 	}
+	return 0;
+}
 
-	/* a secret typed once serves every metadata source tried */
-	if (!rcli_has_secret(&u) && !u.no_prompt) {
-		char *s = isatty(0) ? cli_prompt_secret("Recovery password or password: ") : NULL;
-		size_t sl;
-		if (!s && !isatty(0))
-			s = cli_read_secret_file("-", &sl, true);
-		if (s && *s) {
-			int digits = 0, other = 0;
-			for (char *p = s; *p; p++)
-				*p >= '0' && *p <= '9' ? digits++ : (*p != '-' && *p != ' ') ? other++ : 0;
-			/* the locked buffer itself is handed over (cli_unlock_free wipes it): no copy */
-			if (digits == 48 && !other)
-				u.recovery_password = s;
-			else
-				u.password = s;
-			s = NULL;
-		}
-		if (s)
-			cli_secret_free(s, strlen(s));
+/* A secret typed once serves every metadata source tried. */
+static void ask_secret_once(struct cli_unlock *u)
+{
+	if (rcli_has_secret(u) || u->no_prompt)
+		return;
+	char *s = isatty(0) ? cli_prompt_secret("Recovery password or password: ") : NULL;
+	size_t sl;
+	if (!s && !isatty(0))
+		s = cli_read_secret_file("-", &sl, true);
+	if (s && *s) {
+		int digits = 0, other = 0;
+		for (char *p = s; *p; p++)
+			*p >= '0' && *p <= '9' ? digits++ : (*p != '-' && *p != ' ') ? other++ : 0;
+		/* the locked buffer itself is handed over (cli_unlock_free wipes it): no copy */
+		if (digits == 48 && !other)
+			u->recovery_password = s;
+		else
+			u->password = s;
+		s = NULL;
 	}
+	if (s)
+		cli_secret_free(s, strlen(s));
+}
 
+/* The first metadata source the secret unlocks; then what is known of the volume, in the audit
+ * record and as warnings. */
+static int open_volume(struct repair *R)
+{
 	/* salvage trusts what cannot be verified (damaged metadata, a raw FVEK nothing confirms): the
 	 * report and a warning say so when that happened */
-	struct bd_salvage_opts sopt = { .offset = u.offset, .key_package = kp, .key_package_len = kplen,
-					.assume_eow = assume_eow, .ignore_integrity = 1 };
-	int last_rc = 0;
-	if ((r = bd_salvage_new(&sopt, &salv))) {
-		rc = cli_fail(r, source);
-		goto out;
-	}
-	for (int attempt = 0;; attempt++) {
-		struct bd_io *io;
-		rc = rcli_open_io(source, false, &io);
-		if (rc)
-			goto out;
-		r = bd_salvage_next(salv, io, &v, &src);
-		if (r) {
-			if (attempt && r == BD_ERR_NOT_BITLOCKER) {
-				cli_error("no metadata source that the secret unlocks is left");
-				rc = last_rc;
-			} else {
-				rc = cli_fail(r, source);
-			}
-			goto out;
-		}
-		if (!cli_quiet)
-			fprintf(stderr, "bdkit: trying %s\n", src.text);
-		rc = cli_unlock_volume(v, &u);
-		if (!rc && (r = bd_salvage_verify(v, kp, kplen)))
-			rc = cli_fail(r, "unlock");
-		if (!rc)
-			break;
-		if (src.kind == 2 && (rc == EXIT_WRONG_KEY || rc == EXIT_NO_PROTECTOR)) {
-			rc = rcli_kp_mismatch(v);
-			goto out;
-		}
-		bd_volume_close(v);
-		v = NULL;
-		last_rc = rc;
-		if (rc != EXIT_WRONG_KEY && rc != EXIT_NO_PROTECTOR)
-			goto out;
-	}
+	struct bd_salvage_opts sopt = { .offset = R->u.offset, .key_package = R->kp, .key_package_len = R->kplen,
+					.assume_eow = R->assume_eow, .ignore_integrity = 1 };
+	struct rcli_salvage s = { .path = R->source, .u = &R->u, .kp = R->kp, .kplen = R->kplen, .repair = true };
+	int r, rc;
 
-	struct bd_info info;
-	bd_volume_info(v, &info);
-	cli_guid(info.guid, g, true);
-	cli_audit_input(&audit, source, v);
-	cli_audit_volume(&audit, v);
-	cli_audit_set(&audit, "metadata_source", src.text);
-	if (kpath)
-		cli_audit_set(&audit, "key_package", kpath);
-	cli_audit_set(&audit, "integrity", integrity_text(&info));
-	const char *integrity = integrity_text(&info);
-	if (info.unverified)
-		cli_warn("salvaging unverified: %s", integrity);
+	if ((r = bd_salvage_new(&sopt, &R->salv)))
+		return cli_fail(r, R->source);
+	if ((rc = rcli_salvage_unlock(R->salv, &s, &R->v, &R->src)))
+		return rc;
+
+	bd_volume_info(R->v, &R->info);
+	cli_guid(R->info.guid, R->g, true);
+	cli_audit_input(&R->audit, R->source, R->v);
+	cli_audit_volume(&R->audit, R->v);
+	cli_audit_set(&R->audit, "metadata_source", R->src.text);
+	if (R->kpath)
+		cli_audit_set(&R->audit, "key_package", R->kpath);
+	cli_audit_set(&R->audit, "integrity", integrity_text(&R->info));
+	R->integrity = integrity_text(&R->info);
+	if (R->info.unverified)
+		cli_warn("salvaging unverified: %s", R->integrity);
 	/* beyond the input only what the decrypted file system or verified metadata says (not a
 	 * key package's or a CRC-only claim), and that tail costs one map entry, not a loop */
-	uint64_t readable = bd_volume_size(v), size = bd_volume_full_size(v);
-	uint32_t ss = bd_volume_sector_size(v);
-	if (kp) {
+	R->readable = bd_volume_size(R->v);
+	R->size = bd_volume_full_size(R->v);
+	R->ss = bd_volume_sector_size(R->v);
+	if (R->kp) {
 		struct bd_keypackage_info ki;
-		if (!bd_keypackage_parse(kp, kplen, &ki) && !memcmp(ki.guid, info.guid, 16) && ki.volume_size > size)
+		if (!bd_keypackage_parse(R->kp, R->kplen, &ki) && !memcmp(ki.guid, R->info.guid, 16) &&
+		    ki.volume_size > R->size)
 			cli_warn("the key package says the volume has %llu bytes; only %llu are confirmed (by the "
 				 "input, the decrypted file system or verified metadata) and written",
-				 (unsigned long long)ki.volume_size, (unsigned long long)size);
+				 (unsigned long long)ki.volume_size, (unsigned long long)R->size);
 	}
-	if (size > readable && !cli_quiet)
+	if (R->size > R->readable && !cli_quiet)
 		cli_warn("the input ends after %llu of the volume's %llu bytes: the rest is written as zeros and "
-			 "reported", (unsigned long long)readable, (unsigned long long)size);
+			 "reported", (unsigned long long)R->readable, (unsigned long long)R->size);
+	return 0;
+}
 
-	/* output: a new file (O_EXCL|O_NOFOLLOW, 0600), --force removes an old one first, --resume
-	 * reopens ours; a block device is opened exclusively and must be large enough */
-	if (resume && !out_exists) {
-		cli_error("--resume: the output %s of the interrupted run does not exist", out);
-		rc = EXIT_USAGE;
-		goto out;
+/* Output: a new file (O_EXCL|O_NOFOLLOW, 0600), --force removes an old one first, --resume
+ * reopens ours; a block device is opened exclusively and must be large enough. */
+static int open_output(struct repair *R)
+{
+	int rc;
+
+	if (R->resume && !R->out_exists) {
+		cli_error("--resume: the output %s of the interrupted run does not exist", R->out);
+		return EXIT_USAGE;
 	}
-	if (out_exists && !S_ISREG(so.st_mode) && !S_ISBLK(so.st_mode)) {
-		cli_error("%s is neither a regular file nor a block device", out);
-		rc = EXIT_USAGE;
-		goto out;
+	if (R->out_exists && !S_ISREG(R->so.st_mode) && !S_ISBLK(R->so.st_mode)) {
+		cli_error("%s is neither a regular file nor a block device", R->out);
+		return EXIT_USAGE;
 	}
-	rc = cli_output_open(&cout, out, force, CLI_OUT_IN_PLACE | (resume ? CLI_OUT_RESUME : 0));
+	rc = cli_output_open(&R->cout, R->out, R->force, CLI_OUT_IN_PLACE | (R->resume ? CLI_OUT_RESUME : 0));
 	if (rc)
-		goto out;
-	o.fd = cout.fd;
-	o.regular = cout.regular;
-	o.fresh = o.regular && !resume;
-	if (!o.regular) {
+		return rc;
+	R->o.fd = R->cout.fd;
+	R->o.regular = R->cout.regular;
+	R->o.fresh = R->o.regular && !R->resume;
+	if (!R->o.regular) {
 		uint64_t bsz = 0;
-		if (ioctl(o.fd, BLKGETSIZE64, &bsz) == 0 && bsz < size) {
-			cli_error("%s holds %llu bytes; the volume needs %llu: refusing a smaller output", out,
-				  (unsigned long long)bsz, (unsigned long long)size);
-			rc = EXIT_REFUSED;
-			goto out;
+		if (ioctl(R->o.fd, BLKGETSIZE64, &bsz) == 0 && bsz < R->size) {
+			cli_error("%s holds %llu bytes; the volume needs %llu: refusing a smaller output", R->out,
+				  (unsigned long long)bsz, (unsigned long long)R->size);
+			return EXIT_REFUSED;
 		}
 	}
-	if (o.regular && ((!resume && ftruncate(o.fd, 0)) || ftruncate(o.fd, (off_t)size))) {
-		cli_error("cannot size %s to %llu bytes: %s", out, (unsigned long long)size, strerror(errno));
-		rc = EXIT_FAILURE_OTHER;
-		goto out;
+	if (R->o.regular && ((!R->resume && ftruncate(R->o.fd, 0)) || ftruncate(R->o.fd, (off_t)R->size))) {
+		cli_error("cannot size %s to %llu bytes: %s", R->out, (unsigned long long)R->size, strerror(errno));
+		return EXIT_FAILURE_OTHER;
 	}
+	return 0;
+}
 
-	/* map */
-	if (resume) {
-		mpath = resume;
-		rc = map_load(&map, resume, g);
+/* The map: a fresh one, or the interrupted run's (its unreadable ranges untried again with
+ * --retry-bad); saved at once. */
+static int open_map(struct repair *R)
+{
+	int rc;
+
+	if (R->resume) {
+		R->mpath = R->resume;
+		rc = map_load(&R->map, R->resume, R->g);
 		if (rc)
-			goto out;
-		if (retry_bad)
-			for (size_t i = 0; i < map.n; i++)
-				if (map.r[i].st == '-')
-					map.r[i].st = '?';
-		if (map.size != size) {
-			cli_error("%s records a volume of %llu bytes; this one is %llu", resume,
-				  (unsigned long long)map.size, (unsigned long long)size);
-			rc = EXIT_REFUSED;
-			goto out;
+			return rc;
+		if (R->retry_bad)
+			for (size_t i = 0; i < R->map.n; i++)
+				if (R->map.r[i].st == '-')
+					R->map.r[i].st = '?';
+		if (R->map.size != R->size) {
+			cli_error("%s records a volume of %llu bytes; this one is %llu", R->resume,
+				  (unsigned long long)R->map.size, (unsigned long long)R->size);
+			return EXIT_REFUSED;
 		}
 	} else {
-		map.size = size;
-		map_push(&map, 0, size, '?');
+		R->map.size = R->size;
+		map_push(&R->map, 0, R->size, '?');
 	}
-	if (!mpath) {
-		snprintf(mapname, sizeof(mapname), o.regular ? "%s.map" : "bdkit-repair.map", out);
-		mpath = mapname;
+	if (!R->mpath) {
+		snprintf(R->mapname, sizeof(R->mapname), R->o.regular ? "%s.map" : "bdkit-repair.map", R->out);
+		R->mpath = R->mapname;
 	}
-	if (map_save(&map, mpath, source, out, g, 0)) {
-		cli_error("cannot write the map file %s: %s", mpath, strerror(errno));
-		rc = EXIT_FAILURE_OTHER;
-		goto out;
+	if (map_save(&R->map, R->mpath, R->source, R->out, R->g, 0)) {
+		cli_error("cannot write the map file %s: %s", R->mpath, strerror(errno));
+		return EXIT_FAILURE_OTHER;
 	}
+	return 0;
+}
 
-	buf = malloc(CHUNK);
-	if (!buf) {
-		rc = EXIT_FAILURE_OTHER;
-		goto out;
+/* Read [off, off+len) into buf (zeroed first): the whole chunk at once, else sector by sector with
+ * retries; what stays unreadable (or lies beyond the input) is zero and listed in bad. */
+static int read_chunk(struct repair *R, uint8_t *buf, size_t len, uint64_t off, struct bad bad[64])
+{
+	int nbad = 0;
+
+	memset(buf, 0, len);
+	if (off >= R->readable) {
+		bad[nbad++] = (struct bad){ off, len, 1 };
+		return nbad;
 	}
-	uint64_t stop_after = 0, done_now = 0, todo = 0;
+	size_t rl = (size_t)MINU((uint64_t)len, R->readable - off);
+	ssize_t n = bd_volume_pread(R->v, buf, rl, off);
+	if (n != (ssize_t)rl) {
+		/* sector by sector */
+		for (size_t s = 0; s < rl; s += R->ss) {
+			uint32_t sl = (uint32_t)MINU((size_t)R->ss, rl - s);
+			if (!read_sector(R->v, buf + s, sl, off + s, R->retries))
+				continue;
+			memset(buf + s, 0, sl);
+			if (nbad && bad[nbad - 1].pos + bad[nbad - 1].len == off + s && !bad[nbad - 1].beyond)
+				bad[nbad - 1].len += sl;
+			else if (nbad < 63)
+				bad[nbad++] = (struct bad){ off + s, sl, 0 };
+			else
+				bad[nbad - 1].len = off + s + sl - bad[nbad - 1].pos;
+		}
+	}
+	if (rl < len)
+		bad[nbad++] = (struct bad){ off + rl, len - rl, 1 };
+	return nbad;
+}
+
+/* Work through the map's untried ranges until done or interrupted, saving the map every second
+ * and at the end. 0 or an exit code; *done_now: bytes this run. */
+static int copy_ranges(struct repair *R, struct cli_progress *prog, uint64_t *done_now)
+{
+	uint8_t *buf = malloc(CHUNK);
+	uint64_t stop_after = 0, todo = 0, cur = 0;
+	int rc = EXIT_OK;
+
+	if (!buf)
+		return EXIT_FAILURE_OTHER;
 #ifdef BDKIT_TEST_HOOKS
 	/* test builds only (bdkit-test): stop as if interrupted once this much is done */
 	const char *stop_env = getenv("BDKIT_REPAIR_STOP_AFTER");
 	if (stop_env && cli_parse_size(stop_env, &stop_after))
 		stop_after = 0;
 #endif
-	for (size_t i = 0; i < map.n; i++)
-		if (map.r[i].st == '?')
-			todo += map.r[i].len;
-	struct cli_progress prog;
-	cli_progress_start(&prog, "repair", todo);
+	for (size_t i = 0; i < R->map.n; i++)
+		if (R->map.r[i].st == '?')
+			todo += R->map.r[i].len;
+	cli_progress_start(prog, "repair", todo);
 	double last_save = cli_now();
-	uint64_t cur = 0;
-	rc = EXIT_OK;
 	for (;;) {
 		/* next untried range */
 		size_t k;
-		for (k = 0; k < map.n && map.r[k].st != '?'; k++)
+		for (k = 0; k < R->map.n && R->map.r[k].st != '?'; k++)
 			;
-		if (k == map.n)
+		if (k == R->map.n)
 			break;
-		if (interrupted || (stop_after && done_now >= stop_after)) {
+		if (interrupted || (stop_after && *done_now >= stop_after)) {
 			interrupted = 1;
 			break;
 		}
-		uint64_t off = map.r[k].pos;
-		if (off >= readable && o.regular) {
+		uint64_t off = R->map.r[k].pos;
+		if (off >= R->readable && R->o.regular) {
 			/* beyond the input: a hole (the file is sized already) and one map entry */
-			uint64_t rl = map.r[k].len;
-			if (!o.fresh && fallocate(o.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
-						  (off_t)rl) && errno != EOPNOTSUPP) {
-				cli_error("writing %s at %llu failed: %s", out, (unsigned long long)off, strerror(errno));
+			uint64_t rl = R->map.r[k].len;
+			if (!R->o.fresh && fallocate(R->o.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+						     (off_t)rl) && errno != EOPNOTSUPP) {
+				cli_error("writing %s at %llu failed: %s", R->out, (unsigned long long)off, strerror(errno));
 				rc = EXIT_IO;
 				break;
 			}
-			map_set(&map, off, rl, '-');
+			map_set(&R->map, off, rl, '-');
 			cur = off + rl;
-			done_now += rl;
+			*done_now += rl;
 			continue;
 		}
-		size_t len = (size_t)MINU((uint64_t)CHUNK - off % CHUNK, map.r[k].len);
+		size_t len = (size_t)MINU((uint64_t)CHUNK - off % CHUNK, R->map.r[k].len);
 		struct bad bad[64];
-		int nbad = 0;
-		memset(buf, 0, len);
-		if (off >= readable) {
-			bad[nbad++] = (struct bad){ off, len, 1 };
-		} else {
-			size_t rl = (size_t)MINU((uint64_t)len, readable - off);
-			ssize_t n = -1;
-			n = bd_volume_pread(v, buf, rl, off);
-			if (n != (ssize_t)rl) {
-				/* sector by sector */
-				for (size_t s = 0; s < rl; s += ss) {
-					uint32_t sl = (uint32_t)MINU((size_t)ss, rl - s);
-					r = read_sector(v, buf + s, sl, off + s, retries);
-					if (!r)
-						continue;
-					memset(buf + s, 0, sl);
-					if (nbad && bad[nbad - 1].pos + bad[nbad - 1].len == off + s && !bad[nbad - 1].beyond)
-						bad[nbad - 1].len += sl;
-					else if (nbad < 63)
-						bad[nbad++] = (struct bad){ off + s, sl, 0 };
-					else
-						bad[nbad - 1].len = off + s + sl - bad[nbad - 1].pos;
-				}
-			}
-			if (rl < len)
-				bad[nbad++] = (struct bad){ off + rl, len - rl, 1 };
-		}
-		if (emit(&o, buf, len, off)) {
-			cli_error("writing %s at %llu failed: %s", out, (unsigned long long)off, strerror(errno));
+		int nbad = read_chunk(R, buf, len, off, bad);
+		if (emit(&R->o, buf, len, off)) {
+			cli_error("writing %s at %llu failed: %s", R->out, (unsigned long long)off, strerror(errno));
 			rc = EXIT_IO;
 			break;
 		}
-		map_set(&map, off, len, '+');
+		map_set(&R->map, off, len, '+');
 		for (int b = 0; b < nbad; b++)
-			map_set(&map, bad[b].pos, bad[b].len, '-');
+			map_set(&R->map, bad[b].pos, bad[b].len, '-');
 		cur = off + len;
-		done_now += len;
-		cli_progress_update(&prog, done_now);
+		*done_now += len;
+		cli_progress_update(prog, *done_now);
 		if (cli_now() - last_save > 1.0) {
-			if (fdatasync(o.fd) && errno != EINVAL) {
-				cli_error("syncing %s failed: %s", out, strerror(errno));
+			if (fdatasync(R->o.fd) && errno != EINVAL) {
+				cli_error("syncing %s failed: %s", R->out, strerror(errno));
 				rc = EXIT_IO;
 				break;
 			}
-			map_save(&map, mpath, source, out, g, cur);
+			map_save(&R->map, R->mpath, R->source, R->out, R->g, cur);
 			last_save = cli_now();
 		}
 	}
-	if (fsync(o.fd) && errno != EINVAL && !rc) {
-		cli_error("syncing %s failed: %s", out, strerror(errno));
+	free(buf);
+	if (fsync(R->o.fd) && errno != EINVAL && !rc) {
+		cli_error("syncing %s failed: %s", R->out, strerror(errno));
 		rc = EXIT_IO;
 	}
-	if (map_save(&map, mpath, source, out, g, cur)) {
-		cli_error("cannot write the map file %s: %s", mpath, strerror(errno));
+	if (map_save(&R->map, R->mpath, R->source, R->out, R->g, cur)) {
+		cli_error("cannot write the map file %s: %s", R->mpath, strerror(errno));
 		rc = rc ? rc : EXIT_FAILURE_OTHER;
 	}
-	if (rc)
-		goto out;
+	return rc;
+}
+
+static void report_json(const struct repair *R, const struct fsrep *fr, uint64_t bad_bytes)
+{
+	const struct map *m = &R->map;
+
+	printf("{\"source\":");
+	cli_json_string(stdout, R->source);
+	printf(",\"output\":");
+	cli_json_string(stdout, R->out);
+	printf(",\"map\":");
+	cli_json_string(stdout, R->mpath);
+	printf(",\"metadata\":");
+	cli_json_string(stdout, R->src.text);
+	printf(",\"metadata_kind\":\"%s\",\"volume_guid\":\"%s\",\"integrity_verified\":%s,\"integrity\":",
+	       R->src.kind == 0 ? "header" : R->src.kind == 1 ? "scan" : "key-package", R->g,
+	       R->info.unverified ? "false" : "true");
+	cli_json_string(stdout, R->integrity);
+	printf(",\"method\":");
+	cli_json_string(stdout, R->info.method_name);
+	printf(",\"size\":%llu,\"input_bytes\":%llu,\"damaged_bytes\":%llu,\"damaged\":[",
+	       (unsigned long long)R->size, (unsigned long long)R->readable, (unsigned long long)bad_bytes);
+	int first = 1;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->r[i].st == '-') {
+			printf("%s{\"offset\":%llu,\"length\":%llu,\"reason\":\"%s\"}", first ? "" : ",",
+			       (unsigned long long)m->r[i].pos, (unsigned long long)m->r[i].len,
+			       m->r[i].pos >= R->readable ? "beyond the end of the input" : "unreadable");
+			first = 0;
+		}
+	printf("],\"filesystem\":{\"type\":\"%s\",\"structures\":[", fr->type);
+	for (int i = 0; i < fr->n; i++)
+		printf("%s{\"name\":\"%s\",\"offset\":%llu,\"state\":\"%s\"}", i ? "," : "", fr->item[i],
+		       (unsigned long long)fr->off[i], state_text(fr->state[i]));
+	printf("]},\"next\":");
+	cli_json_string(stdout, fr->next);
+	printf("}\n");
+}
+
+static void report_text(const struct repair *R, const struct fsrep *fr, uint64_t bad_bytes)
+{
+	const struct map *m = &R->map;
+	FILE *rep = stderr;
+
+	fprintf(rep, "Repair report\n  Source:       %s\n  Output:       %s (%llu bytes)\n  Map file:     %s\n"
+		"  Volume:       %s, %s\n  Metadata:     %s\n  Integrity:    %s\n", R->source, R->out,
+		(unsigned long long)R->size, R->mpath, R->g, R->info.method_name, R->src.text, R->integrity);
+	if (!bad_bytes)
+		fprintf(rep, "  Damaged:      none: every sector was read and decrypted\n");
+	else
+		fprintf(rep, "  Damaged:      %llu bytes, written as zeros (output offsets):\n",
+			(unsigned long long)bad_bytes);
+	for (size_t i = 0; i < m->n; i++)
+		if (m->r[i].st == '-')
+			fprintf(rep, "    %llu +%llu  %s\n", (unsigned long long)m->r[i].pos,
+				(unsigned long long)m->r[i].len,
+				m->r[i].pos >= R->readable ? "beyond the end of the input" : "unreadable");
+	fprintf(rep, "  File system:  %s\n", fr->type);
+	for (int i = 0; i < fr->n; i++)
+		fprintf(rep, "    %-20s at %-12llu %s\n", fr->item[i], (unsigned long long)fr->off[i],
+			state_text(fr->state[i]));
+	fprintf(rep, "  Next:         %s\n", fr->next);
+}
+
+/* The report: the file system's key structures, the damaged ranges (also in the audit record,
+ * with the output's hash), as text or JSON. */
+static int report(struct repair *R)
+{
+	struct fsrep fr;
+	uint64_t bad_bytes = 0;
+
+	fs_report(R->o.fd, &R->map, R->size, R->ss, R->out, &fr);
+	for (size_t i = 0; i < R->map.n; i++)
+		if (R->map.r[i].st == '-') {
+			bad_bytes += R->map.r[i].len;
+			cli_audit_unreadable(&R->audit, R->map.r[i].pos, R->map.r[i].len);
+		}
+	if (R->audit.path) {
+		uint8_t sha[32];
+		uint64_t got = 0;
+		if (cli_sha256_file(R->out, R->size, sha, &got) || got != R->size) {
+			cli_error("cannot hash the output %s for the audit record", R->out);
+			return EXIT_FAILURE_OTHER;
+		}
+		cli_audit_output(&R->audit, R->out, R->size, sha,
+				 "the output as read back after writing (unreadable ranges as zeros)");
+		cli_audit_set(&R->audit, "map", R->mpath);
+	}
+	if (R->json)
+		report_json(R, &fr, bad_bytes);
+	else
+		report_text(R, &fr, bad_bytes);
+	return 0;
+}
+
+static int run(struct repair *R, int argc, char **argv)
+{
+	uint64_t done_now = 0;
+	struct cli_progress prog;
+	int rc;
+
+	if ((rc = cli_audit_open(&R->audit, R->audit_path, argc, argv)))
+		return rc;
+	cli_audit_input(&R->audit, R->source, NULL);
+	signal(SIGINT, on_signal);   /* from here on ctrl-C leaves a consistent map */
+	signal(SIGTERM, on_signal);
+	if (R->kpath && (rc = rcli_load_file(R->kpath, 16u << 20, &R->kp, &R->kplen)))
+		return rc;
+	if ((rc = check_not_source(R)))
+		return rc;
+	ask_secret_once(&R->u);
+	if ((rc = open_volume(R)) || (rc = open_output(R)) || (rc = open_map(R)))
+		return rc;
+	if ((rc = copy_ranges(R, &prog, &done_now)))
+		return rc;
 	if (interrupted) {
 		if (prog.enabled)
 			fputc('\n', stderr);
 		cli_error("interrupted; the map %s records what is done: continue with "
-			  "'bdkit repair %s -o %s --resume %s'", mpath, source, out, mpath);
-		rc = EXIT_INTERRUPTED;
-		goto out;
+			  "'bdkit repair %s -o %s --resume %s'", R->mpath, R->source, R->out, R->mpath);
+		return EXIT_INTERRUPTED;
 	}
 	cli_progress_done(&prog, done_now);
+	return report(R);
+}
 
-	/* report */
-	struct fsrep fr;
-	uint64_t bad_bytes = 0;
-	fs_report(o.fd, &map, size, ss, out, &fr);
-	for (size_t i = 0; i < map.n; i++)
-		if (map.r[i].st == '-') {
-			bad_bytes += map.r[i].len;
-			cli_audit_unreadable(&audit, map.r[i].pos, map.r[i].len);
-		}
-	if (audit.path) {
-		uint8_t sha[32];
-		uint64_t got = 0;
-		if (cli_sha256_file(out, size, sha, &got) || got != size) {
-			cli_error("cannot hash the output %s for the audit record", out);
-			rc = EXIT_FAILURE_OTHER;
-			goto out;
-		}
-		cli_audit_output(&audit, out, size, sha, "the output as read back after writing (unreadable ranges as zeros)");
-		cli_audit_set(&audit, "map", mpath);
-	}
-	FILE *rep = json ? stdout : stderr;
-	if (json) {
-		printf("{\"source\":");
-		cli_json_string(stdout, source);
-		printf(",\"output\":");
-		cli_json_string(stdout, out);
-		printf(",\"map\":");
-		cli_json_string(stdout, mpath);
-		printf(",\"metadata\":");
-		cli_json_string(stdout, src.text);
-		printf(",\"metadata_kind\":\"%s\",\"volume_guid\":\"%s\",\"integrity_verified\":%s,\"integrity\":",
-		       src.kind == 0 ? "header" : src.kind == 1 ? "scan" : "key-package", g,
-		       info.unverified ? "false" : "true");
-		cli_json_string(stdout, integrity);
-		printf(",\"method\":");
-		cli_json_string(stdout, info.method_name);
-		printf(",\"size\":%llu,\"input_bytes\":%llu,\"damaged_bytes\":%llu,\"damaged\":[",
-		       (unsigned long long)size, (unsigned long long)readable, (unsigned long long)bad_bytes);
-		int first = 1;
-		for (size_t i = 0; i < map.n; i++)
-			if (map.r[i].st == '-') {
-				printf("%s{\"offset\":%llu,\"length\":%llu,\"reason\":\"%s\"}", first ? "" : ",",
-				       (unsigned long long)map.r[i].pos, (unsigned long long)map.r[i].len,
-				       map.r[i].pos >= readable ? "beyond the end of the input" : "unreadable");
-				first = 0;
-			}
-		printf("],\"filesystem\":{\"type\":\"%s\",\"structures\":[", fr.type);
-		for (int i = 0; i < fr.n; i++)
-			printf("%s{\"name\":\"%s\",\"offset\":%llu,\"state\":\"%s\"}", i ? "," : "", fr.item[i],
-			       (unsigned long long)fr.off[i], state_text(fr.state[i]));
-		printf("]},\"next\":");
-		cli_json_string(stdout, fr.next);
-		printf("}\n");
-	} else {
-		fprintf(rep, "Repair report\n  Source:       %s\n  Output:       %s (%llu bytes)\n  Map file:     %s\n"
-			"  Volume:       %s, %s\n  Metadata:     %s\n  Integrity:    %s\n", source, out,
-			(unsigned long long)size, mpath, g, info.method_name, src.text, integrity);
-		if (!bad_bytes)
-			fprintf(rep, "  Damaged:      none: every sector was read and decrypted\n");
-		else
-			fprintf(rep, "  Damaged:      %llu bytes, written as zeros (output offsets):\n",
-				(unsigned long long)bad_bytes);
-		for (size_t i = 0; i < map.n; i++)
-			if (map.r[i].st == '-')
-				fprintf(rep, "    %llu +%llu  %s\n", (unsigned long long)map.r[i].pos,
-					(unsigned long long)map.r[i].len,
-					map.r[i].pos >= readable ? "beyond the end of the input" : "unreadable");
-		fprintf(rep, "  File system:  %s\n", fr.type);
-		for (int i = 0; i < fr.n; i++)
-			fprintf(rep, "    %-20s at %-12llu %s\n", fr.item[i], (unsigned long long)fr.off[i],
-				state_text(fr.state[i]));
-		fprintf(rep, "  Next:         %s\n", fr.next);
-	}
-out:
-	if (cout.fd >= 0 && close(cout.fd) && !rc) {
-		cli_error("closing %s failed: %s", out, strerror(errno));
+int cmd_repair(int argc, char **argv)
+{
+	struct repair R = { .o = { .fd = -1 }, .cout = { .fd = -1 } };
+	int rc = parse_options(&R, argc, argv);
+
+	if (rc >= 0)
+		return rc;
+	rc = run(&R, argc, argv);
+	if (R.cout.fd >= 0 && close(R.cout.fd) && !rc) {
+		cli_error("closing %s failed: %s", R.out, strerror(errno));
 		rc = EXIT_FAILURE_OTHER;
 	}
-	cout.fd = -1;
-	cli_output_abort(&cout);
-	free(map.r);
-	free(buf);
-	free(kp);
-	int arc = cli_audit_close(&audit, rc);
-	bd_volume_close(v);
-	bd_salvage_free(salv);
-	cli_unlock_free(&u);
+	R.cout.fd = -1;
+	cli_output_abort(&R.cout);
+	free(R.map.r);
+	free(R.kp);
+	int arc = cli_audit_close(&R.audit, rc);
+	bd_volume_close(R.v);
+	bd_salvage_free(R.salv);
+	cli_unlock_free(&R.u);
 	return rc ? rc : arc;
 }

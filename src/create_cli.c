@@ -326,9 +326,7 @@ int create_cli_run(struct create_cli *c, struct bd_io *target, const char *targe
 		if (res.has_recovery) {
 			char kid[9];
 			bd_guid_format(res.recovery_guid, g);
-			for (int i = 0; i < 8; i++)   /* as info --json and the recovery screen show it */
-				kid[i] = (char)toupper((unsigned char)g[i]);
-			kid[8] = 0;
+			cli_key_id(res.recovery_guid, kid);   /* as info --json and the recovery screen show it */
 			printf("%s{\"type\":\"recovery password\",\"id\":\"%s\",\"key_id\":\"%s\","
 			       "\"recovery_password\":\"%s\"", sep, g, kid, res.recovery_password);
 			if (*rk_path) {

@@ -128,3 +128,42 @@ int rcli_open_io(const char *path, bool writable, struct bd_io **io)
 	return 0;
 #endif
 }
+
+int rcli_salvage_unlock(bd_salvage *salv, const struct rcli_salvage *s, bd_volume **v,
+			struct bd_salvage_source *src)
+{
+	int rc, r, last_rc = 0;
+
+	*v = NULL;
+	for (int attempt = 0;; attempt++) {
+		struct bd_io *io;
+		rc = rcli_open_io(s->path, s->writable, &io);
+		if (rc)
+			return rc;
+		r = bd_salvage_next(salv, io, v, src);
+		if (r) {
+			*v = NULL;
+			if (s->repair && attempt && r == BD_ERR_NOT_BITLOCKER) {
+				cli_error("no metadata source that the secret unlocks is left");
+				return last_rc;
+			}
+			return cli_fail(r, s->path);
+		}
+		if (!s->u)
+			return 0;
+		if (s->repair && !cli_quiet)
+			fprintf(stderr, "bdkit: trying %s\n", src->text);
+		rc = cli_unlock_volume(*v, s->u);
+		if (!rc && (s->repair || src->kind != 0) && (r = bd_salvage_verify(*v, s->kp, s->kplen)))
+			rc = cli_fail(r, "unlock");
+		if (!rc)
+			return 0;
+		if (src->kind == 2 && (rc == EXIT_WRONG_KEY || rc == EXIT_NO_PROTECTOR))
+			rc = rcli_kp_mismatch(*v);
+		bd_volume_close(*v);
+		*v = NULL;
+		last_rc = rc;
+		if (src->kind == 2 || (rc != EXIT_WRONG_KEY && rc != EXIT_NO_PROTECTOR))
+			return rc;
+	}
+}

@@ -19,4 +19,21 @@ int rcli_open_io(const char *path, bool writable, struct bd_io **io);
  * says which volume it belongs to; returns EXIT_WRONG_KEY. */
 int rcli_kp_mismatch(bd_volume *v);
 
+/* The salvage retry loop of repair and metadata: open path afresh for each metadata source the
+ * salvage offers (header copies, a scan, the key package) until one unlocks with u; a wrong key or a
+ * missing protector goes on to the next source, any other failure stops. */
+struct rcli_salvage {
+	const char *path;
+	bool writable;
+	const struct cli_unlock *u;  /* NULL: take the first source that opens, unlocked by nobody */
+	const uint8_t *kp;           /* the key package, to verify what unlocked against it */
+	size_t kplen;
+	bool repair;                 /* bdkit repair's manner: names each source tried, verifies header
+				      * sources too, and says when no source is left (last unlock's code) */
+};
+/* 0 with *v open (and unlocked when s->u) and *src describing it, or an exit code (message printed,
+ * *v NULL). */
+int rcli_salvage_unlock(bd_salvage *salv, const struct rcli_salvage *s, bd_volume **v,
+			struct bd_salvage_source *src);
+
 #endif /* BDKIT_REPAIR_CLI_H */
