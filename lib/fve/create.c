@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsprobe.h"
 #include "crypto.h"
 #include "internal.h"
 #include "writer.h"
@@ -78,22 +79,15 @@ uint64_t bd_create_size_for(uint64_t fs_size)
 /* Name the file system in a boot sector (or "" when unknown); *ss gets its sector size. */
 static const char *fs_kind(const uint8_t bs[512], uint32_t *ss, uint32_t *hidden)
 {
-	*ss = le16(bs + 11);
-	*hidden = le32(bs + 0x1C);
-	if (!memcmp(bs + 3, "NTFS    ", 8))
-		return "NTFS";
-	if (!memcmp(bs + 3, "EXFAT   ", 8)) {
-		uint8_t shift = bs[0x6C];
-		*ss = shift >= 9 && shift <= 12 ? 1u << shift : 0;
-		*hidden = (uint32_t)MIN(le64(bs + 0x40), 0xFFFFFFFFull);
-		return "exFAT";
-	}
-	if (bs[510] == 0x55 && bs[511] == 0xAA) {
-		if (!memcmp(bs + 0x52, "FAT32   ", 8))
-			return "FAT32";
-		if (!memcmp(bs + 0x36, "FAT1", 4) || !memcmp(bs + 0x36, "FAT     ", 8))
-			return "FAT";
-	}
+	struct bd_fs_info fi;
+
+	bd_fs_probe(bs, 512, &fi);
+	*ss = fi.kind == BD_FS_EXFAT ? fi.bytes_per_sector : le16(bs + 11);
+	*hidden = (uint32_t)MIN(fi.hidden_sectors, 0xFFFFFFFFull);
+	if (fi.kind == BD_FS_NTFS || fi.kind == BD_FS_EXFAT || (fi.boot_signature && fi.kind == BD_FS_FAT32))
+		return fi.name;
+	if (fi.boot_signature && (fi.kind == BD_FS_FAT12 || fi.kind == BD_FS_FAT16 || fi.kind == BD_FS_FAT))
+		return "FAT";
 	*hidden = 0;
 	return "";
 }

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "repair.h"
+#include "keypackage.h"
 
 static uint64_t filetime_now(void)
 {

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include "fsprobe.h"
 #include "volume.h"
 
 const char *bd_copy_status_name(int s)
@@ -138,9 +139,10 @@ static int build_reserved(struct bd_volume *v)
 
 static int looks_like_boot_sector(const uint8_t *bs)
 {
-	return bs[510] == 0x55 && bs[511] == 0xAA &&
-	       (!memcmp(bs + 3, "NTFS    ", 8) || !memcmp(bs + 3, "EXFAT   ", 8) || !memcmp(bs + 3, "MSDOS5.0", 8) ||
-		!memcmp(bs + 3, "MSWIN4.1", 8) || !memcmp(bs + 0x52, "FAT32   ", 8) || !memcmp(bs + 0x36, "FAT", 3));
+	struct bd_fs_info fi;
+
+	bd_fs_probe(bs, 512, &fi);
+	return fi.valid;
 }
 
 
@@ -356,17 +358,10 @@ void bd_volume_close(bd_volume *v)
 
 static uint64_t fs_size_of(const uint8_t bs[512])
 {
-	if (bs[510] != 0x55 || bs[511] != 0xAA)
-		return 0;
-	if (!memcmp(bs + 3, "NTFS    ", 8))
-		return (le64(bs + 0x28) + 1) * le16(bs + 11);
-	if (!memcmp(bs + 3, "EXFAT   ", 8))
-		return le64(bs + 0x48) << (bs[0x6C] & 31);
-	if (le16(bs + 11) >= 512 && (bs[0] == 0xEB || bs[0] == 0xE9)) {
-		uint64_t n = le16(bs + 0x13) ? le16(bs + 0x13) : le32(bs + 0x20);
-		return n * le16(bs + 11);
-	}
-	return 0;
+	struct bd_fs_info fi;
+
+	bd_fs_probe(bs, 512, &fi);
+	return fi.boot_signature && fi.kind != BD_FS_REFS ? fi.size : 0;
 }
 
 int bd_volume_info(bd_volume *v, struct bd_info *info)
@@ -602,7 +597,9 @@ static int read_crypt_sector(struct bd_volume *v, uint64_t l, uint8_t *buf)
 
 static int is_ntfs_boot(const uint8_t *bs)
 {
-	return !memcmp(bs + 3, "NTFS    ", 8) && bs[510] == 0x55 && bs[511] == 0xAA;
+	struct bd_fs_info fi;
+
+	return bd_fs_probe(bs, 512, &fi) == BD_FS_NTFS && fi.boot_signature;
 }
 
 /*
