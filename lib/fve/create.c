@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fsprobe.h"
+#include "method.h"
 #include "crypto.h"
 #include "internal.h"
 #include "writer.h"
@@ -22,51 +23,12 @@
 #define CHUNK (1u << 20)
 #define ALIGN_64K(x) (((x) + 0xFFFFull) & ~0xFFFFull)
 
-static const struct {
-	uint16_t method;
-	const char *name;
-	size_t key_len;
-} methods[] = {
-	{ BD_METHOD_AES_CBC_128_ELEPHANT, "cbc-elephant-128", 64 },
-	{ BD_METHOD_AES_CBC_256_ELEPHANT, "cbc-elephant-256", 64 },
-	{ BD_METHOD_AES_CBC_128, "cbc-128", 16 },
-	{ BD_METHOD_AES_CBC_256, "cbc-256", 32 },
-	{ BD_METHOD_AES_XTS_128, "xts-128", 32 },
-	{ BD_METHOD_AES_XTS_256, "xts-256", 64 },
-};
-
-int bd_method_parse(const char *name, uint16_t *method)
-{
-	const char *n = name;
-
-	if (!strncasecmp(n, "aes-", 4))
-		n += 4;
-	for (size_t i = 0; i < ARRAY_SIZE(methods); i++) {
-		char num[8];
-		snprintf(num, sizeof(num), "0x%04x", methods[i].method);
-		if (!strcasecmp(n, methods[i].name) || !strcasecmp(name, num)) {
-			*method = methods[i].method;
-			return 0;
-		}
-	}
-	return bd_err(BD_ERR_INVALID, "unknown encryption method '%s'; use one of cbc-128, cbc-256, "
-		      "cbc-elephant-128, cbc-elephant-256, xts-128, xts-256", name);
-}
-
-const char *bd_method_short_name(uint16_t method)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(methods); i++)
-		if (methods[i].method == method)
-			return methods[i].name;
-	return "unknown";
-}
-
+/* bytes of FVEK the method uses (0: unknown method) */
 static size_t method_key_len(uint16_t method)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(methods); i++)
-		if (methods[i].method == method)
-			return methods[i].key_len;
-	return 0;
+	const struct bd_method_def *d = bd_method_lookup(method);
+
+	return d ? d->fvek_len : 0;
 }
 
 uint64_t bd_create_size_for(uint64_t fs_size)

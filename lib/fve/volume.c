@@ -20,20 +20,6 @@ const char *bd_copy_status_name(int s)
 	return "unknown";
 }
 
-const char *bd_method_display_name(uint16_t m)
-{
-	switch (m) {
-	case 0x0000: return "none";
-	case 0x8000: return "AES-CBC-128-Elephant";
-	case 0x8001: return "AES-CBC-256-Elephant";
-	case 0x8002: return "AES-CBC-128";
-	case 0x8003: return "AES-CBC-256";
-	case 0x8004: return "AES-XTS-128";
-	case 0x8005: return "AES-XTS-256";
-	}
-	return "unknown";
-}
-
 static const char *state_name(uint16_t cur, uint16_t next)
 {
 	if (cur == 4 && next == 4)
@@ -438,14 +424,9 @@ uint32_t bd_volume_sector_size(const bd_volume *v)
 
 static size_t fvek_len_for(uint16_t method)
 {
-	switch (method) {
-	case 0x8000: case 0x8001: return 64;
-	case 0x8002: return 16;
-	case 0x8003: return 32;
-	case 0x8004: return 32;
-	case 0x8005: return 64;
-	}
-	return 0;
+	const struct bd_method_def *d = bd_method_lookup(method);
+
+	return d ? d->fvek_len : 0;
 }
 
 static int install_fvek(struct bd_volume *v, uint16_t method, const uint8_t *key, size_t len)
