@@ -317,7 +317,7 @@ static int apply(struct bd_volume *v, struct change *c, struct bd_nonce_src *ns)
 	h.virt_offset = m->virt_offset;
 	memcpy(h.volume_guid, m->ds.guid, 16);
 	h.method = m->ds.method;
-	h.method2 = le16(m->buf + BD_BLOCK_HDR_SIZE + 0x26);
+	h.method2 = le16(m->buf + FVE_BH_SIZE + FVE_DS_METHOD2);
 	h.ctime = m->ds.ctime;
 	memcpy(offs, m->copy_off, sizeof(offs));
 	for (int i = 0; i < 3; i++)

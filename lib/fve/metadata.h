@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "internal.h"
+#include "layout.h"
 
 /* ---- datums (datum.c) ---- */
 

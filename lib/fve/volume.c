@@ -551,8 +551,10 @@ int bd_volume_set_vmk(struct bd_volume *v, const uint8_t vmk[32])
 /* Vista: logical offset of the first $MFT record, from the (plain) boot sector. */
 static int vista_mft(const struct bd_volume *v, uint64_t *off)
 {
-	const uint8_t *bs = v->vista_bs;
-	uint64_t cluster = (uint64_t)le16(bs + 11) * bs[13], lcn = le64(bs + 0x30);
+	struct bd_fs_info fi;
+
+	bd_fs_probe(v->vista_bs, 512, &fi);   /* NTFS: its OEM name is put back at open */
+	uint64_t cluster = (uint64_t)fi.bytes_per_sector * fi.sectors_per_cluster, lcn = fi.mft_lcn;
 
 	if (!cluster || lcn > v->size / cluster || lcn * cluster < 0x2000 || lcn * cluster + v->ss > v->size)
 		return BD_ERR_CORRUPT;
