@@ -14,7 +14,7 @@ PKGS    += $(CONTAINER_PKGS)
 # tcg (boot logs, diagnose), escrow (AD, Graph), search (recovery-password and memory key search);
 # the public header in include/bdkit/.
 WINGS    := fve io tcg escrow search
-WING_INC := -Iinclude/bdkit $(addprefix -Ilib/,$(WINGS))
+WING_INC := -Iinclude -Iinclude/bdkit $(addprefix -Ilib/,$(WINGS))
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CFLAGS  += -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(OPT) $(SAN) $(WARN) -pthread \
            $(WING_INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
@@ -67,7 +67,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbdkit.a $(HOOK_OBJ) $(HDRS)
 	$(CC) $(CFLAGS) -Itests/hooks $(LDFLAGS) -o $@ $< $(HOOK_OBJ) $(BUILD)/libbdkit.a $(LDLIBS)
 
 # Position-independent objects for the shared library and the nbdkit plugin. The version scripts
-# say what each exports: libbdkit.so.0 the public API (every function include/bdkit/bdkit.h declares),
+# say what each exports: libbdkit.so.0 the public API (every function the headers in include/bdkit/ declare),
 # the plugin only plugin_init. -fno-semantic-interposition keeps calls inside the library direct.
 PIC_OBJ    := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
 $(BUILD)/pic/%.o: %.c $(HDRS)
@@ -80,10 +80,11 @@ $(BUILD)/libbdkit-pic.a: $(PIC_OBJ)
 # The shared library: libbdkit.so.0 (SONAME), exporting only the bd_* functions of the public header.
 SOVERSION := 0
 SONAME    := libbdkit.so.$(SOVERSION)
-$(BUILD)/libbdkit.map: include/bdkit/bdkit.h
+PUB_HDRS  := $(wildcard include/bdkit/*.h)
+$(BUILD)/libbdkit.map: $(PUB_HDRS)
 	@mkdir -p $(dir $@)
 	@{ echo 'BDKIT_0 {'; echo '  global:'; \
-	  sed -n 's/^[a-z].*[ *]\(bd_[a-z0-9_]*\)(.*/    \1;/p' include/bdkit/bdkit.h | sort -u; \
+	  sed -n 's/^[a-z].*[ *]\(bd_[a-z0-9_]*\)(.*/    \1;/p' $(PUB_HDRS) | sort -u; \
 	  echo '  local: *;'; echo '};'; } > $@
 $(BUILD)/$(SONAME): $(PIC_OBJ) $(BUILD)/libbdkit.map
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(BUILD)/libbdkit.map -Wl,--as-needed \
@@ -108,7 +109,7 @@ plugin:
 endif
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: bdkit, libbdkit.so.0 (+ the .so link and the static
-# library), the public header, bdkit.pc, the man pages, and the nbdkit plugin into nbdkit's own
+# library), the public headers (include/bdkit/*.h), bdkit.pc, the man pages, and the nbdkit plugin into nbdkit's own
 # plugin directory (so that `nbdkit bdkit volume=...` finds it by name).
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
@@ -117,8 +118,8 @@ INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 NBDKIT_PLUGINDIR ?= $(shell pkg-config --variable=plugindir nbdkit 2>/dev/null)
-VERSION    := $(shell sed -n 's/^\#define BDKIT_VERSION "\(.*\)"/\1/p' include/bdkit/bdkit.h)
-$(BUILD)/bdkit.pc: Makefile include/bdkit/bdkit.h
+VERSION    := $(shell sed -n 's/^\#define BDKIT_VERSION "\(.*\)"/\1/p' include/bdkit/base.h)
+$(BUILD)/bdkit.pc: Makefile include/bdkit/base.h
 	@mkdir -p $(dir $@)
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' 'Name: bdkit' \
 	  'Description: BitLocker (FVE) volumes: unlock, read, write, manage, repair, diagnose' \
@@ -131,16 +132,18 @@ install: $(BUILD)/bdkit $(BUILD)/libbdkit.so $(BUILD)/libbdkit.a $(BUILD)/bdkit.
 	install -m 755 $(BUILD)/$(SONAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libbdkit.so
 	install -m 644 $(BUILD)/libbdkit.a $(DESTDIR)$(LIBDIR)/libbdkit.a
-	install -m 644 include/bdkit/bdkit.h $(DESTDIR)$(INCLUDEDIR)/bdkit/bdkit.h
+	install -m 644 $(PUB_HDRS) $(DESTDIR)$(INCLUDEDIR)/bdkit/
 	install -m 644 $(BUILD)/bdkit.pc $(DESTDIR)$(PKGCONFIGDIR)/bdkit.pc
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	$(if $(and $(PLUGIN_SRC),$(NBDKIT_OK),$(NBDKIT_PLUGINDIR)),install -d $(DESTDIR)$(NBDKIT_PLUGINDIR) && \
 	  install -m 755 $(BUILD)/nbdkit-bdkit-plugin.so $(DESTDIR)$(NBDKIT_PLUGINDIR)/nbdkit-bdkit-plugin.so)
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/bdkit $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libbdkit.so \
-	  $(DESTDIR)$(LIBDIR)/libbdkit.a $(DESTDIR)$(INCLUDEDIR)/bdkit/bdkit.h $(DESTDIR)$(PKGCONFIGDIR)/bdkit.pc \
+	  $(DESTDIR)$(LIBDIR)/libbdkit.a $(DESTDIR)$(PKGCONFIGDIR)/bdkit.pc \
+	  $(addprefix $(DESTDIR)$(INCLUDEDIR)/bdkit/,$(notdir $(PUB_HDRS))) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard man/*.1))) \
 	  $(if $(NBDKIT_PLUGINDIR),$(DESTDIR)$(NBDKIT_PLUGINDIR)/nbdkit-bdkit-plugin.so)
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/bdkit 2>/dev/null
 
 # make check: the suite on the normal build and under ASan+UBSan, then each fuzzer briefly.
 CHECK_FUZZ_SECONDS ?= 10

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "escrow.h"
+#include "escrow_int.h"
 
 static void ldap_entry(const uint8_t *p, size_t n)
 {

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bdkit/fve.h"
 #include "container.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

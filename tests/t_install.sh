@@ -28,7 +28,19 @@ n=$(nm -D --defined-only "$L/libbdkit.so.0" | awk '$2 == "T" && $3 ~ /^bd_/' | w
 priv=$(nm -D --defined-only "$L/libbdkit.so.0" | awk '{ print $3 }' | grep -E '^bd_(vmk_|prot_|datum_|err$|stretch$)' | head -3)
 [ "$n" -gt 50 ] && [ -z "$priv" ] && pass "install: $n public functions exported, internal ones (bd_vmk_*, bd_datum_*, bd_err) not" ||
 	fail "install: $n exported; internal: $priv"
-[ -f "$R$P/include/bdkit/bdkit.h" ] && pass "install: include/bdkit/bdkit.h" || fail "install: no header"
+missing=
+for h in "$TOP"/include/bdkit/*.h; do [ -f "$R$P/include/bdkit/${h##*/}" ] || missing="$missing ${h##*/}"; done
+[ -z "$missing" ] && pass "install: include/bdkit/: $(cd "$R$P/include/bdkit" && echo *.h)" || fail "install: headers missing:$missing"
+# each wing header stands alone (includes what it needs), in C and C++
+bad=
+for h in "$R$P"/include/bdkit/*.h; do
+	printf '#include <bdkit/%s>\n' "${h##*/}" > "$TMP/hdr.c"
+	${CC:-cc} -std=c11 -Wall -Wextra -Werror -fsyntax-only -I"$R$P/include" "$TMP/hdr.c" 2>>"$TMP/hdr.log" || bad="$bad ${h##*/}"
+	if command -v c++ >/dev/null 2>&1; then
+		c++ -x c++ -Wall -Werror -fsyntax-only -I"$R$P/include" "$TMP/hdr.c" 2>>"$TMP/hdr.log" || bad="$bad ${h##*/}(C++)"
+	fi
+done
+[ -z "$bad" ] && pass "install: every installed header compiles alone" || fail "install: headers that do not compile alone:$bad: $(head -3 "$TMP/hdr.log")"
 [ -f "$L/pkgconfig/bdkit.pc" ] && pass "install: lib/pkgconfig/bdkit.pc" || fail "install: no bdkit.pc"
 
 # man bdkit, through MANPATH
@@ -106,3 +118,9 @@ if ${CC:-cc} -std=c11 -Wall -Werror -o "$TMP/prog" "$TMP/prog.c" $flags -Wl,-rpa
 else
 	fail "install: compile: $(head -5 "$TMP/cc.log")"
 fi
+
+# make uninstall removes everything make install put there
+make -s -C "$TOP" uninstall BUILD="$BUILD" PREFIX=$P DESTDIR="$R" >"$TMP/uninstall.log" 2>&1 ||
+	fail "install: make uninstall: $(tail -3 "$TMP/uninstall.log")"
+left=$(find "$R" -type f -o -type l | sed "s|^$R||" | head -5 | tr '\n' ' ')
+[ -z "$left" ] && pass "install: make uninstall removes every installed file" || fail "install: left after uninstall: $left"

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "crypto.h"
-#include "escrow.h"
+#include "escrow_int.h"
 #include "volume.h"
 
 /* ---- result lists ---- */

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "escrow.h"
+#include "escrow_int.h"
 
 #define GRAPH_DEFAULT "https://graph.microsoft.com/v1.0"
 #define LOGIN_DEFAULT "https://login.microsoftonline.com"

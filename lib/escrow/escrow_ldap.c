@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "escrow.h"
+#include "escrow_int.h"
 
 struct bd_ldap {
 	LDAP *ld;

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "bdkit/fve.h"
 #include "internal.h"
 
 enum bd_header_kind {

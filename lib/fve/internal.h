@@ -8,7 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "bdkit.h"
+#include "bdkit/base.h"
+#include "bdkit/io.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bdkit/fve.h"
 #include "internal.h"
 #include "layout.h"
 

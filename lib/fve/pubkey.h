@@ -65,7 +65,7 @@ int bd_rsa_unpad(int padding, const uint8_t *em, size_t k, uint8_t *out, size_t 
 int bd_rsa_encrypt(const struct bd_rsa_pub *k, int padding, const uint8_t *pt, size_t ptlen, uint8_t *ct,
 		   size_t *ctlen);
 
-/* ---- private keys (pubkey.c): the loaders are public (bdkit.h) ---- */
+/* ---- private keys (pubkey.c): the loaders are public (bdkit/fve.h) ---- */
 
 /* The public half (RSA only). */
 int bd_privkey_public(const struct bd_privkey *k, struct bd_rsa_pub *out);

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bdkit.h"
+#include "bdkit/fve.h"
 #include "layout.h"
 
 /* ---- constants of the format (format.md) ---- */

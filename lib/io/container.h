@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Evidence containers read through the libyal libraries (not public; see bd_io_open in bdkit.h). */
+/* Evidence containers read through the libyal libraries (not public; see bd_io_open in bdkit/io.h). */
 #ifndef BDKIT_CONTAINER_H
 #define BDKIT_CONTAINER_H
 

@@ -3,6 +3,7 @@
 #ifndef BDKIT_AESKEY_H
 #define BDKIT_AESKEY_H
 
+#include "bdkit/search.h"
 #include "internal.h"
 
 enum {

@@ -3,6 +3,7 @@
 #ifndef BDKIT_MEMIMAGE_H
 #define BDKIT_MEMIMAGE_H
 
+#include "bdkit/search.h"
 #include "internal.h"
 
 struct bd_mem_run {

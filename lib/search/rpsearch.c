@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bdkit/search.h"
 #include "volume.h"
 
 #define NB 8

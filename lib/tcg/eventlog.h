@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bdkit.h"
+#include "bdkit/tcg.h"
 
 /* Event types used by name (diagnose.md §1.3). */
 enum {

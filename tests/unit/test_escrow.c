@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "escrow.h"
+#include "escrow_int.h"
 
 int main(void)
 {

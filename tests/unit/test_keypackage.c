@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "bdkit.h"
 #include "check.h"
 #include "internal.h"
 

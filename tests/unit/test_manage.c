@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bdkit.h"
 #include "check.h"
 #include "crypto.h"
 #include "internal.h"

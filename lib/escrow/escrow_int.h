@@ -4,12 +4,13 @@
  * escrow_ldap.c (Active Directory) and escrow_graph.c (Entra ID / Graph).
  * The parsers take untrusted directory replies and are fuzzed (fuzz/fuzz_escrow.c).
  */
-#ifndef BDKIT_ESCROW_H
-#define BDKIT_ESCROW_H
+#ifndef BDKIT_ESCROW_INT_H
+#define BDKIT_ESCROW_INT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bdkit/escrow.h"
 #include "internal.h"
 
 /* ---- result lists (escrow.c) ---- */
@@ -74,4 +75,4 @@ int bd_graph_parse_device_code(const char *json, size_t len, struct bd_device_co
 /* Graph or OAuth error body to "code: message" (best effort, "" when none). */
 void bd_graph_parse_error(const char *json, size_t len, char *out, size_t outlen);
 
-#endif /* BDKIT_ESCROW_H */
+#endif /* BDKIT_ESCROW_INT_H */
