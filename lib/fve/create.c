@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fsprobe.h"
+#include "bdkit/fve.h"
 #include "method.h"
 #include "crypto.h"
 #include "internal.h"

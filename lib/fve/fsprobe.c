@@ -5,7 +5,8 @@
  * system, to pick the mount helper and to report damage.
  *
  * Layouts: NTFS and FAT BIOS parameter block (bytes per sector at 0x0B, sectors per cluster 0x0D,
- * hidden sectors 0x1C; FAT: total sectors 0x13/0x20, type label 0x36 (FAT12/16) or 0x52 (FAT32);
+ * hidden sectors 0x1C; FAT: total sectors 0x13/0x20, type label 0x36 (FAT12/16) or 0x52 (FAT32),
+ * FAT32 backup boot sector 0x32;
  * NTFS: total sectors 0x28, $MFT 0x30, $MFTMirr 0x38, serial 0x48), exFAT (Microsoft's exFAT
  * specification: PartitionOffset 0x40, VolumeLength 0x48, VolumeSerialNumber 0x64,
  * BytesPerSectorShift 0x6C, SectorsPerClusterShift 0x6D), ReFS (OEM "ReFS", "FSRS" at 0x10, sectors
@@ -13,7 +14,7 @@
  */
 #include <string.h>
 
-#include "fsprobe.h"
+#include "bdkit/fve.h"
 #include "internal.h"
 
 static bool is_fat(enum bd_fs_kind k)
@@ -70,6 +71,7 @@ enum bd_fs_kind bd_fs_probe(const uint8_t *bs, size_t len, struct bd_fs_info *ou
 		f->size = (f->total_sectors + 1) * f->bytes_per_sector;
 		f->mft_lcn = le64(bs + 0x30);
 		f->mftmirr_lcn = le64(bs + 0x38);
+		f->backup_boot_sector = f->total_sectors;
 		f->serial = le64(bs + 0x48);
 		break;
 	}
@@ -81,6 +83,7 @@ enum bd_fs_kind bd_fs_probe(const uint8_t *bs, size_t len, struct bd_fs_info *ou
 		f->hidden_sectors = le64(bs + 0x40);
 		f->size = f->total_sectors << (shift & 31);
 		f->serial = le32(bs + 0x64);
+		f->backup_boot_sector = 12;  /* the backup boot region follows the main one */
 		break;
 	}
 	case BD_FS_REFS:
@@ -95,8 +98,10 @@ enum bd_fs_kind bd_fs_probe(const uint8_t *bs, size_t len, struct bd_fs_info *ou
 		f->hidden_sectors = le32(bs + 0x1C);
 		if (f->bytes_per_sector >= 512 && f->jump)
 			f->size = f->total_sectors * f->bytes_per_sector;
-		if (f->kind == BD_FS_FAT32)
+		if (f->kind == BD_FS_FAT32) {
 			f->serial = le32(bs + 0x43);
+			f->backup_boot_sector = le16(bs + 0x32);
+		}
 		else if (is_fat(f->kind))
 			f->serial = le32(bs + 0x27);
 		break;

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "fsprobe.h"
+#include "bdkit/fve.h"
 #include "header.h"
 
 const uint8_t bd_guid_bitlocker[16] = { 0x3b, 0xd6, 0x67, 0x49, 0x29, 0x2e, 0xd8, 0x4a,

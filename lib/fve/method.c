@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <strings.h>
 
+#include "bdkit/fve.h"
 #include "internal.h"
 #include "method.h"
 

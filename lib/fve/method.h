@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The one table of encryption methods (method.c); not public. */
+/* The one table of encryption methods (method.c); not public (bd_method_parse/short_name are). */
 #ifndef BDKIT_METHOD_H
 #define BDKIT_METHOD_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "bdkit/fve.h"
 
 /* One encryption method as the dataset's Method field names it (format.md, encryption methods). */
 struct bd_method_def {

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "fsprobe.h"
+#include "bdkit/fve.h"
 #include "keypackage.h"
 #include "writer.h"
 

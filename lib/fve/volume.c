@@ -4,7 +4,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
-#include "fsprobe.h"
+#include "bdkit/fve.h"
 #include "volume.h"
 
 const char *bd_copy_status_name(int s)

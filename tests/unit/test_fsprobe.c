@@ -7,7 +7,6 @@
 
 #include "bdkit.h"
 #include "check.h"
-#include "fsprobe.h"
 
 /* value of key in [section] of images.conf, or NULL */
 static char *conf_get(const char *conf, const char *section, const char *key, char *out, size_t outlen)
@@ -167,6 +166,7 @@ static void formatted(void)
 		      fi.sectors_per_cluster, (unsigned long long)fi.hidden_sectors);
 		CHECK(fi.size == 16 << 20, "mkntfs: spans the 16 MiB file with its backup boot sector (%llu)",
 		      (unsigned long long)fi.size);
+		CHECK(fi.backup_boot_sector == (16 << 20) / 512 - 1, "mkntfs: the backup boot sector is the last sector");
 	}
 	static const struct {
 		const char *opts;
@@ -197,6 +197,9 @@ static void formatted(void)
 		      "mkfs.vfat %s: %u-byte sectors, serial 1234ABCD, spans the file (%u %llx %llu)", fats[i].opts,
 		      fi.bytes_per_sector, fi.bytes_per_sector, (unsigned long long)fi.serial,
 		      (unsigned long long)fi.size);
+		CHECK(fi.backup_boot_sector == (fats[i].kind == BD_FS_FAT32 ? 6u : 0u),
+		      "mkfs.vfat %s: backup boot sector %llu (FAT32: sector 6, FAT12/16: none)", fats[i].opts,
+		      (unsigned long long)fi.backup_boot_sector);
 	}
 	if (!have("mkfs.exfat"))
 		SKIP("mkfs.exfat: not installed (exfatprogs)");
@@ -208,6 +211,7 @@ static void formatted(void)
 		CHECK(fi.bytes_per_sector == 512 && fi.sectors_per_cluster == 64 && fi.size == 64 << 20,
 		      "mkfs.exfat: 512-byte sectors, 32 KiB clusters, spans the file (%u %u %llu)", fi.bytes_per_sector,
 		      fi.sectors_per_cluster, (unsigned long long)fi.size);
+		CHECK(fi.backup_boot_sector == 12, "mkfs.exfat: the backup boot region starts at sector 12");
 		/* edge: a sector shift outside 9..12 is no sector size */
 		uint8_t b2[512];
 		memcpy(b2, bs, 512);
