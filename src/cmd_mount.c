@@ -615,16 +615,17 @@ static const char *detect_fs(bd_volume *v)
 {
 	uint8_t bs[512];
 
+	struct bd_fs_info fi;
+
 	if (bd_volume_pread(v, bs, sizeof(bs), 0) != (ssize_t)sizeof(bs))
 		return NULL;
-	if (!memcmp(bs + 3, "NTFS    ", 8))
-		return "ntfs";
-	if (!memcmp(bs + 3, "EXFAT   ", 8))
-		return "exfat";
-	if (bs[510] == 0x55 && bs[511] == 0xAA &&
-	    (!memcmp(bs + 54, "FAT", 3) || !memcmp(bs + 82, "FAT32", 5)))
-		return "vfat";
-	return NULL;
+	switch (bd_fs_probe(bs, sizeof(bs), &fi)) {
+	case BD_FS_NTFS: return "ntfs";
+	case BD_FS_EXFAT: return "exfat";
+	case BD_FS_FAT12: case BD_FS_FAT16: case BD_FS_FAT32: case BD_FS_FAT:
+		return fi.boot_signature ? "vfat" : NULL;
+	default: return NULL;
+	}
 }
 
 static bool in_path(const char *prog)

@@ -23,14 +23,6 @@
 #define MINU(a, b) ((a) < (b) ? (a) : (b))
 #define MAXU(a, b) ((a) > (b) ? (a) : (b))
 
-static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint64_t le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
 
 static void usage(FILE *f)
 {
@@ -299,19 +291,25 @@ static void check_item(struct fsrep *fr, int fd, const struct map *m, const char
 		fr->state[i] = rd(fd, b, len, off) || !ok(b) ? 2 : 0;
 }
 
-static bool ok_ntfs(const uint8_t *b) { return !memcmp(b + 3, "NTFS    ", 8) && b[510] == 0x55 && b[511] == 0xAA; }
-static bool ok_file(const uint8_t *b) { return !memcmp(b, "FILE", 4); }
-static bool ok_exfat(const uint8_t *b) { return !memcmp(b + 3, "EXFAT   ", 8) && b[510] == 0x55 && b[511] == 0xAA; }
-static bool ok_fat(const uint8_t *b)
+static bool ok_kind(const uint8_t *b, bool (*kind)(enum bd_fs_kind))
 {
-	return b[510] == 0x55 && b[511] == 0xAA && (!memcmp(b + 0x52, "FAT32   ", 8) || !memcmp(b + 0x36, "FAT", 3));
+	struct bd_fs_info fi;
+	return kind(bd_fs_probe(b, 512, &fi)) && fi.boot_signature;
 }
+static bool is_ntfs(enum bd_fs_kind k) { return k == BD_FS_NTFS; }
+static bool is_exfat(enum bd_fs_kind k) { return k == BD_FS_EXFAT; }
+static bool is_fat(enum bd_fs_kind k) { return k == BD_FS_FAT12 || k == BD_FS_FAT16 || k == BD_FS_FAT32 || k == BD_FS_FAT; }
+static bool ok_ntfs(const uint8_t *b) { return ok_kind(b, is_ntfs); }
+static bool ok_file(const uint8_t *b) { return !memcmp(b, "FILE", 4); }
+static bool ok_exfat(const uint8_t *b) { return ok_kind(b, is_exfat); }
+static bool ok_fat(const uint8_t *b) { return ok_kind(b, is_fat); }
 
 static void fs_report(int fd, const struct map *m, uint64_t size, uint32_t ss, const char *out, struct fsrep *fr)
 {
 	uint8_t bs[512], alt[512];
 	bool have = !rd(fd, bs, 512, 0) && !in_bad(m, 0, 512);
 	uint64_t last = size - size % ss - ss;
+	struct bd_fs_info fi;
 
 	memset(fr, 0, sizeof(*fr));
 	fr->type = "unknown";
@@ -320,19 +318,16 @@ static void fs_report(int fd, const struct map *m, uint64_t size, uint32_t ss, c
 		memcpy(bs, alt, 512);
 		have = true;
 	}
+	bd_fs_probe(have ? bs : NULL, 512, &fi);
 	if (have && ok_ntfs(bs)) {
-		uint32_t bps = le16(bs + 11);
-		/* sectors per cluster: the byte, or above 0x80 a power of two 2^(256 - byte); clusters
-		 * beyond 2 MiB do not exist (and a larger shift would be undefined) */
-		unsigned sh = 256u - bs[13];
-		uint32_t spc = bs[13] <= 0x80 ? bs[13] : sh <= 12 ? 1u << sh : 0;
-		uint64_t cl = (uint64_t)bps * spc;
-		uint64_t bak = le64(bs + 0x28) * bps;
+		uint32_t bps = fi.bytes_per_sector;
+		uint64_t cl = (uint64_t)bps * fi.sectors_per_cluster;
+		uint64_t bak = fi.backup_boot_sector * bps;
 		fr->type = "NTFS";
 		check_item(fr, fd, m, "boot sector", 0, 512, ok_ntfs, size);
 		check_item(fr, fd, m, "backup boot sector", bak, 512, ok_ntfs, size);
-		check_item(fr, fd, m, "$MFT", le64(bs + 0x30) * cl, 4096, ok_file, size);
-		check_item(fr, fd, m, "$MFTMirr", le64(bs + 0x38) * cl, 4096, ok_file, size);
+		check_item(fr, fd, m, "$MFT", fi.mft_lcn * cl, 4096, ok_file, size);
+		check_item(fr, fd, m, "$MFTMirr", fi.mftmirr_lcn * cl, 4096, ok_file, size);
 		bool boot = fr->state[0] == 0, bboot = fr->state[1] == 0, mft = fr->state[2] == 0, mirr = fr->state[3] == 0;
 		if (boot && mft && mirr && m->n == 1)
 			snprintf(fr->next, sizeof(fr->next), "nothing damaged: mount -o ro %s, or ntfsfix -n %s to check", out, out);
@@ -357,15 +352,15 @@ static void fs_report(int fd, const struct map *m, uint64_t size, uint32_t ss, c
 	if (have && ok_exfat(bs)) {
 		fr->type = "exFAT";
 		check_item(fr, fd, m, "boot sector", 0, 512, ok_exfat, size);
-		check_item(fr, fd, m, "backup boot sector", 12ull << (bs[0x6C] & 31), 512, ok_exfat, size);
+		check_item(fr, fd, m, "backup boot sector", fi.backup_boot_sector * fi.bytes_per_sector, 512, ok_exfat, size);
 		snprintf(fr->next, sizeof(fr->next), "run 'fsck.exfat -n %s' to check, 'fsck.exfat %s' to repair", out, out);
 		return;
 	}
 	if (have && ok_fat(bs)) {
 		fr->type = "FAT";
 		check_item(fr, fd, m, "boot sector", 0, 512, ok_fat, size);
-		if (le16(bs + 0x32))
-			check_item(fr, fd, m, "backup boot sector", (uint64_t)le16(bs + 0x32) * le16(bs + 11), 512, ok_fat, size);
+		if (fi.backup_boot_sector)
+			check_item(fr, fd, m, "backup boot sector", fi.backup_boot_sector * fi.bytes_per_sector, 512, ok_fat, size);
 		snprintf(fr->next, sizeof(fr->next), "run 'fsck.fat -n %s' to check, 'fsck.fat -a %s' to repair", out, out);
 		return;
 	}

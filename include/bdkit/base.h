@@ -6,6 +6,7 @@
 #ifndef BDKIT_BASE_H
 #define BDKIT_BASE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -60,6 +61,8 @@ void bd_guid_format(const uint8_t guid[16], char out[37]);          /* lower cas
 int bd_guid_parse(const char *text, uint8_t guid[16]);              /* accepts {..} and any case */
 /* FILETIME (100 ns since 1601) to "YYYY-MM-DD HH:MM:SS UTC"; out >= 32 bytes. */
 void bd_filetime_format(uint64_t filetime, char *out, size_t outlen);
+/* Are all len bytes of buf zero? (len 0: true) */
+bool bd_is_zero(const void *buf, size_t len);
 
 /* ===================================================================== */
 /* Progress                                                              */

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bdkit/fve.h"
+#include "method.h"
 #include "crypto.h"
 #include "internal.h"
 #include "writer.h"
@@ -21,51 +23,12 @@
 #define CHUNK (1u << 20)
 #define ALIGN_64K(x) (((x) + 0xFFFFull) & ~0xFFFFull)
 
-static const struct {
-	uint16_t method;
-	const char *name;
-	size_t key_len;
-} methods[] = {
-	{ BD_METHOD_AES_CBC_128_ELEPHANT, "cbc-elephant-128", 64 },
-	{ BD_METHOD_AES_CBC_256_ELEPHANT, "cbc-elephant-256", 64 },
-	{ BD_METHOD_AES_CBC_128, "cbc-128", 16 },
-	{ BD_METHOD_AES_CBC_256, "cbc-256", 32 },
-	{ BD_METHOD_AES_XTS_128, "xts-128", 32 },
-	{ BD_METHOD_AES_XTS_256, "xts-256", 64 },
-};
-
-int bd_method_parse(const char *name, uint16_t *method)
-{
-	const char *n = name;
-
-	if (!strncasecmp(n, "aes-", 4))
-		n += 4;
-	for (size_t i = 0; i < ARRAY_SIZE(methods); i++) {
-		char num[8];
-		snprintf(num, sizeof(num), "0x%04x", methods[i].method);
-		if (!strcasecmp(n, methods[i].name) || !strcasecmp(name, num)) {
-			*method = methods[i].method;
-			return 0;
-		}
-	}
-	return bd_err(BD_ERR_INVALID, "unknown encryption method '%s'; use one of cbc-128, cbc-256, "
-		      "cbc-elephant-128, cbc-elephant-256, xts-128, xts-256", name);
-}
-
-const char *bd_method_short_name(uint16_t method)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(methods); i++)
-		if (methods[i].method == method)
-			return methods[i].name;
-	return "unknown";
-}
-
+/* bytes of FVEK the method uses (0: unknown method) */
 static size_t method_key_len(uint16_t method)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(methods); i++)
-		if (methods[i].method == method)
-			return methods[i].key_len;
-	return 0;
+	const struct bd_method_def *d = bd_method_lookup(method);
+
+	return d ? d->fvek_len : 0;
 }
 
 uint64_t bd_create_size_for(uint64_t fs_size)
@@ -78,22 +41,15 @@ uint64_t bd_create_size_for(uint64_t fs_size)
 /* Name the file system in a boot sector (or "" when unknown); *ss gets its sector size. */
 static const char *fs_kind(const uint8_t bs[512], uint32_t *ss, uint32_t *hidden)
 {
-	*ss = le16(bs + 11);
-	*hidden = le32(bs + 0x1C);
-	if (!memcmp(bs + 3, "NTFS    ", 8))
-		return "NTFS";
-	if (!memcmp(bs + 3, "EXFAT   ", 8)) {
-		uint8_t shift = bs[0x6C];
-		*ss = shift >= 9 && shift <= 12 ? 1u << shift : 0;
-		*hidden = (uint32_t)MIN(le64(bs + 0x40), 0xFFFFFFFFull);
-		return "exFAT";
-	}
-	if (bs[510] == 0x55 && bs[511] == 0xAA) {
-		if (!memcmp(bs + 0x52, "FAT32   ", 8))
-			return "FAT32";
-		if (!memcmp(bs + 0x36, "FAT1", 4) || !memcmp(bs + 0x36, "FAT     ", 8))
-			return "FAT";
-	}
+	struct bd_fs_info fi;
+
+	bd_fs_probe(bs, 512, &fi);
+	*ss = fi.kind == BD_FS_EXFAT ? fi.bytes_per_sector : le16(bs + 11);
+	*hidden = (uint32_t)MIN(fi.hidden_sectors, 0xFFFFFFFFull);
+	if (fi.kind == BD_FS_NTFS || fi.kind == BD_FS_EXFAT || (fi.boot_signature && fi.kind == BD_FS_FAT32))
+		return fi.name;
+	if (fi.boot_signature && (fi.kind == BD_FS_FAT12 || fi.kind == BD_FS_FAT16 || fi.kind == BD_FS_FAT))
+		return "FAT";
 	*hidden = 0;
 	return "";
 }

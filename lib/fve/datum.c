@@ -271,24 +271,21 @@ int bd_datum_validate(const uint8_t *p, size_t len, int depth)
 
 int bd_dataset_parse(const uint8_t *p, size_t len, struct bd_dataset *ds)
 {
-	struct bd_cursor c = bd_cursor(p, len);
-
 	memset(ds, 0, sizeof(*ds));
-	ds->size = cur_u32(&c);
-	ds->version = cur_u32(&c);
-	ds->start = cur_u32(&c);
-	ds->end = cur_u32(&c);
-	const uint8_t *g = cur_bytes(&c, 16);
-	ds->next_nonce = cur_u32(&c);
-	ds->method = cur_u16(&c);
-	cur_u16(&c);
-	ds->ctime = cur_u64(&c);
-	if (c.bad || !g)
+	if (!p || len < FVE_DS_HDR_SIZE)
 		return bd_err(BD_ERR_CORRUPT, "metadata dataset header truncated (%zu bytes)", len);
-	memcpy(ds->guid, g, 16);
-	if (ds->size < 0x30 || ds->size > len)
+	/* the dataset header (layout.h, format.md §2.4) */
+	ds->size = le32(p + FVE_DS_SIZE);
+	ds->version = le32(p + FVE_DS_VERSION);
+	ds->start = le32(p + FVE_DS_START_OFFSET);
+	ds->end = le32(p + FVE_DS_END_OFFSET);
+	memcpy(ds->guid, p + FVE_DS_VOLUME_GUID, 16);
+	ds->next_nonce = le32(p + FVE_DS_NEXT_NONCE_COUNTER);
+	ds->method = le16(p + FVE_DS_METHOD);
+	ds->ctime = le64(p + FVE_DS_CREATION_TIME);
+	if (ds->size < FVE_DS_HDR_SIZE || ds->size > len)
 		return bd_err(BD_ERR_CORRUPT, "metadata dataset size %u outside 48..%zu", ds->size, len);
-	if (ds->start < 0x30 || ds->end > ds->size || ds->start > ds->end)
+	if (ds->start < FVE_DS_HDR_SIZE || ds->end > ds->size || ds->start > ds->end)
 		return bd_err(BD_ERR_CORRUPT, "metadata dataset entry range %u..%u invalid (size %u)",
 			      ds->start, ds->end, ds->size);
 	ds->entries = p + ds->start;

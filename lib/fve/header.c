@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "bdkit/fve.h"
 #include "header.h"
 
 const uint8_t bd_guid_bitlocker[16] = { 0x3b, 0xd6, 0x67, 0x49, 0x29, 0x2e, 0xd8, 0x4a,
@@ -61,15 +62,15 @@ const char *bd_header_describe_plain(const uint8_t bs[512])
 	if (bd_is_zero(bs, 512))
 		return "zeros in its first sector (a wiped BitLocker header? 'bdkit repair' finds the metadata by "
 		       "scanning and recovers the data)";
-	if (bs[0] != 0xEB && bs[0] != 0xE9)  /* a file system boot sector starts with a jump */
+	struct bd_fs_info fi;
+	bd_fs_probe(bs, 512, &fi);
+	if (!fi.jump)  /* a file system boot sector starts with a jump */
 		return NULL;
-	if (!memcmp(bs + 3, "NTFS    ", 8))
+	if (fi.kind == BD_FS_NTFS)
 		return "an NTFS file system (not encrypted, or already decrypted)";
-	if (!memcmp(bs + 3, "EXFAT   ", 8))
+	if (fi.kind == BD_FS_EXFAT)
 		return "an exFAT file system (not encrypted)";
-	if (!memcmp(bs + 0x52, "FAT32   ", 8) || !memcmp(bs + 0x36, "FAT", 3))
-		return "a FAT file system (not encrypted)";
-	if (!memcmp(bs + 3, "MSDOS5.0", 8))
+	if ((fi.kind != BD_FS_UNKNOWN && fi.kind != BD_FS_REFS) || fi.dos_oem)
 		return "a FAT file system (not encrypted)";
 	return NULL;
 }

@@ -115,6 +115,5 @@ uint32_t bd_crc32(const void *buf, size_t len);
 void bd_utf16le_to_utf8(const uint8_t *in, size_t len, char *out, size_t outlen);
 /* UTF-8 to UTF-16LE without terminator; returns bytes written or -1 on bad UTF-8 / overflow. */
 long bd_utf8_to_utf16le(const char *in, uint8_t *out, size_t outlen);
-bool bd_is_zero(const void *buf, size_t len);
 
 #endif /* BDKIT_INTERNAL_H */

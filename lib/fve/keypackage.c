@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "repair.h"
+#include "keypackage.h"
 
 static uint64_t filetime_now(void)
 {
@@ -269,7 +269,7 @@ static int parse_foreign(const uint8_t *buf, size_t len, struct bd_kp *kp)
 	static const char sig[8] = { '-', 'F', 'V', 'E', '-', 'F', 'S', '-' };
 	int seen = 0;
 
-	for (size_t i = 0; i + 64 + 48 <= len; i++) {
+	for (size_t i = 0; i + FVE_BH_SIZE + FVE_DS_HDR_SIZE <= len; i++) {
 		if (buf[i] != '-' || memcmp(buf + i, sig, 8))
 			continue;
 		struct bd_metadata m;

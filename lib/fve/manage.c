@@ -39,15 +39,10 @@
 
 /* ---- what a protector type is good for ---- */
 
-static int prot_kind(uint16_t t)
-{
-	return t <= 0x00FF ? 0 : (t & 0xFF00);
-}
-
 /* A protector a person can use with bdkit offline (a secret to type or a file). */
 static bool offline_usable(uint16_t t)
 {
-	int k = prot_kind(t);
+	uint16_t k = bd_protector_kind(t);
 	return k == BD_PROT_RECOVERY_PASSWORD || k == BD_PROT_PASSWORD || k == BD_PROT_STARTUP_KEY;
 }
 
@@ -129,7 +124,7 @@ static int check_way_in(struct bd_volume *v, const struct change *c, const uint1
 
 	for (size_t i = 0; i < v->n_prot; i++) {
 		uint16_t t = v->prot[i].info.type;
-		if (c->drop[i] || prot_kind(t) == 0)
+		if (c->drop[i] || bd_protector_kind(t) == BD_PROT_CLEAR_KEY)
 			continue;
 		if (offline_usable(t))
 			usable++;
@@ -322,7 +317,7 @@ static int apply(struct bd_volume *v, struct change *c, struct bd_nonce_src *ns)
 	h.virt_offset = m->virt_offset;
 	memcpy(h.volume_guid, m->ds.guid, 16);
 	h.method = m->ds.method;
-	h.method2 = le16(m->buf + BD_BLOCK_HDR_SIZE + 0x26);
+	h.method2 = le16(m->buf + FVE_BH_SIZE + FVE_DS_METHOD2);
 	h.ctime = m->ds.ctime;
 	memcpy(offs, m->copy_off, sizeof(offs));
 	for (int i = 0; i < 3; i++)
@@ -700,7 +695,7 @@ int bd_protector_rotate(bd_volume *v, const uint8_t guid[16], const struct bd_ch
 	r = bd_protector_find(v, guid, &i);
 	if (r)
 		return r;
-	if (prot_kind(v->prot[i].info.type) != BD_PROT_RECOVERY_PASSWORD)
+	if (bd_protector_kind(v->prot[i].info.type) != BD_PROT_RECOVERY_PASSWORD)
 		return bd_err(BD_ERR_INVALID, "protector {%.8s...} is a %s protector; rotate replaces recovery "
 			      "passwords", v->prot[i].info.key_id, v->prot[i].info.type_name);
 	r = change_begin(v, &c, o, o && o->written ? o->written : &dummy);
@@ -743,7 +738,7 @@ int bd_volume_suspend(bd_volume *v, unsigned reboot_count, const struct bd_chang
 		return r;
 	/* an existing clear key is replaced (new reboot count); everything else stays */
 	for (size_t i = 0; i < v->n_prot; i++)
-		if (prot_kind(v->prot[i].info.type) == 0) {
+		if (bd_protector_kind(v->prot[i].info.type) == BD_PROT_CLEAR_KEY) {
 			c.drop[i] = true;
 			if (c.at < 0)
 				c.at = (int)i;
@@ -774,7 +769,7 @@ int bd_volume_resume(bd_volume *v, const struct bd_change_opts *o)
 	if (r)
 		return r;
 	for (size_t i = 0; i < v->n_prot; i++)
-		if (prot_kind(v->prot[i].info.type) == 0) {
+		if (bd_protector_kind(v->prot[i].info.type) == BD_PROT_CLEAR_KEY) {
 			c.drop[i] = true;
 			n++;
 		}
@@ -796,7 +791,7 @@ int bd_volume_suspended(bd_volume *v, unsigned *reboot_count)
 {
 	*reboot_count = 0;
 	for (size_t i = 0; i < v->n_prot; i++)
-		if (prot_kind(v->prot[i].info.type) == 0) {
+		if (bd_protector_kind(v->prot[i].info.type) == BD_PROT_CLEAR_KEY) {
 			uint16_t ver = v->prot[i].datum.version;
 			*reboot_count = ver > 0xFF ? ver >> 8 : 0;
 			return 1;
@@ -819,7 +814,7 @@ int bd_volume_recovery_password(bd_volume *v, size_t index, char out[56])
 	if (index >= v->n_prot)
 		return bd_err(BD_ERR_INVALID, "protector %zu does not exist (the volume has %zu)", index, v->n_prot);
 	p = &v->prot[index];
-	if (prot_kind(p->info.type) != BD_PROT_RECOVERY_PASSWORD)
+	if (bd_protector_kind(p->info.type) != BD_PROT_RECOVERY_PASSWORD)
 		return bd_err(BD_ERR_INVALID, "protector {%.8s...} is a %s protector, not a recovery password",
 			      p->info.key_id, p->info.type_name);
 	if (!v->unlocked || !v->vmk)

@@ -17,35 +17,35 @@ void bd_metadata_free(struct bd_metadata *m)
 
 static int parse_block(struct bd_metadata *m)
 {
-	struct bd_cursor c = bd_cursor(m->buf, m->buf_len);
-	const uint8_t *sig = cur_bytes(&c, 8);
+	const uint8_t *b = m->buf;
 	uint16_t hsize;
 	int r;
 
-	if (!sig || memcmp(sig, sig_fve, 8)) {
+	if (m->buf_len < 8 || memcmp(b + FVE_BH_SIGNATURE, sig_fve, 8)) {
 		m->status = BD_COPY_BAD_SIGNATURE;
 		return bd_err(BD_ERR_CORRUPT, "no -FVE-FS- metadata block at offset %llu",
 			      (unsigned long long)m->offset);
 	}
-	hsize = cur_u16(&c);
-	m->version = cur_u16(&c);
-	m->cur_state = cur_u16(&c);
-	m->next_state = cur_u16(&c);
-	m->state_offset = cur_u64(&c);
-	m->state_size = cur_u32(&c);
-	m->virt_sectors = cur_u32(&c);
-	for (int i = 0; i < 3; i++)
-		m->copy_off[i] = cur_u64(&c);
-	m->virt_offset = cur_u64(&c);
 	m->status = BD_COPY_BAD_STRUCTURE;
-	if (c.bad)
+	if (m->buf_len < FVE_BH_SIZE)
 		return bd_err(BD_ERR_CORRUPT, "metadata block at %llu is truncated", (unsigned long long)m->offset);
+	/* the block header (layout.h, format.md §2.2) */
+	hsize = le16(b + FVE_BH_HEADER_SIZE);
+	m->version = le16(b + FVE_BH_VERSION);
+	m->cur_state = le16(b + FVE_BH_CURRENT_STATE);
+	m->next_state = le16(b + FVE_BH_NEXT_STATE);
+	m->state_offset = le64(b + FVE_BH_STATE_OFFSET);
+	m->state_size = le32(b + FVE_BH_STATE_SIZE);
+	m->virt_sectors = le32(b + FVE_BH_VIRTUALIZED_SECTORS);
+	for (int i = 0; i < 3; i++)
+		m->copy_off[i] = le64(b + FVE_BH_METADATA_OFFSET + 8 * i);
+	m->virt_offset = le64(b + FVE_BH_VIRTUALIZED_BLOCK_OFFSET);
 	if (m->version != 1 && m->version != 2)
 		return bd_err(BD_ERR_UNSUPPORTED, "metadata block at %llu has version %u; bdkit knows 1 (Vista) "
 			      "and 2 (Windows 7 and later)", (unsigned long long)m->offset, m->version);
 	m->covered = m->version >= 2 ? (size_t)hsize << 4 : hsize;
 	/* block header + dataset header, then the 8-byte validation header after S */
-	if (m->covered < 64 + 48 || m->covered + 8 > m->buf_len)
+	if (m->covered < FVE_BH_SIZE + FVE_DS_HDR_SIZE || m->covered + 8 > m->buf_len)
 		return bd_err(BD_ERR_CORRUPT, "metadata block at %llu: size %zu out of range",
 			      (unsigned long long)m->offset, m->covered);
 	m->crc_stored = le32(m->buf + m->covered + 4);
@@ -55,7 +55,7 @@ static int parse_block(struct bd_metadata *m)
 			      (unsigned long long)m->offset);
 	}
 	m->status = BD_COPY_BAD_STRUCTURE;
-	r = bd_dataset_parse(m->buf + 64, m->covered - 64, &m->ds);
+	r = bd_dataset_parse(m->buf + FVE_BH_SIZE, m->covered - FVE_BH_SIZE, &m->ds);
 	if (r)
 		return r;
 	r = bd_datum_validate(m->ds.entries, m->ds.entries_len, 0);

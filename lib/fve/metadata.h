@@ -14,6 +14,7 @@
 
 #include "bdkit/fve.h"
 #include "internal.h"
+#include "layout.h"
 
 /* ---- datums (datum.c) ---- */
 

@@ -148,7 +148,7 @@ int bd_volume_protector_pubkey(bd_volume *v, size_t index, struct bd_pubkey_info
 	memset(out, 0, sizeof(*out));
 	if (index >= v->n_prot)
 		return bd_err(BD_ERR_INVALID, "protector %zu does not exist (the volume has %zu)", index, v->n_prot);
-	if ((v->prot[index].info.type & 0xFF00) != BD_PROT_PUBLIC_KEY || v->prot[index].info.type <= 0xFF)
+	if (bd_protector_kind(v->prot[index].info.type) != BD_PROT_PUBLIC_KEY)
 		return bd_err(BD_ERR_INVALID, "protector %s is not a public-key protector",
 			      v->prot[index].info.key_id);
 	r = bd_pk_prot_parse(&v->prot[index].datum, &pk);

@@ -8,9 +8,8 @@
 
 const char *bd_protector_type_name(uint16_t t)
 {
-	if (t <= 0x00FF)
-		return "clear key";
-	switch (t & 0xFF00) {
+	switch (bd_protector_kind(t)) {
+	case 0x0000: return "clear key";
 	case 0x0100: return "TPM";
 	case 0x0200: return "external key (.BEK)";  /* a startup key or a recovery key: Windows' ExternalKey */
 	case 0x0300: return "TPM and startup key";
@@ -27,8 +26,6 @@ uint16_t bd_protector_kind(uint16_t t)
 {
 	return t <= 0x00FF ? BD_PROT_CLEAR_KEY : (uint16_t)(t & 0xFF00);
 }
-
-#define kind_of bd_protector_kind
 
 int bd_protectors_load(struct bd_volume *v)
 {
@@ -62,7 +59,7 @@ int bd_protectors_load(struct bd_volume *v)
 		snprintf(p->info.key_id, sizeof(p->info.key_id), "%08X", le32(guid));
 		p->info.type = t;
 		p->info.type_name = bd_protector_type_name(t);
-		switch (kind_of(t)) {
+		switch (bd_protector_kind(t)) {
 		case 0x0000: case 0x0200: case 0x0800: case 0x1000: case 0x2000:  /* 0x1000: with the private key */
 			p->info.usable = 1;
 		}
@@ -167,7 +164,7 @@ static int try_stretched(struct bd_volume *v, int kind, const uint8_t initial[32
 
 	for (size_t i = 0; i < v->n_prot; i++) {
 		struct bd_prot *p = &v->prot[i];
-		if (kind_of(p->info.type) != kind)
+		if (bd_protector_kind(p->info.type) != kind)
 			continue;
 		found++;
 		char id[9];
@@ -278,7 +275,7 @@ int bd_unlock_clear_key(bd_volume *v)
 
 	for (size_t i = 0; i < v->n_prot; i++) {
 		struct bd_prot *p = &v->prot[i];
-		if (kind_of(p->info.type) != BD_PROT_CLEAR_KEY)
+		if (bd_protector_kind(p->info.type) != BD_PROT_CLEAR_KEY)
 			continue;
 		found++;
 		r = bd_vmk_clear(p, vmk);
@@ -365,7 +362,7 @@ int bd_unlock_bek(bd_volume *v, const uint8_t *buf, size_t len)
 		for (size_t i = 0; i < v->n_prot; i++) {
 			struct bd_prot *p = &v->prot[i];
 			int match = !memcmp(p->info.guid, bek.guid, 16);
-			if (kind_of(p->info.type) != 0x0200 || match != !pass)
+			if (bd_protector_kind(p->info.type) != 0x0200 || match != !pass)
 				continue;
 			found++;
 			uint8_t vmk[32];

@@ -7,7 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "repair.h"
+#include "bdkit/fve.h"
+#include "keypackage.h"
 #include "writer.h"
 
 /* ---- an io that borrows another (its close leaves the inner one open until told) ---- */
@@ -354,9 +355,10 @@ static int header_at(struct bd_io *io, uint64_t vol_off, struct bd_header *h)
 
 static int looks_like_fs(const uint8_t *bs)
 {
-	return bs[510] == 0x55 && bs[511] == 0xAA &&
-	       (!memcmp(bs + 3, "NTFS    ", 8) || !memcmp(bs + 3, "EXFAT   ", 8) || !memcmp(bs + 3, "MSDOS5.0", 8) ||
-		!memcmp(bs + 3, "MSWIN4.1", 8) || !memcmp(bs + 0x52, "FAT32   ", 8) || !memcmp(bs + 0x36, "FAT", 3));
+	struct bd_fs_info fi;
+
+	bd_fs_probe(bs, 512, &fi);
+	return fi.valid;
 }
 
 static int open_from_block(struct bd_io *io, const struct bd_salvage_opts *o, const uint8_t *block, size_t len,
@@ -644,12 +646,14 @@ int bd_salvage_verify(bd_volume *v, const uint8_t *kpbuf, size_t kplen)
 			bd_last_error());
 		return 0;
 	}
-	if (!looks_like_fs(bs))
+	struct bd_fs_info fi;
+	bd_fs_probe(bs, 512, &fi);
+	if (!fi.valid)
 		return bd_err(BD_ERR_WRONG_KEY, "the secret opens this metadata, but its key does not decrypt the "
 			      "volume's first sector to a file system header: the metadata%s belongs to another "
 			      "volume, or the sector size or the volume start is wrong", kpbuf ? " (key package)" : "");
-	if (le16(bs + 11) && le16(bs + 11) != v->ss && !memcmp(bs + 3, "NTFS    ", 8))
-		bd_warn("the file system says %u-byte sectors, the volume uses %u", le16(bs + 11), v->ss);
+	if (fi.kind == BD_FS_NTFS && fi.bytes_per_sector && fi.bytes_per_sector != v->ss)
+		bd_warn("the file system says %u-byte sectors, the volume uses %u", fi.bytes_per_sector, v->ss);
 	return 0;
 }
 
@@ -786,8 +790,9 @@ int bd_metadata_repair(bd_volume *v, const uint8_t *kpbuf, size_t kplen, unsigne
 			/* rebuild the Windows 7+ header from the metadata (format.md §1.3) */
 			uint8_t hdr[512], bs[512];
 			uint8_t spc = 8;
-			if (bd_volume_pread(v, bs, 512, 0) == 512 && !memcmp(bs + 3, "NTFS    ", 8) && bs[13] &&
-			    bs[13] <= 0x80)
+			struct bd_fs_info fi;
+			if (bd_volume_pread(v, bs, 512, 0) == 512 && bd_fs_probe(bs, 512, &fi) == BD_FS_NTFS &&
+			    bs[13] && bs[13] <= 0x80)
 				spc = bs[13];
 			bd_build_volume_header(hdr, v->ss, spc, (uint32_t)(v->off / v->ss), u->copy_off);
 			if (v->hdr.eow) {

@@ -25,6 +25,7 @@
 
 #include "aesni.h"
 #include "crypto.h"
+#include "method.h"
 #include "internal.h"
 
 enum { CTX_IV, CTX_TWEAK, CTX_DEC, CTX_ENC, CTX_ECBDEC, CTX_N };
@@ -202,22 +203,17 @@ int bd_sector_cipher_new(uint16_t method, const uint8_t *key, size_t keylen, uin
 			 struct bd_sector_cipher **out)
 {
 	struct bd_sector_cipher *c;
+	const struct bd_method_def *d = bd_method_lookup(method);
 	size_t need, klen;
 
 	*out = NULL;
 	if (sector_size < 512 || sector_size > 4096 || (sector_size & (sector_size - 1)))
 		return bd_err(BD_ERR_UNSUPPORTED, "sector size %u is not supported (512..4096, power of two)", sector_size);
-	switch (method) {
-	case 0x8000: klen = 16; need = 64; break;
-	case 0x8001: klen = 32; need = 64; break;
-	case 0x8002: klen = 16; need = 16; break;
-	case 0x8003: klen = 32; need = 32; break;
-	case 0x8004: klen = 16; need = 32; break;
-	case 0x8005: klen = 32; need = 64; break;
-	default:
+	if (!d)
 		return bd_err(BD_ERR_UNSUPPORTED, "encryption method 0x%04x is not supported "
 			      "(known: 0x8000-0x8005, AES-CBC(+Elephant) and XTS-AES)", method);
-	}
+	klen = d->aes_key_len;
+	need = d->fvek_len;
 	if (keylen != need)
 		return bd_err(BD_ERR_CORRUPT, "FVEK for method 0x%04x has %zu key bytes, expected %zu", method, keylen, need);
 	c = bd_locked_alloc(sizeof(*c));   /* keys and key schedules: locked, not in core dumps */
@@ -227,14 +223,14 @@ int bd_sector_cipher_new(uint16_t method, const uint8_t *key, size_t keylen, uin
 	c->ss = sector_size;
 	c->gen = __atomic_fetch_add(&next_gen, 1, __ATOMIC_RELAXED);
 	c->ecb = klen == 16 ? EVP_aes_128_ecb() : EVP_aes_256_ecb();
-	if (method >= 0x8004) {
+	if (d->xts) {
 		c->xts = true;
 		c->data = klen == 16 ? EVP_aes_128_xts() : EVP_aes_256_xts();
 		memcpy(c->dkey, key, need);
 	} else {
 		c->data = klen == 16 ? EVP_aes_128_cbc() : EVP_aes_256_cbc();
 		memcpy(c->dkey, key, klen);
-		if (method <= 0x8001) {
+		if (d->elephant) {
 			c->elephant = true;
 			memcpy(c->tkey, key + 32, klen); /* TWEAK key at byte 32 for both sizes (§10.11) */
 		}

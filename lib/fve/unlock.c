@@ -8,7 +8,7 @@
 
 #include "aesni.h"
 #include "crypto.h"
-#include "repair.h"
+#include "keypackage.h"
 #include "volume.h"
 
 /* Is field f inside the caller's struct (an older caller's struct is shorter)? */

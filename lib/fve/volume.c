@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include "bdkit/fve.h"
 #include "volume.h"
 
 const char *bd_copy_status_name(int s)
@@ -15,20 +16,6 @@ const char *bd_copy_status_name(int s)
 	case BD_COPY_BAD_CRC: return "bad CRC32";
 	case BD_COPY_BAD_HASH: return "bad SHA-256";
 	case BD_COPY_BAD_STRUCTURE: return "bad structure";
-	}
-	return "unknown";
-}
-
-const char *bd_method_display_name(uint16_t m)
-{
-	switch (m) {
-	case 0x0000: return "none";
-	case 0x8000: return "AES-CBC-128-Elephant";
-	case 0x8001: return "AES-CBC-256-Elephant";
-	case 0x8002: return "AES-CBC-128";
-	case 0x8003: return "AES-CBC-256";
-	case 0x8004: return "AES-XTS-128";
-	case 0x8005: return "AES-XTS-256";
 	}
 	return "unknown";
 }
@@ -138,9 +125,10 @@ static int build_reserved(struct bd_volume *v)
 
 static int looks_like_boot_sector(const uint8_t *bs)
 {
-	return bs[510] == 0x55 && bs[511] == 0xAA &&
-	       (!memcmp(bs + 3, "NTFS    ", 8) || !memcmp(bs + 3, "EXFAT   ", 8) || !memcmp(bs + 3, "MSDOS5.0", 8) ||
-		!memcmp(bs + 3, "MSWIN4.1", 8) || !memcmp(bs + 0x52, "FAT32   ", 8) || !memcmp(bs + 0x36, "FAT", 3));
+	struct bd_fs_info fi;
+
+	bd_fs_probe(bs, 512, &fi);
+	return fi.valid;
 }
 
 
@@ -356,17 +344,10 @@ void bd_volume_close(bd_volume *v)
 
 static uint64_t fs_size_of(const uint8_t bs[512])
 {
-	if (bs[510] != 0x55 || bs[511] != 0xAA)
-		return 0;
-	if (!memcmp(bs + 3, "NTFS    ", 8))
-		return (le64(bs + 0x28) + 1) * le16(bs + 11);
-	if (!memcmp(bs + 3, "EXFAT   ", 8))
-		return le64(bs + 0x48) << (bs[0x6C] & 31);
-	if (le16(bs + 11) >= 512 && (bs[0] == 0xEB || bs[0] == 0xE9)) {
-		uint64_t n = le16(bs + 0x13) ? le16(bs + 0x13) : le32(bs + 0x20);
-		return n * le16(bs + 11);
-	}
-	return 0;
+	struct bd_fs_info fi;
+
+	bd_fs_probe(bs, 512, &fi);
+	return fi.boot_signature && fi.kind != BD_FS_REFS ? fi.size : 0;
 }
 
 int bd_volume_info(bd_volume *v, struct bd_info *info)
@@ -443,14 +424,9 @@ uint32_t bd_volume_sector_size(const bd_volume *v)
 
 static size_t fvek_len_for(uint16_t method)
 {
-	switch (method) {
-	case 0x8000: case 0x8001: return 64;
-	case 0x8002: return 16;
-	case 0x8003: return 32;
-	case 0x8004: return 32;
-	case 0x8005: return 64;
-	}
-	return 0;
+	const struct bd_method_def *d = bd_method_lookup(method);
+
+	return d ? d->fvek_len : 0;
 }
 
 static int install_fvek(struct bd_volume *v, uint16_t method, const uint8_t *key, size_t len)
@@ -575,8 +551,10 @@ int bd_volume_set_vmk(struct bd_volume *v, const uint8_t vmk[32])
 /* Vista: logical offset of the first $MFT record, from the (plain) boot sector. */
 static int vista_mft(const struct bd_volume *v, uint64_t *off)
 {
-	const uint8_t *bs = v->vista_bs;
-	uint64_t cluster = (uint64_t)le16(bs + 11) * bs[13], lcn = le64(bs + 0x30);
+	struct bd_fs_info fi;
+
+	bd_fs_probe(v->vista_bs, 512, &fi);   /* NTFS: its OEM name is put back at open */
+	uint64_t cluster = (uint64_t)fi.bytes_per_sector * fi.sectors_per_cluster, lcn = fi.mft_lcn;
 
 	if (!cluster || lcn > v->size / cluster || lcn * cluster < 0x2000 || lcn * cluster + v->ss > v->size)
 		return BD_ERR_CORRUPT;
@@ -602,7 +580,9 @@ static int read_crypt_sector(struct bd_volume *v, uint64_t l, uint8_t *buf)
 
 static int is_ntfs_boot(const uint8_t *bs)
 {
-	return !memcmp(bs + 3, "NTFS    ", 8) && bs[510] == 0x55 && bs[511] == 0xAA;
+	struct bd_fs_info fi;
+
+	return bd_fs_probe(bs, 512, &fi) == BD_FS_NTFS && fi.boot_signature;
 }
 
 /*

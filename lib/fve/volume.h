@@ -8,6 +8,7 @@
 #include "crypto.h"
 #include "header.h"
 #include "metadata.h"
+#include "method.h"
 
 /* One protector (VMK entry) of the metadata copy in use. */
 struct bd_prot {
@@ -127,8 +128,6 @@ int bd_vmk_pubkey(const struct bd_prot *p, struct bd_privkey *k, uint8_t vmk[32]
 /* protector.c: fill v->prot from the used copy. */
 int bd_protectors_load(struct bd_volume *v);
 const char *bd_protector_type_name(uint16_t type);
-/* Display name of an encryption method ("AES-XTS-128"...; "none", "unknown"), lib/volume.c. */
-const char *bd_method_display_name(uint16_t method);
 
 /* eow.c: read EOW information and bitmaps; 0 with v->eow set, or negative (message set). */
 int bd_eow_load(struct bd_volume *v);

@@ -368,18 +368,19 @@ void bd_build_vmk_clear_key(struct bd_buf *b, const uint8_t guid[16], uint64_t m
 	bd_put_end(b, e);
 }
 
-static void dataset_header(struct bd_buf *b, const uint8_t guid[16], uint32_t next_nonce, uint16_t method,
-			   uint16_t method2, uint64_t ctime)
+/* The dataset header (layout.h, §2.4) of a dataset of size bytes (header and entries). */
+static void put_dataset_header(uint8_t *p, uint32_t size, const uint8_t guid[16], uint32_t next_nonce,
+			       uint16_t method, uint16_t method2, uint64_t ctime)
 {
-	bd_buf_u32(b, 0);          /* size, patched */
-	bd_buf_u32(b, 1);
-	bd_buf_u32(b, BD_DATASET_HDR_SIZE);
-	bd_buf_u32(b, 0);          /* end offset, patched */
-	bd_buf_put(b, guid, 16);
-	bd_buf_u32(b, next_nonce);
-	bd_buf_u16(b, method);
-	bd_buf_u16(b, method2);
-	bd_buf_u64(b, ctime);
+	put_le32(p + FVE_DS_SIZE, size);
+	put_le32(p + FVE_DS_VERSION, 1);
+	put_le32(p + FVE_DS_START_OFFSET, FVE_DS_HDR_SIZE);
+	put_le32(p + FVE_DS_END_OFFSET, size);
+	memcpy(p + FVE_DS_VOLUME_GUID, guid, 16);
+	put_le32(p + FVE_DS_NEXT_NONCE_COUNTER, next_nonce);
+	put_le16(p + FVE_DS_METHOD, method);
+	put_le16(p + FVE_DS_METHOD2, method2);
+	put_le64(p + FVE_DS_CREATION_TIME, ctime);
 }
 
 void bd_build_bek_file(struct bd_buf *out, const uint8_t guid[16], uint64_t ctime, const uint8_t ext_key[32],
@@ -387,7 +388,7 @@ void bd_build_bek_file(struct bd_buf *out, const uint8_t guid[16], uint64_t ctim
 {
 	size_t start = out->len, d;
 
-	dataset_header(out, guid, 1, 0, 0, ctime);
+	bd_buf_zero(out, FVE_DS_HDR_SIZE);   /* the header, written once the size is known */
 	d = bd_put_begin(out, BD_R_STARTUP_KEY, BD_T_EXTERNAL_KEY, 1);
 	bd_buf_put(out, guid, 16);
 	bd_buf_u64(out, ctime);
@@ -398,8 +399,7 @@ void bd_build_bek_file(struct bd_buf *out, const uint8_t guid[16], uint64_t ctim
 	bd_put_end(out, d);
 	if (out->err)
 		return;
-	put_le32(out->data + start, (uint32_t)(out->len - start));
-	put_le32(out->data + start + 12, (uint32_t)(out->len - start));
+	put_dataset_header(out->data + start, (uint32_t)(out->len - start), guid, 1, 0, 0, ctime);
 }
 
 static void put_utf16_line(struct bd_buf *b, const char *s)
@@ -461,34 +461,25 @@ int bd_meta_serialise(const struct bd_meta_header *h, const uint8_t *entries, si
 		return bd_err(BD_ERR_INVALID, "metadata of %zu bytes does not fit a %zu-byte area; "
 			      "remove protectors or shorten the description", s, area_len);
 	memset(area, 0, area_len);
-	/* block header (§2.2) */
-	memcpy(p, "-FVE-FS-", 8);
-	put_le16(p + 0x08, (uint16_t)(s >> 4));
-	put_le16(p + 0x0A, 2);
-	put_le16(p + 0x0C, h->state);
-	put_le16(p + 0x0E, h->next_state);
-	put_le64(p + 0x10, h->state_offset);
-	put_le32(p + 0x18, h->state_size);
-	put_le32(p + 0x1C, h->virt_sectors);
-	put_le64(p + 0x20, h->offsets[0]);
-	put_le64(p + 0x28, h->offsets[1]);
-	put_le64(p + 0x30, h->offsets[2]);
-	put_le64(p + 0x38, h->virt_offset);
+	/* block header (layout.h, §2.2) */
+	memcpy(p + FVE_BH_SIGNATURE, "-FVE-FS-", 8);
+	put_le16(p + FVE_BH_HEADER_SIZE, (uint16_t)(s >> 4));
+	put_le16(p + FVE_BH_VERSION, 2);
+	put_le16(p + FVE_BH_CURRENT_STATE, h->state);
+	put_le16(p + FVE_BH_NEXT_STATE, h->next_state);
+	put_le64(p + FVE_BH_STATE_OFFSET, h->state_offset);
+	put_le32(p + FVE_BH_STATE_SIZE, h->state_size);
+	put_le32(p + FVE_BH_VIRTUALIZED_SECTORS, h->virt_sectors);
+	for (int i = 0; i < 3; i++)
+		put_le64(p + FVE_BH_METADATA_OFFSET + 8 * i, h->offsets[i]);
+	put_le64(p + FVE_BH_VIRTUALIZED_BLOCK_OFFSET, h->virt_offset);
 	/* the validation nonce is taken first so the dataset records the counter after it */
 	if (vmk)
 		bd_nonce_take(ns, nonce, true);
 	/* dataset (§2.4) */
-	p = area + BD_BLOCK_HDR_SIZE;
-	put_le32(p + 0x00, (uint32_t)ds_size);
-	put_le32(p + 0x04, 1);
-	put_le32(p + 0x08, BD_DATASET_HDR_SIZE);
-	put_le32(p + 0x0C, (uint32_t)ds_size);
-	memcpy(p + 0x10, h->volume_guid, 16);
-	put_le32(p + 0x20, ns->next);
-	put_le16(p + 0x24, h->method);
-	put_le16(p + 0x26, h->method2);
-	put_le64(p + 0x28, h->ctime);
-	memcpy(p + BD_DATASET_HDR_SIZE, entries, entries_len);
+	p = area + FVE_BH_SIZE;
+	put_dataset_header(p, (uint32_t)ds_size, h->volume_guid, ns->next, h->method, h->method2, h->ctime);
+	memcpy(p + FVE_DS_HDR_SIZE, entries, entries_len);
 	/* validation (§2.5) */
 	p = area + s;
 	put_le16(p, (uint16_t)MIN(area_len - s, 0xFFFF));

@@ -23,11 +23,12 @@
 #include <stdint.h>
 
 #include "bdkit/fve.h"
+#include "layout.h"
 
 /* ---- constants of the format (format.md) ---- */
 #define BD_META_AREA_SIZE   0x10000u  /* reserved bytes per metadata copy, v2 (§2.1) */
-#define BD_BLOCK_HDR_SIZE   0x40u     /* §2.2 */
-#define BD_DATASET_HDR_SIZE 0x30u     /* §2.4 */
+#define BD_BLOCK_HDR_SIZE   ((unsigned)FVE_BH_SIZE)      /* §2.2, layout.h */
+#define BD_DATASET_HDR_SIZE ((unsigned)FVE_DS_HDR_SIZE)  /* §2.4, layout.h */
 #define BD_VIRT_BYTES       0x2000u   /* relocated boot-sector bytes (16 x 512, 2 x 4096) */
 
 enum bd_put_role {

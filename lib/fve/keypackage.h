@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Key package container (keypackage.c) shared with repair.c; not public. */
-#ifndef BDKIT_REPAIR_H
-#define BDKIT_REPAIR_H
+/* Key package container (keypackage.c), also read by repair.c and unlock.c; not public. */
+#ifndef BDKIT_KEYPACKAGE_H
+#define BDKIT_KEYPACKAGE_H
 
 #include "volume.h"
 
@@ -37,4 +37,4 @@ int bd_kp_parse(const uint8_t *buf, size_t len, struct bd_kp *kp);
 /* The block as a full area (malloc()ed, area_size bytes, zero padded). */
 int bd_kp_block_area(const struct bd_kp *kp, uint8_t **area, size_t *len);
 
-#endif /* BDKIT_REPAIR_H */
+#endif /* BDKIT_KEYPACKAGE_H */
