@@ -200,8 +200,6 @@ int cli_write_file(const char *path, const void *buf, size_t len, bool force);
 /* ---- output helpers ---- */
 void cli_json_string(FILE *f, const char *s);   /* quoted and escaped */
 void cli_human_size(uint64_t bytes, char *out, size_t outlen);
-/* Is every byte of p[0..len) zero? (The sparse writers leave such blocks as holes.) */
-bool cli_is_zero(const uint8_t *p, size_t len);
 /* Parse "123", "0x1000", "1M", "4G" etc. Returns 0 or -1. */
 int cli_parse_size(const char *s, uint64_t *out);
 

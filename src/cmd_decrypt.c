@@ -138,12 +138,12 @@ static int emit(int fd, const uint8_t *p, size_t len, uint64_t off, bool sparse)
 		return cli_write_all(fd, p, len, off, false);
 	for (size_t i = 0; i < len;) {
 		size_t n = MIN((size_t)SPARSE_BLOCK, len - i);
-		if (cli_is_zero(p + i, n)) {
+		if (bd_is_zero(p + i, n)) {
 			i += n;
 			continue;
 		}
 		size_t k = i + n;
-		while (k < len && !cli_is_zero(p + k, MIN((size_t)SPARSE_BLOCK, len - k)))
+		while (k < len && !bd_is_zero(p + k, MIN((size_t)SPARSE_BLOCK, len - k)))
 			k += MIN((size_t)SPARSE_BLOCK, len - k);
 		if (cli_write_all(fd, p + i, k - i, off + i, true))
 			return -1;

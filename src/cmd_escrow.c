@@ -366,7 +366,7 @@ static int decrypt_to(bd_volume *v, const char *out, bool force)
 			rc = cli_fail(BD_ERR_TRUNCATED, "read");
 			break;
 		}
-		if (sparse && cli_is_zero(buf, (size_t)n)) {
+		if (sparse && bd_is_zero(buf, (size_t)n)) {
 			off += (uint64_t)n;
 			continue;
 		}

@@ -214,7 +214,7 @@ static int emit(struct output *o, const uint8_t *p, size_t len, uint64_t off)
 {
 	for (size_t i = 0; i < len;) {
 		size_t n = MINU((size_t)4096, len - i);
-		if (o->regular && n == 4096 && cli_is_zero(p + i, n)) {
+		if (o->regular && n == 4096 && bd_is_zero(p + i, n)) {
 			if (!o->fresh && fallocate(o->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(off + i),
 						   (off_t)n) && cli_write_all(o->fd, p + i, n, off + i, true))
 				return -1;

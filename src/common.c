@@ -589,22 +589,6 @@ void cli_key_id(const uint8_t g[16], char out[9])
 	out[8] = 0;
 }
 
-bool cli_is_zero(const uint8_t *p, size_t len)
-{
-	size_t i = 0;
-
-	for (; i + 8 <= len; i += 8) {
-		uint64_t w;
-		memcpy(&w, p + i, 8);   /* one load; any alignment */
-		if (w)
-			return false;
-	}
-	for (; i < len; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
 static void list_protectors(bd_volume *v)
 {
 	struct bd_info info;
