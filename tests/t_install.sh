@@ -195,6 +195,38 @@ else
 	fail "install: compile with bdkit-escrow: $(head -5 "$TMP/ecc.log")"
 fi
 
+# `nbdkit bdkit ...` by name (issue 10 item 6): nbdkit looks for nbdkit-bdkit-plugin.so in its
+# compiled-in plugin directory. make install puts it where pkg-config says; that must be the
+# directory nbdkit itself uses. Then the plugin make install made is put there for real (as root,
+# on CI's throwaway machine; only when no such plugin is there, removed again on exit) and
+# `nbdkit bdkit volume=... recovery-password-file=...` serves a real Windows volume whose bytes,
+# read by nbdcopy, match the published sha256.
+ndir=$(nbdkit --dump-config 2>/dev/null | sed -n 's/^plugindir=//p')
+[ -n "$ndir" ] && [ "$ndir" = "$pd" ] && pass "install: make install's plugin directory is nbdkit's plugindir ($ndir)" ||
+	fail "install: pkg-config plugindir '$pd', nbdkit --dump-config plugindir '$ndir'"
+if [ "$(id -u)" -ne 0 ]; then
+	skip "install: nbdkit bdkit by name: not root, so the plugin cannot be put into $ndir (CI runs as root)"
+elif [ -z "$ndir" ] || [ ! -f "$R$pd/nbdkit-bdkit-plugin.so" ]; then
+	fail "install: nbdkit bdkit by name: no plugin directory or no installed plugin"
+elif [ -e "$ndir/nbdkit-bdkit-plugin.so" ]; then
+	skip "install: nbdkit bdkit by name: $ndir/nbdkit-bdkit-plugin.so is there already and is not this test's"
+elif ! command -v nbdcopy >/dev/null 2>&1; then
+	fail "install: nbdkit bdkit by name: nbdcopy (libnbd-bin) is missing"
+else
+	trap 'rm -f "$ndir/nbdkit-bdkit-plugin.so"; rm -rf "$TMP"' EXIT INT TERM
+	install -m 755 "$R$pd/nbdkit-bdkit-plugin.so" "$ndir/nbdkit-bdkit-plugin.so"
+	img=bitlk-aes-xts-256
+	conf $img RP > "$TMP/rp"
+	sum=$(nbdkit -U "$TMP/nbd.sock" bdkit volume="$IMGDIR/$img.img" recovery-password-file="$TMP/rp" \
+		--run 'nbdcopy "$uri" - | sha256sum' 2>"$TMP/nbdkit.err" | cut -d' ' -f1)
+	rm -f "$ndir/nbdkit-bdkit-plugin.so"
+	[ "$sum" = "$(conf $img SHA256SUM)" ] &&
+		pass "install: nbdkit bdkit volume=$img.img recovery-password-file=... (the plugin by name from $ndir): nbdcopy matches the published sha256" ||
+		fail "install: nbdkit bdkit by name: sha256 '$sum' ($(head -c 300 "$TMP/nbdkit.err"))"
+	[ ! -e "$ndir/nbdkit-bdkit-plugin.so" ] && pass "install: the plugin is removed from $ndir again" ||
+		fail "install: $ndir/nbdkit-bdkit-plugin.so left behind"
+fi
+
 # make uninstall removes everything make install put there
 make -s -C "$TOP" uninstall BUILD="$BUILD" PREFIX=$P DESTDIR="$R" >"$TMP/uninstall.log" 2>&1 ||
 	fail "install: make uninstall: $(tail -3 "$TMP/uninstall.log")"
