@@ -73,7 +73,7 @@ static void print_mask(FILE *f, uint32_t mask, bool json)
 static int volume_profile(const char *path, int64_t offset, struct bd_diag_opts *o, uint32_t *mask,
 			  char *src, size_t srclen)
 {
-	struct bd_open_opts oo = { .offset = offset, .writable = 0 };
+	struct bd_open_opts oo = BD_OPEN_OPTS_INIT(.offset = offset, .writable = 0);
 	bd_volume *v;
 	struct bd_info info;
 	int r = bd_volume_open(path, &oo, &v);
@@ -485,7 +485,7 @@ int cmd_diagnose(int argc, char **argv)
 		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	const char *good_path = NULL, *bad_path = NULL, *volume = NULL, *aik_path = NULL;
-	struct bd_diag_opts o = { 0 };
+	struct bd_diag_opts o = BD_DIAG_OPTS_INIT();
 	struct names names = { 0 };
 	bd_bootset *set = NULL;
 	struct side good = { 0 }, bad = { 0 };

@@ -349,7 +349,7 @@ int cmd_diagnose_predict(int argc, char **argv)
 		goto out;
 	}
 	if (volume) {
-		struct bd_open_opts oo = { .offset = offset, .writable = 0 };
+		struct bd_open_opts oo = BD_OPEN_OPTS_INIT(.offset = offset, .writable = 0);
 		bd_volume *v;
 		struct bd_info info;
 		if ((r = bd_volume_open(volume, &oo, &v))) {

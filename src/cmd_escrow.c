@@ -218,10 +218,8 @@ static char *get_secret(const char *file, const char *prompt, size_t *len)
 
 static int ldap_open(const struct dir *d, bd_ldap **out)
 {
-	struct bd_ldap_opts o = {
-		.uri = d->ldap_uri, .base = d->base, .bind_dn = d->bind_dn, .sasl_mech = d->sasl,
-		.starttls = d->starttls, .timeout = d->timeout, .ca_file = d->ca_file, .insecure = d->insecure,
-	};
+	struct bd_ldap_opts o = BD_LDAP_OPTS_INIT(.uri = d->ldap_uri, .base = d->base, .bind_dn = d->bind_dn, .sasl_mech = d->sasl,
+		.starttls = d->starttls, .timeout = d->timeout, .ca_file = d->ca_file, .insecure = d->insecure);
 	char *pw = NULL;
 	size_t len = 0;
 	int r;
@@ -256,12 +254,10 @@ static void show_device_code(const char *uri, const char *code, const char *mess
 static int graph_open(const struct dir *d, bd_graph **out)
 {
 	const char *env_graph = getenv("BDKIT_GRAPH_URL"), *env_login = getenv("BDKIT_LOGIN_URL");
-	struct bd_graph_opts o = {
-		.graph_url = d->graph_url ? d->graph_url : env_graph,
+	struct bd_graph_opts o = BD_GRAPH_OPTS_INIT(.graph_url = d->graph_url ? d->graph_url : env_graph,
 		.login_url = d->login_url ? d->login_url : env_login,
 		.tenant = d->tenant, .client_id = d->client_id, .scope = d->scope, .timeout = d->timeout,
-		.ca_file = d->ca_file, .insecure = d->insecure,
-	};
+		.ca_file = d->ca_file, .insecure = d->insecure);
 	char *tok = NULL, *sec = NULL;
 	size_t tlen = 0, slen = 0;
 	int r;
@@ -606,7 +602,7 @@ static int cmd_lookup(int argc, char **argv)
 			r = bd_graph_get_key(g, ids[i].guid, &lists[i]);
 		else
 			r = bd_graph_find(g, device_id, &ids[i], 1, &lists[i]);
-		if (r == BD_ERR_NO_PROTECTOR && n_ids > 1) {
+		if (r == BD_ERR_NOT_FOUND && n_ids > 1) {
 			/* Graph 404 for one of several protectors: others may be there */
 			if (cli_verbose)
 				fprintf(stderr, "bdkit: %s\n", bd_last_error());
@@ -710,14 +706,14 @@ static int cmd_lookup(int argc, char **argv)
 	if (!n_found) {
 		cli_error("no recovery information for %s in %s%s%s", what, where, l ? " under " : "",
 			  l ? bd_ldap_base(l) : "");
-		rc = EXIT_NO_PROTECTOR;
+		rc = EXIT_NOT_FOUND;
 		goto out;
 	}
 	if (!with_pw) {
 		cli_error("the directory holds %s but withheld the recovery password: the account needs the "
 			  "right to read it (AD: Control Access on the confidential attribute msFVE-RecoveryPassword, "
 			  "e.g. Domain Admins or a delegated help-desk group; Graph: BitLockerKey.Read.All)", what);
-		rc = EXIT_REFUSED;
+		rc = EXIT_DENIED;
 		goto out;
 	}
 	if (unlock_test && opened < 0) {
@@ -754,7 +750,7 @@ static int cmd_lookup(int argc, char **argv)
 		if (!kpe) {
 			cli_error("no msFVE-KeyPackage among the objects found: Windows saves it only when policy says "
 				  "\"Backup recovery passwords and key packages\" (or the account may not read it)");
-			rc = EXIT_NO_PROTECTOR;
+			rc = EXIT_NOT_FOUND;
 			goto out;
 		}
 		if (with_kp > 1 && opened < 0) {

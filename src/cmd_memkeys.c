@@ -251,7 +251,7 @@ int cmd_memkeys(int argc, char **argv)
 	const char *audit_path = NULL;
 	struct cli_audit audit = { 0 };
 	bool force = false, list = false, json = false, reveal = false;
-	struct bd_memkeys_opts mo = { 0 };
+	struct bd_memkeys_opts mo = BD_MEMKEYS_OPTS_INIT();
 	struct bd_memkeys_result res;
 	struct bd_memimage_info mi;
 	struct bd_info vi;

@@ -168,9 +168,9 @@ int cmd_metadata(int argc, char **argv)
 	}
 
 	/* open, tolerating damage; with a key package, the first source that unlocks */
-	struct bd_salvage_opts so = { .offset = u.offset, .writable = !strcmp(sub, "repair"),
+	struct bd_salvage_opts so = BD_SALVAGE_OPTS_INIT(.offset = u.offset, .writable = !strcmp(sub, "repair"),
 				      .key_package = kp, .key_package_len = kplen,
-				      .ignore_integrity = u.ignore_integrity };
+				      .ignore_integrity = u.ignore_integrity);
 	bool secret = rcli_has_secret(&u);
 	if (kp && !strcmp(sub, "repair") && !secret) {
 		cli_error("metadata repair from a key package needs one of the volume's secrets, to prove the "

@@ -570,8 +570,8 @@ int cmd_repair(int argc, char **argv)
 
 	/* salvage trusts what cannot be verified (damaged metadata, a raw FVEK nothing confirms): the
 	 * report and a warning say so when that happened */
-	struct bd_salvage_opts sopt = { .offset = u.offset, .key_package = kp, .key_package_len = kplen,
-					.assume_eow = assume_eow, .ignore_integrity = 1 };
+	struct bd_salvage_opts sopt = BD_SALVAGE_OPTS_INIT(.offset = u.offset, .key_package = kp, .key_package_len = kplen,
+					.assume_eow = assume_eow, .ignore_integrity = 1);
 	int last_rc = 0;
 	if ((r = bd_salvage_new(&sopt, &salv))) {
 		rc = cli_fail(r, source);
