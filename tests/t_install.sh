@@ -108,7 +108,7 @@ int main(int argc, char **argv)
 {
 	char rp[128];
 	bd_volume *v;
-	struct bd_open_opts o = { .offset = -1 };
+	struct bd_open_opts o = BD_OPEN_OPTS_INIT(.offset = -1);
 	static unsigned char buf[1 << 20];
 
 	if (argc != 2 || !fgets(rp, sizeof(rp), stdin))
