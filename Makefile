@@ -59,6 +59,10 @@ $(BUILD)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# The Elephant diffusers' vector loops: -O3 makes them 1.3-1.75x faster (bench_sector-style CPU-time runs,
+# AVX-512 and AVX2, 512- and 4096-byte sectors); the rest of the library stays at $(OPT).
+$(BUILD)/lib/fve/elephant.o $(BUILD)/pic/lib/fve/elephant.o: CFLAGS += -O3
+
 $(BUILD)/libbdkit.a: $(CORE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^

@@ -7,9 +7,9 @@
 #  4. FUSE and NBD against dislocker-fuse (bench/access.sh);
 #  5. unlocking against cryptsetup, the recovery-password search against hashcat -m 22100.
 # All decryptions start from the same raw FVEK (dumped by cryptsetup), so they compare decryption, not key
-# derivation. Volumes: bdkit-made NTFS volumes of BENCH_SIZE MiB (default 512) 90% full of random data, and
-# the real Windows images from ../shared. Best of BENCH_REPEAT runs (default 3). The machine should be idle:
-# the load average is printed at the start and the end.
+# derivation. Volumes: bdkit-made NTFS volumes of BENCH_SIZE MiB (default 512; BENCH_DEC_SIZE, default 2048, for
+# section 1) 85% full of random data, and the real Windows images from ../shared. Best of BENCH_REPEAT runs
+# (default 3). The machine should be idle: the load average is printed at the start and the end.
 set -u
 BUILD=${1:-build}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,9 +42,10 @@ best() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || a == "FAIL") print b; e
 # all of them alike instead of one.
 rate_of() { [ "$2" != FAIL ] && mbps "$1" "$2" || echo 0; }
 
-# openssl speed, one core, 4 KiB blocks, in MB/s (10^6 bytes/s)
+# openssl speed, 4 KiB blocks, in MB/s (10^6 bytes/s): one core, or with OSSL_MULTI=N N processes at once
+# (the sum: what the cores really give together, shared caches, memory and any SMT siblings included)
 ossl_speed() { # ossl_speed CIPHER [-decrypt]
-	openssl speed -elapsed -seconds 1 ${2:-} -bytes 4096 -evp "$1" 2>/dev/null |
+	openssl speed ${OSSL_MULTI:+-multi "$OSSL_MULTI"} -elapsed -seconds 1 ${2:-} -bytes 4096 -evp "$1" 2>/dev/null |
 		awk -v c="$1" 'tolower($1) == tolower(c) { v = $2; sub(/k$/, "", v); printf "%.0f", v * 1000 / 1e6 }'
 }
 
@@ -82,25 +83,38 @@ echo "CPU: $NCPU cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | se
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every number)"
 echo
 
-declare -a vols pws
+declare -a vols pws dvols made
 printf 'bench-password\n' > "$W/pw.bdkit"
 # bdkit-made volumes holding real data: an NTFS image filled with a random file (90%), encrypted with
 # `bdkit encrypt`, so neither the sparse output of bdkit nor zero pages favour anyone.
-if "$BDKIT" encrypt --help >/dev/null 2>&1 && command -v mkntfs >/dev/null && command -v ntfscp >/dev/null; then
-	plain="$W/plain.img"
-	truncate -s "${SIZE}M" "$plain"
+make_vols() { # make_vols MIB PREFIX: sets made=(the images)
+	local plain="$W/plain.img" m img
+	made=()
+	truncate -s "${1}M" "$plain"
 	mkntfs -F -Q -q "$plain" >/dev/null 2>&1
-	head -c $((SIZE * 85 / 100))M /dev/urandom > "$W/random.bin"
+	head -c $(($1 * 85 / 100))M /dev/urandom > "$W/random.bin"
 	ntfscp -f "$plain" "$W/random.bin" random.bin >/dev/null 2>&1
 	rm -f "$W/random.bin"
 	for m in xts-128 cbc-elephant-128 cbc-128; do
-		img="$W/bdkit-$m.img"
-		if "$BDKIT" -q encrypt "$plain" -o "$img" --method "$m" --password-file "$W/pw.bdkit" \
-			--no-recovery-password >/dev/null 2>&1; then
-			vols+=("$img"); pws+=("bench-password")
-		fi
+		img="$W/$2-$m.img"
+		"$BDKIT" -q encrypt "$plain" -o "$img" --method "$m" --password-file "$W/pw.bdkit" \
+			--no-recovery-password >/dev/null 2>&1 && made+=("$img")
 	done
 	rm -f "$plain"
+}
+# Section 1 times decryption alone at 10+ GB/s: on 512 MiB that is ~50 ms against a process start and
+# unlock of 20-100 ms that is subtracted, so a few ms of noise in either moved the -j ratios by tens of
+# percent. Its volumes are larger (BENCH_DEC_SIZE MiB, default 2048) so that the decryption dominates.
+DSIZE=${BENCH_DEC_SIZE:-2048}
+if "$BDKIT" encrypt --help >/dev/null 2>&1 && command -v mkntfs >/dev/null && command -v ntfscp >/dev/null; then
+	make_vols "$SIZE" bdkit
+	for img in "${made[@]}"; do vols+=("$img"); pws+=("bench-password"); done
+	if [ "$DSIZE" = "$SIZE" ]; then
+		dvols=("${made[@]}")
+	else
+		make_vols "$DSIZE" dec
+		dvols=("${made[@]}")
+	fi
 fi
 if [ -f "$SHARED/testdata/bitlk/bitlk-images.tar.xz" ]; then
 	(cd "$W" && tar xJf "$SHARED/testdata/bitlk/bitlk-images.tar.xz" --sparse)
@@ -111,9 +125,13 @@ fi
 
 # per volume: the method and the raw FVEK files for bdkit and dislocker
 declare -A method
-for idx in "${!vols[@]}"; do
-	img=${vols[$idx]}
-	printf '%s' "${pws[$idx]}" > "$W/pw"
+all=("${vols[@]}") allpw=("${pws[@]}")
+for img in "${dvols[@]}"; do
+	case " ${vols[*]} " in *" $img "*) ;; *) all+=("$img"); allpw+=("bench-password") ;; esac
+done
+for idx in "${!all[@]}"; do
+	img=${all[$idx]}
+	printf '%s' "${allpw[$idx]}" > "$W/pw"
 	cryptsetup bitlkDump --dump-volume-key --volume-key-file "$img.fvek" --key-file "$W/pw" "$img" >/dev/null 2>&1 ||
 		{ rm -f "$img.fvek"; continue; }
 	m=$("$BDKIT" info --json "$img" 2>/dev/null | sed -n 's/.*"method": *\([0-9]*\).*/\1/p' | head -1)
@@ -123,22 +141,26 @@ done
 
 # ---- 1. decryption alone against openssl speed ----
 # the best of REPEAT one-second runs, like bdkit's best
-o_xts=0 o_cbc=0
+o_xts=0 o_cbc=0 m_xts=0 m_cbc=0
 for i in $(seq "$REPEAT"); do
 	o_xts=$(awk -v a="$o_xts" -v b="$(ossl_speed aes-128-xts)" 'BEGIN { print (b + 0 > a + 0) ? b : a }')
 	o_cbc=$(awk -v a="$o_cbc" -v b="$(ossl_speed aes-128-cbc -decrypt)" 'BEGIN { print (b + 0 > a + 0) ? b : a }')
+	m_xts=$(awk -v a="$m_xts" -v b="$(OSSL_MULTI=$NCPU ossl_speed aes-128-xts)" 'BEGIN { print (b + 0 > a + 0) ? b : a }')
+	m_cbc=$(awk -v a="$m_cbc" -v b="$(OSSL_MULTI=$NCPU ossl_speed aes-128-cbc -decrypt)" \
+		'BEGIN { print (b + 0 > a + 0) ? b : a }')
 done
 echo "1. Decryption alone: bdkit decrypt -o - > /dev/null (source in the page cache), against"
 echo "   openssl speed -evp (4 KiB, one core: aes-128-xts ${o_xts:-?} MB/s, aes-128-cbc decrypt ${o_cbc:-?} MB/s) x $NCPU cores;"
 echo "   and -j $NCPU against -j 1, to /dev/null and to a file in tmpfs (target: >= 50% of openssl x cores; >= 1.8x)."
+echo "   openssl itself on all $NCPU cores at once (speed -multi $NCPU): aes-128-xts $m_xts MB/s ($(ratio "$m_xts" "$o_xts") of one core),"
+echo "   aes-128-cbc decrypt $m_cbc MB/s ($(ratio "$m_cbc" "$o_cbc")): the machine's own ceiling for the scaling; 'of multi' is bdkit -j $NCPU against it."
 echo "   Rates net of the process start and unlock (the time of decrypt --test with the same key, shown as 'start')"
-printf '   %-26s %7s %10s %10s %10s %8s %11s %11s %9s\n' volume start "-j 1" "-j $NCPU" "openssl" "of ossl" "file -j 1" \
-	"file -j $NCPU" "scaling"
-for img in "${vols[@]}"; do
+printf '   %-32s %7s %10s %10s %10s %8s %8s %11s %11s %9s\n' volume start "-j 1" "-j $NCPU" "openssl" "of ossl" "of multi" \
+	"file -j 1" "file -j $NCPU" "scaling"
+for img in "${dvols[@]}"; do
 	[ -f "$img.fvek" ] || continue
-	case $(basename "$img") in bdkit-*) ;; *) continue ;; esac
 	bytes=$(stat -c %s "$img")
-	case ${method[$img]} in 32772|32773) o=$o_xts ;; *) o=$o_cbc ;; esac
+	case ${method[$img]} in 32772|32773) o=$o_xts om=$m_xts ;; *) o=$o_cbc om=$m_cbc ;; esac
 	cat "$img" > /dev/null
 	out=${SHM:-$W}/out
 	t1="" tn="" f1="" fn="" t0=""
@@ -153,9 +175,10 @@ for img in "${vols[@]}"; do
 	net() { [ "$1" != FAIL ] && [ "$t0" != FAIL ] && awk -v a="$1" -v b="$t0" 'BEGIN { print (a > b) ? a - b : 0 }' || echo FAIL; }
 	r1=$(rate_of "$bytes" "$(net "$t1")"); rn=$(rate_of "$bytes" "$(net "$tn")")
 	q1=$(rate_of "$bytes" "$(net "$f1")"); qn=$(rate_of "$bytes" "$(net "$fn")")
-	printf '   %-26s %5.2fs %5s MB/s %5s MB/s %5s MB/s %8s %6s MB/s %6s MB/s %4s %4s\n' "$(basename "$img" .img)" "$t0" \
-		"$r1" "$rn" "$((${o:-0} * NCPU))" "$(pct "$rn" "$((${o:-0} * NCPU))")" "$q1" "$qn" "$(ratio "$rn" "$r1")" \
-		"$(ratio "$qn" "$q1")"
+	printf '   %-32s %5.2fs %5s MB/s %5s MB/s %5s MB/s %8s %8s %6s MB/s %6s MB/s %4s %4s\n' \
+		"$(basename "$img" .img) ($((bytes >> 20)) MiB)" "$t0" \
+		"$r1" "$rn" "$((${o:-0} * NCPU))" "$(pct "$rn" "$((${o:-0} * NCPU))")" "$(pct "$rn" "${om:-0}")" "$q1" "$qn" \
+		"$(ratio "$rn" "$r1")" "$(ratio "$qn" "$q1")"
 done
 rm -f ${SHM:+"$SHM/out"}
 echo
@@ -220,22 +243,28 @@ if [ -n "$img" ]; then
 fi
 [ -x "$TOP/$BUILD/bench_kdf" ] || make -s -C "$TOP" "$BUILD/bench_kdf" >/dev/null 2>&1
 [ -x "$TOP/$BUILD/bench_kdf" ] && "$TOP/$BUILD/bench_kdf" 3 | sed 's/^/   /'
-# the search itself: 91 candidates, none right (block 7 replaced by another valid block), all threads
+# the search itself, all threads: blocks 2 and 3 partly unknown (91 x 9 = 819 candidates, none right: block 7
+# replaced by another valid block). Enough batches per thread (16 AVX-512 lanes or 4 SHA-NI streams each) that
+# the last, partly empty one and the start-up weigh little: the steady rate.
 sr="" hc=""
 RPIMG="$W/bitlk-images/bitlk-aes-xts-128.img"
 if [ -f "$RPIMG" ]; then
 	RP=$(awk '$0 == "[bitlk-aes-xts-128]" { on = 1; next } /^\[/ { on = 0 } on && /^RP=/ { print substr($0, 4) }' \
 		"$W/bitlk-images/images.conf")
-	b2=$(echo "$RP" | cut -d- -f2); b7=$(echo "$RP" | cut -d- -f7)
+	b2=$(echo "$RP" | cut -d- -f2); b3=$(echo "$RP" | cut -d- -f3); b7=$(echo "$RP" | cut -d- -f7)
 	w7=$(printf '%06d' $(( (1$b7 - 1000000 + 22) % 720896 )))
-	pat=$(echo "$RP" | awk -F- -v a="$(echo "$b2" | sed 's/^\(..\)...\(.\)$/\1???\2/')" -v b="$w7" \
-		'BEGIN { OFS = "-" } { $2 = a; $7 = b; print }')
+	pat=$(echo "$RP" | awk -F- -v a="$(echo "$b2" | sed 's/^\(..\)...\(.\)$/\1???\2/')" \
+		-v c="$(echo "$b3" | sed 's/^\(..\)..\(..\)$/\1??\2/')" -v b="$w7" \
+		'BEGIN { OFS = "-" } { $2 = a; $3 = c; $7 = b; print }')
 	printf '%s\n' "$pat" > "$W/pat"
+	NCAND=$("$BDKIT" recover-password "$RPIMG" --pattern-file "$W/pat" --dry-run --json </dev/null 2>/dev/null |
+		sed -n 's/^{"count": \([0-9]*\),.*/\1/p')
+	NCAND=${NCAND:-819}
 	# hashcat runs right after, in turn, REPEAT rounds; best of each
 	for i in $(seq "$REPEAT"); do
 		# exit 4: none of the candidates opens the volume, as planned
 		t=$(once sh -c '"$1" recover-password "$2" --pattern-file "$3" </dev/null; [ $? = 4 ]' sh "$BDKIT" "$RPIMG" "$W/pat")
-		s1=$(awk -v t="$t" 'BEGIN { if (t + 0 > 0) printf "%.1f", 91 / t }')
+		s1=$(awk -v t="$t" -v n="$NCAND" 'BEGIN { if (t + 0 > 0) printf "%.1f", n / t }')
 		sr=$(awk -v a="$sr" -v b="$s1" 'BEGIN { print (b + 0 > a + 0) ? b : a }')
 		if command -v hashcat >/dev/null; then
 			# "Speed.#*" is the sum over devices where there are several, else the one "Speed.#1" line
@@ -245,7 +274,7 @@ if [ -f "$RPIMG" ]; then
 			hc=$(awk -v a="$hc" -v b="$h1" 'BEGIN { if (b + 0 > a + 0) print b; else if (a != "") print a }')
 		fi
 	done
-	echo "   bdkit recover-password, 91 candidates (one protector: one stretch each), $NCPU threads: $sr candidates/s"
+	echo "   bdkit recover-password, $NCAND candidates (one protector: one stretch each), $NCPU threads: $sr candidates/s"
 fi
 if [ -n "$hc" ]; then
 	echo "   hashcat -m 22100 -b (BitLocker, OpenCL on this CPU), best of $REPEAT: $hc H/s"

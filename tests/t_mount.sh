@@ -320,26 +320,39 @@ rand_writes() {
 		END { print 0, 4000; n = 1
 		      while (n < 24) { len = int(rand() * 200000) + 1; off = int(rand() * (size - len))
 			ok = 1; for (i in rs) if (off < re[i] + 4096 && off + len > rs[i] - 4096) ok = 0
-			if (ok) { print off, len; n++ } } }' "$TMP/reserved" > "$TMP/writes"
-	ok=1
+			if (ok) { print off, len; n++ } }
+		      # and 8 O_DIRECT writes of whole 4 KiB blocks (direct_io mode for that open)
+		      while (n < 32) { len = 4096 * (int(rand() * 16) + 1); off = 4096 * int(rand() * (size - len) / 4096)
+			ok = 1; for (i in rs) if (off < re[i] + 4096 && off + len > rs[i] - 4096) ok = 0
+			if (ok) { print off, len, "direct"; n++ } } }' "$TMP/reserved" > "$TMP/writes"
+	ok=1 coherent=1
 	if "$BDKIT" mount --rw "$bdsec" "$enc" "$MNT" >/dev/null; then
-		while read -r off len; do
+		cat "$MNT/bitlocker-volume" > /dev/null   # the whole file in the page cache before the writes
+		while read -r off len how; do
 			head -c "$len" /dev/urandom > "$TMP/chunk"
-			for f in "$MNT/bitlocker-volume" "$TMP/ref.img"; do
-				dd if="$TMP/chunk" of="$f" bs=65536 oflag=seek_bytes seek="$off" conv=notrunc status=none || ok=0
-			done
+			dd if="$TMP/chunk" of="$TMP/ref.img" bs=65536 oflag=seek_bytes seek="$off" conv=notrunc status=none || ok=0
+			flag=seek_bytes
+			[ "$how" = direct ] && flag=seek_bytes,direct
+			dd if="$TMP/chunk" of="$MNT/bitlocker-volume" bs=65536 oflag=$flag seek="$off" conv=notrunc status=none ||
+				ok=0
+		done < "$TMP/writes"
+		# a cached read while mounted sees every write, the O_DIRECT ones too
+		while read -r off len how; do
+			cmp -s -i "$off:$off" -n "$len" "$MNT/bitlocker-volume" "$TMP/ref.img" || coherent=0
 		done < "$TMP/writes"
 		"$BDKIT" umount "$MNT" || ok=0
 	else
 		ok=0
 	fi
 	rm -f "$TMP/dec.img"
+	[ $coherent = 1 ] && pass "random writes $n: the cached view while mounted shows every write (8 of them O_DIRECT)" ||
+		fail "random writes $n: a cached read while mounted differs from the reference after the writes"
 	if [ $ok = 0 ]; then
 		fail "random writes $n: mount or dd through FUSE failed"
 	elif ! dislocker-file -r -V "$enc" "$dlsec" -- "$TMP/dec.img" >/dev/null 2>&1; then
 		fail "random writes $n: dislocker-file cannot decrypt afterwards"
 	elif d=$(cmp "$TMP/dec.img" "$TMP/ref.img" 2>&1); then
-		pass "random writes $n: dislocker's view equals the reference with the same 24 writes"
+		pass "random writes $n: dislocker's view equals the reference with the same 32 writes"
 	else
 		fail "random writes $n: first difference: $d"
 	fi

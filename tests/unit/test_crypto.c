@@ -669,6 +669,33 @@ static void test_stretch_many(void)
 		      "stretch many, %s: %zu random (initial, salt) pairs == single-stream stretch", impls[k].name,
 		      impls[k].n);
 	}
+	/* the search's case: one salt for every stretch (the AVX-512 path then has its own kernel), a full
+	 * group of 16 and a partial one */
+	uint8_t in1[21][32], salt1[21][16], ref1[21][32], out1[21][32];
+	for (size_t j = 0; j < 16; j++)
+		salt1[0][j] = (uint8_t)rand();
+	for (size_t i = 0; i < 21; i++) {
+		for (size_t j = 0; j < 32; j++)
+			in1[i][j] = (uint8_t)rand();
+		memcpy(salt1[i], salt1[0], 16);
+		bd_stretch_impl(BD_STRETCH_OPENSSL, in1[i], salt1[i], ref1[i]);
+	}
+	static const struct { enum bd_stretch_many impl; const char *name; } one[] = {
+		{ BD_STRETCH_MANY_AUTO, "auto" },
+		{ BD_STRETCH_MANY_AVX512, "AVX-512" },
+	};
+	for (size_t k = 0; k < ARRAY_SIZE(one); k++) {
+		memset(out1, 0, sizeof(out1));
+		int rc = bd_stretch_many_impl(one[k].impl, 21, (const uint8_t (*)[32])in1, (const uint8_t (*)[16])salt1,
+					      out1);
+		if (rc == BD_ERR_UNSUPPORTED) {
+			SKIP("stretch many, %s, one salt: this CPU lacks it", one[k].name);
+			continue;
+		}
+		CHECK(rc == 0 && memcmp(out1, ref1, sizeof(ref1)) == 0,
+		      "stretch many, %s: 21 random initial hashes with one salt (16 + 5 lanes) == single-stream stretch",
+		      one[k].name);
+	}
 }
 
 int main(void)
