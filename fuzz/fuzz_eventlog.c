@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bd_eventlog_quote(log, NULL, 0, &qc);
 	/* the diagnosis walks every payload again (alignment keys, platform facts) */
 	struct bd_diagnosis *d = NULL;
-	struct bd_diag_opts o = { .pcr_mask = 0x00FFFFFF };
+	struct bd_diag_opts o = BD_DIAG_OPTS_INIT(.pcr_mask = 0x00FFFFFF);
 	if (!bd_diagnose(log, log, &o, &d))
 		bd_diagnosis_free(d);
 	if (!bd_diagnose(NULL, log, NULL, &d))
@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!bd_bootset_new(&set) && !bd_bootset_add(set, "0000000001-0000000000.log", log, NULL) &&
 			    !bd_bootset_add(set, "0000000001-0000000001.log", log, NULL) &&
 			    !bd_bootset_add(set, "0000000002-0000000000.log", log2, NULL)) {
-				struct bd_diag_opts bo = { .pcr_mask = 0x815, .boots = set, .good_id = 0, .bad_id = 2 };
+				struct bd_diag_opts bo = BD_DIAG_OPTS_INIT(.pcr_mask = 0x815, .boots = set, .good_id = 0, .bad_id = 2);
 				bd_bootset_pick(set, &g, &b);
 				if (!bd_diagnose(log, log2, &bo, &d))
 					bd_diagnosis_free(d);

@@ -92,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	io->priv = m;
 	io->size = IMG_SIZE;
 	strcpy(io->name, "fuzz");
-	struct bd_open_opts o = { .offset = -1, .writable = 0 };
+	struct bd_open_opts o = BD_OPEN_OPTS_INIT(.offset = -1, .writable = 0);
 	if (!bd_volume_open_io(io, &o, &v)) {
 		struct bd_info info;
 		struct bd_protector_info p;

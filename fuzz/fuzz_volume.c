@@ -111,8 +111,8 @@ static void around(bd_volume *v, uint64_t p, int write)
 static void exercise(const uint8_t *key, size_t klen, int kind, int flags, uint64_t size, struct mem *m)
 {
 	struct bd_io *io = calloc(1, sizeof(*io));
-	struct bd_open_opts o = { .offset = (flags & 4) ? 0 : -1, .writable = flags & 1,
-				  .ignore_integrity = !!(flags & 2) };
+	struct bd_open_opts o = BD_OPEN_OPTS_INIT(.offset = (flags & 4) ? 0 : -1, .writable = flags & 1,
+				  .ignore_integrity = !!(flags & 2));
 	struct bd_info info;
 	struct bd_protector_info pi;
 	bd_volume *v;
@@ -291,7 +291,7 @@ out:
 static int make_seed(const char *spec)
 {
 	char img[1024], kind[16], secret[1024], out[1024], out2[1100];
-	struct bd_open_opts o = { .offset = -1, .ignore_integrity = 1 };
+	struct bd_open_opts o = BD_OPEN_OPTS_INIT(.offset = -1, .ignore_integrity = 1);
 	bd_volume *v;
 	char buf[4096] = "";
 	size_t n = 0;

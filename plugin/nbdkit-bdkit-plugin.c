@@ -400,7 +400,7 @@ static int unlock(void)
 /* Before nbdkit forks: open and unlock, so errors reach the user and nbdkit does not start. */
 static int bdkit_get_ready(void)
 {
-	struct bd_open_opts o = { .offset = volume_offset, .writable = rw, .ignore_integrity = ignore_integrity };
+	struct bd_open_opts o = BD_OPEN_OPTS_INIT(.offset = volume_offset, .writable = rw, .ignore_integrity = ignore_integrity);
 	int r;
 
 	/* The lock `bdkit mount` takes too: one writer, or any number of readers, per volume. */

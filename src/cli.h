@@ -26,6 +26,9 @@ enum cli_exit {
 	EXIT_BAD_SECRET = 10,    /* malformed secret (bad recovery password block, bad hex) */
 	EXIT_REFUSED = 11,       /* refused for safety: read-only, state, target not empty */
 	EXIT_INTERRUPTED = 12,
+	EXIT_NOT_FOUND = 13,     /* no such object: protector ID, directory entry, computer, Graph 404 */
+	EXIT_AUTH = 14,          /* authentication failed: directory bind, sign-in, token rejected */
+	EXIT_DENIED = 15,        /* authenticated but not allowed (LDAP insufficient access, HTTP 403) */
 };
 int cli_exit_code(int bd_error);
 /* Print "bdkit: <what>: <bd_last_error() or bd_strerror(code)>" to stderr; return the exit code. */

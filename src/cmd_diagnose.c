@@ -73,7 +73,7 @@ static void print_mask(FILE *f, uint32_t mask, bool json)
 static int volume_profile(const char *path, int64_t offset, struct bd_diag_opts *o, uint32_t *mask,
 			  char *src, size_t srclen)
 {
-	struct bd_open_opts oo = { .offset = offset, .writable = 0 };
+	struct bd_open_opts oo = BD_OPEN_OPTS_INIT(.offset = offset, .writable = 0);
 	bd_volume *v;
 	struct bd_info info;
 	int r = bd_volume_open(path, &oo, &v);
@@ -697,7 +697,7 @@ static int diagnose_and_report(struct diag *D)
 
 int cmd_diagnose(int argc, char **argv)
 {
-	struct diag D = { .good_id = (size_t)-1, .bad_id = (size_t)-1, .offset = -1 };
+	struct diag D = { .good_id = (size_t)-1, .bad_id = (size_t)-1, .offset = -1, .o = BD_DIAG_OPTS_INIT() };
 	int r;
 
 	if (argc > 1 && !strcmp(argv[1], "predict"))

@@ -373,7 +373,7 @@ static int parse_options(struct pred *P, int argc, char **argv)
 /* --volume: the PCR profile of its TPM protector (none: both Windows defaults). 0 or an exit code. */
 static int profile_of_volume(struct pred *P)
 {
-	struct bd_open_opts oo = { .offset = P->offset, .writable = 0 };
+	struct bd_open_opts oo = BD_OPEN_OPTS_INIT(.offset = P->offset, .writable = 0);
 	bd_volume *v;
 	struct bd_info info;
 	int r;

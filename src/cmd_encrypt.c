@@ -82,7 +82,7 @@ int cmd_encrypt(int argc, char **argv)
 		goto out;
 	c.o.source = source;
 	c.o.allow_unknown_fs = c.o.force;
-	c.o.size = c.size ? c.size : target_is_dev ? target->size : size;
+	c.o.volume_size = c.size ? c.size : target_is_dev ? target->size : size;
 	r = create_cli_run(&c, target, out_path);
 	if (!c.created_ok && (c.refused || created)) {
 		bd_io_close(target);

@@ -218,10 +218,9 @@ static char *get_secret(const char *file, const char *prompt, size_t *len)
 
 static int ldap_open(const struct dir *d, bd_ldap **out)
 {
-	struct bd_ldap_opts o = {
-		.uri = d->ldap_uri, .base = d->base, .bind_dn = d->bind_dn, .sasl_mech = d->sasl,
-		.starttls = d->starttls, .timeout = d->timeout, .ca_file = d->ca_file, .insecure = d->insecure,
-	};
+	struct bd_ldap_opts o = BD_LDAP_OPTS_INIT(.uri = d->ldap_uri, .base = d->base, .bind_dn = d->bind_dn,
+		.sasl_mech = d->sasl, .starttls = d->starttls, .timeout = d->timeout, .ca_file = d->ca_file,
+		.insecure = d->insecure);
 	char *pw = NULL;
 	size_t len = 0;
 	int r;
@@ -256,12 +255,10 @@ static void show_device_code(const char *uri, const char *code, const char *mess
 static int graph_open(const struct dir *d, bd_graph **out)
 {
 	const char *env_graph = getenv("BDKIT_GRAPH_URL"), *env_login = getenv("BDKIT_LOGIN_URL");
-	struct bd_graph_opts o = {
-		.graph_url = d->graph_url ? d->graph_url : env_graph,
+	struct bd_graph_opts o = BD_GRAPH_OPTS_INIT(.graph_url = d->graph_url ? d->graph_url : env_graph,
 		.login_url = d->login_url ? d->login_url : env_login,
 		.tenant = d->tenant, .client_id = d->client_id, .scope = d->scope, .timeout = d->timeout,
-		.ca_file = d->ca_file, .insecure = d->insecure,
-	};
+		.ca_file = d->ca_file, .insecure = d->insecure);
 	char *tok = NULL, *sec = NULL;
 	size_t tlen = 0, slen = 0;
 	int r;
@@ -599,7 +596,7 @@ static int lookup_ask(struct lookup *L)
 			r = bd_graph_get_key(L->g, L->ids[i].guid, &L->lists[i]);
 		else
 			r = bd_graph_find(L->g, L->device_id, &L->ids[i], 1, &L->lists[i]);
-		if (r == BD_ERR_NO_PROTECTOR && L->n_ids > 1) {
+		if (r == BD_ERR_NOT_FOUND && L->n_ids > 1) {
 			/* Graph 404 for one of several protectors: others may be there */
 			if (cli_verbose)
 				fprintf(stderr, "bdkit: %s\n", bd_last_error());
@@ -741,7 +738,7 @@ static int lookup_write_key_package(struct lookup *L)
 	if (!kpe) {
 		cli_error("no msFVE-KeyPackage among the objects found: Windows saves it only when policy says "
 			  "\"Backup recovery passwords and key packages\" (or the account may not read it)");
-		return EXIT_NO_PROTECTOR;
+		return EXIT_NOT_FOUND;
 	}
 	if (with_kp > 1 && L->opened < 0) {
 		cli_error("%zu objects carry a key package; not writing %s: use the full GUID, or --volume with "
@@ -772,13 +769,13 @@ static int lookup_deliver(struct lookup *L)
 	if (!L->n_found) {
 		cli_error("no recovery information for %s in %s%s%s", L->what, L->where, l ? " under " : "",
 			  l ? bd_ldap_base(l) : "");
-		return EXIT_NO_PROTECTOR;
+		return EXIT_NOT_FOUND;
 	}
 	if (!with_pw) {
 		cli_error("the directory holds %s but withheld the recovery password: the account needs the "
 			  "right to read it (AD: Control Access on the confidential attribute msFVE-RecoveryPassword, "
 			  "e.g. Domain Admins or a delegated help-desk group; Graph: BitLockerKey.Read.All)", L->what);
-		return EXIT_REFUSED;
+		return EXIT_DENIED;
 	}
 	if (L->unlock_test && L->opened < 0) {
 		cli_error("none of the recovery passwords found opens %s", L->volume);

@@ -125,9 +125,9 @@ int cmd_format(int argc, char **argv)
 	r = create_cli_open_target(path, c.size, &target, &created, &old_size);
 	if (r)
 		goto out;
-	c.o.size = c.size ? c.size : target->size;
+	c.o.volume_size = c.size ? c.size : target->size;
 	if (mkfs) {
-		uint64_t size = c.o.size - c.o.size % 4096, fs;
+		uint64_t size = c.o.volume_size - c.o.volume_size % 4096, fs;
 		uint32_t ss = c.o.sector_size ? c.o.sector_size : 512;
 		if (size < BD_CREATE_MIN_SIZE) {
 			cli_error("a volume of %llu bytes is too small; the minimum is 2 MiB", (unsigned long long)size);

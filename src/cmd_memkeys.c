@@ -566,7 +566,7 @@ static int search_and_report(struct mk *K)
 
 int cmd_memkeys(int argc, char **argv)
 {
-	struct mk K = { 0 };
+	struct mk K = { .mo = BD_MEMKEYS_OPTS_INIT() };
 	int rc = parse_options(&K, argc, argv);
 
 	if (rc >= 0)

@@ -169,9 +169,9 @@ static int restore(struct meta *M, const char *file)
 /* Open, tolerating damage; with a key package, the first source that unlocks. 0 or an exit code. */
 static int open_volume(struct meta *M)
 {
-	struct bd_salvage_opts so = { .offset = M->u.offset, .writable = !strcmp(M->sub, "repair"),
+	struct bd_salvage_opts so = BD_SALVAGE_OPTS_INIT(.offset = M->u.offset, .writable = !strcmp(M->sub, "repair"),
 				      .key_package = M->kp, .key_package_len = M->kplen,
-				      .ignore_integrity = M->u.ignore_integrity };
+				      .ignore_integrity = M->u.ignore_integrity);
 	bool secret = rcli_has_secret(&M->u);
 	int r;
 

@@ -17,7 +17,7 @@
 
 int pcli_open(const char *path, const struct cli_unlock *u, bool writable, bool unlock, bd_volume **v)
 {
-	struct bd_open_opts o = { .offset = u->offset, .writable = writable, .ignore_integrity = u->ignore_integrity };
+	struct bd_open_opts o = BD_OPEN_OPTS_INIT(.offset = u->offset, .writable = writable, .ignore_integrity = u->ignore_integrity);
 	struct bd_io *io;
 	int r, rc;
 
@@ -77,7 +77,7 @@ int pcli_change(bd_volume *v, const char *path, const char *backup, int force,
 		int (*fn)(bd_volume *, const struct bd_change_opts *, void *), void *data, int *written,
 		char *backup_used, size_t blen)
 {
-	struct bd_change_opts o = { .force = force, .written = written };
+	struct bd_change_opts o = BD_CHANGE_OPTS_INIT(.force = force, .written = written);
 	int r = BD_ERR_EXISTS;
 
 	/* beside the image (attempts 0-99), else in the working directory (100-199) */

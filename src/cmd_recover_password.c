@@ -66,7 +66,7 @@ static const char *status_text(const struct bd_rpsearch_block *b)
 	case BD_RPB_KEPT: return "valid, kept as typed";
 	case BD_RPB_UNKNOWN: return "unknown digits";
 	case BD_RPB_BAD:
-		return b->check & BD_RPB_NOT_MULT11 ? "fails the check (not a multiple of 11)"
+		return b->check & BD_RPB_CHECK_NOT_MULT11 ? "fails the check (not a multiple of 11)"
 						    : "fails the check (too large, >= 720896)";
 	case BD_RPB_SUSPECT: return "valid, searched as asked";
 	case BD_RPB_LENGTH: return strlen(b->typed) == 5 ? "5 digits: one dropped" : "7 digits: one extra";
@@ -158,11 +158,11 @@ static int write_output(const char *path, const char *pw, bool force)
 static void widen_advice(const struct bd_rpsearch_summary *sm, uint8_t suspect)
 {
 	fprintf(stderr, "To widen the search:");
-	if (!(sm->edits & BD_RPS_ANY_DIGIT))
-		fprintf(stderr, " --any-digit%s,", sm->edits & BD_RPS_MISREAD ? " (instead of --misread)" : "");
-	if (!(sm->edits & BD_RPS_TRANSPOSE))
+	if (!(sm->edits & BD_RPS_EDIT_ANY_DIGIT))
+		fprintf(stderr, " --any-digit%s,", sm->edits & BD_RPS_EDIT_MISREAD ? " (instead of --misread)" : "");
+	if (!(sm->edits & BD_RPS_EDIT_TRANSPOSE))
 		fprintf(stderr, " --transpose,");
-	if (!(sm->edits & BD_RPS_SWAP_BLOCKS))
+	if (!(sm->edits & BD_RPS_EDIT_SWAP_BLOCKS))
 		fprintf(stderr, " --swap-blocks,");
 	if (sm->max_changes < 6)
 		fprintf(stderr, " --max-changes %d,", sm->max_changes + 1);
@@ -221,11 +221,11 @@ static int parse_options(struct rp *R, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "j:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_PATTERN_FILE: R->pattern_file = optarg; break;
-		case OPT_MISREAD: so->edits |= BD_RPS_MISREAD; break;
-		case OPT_CONFUSIONS: so->confusions = optarg; so->edits |= BD_RPS_MISREAD; break;
-		case OPT_ANY_DIGIT: so->edits |= BD_RPS_ANY_DIGIT; break;
-		case OPT_TRANSPOSE: so->edits |= BD_RPS_TRANSPOSE; break;
-		case OPT_SWAP_BLOCKS: so->edits |= BD_RPS_SWAP_BLOCKS; break;
+		case OPT_MISREAD: so->edits |= BD_RPS_EDIT_MISREAD; break;
+		case OPT_CONFUSIONS: so->confusions = optarg; so->edits |= BD_RPS_EDIT_MISREAD; break;
+		case OPT_ANY_DIGIT: so->edits |= BD_RPS_EDIT_ANY_DIGIT; break;
+		case OPT_TRANSPOSE: so->edits |= BD_RPS_EDIT_TRANSPOSE; break;
+		case OPT_SWAP_BLOCKS: so->edits |= BD_RPS_EDIT_SWAP_BLOCKS; break;
 		case OPT_MAX_CHANGES: {
 			char *end;
 			long n = strtol(optarg, &end, 10);
@@ -553,10 +553,8 @@ static int search(struct rp *R, unsigned nt)
 	cli_progress_start(&ctx->bar, "searching", sm->count - ctx->start);
 	ctx->last_save = cli_now();
 	save_state(ctx, ctx->start, BD_RPS_RUNNING);
-	struct bd_rpsearch_run_opts ro = {
-		.threads = nt, .start = ctx->start, .key_id = R->key_id, .stop = &stop_flag,
-		.interval_ms = 200, .progress = on_progress, .userdata = ctx,
-	};
+	struct bd_rpsearch_run_opts ro = BD_RPSEARCH_RUN_OPTS_INIT(.threads = nt, .start = ctx->start,
+		.key_id = R->key_id, .stop = &stop_flag, .interval_ms = 200, .progress = on_progress, .userdata = ctx);
 	struct bd_rpsearch_result res;
 	r = bd_rpsearch_run(R->s, R->v, &ro, &res);
 	if (ctx->bar.enabled)
@@ -595,7 +593,7 @@ static int search(struct rp *R, unsigned nt)
 
 int cmd_recover_password(int argc, char **argv)
 {
-	struct rp R = { 0 };
+	struct rp R = { .so = BD_RPSEARCH_OPTS_INIT(.max_changes = -1) };
 	unsigned nt = 0;
 	bool stop = false;
 	int rc = parse_options(&R, argc, argv);

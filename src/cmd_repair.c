@@ -573,8 +573,8 @@ static int open_volume(struct repair *R)
 {
 	/* salvage trusts what cannot be verified (damaged metadata, a raw FVEK nothing confirms): the
 	 * report and a warning say so when that happened */
-	struct bd_salvage_opts sopt = { .offset = R->u.offset, .key_package = R->kp, .key_package_len = R->kplen,
-					.assume_eow = R->assume_eow, .ignore_integrity = 1 };
+	struct bd_salvage_opts sopt = BD_SALVAGE_OPTS_INIT(.offset = R->u.offset, .key_package = R->kp,
+		.key_package_len = R->kplen, .assume_eow = R->assume_eow, .ignore_integrity = 1);
 	struct rcli_salvage s = { .path = R->source, .u = &R->u, .kp = R->kp, .kplen = R->kplen, .repair = true };
 	int r, rc;
 

@@ -37,6 +37,9 @@ int cli_exit_code(int e)
 	case BD_ERR_LOCKED: case BD_ERR_READONLY: case BD_ERR_EXISTS: case BD_ERR_STATE:
 		return EXIT_REFUSED;
 	case BD_ERR_INTERRUPTED: return EXIT_INTERRUPTED;
+	case BD_ERR_NOT_FOUND: return EXIT_NOT_FOUND;
+	case BD_ERR_AUTH: return EXIT_AUTH;
+	case BD_ERR_DENIED: return EXIT_DENIED;
 	}
 	return EXIT_FAILURE_OTHER;
 }
@@ -557,8 +560,8 @@ int cli_open(const char *path, const struct cli_unlock *u, bool writable, bd_vol
 	if (writable && (rc = cli_lock_source(path, true)))
 		return rc;
 
-	struct bd_open_opts o = { .offset = u ? u->offset : -1, .writable = writable,
-				  .ignore_integrity = u && u->ignore_integrity };
+	struct bd_open_opts o = BD_OPEN_OPTS_INIT(.offset = u ? u->offset : -1, .writable = writable,
+				  .ignore_integrity = u && u->ignore_integrity);
 	int r = bd_volume_open(path, &o, out);
 
 	if (r)
@@ -1184,7 +1187,7 @@ int cli_find_protector(bd_volume *v, const char *text, size_t *index)
 		size_t k = (size_t)atoi(text);
 		if (k < 1 || k > in.n_protectors) {
 			cli_error("there is no protector number %s (the volume has %zu)", text, in.n_protectors);
-			return EXIT_USAGE;
+			return EXIT_NOT_FOUND;
 		}
 		*index = k - 1;
 		return 0;
@@ -1192,7 +1195,7 @@ int cli_find_protector(bd_volume *v, const char *text, size_t *index)
 	if (!bd_guid_parse(text, g)) {
 		if (bd_protector_find(v, g, index)) {
 			cli_error("the volume has no protector %s (see 'bdkit protector list')", text);
-			return EXIT_USAGE;
+			return EXIT_NOT_FOUND;
 		}
 		return 0;
 	}
@@ -1207,5 +1210,5 @@ int cli_find_protector(bd_volume *v, const char *text, size_t *index)
 		return 0;
 	cli_error("'%s' names %s protector: give the full ID ({GUID}), its key ID or its number from "
 		  "'bdkit protector list'", text, hits ? "more than one" : "no");
-	return EXIT_USAGE;
+	return hits ? EXIT_USAGE : EXIT_NOT_FOUND;
 }

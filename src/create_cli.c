@@ -35,7 +35,7 @@ const char create_cli_help[] =
 void create_cli_init(struct create_cli *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->o.recovery_password = 1;
+	c->o = (struct bd_create_opts)BD_CREATE_OPTS_INIT(.recovery_password = 1);
 }
 
 int create_cli_option(struct create_cli *c, int opt, char *arg)

@@ -225,8 +225,8 @@ for p in sys.argv[3:5]:
 		fail "escrow-ldap: --computer: rc=$rc/$rc2 $(cat "$TMP/c1.json" "$TMP/err")"
 	fi
 	"$BDKIT" escrow lookup $HD --computer PC99 >/dev/null 2>"$TMP/err"; rc=$?
-	if [ $rc -eq 9 ] && grep -q "no computer object named PC99" "$TMP/err"; then
-		pass "escrow-ldap: unknown computer: exit 9"
+	if [ $rc -eq 13 ] && grep -q "no computer object named PC99" "$TMP/err"; then
+		pass "escrow-ldap: unknown computer: exit 13 (not found)"
 	else
 		fail "escrow-ldap: unknown computer: rc=$rc $(cat "$TMP/err")"
 	fi
@@ -261,21 +261,21 @@ for p in sys.argv[3:5]:
 	# errors: wrong bind password, withheld password, missing object, server down
 	"$BDKIT" escrow lookup --ldap "$URI" --insecure --base dc=example,dc=test --bind-dn cn=helpdesk,dc=example,dc=test \
 		--bind-password-file "$TMP/wrong.pw" "$A_KEYID" >/dev/null 2>"$TMP/err"; rc=$?
-	if [ $rc -eq 4 ] && grep -q "Invalid credentials" "$TMP/err"; then
-		pass "escrow-ldap: wrong bind password: exit 4, $(head -c 90 "$TMP/err")"
+	if [ $rc -eq 14 ] && grep -q "Invalid credentials" "$TMP/err"; then
+		pass "escrow-ldap: wrong bind password: exit 14 (authentication failed), $(head -c 90 "$TMP/err")"
 	else
 		fail "escrow-ldap: wrong bind password: rc=$rc $(cat "$TMP/err")"
 	fi
 	"$BDKIT" escrow lookup --ldap "$URI" --insecure --base dc=example,dc=test --bind-dn cn=reader,dc=example,dc=test \
 		--bind-password-file "$TMP/reader.pw" "$A_KEYID" >"$TMP/out" 2>"$TMP/err"; rc=$?
-	if [ $rc -eq 11 ] && grep -q "withheld" "$TMP/err" && grep -q "cn=PC01" "$TMP/out"; then
-		pass "escrow-ldap: an account without read right sees the object, not the password: exit 11"
+	if [ $rc -eq 15 ] && grep -q "withheld" "$TMP/err" && grep -q "cn=PC01" "$TMP/out"; then
+		pass "escrow-ldap: an account without read right sees the object, not the password: exit 15 (denied)"
 	else
 		fail "escrow-ldap: withheld password: rc=$rc $(cat "$TMP/out" "$TMP/err")"
 	fi
 	"$BDKIT" escrow lookup $HD 0BADF00D >/dev/null 2>"$TMP/err"; rc=$?
-	if [ $rc -eq 9 ] && grep -q "no recovery information for key ID 0BADF00D" "$TMP/err"; then
-		pass "escrow-ldap: unknown key ID: exit 9"
+	if [ $rc -eq 13 ] && grep -q "no recovery information for key ID 0BADF00D" "$TMP/err"; then
+		pass "escrow-ldap: unknown key ID: exit 13 (not found)"
 	else
 		fail "escrow-ldap: unknown key ID: rc=$rc $(cat "$TMP/err")"
 	fi
@@ -431,16 +431,16 @@ PY
 	fi
 	"$BDKIT" escrow backup $HD --computer-dn cn=NOPE,dc=example,dc=test --recovery-password-file "$TMP/c.rp" \
 		"$IMGDIR/$C.img" >/dev/null 2>"$TMP/err"; rc=$?
-	if [ $rc -eq 9 ] && grep -q "does not exist" "$TMP/err"; then
-		pass "escrow-ldap: backup under a missing computer object: exit 9"
+	if [ $rc -eq 13 ] && grep -q "does not exist" "$TMP/err"; then
+		pass "escrow-ldap: backup under a missing computer object: exit 13 (not found)"
 	else
 		fail "escrow-ldap: backup missing computer: rc=$rc $(cat "$TMP/err")"
 	fi
 	"$BDKIT" escrow backup --ldap "$URI" --insecure --base dc=example,dc=test --bind-dn cn=reader,dc=example,dc=test \
 		--bind-password-file "$TMP/reader.pw" --computer-dn cn=PC02,dc=example,dc=test \
 		--recovery-password-file "$TMP/c.rp" "$IMGDIR/$C.img" >/dev/null 2>"$TMP/err"; rc=$?
-	if [ $rc -eq 11 ] && grep -q "Insufficient access" "$TMP/err"; then
-		pass "escrow-ldap: backup without write right: exit 11"
+	if [ $rc -eq 15 ] && grep -q "Insufficient access" "$TMP/err"; then
+		pass "escrow-ldap: backup without write right: exit 15 (denied)"
 	else
 		fail "escrow-ldap: backup without right: rc=$rc $(cat "$TMP/err")"
 	fi
@@ -513,20 +513,20 @@ assert all(f["has_password"] and "recovery_password" not in f for f in d["found"
 	fi
 	rm -f "$TMP/A.dec"
 	"$BDKIT" escrow lookup --graph --token-file "$TMP/basic.tok" "$A_ID" >/dev/null 2>"$TMP/err"; rc=$?
-	if [ $rc -eq 11 ] && grep -q "BitLockerKey.Read.All" "$TMP/err" && grep -q "Authorization_RequestDenied" "$TMP/err"; then
-		pass "escrow-graph: 403 explained (BitLockerKey.Read.All): exit 11"
+	if [ $rc -eq 15 ] && grep -q "BitLockerKey.Read.All" "$TMP/err" && grep -q "Authorization_RequestDenied" "$TMP/err"; then
+		pass "escrow-graph: 403 explained (BitLockerKey.Read.All): exit 15 (denied)"
 	else
 		fail "escrow-graph: 403: rc=$rc $(cat "$TMP/err")"
 	fi
 	"$BDKIT" escrow lookup --graph --token-file "$TMP/good.tok" 0badf00d-0000-4000-8000-000000000000 >/dev/null 2>"$TMP/err"; rc=$?
-	if [ $rc -eq 9 ] && grep -q "HTTP 404" "$TMP/err"; then
-		pass "escrow-graph: unknown key 404: exit 9"
+	if [ $rc -eq 13 ] && grep -q "HTTP 404" "$TMP/err"; then
+		pass "escrow-graph: unknown key 404: exit 13 (not found)"
 	else
 		fail "escrow-graph: 404: rc=$rc $(cat "$TMP/err")"
 	fi
 	"$BDKIT" escrow lookup --graph --token-file "$TMP/bad.tok" "$A_ID" >/dev/null 2>"$TMP/err"; rc=$?
-	if [ $rc -eq 4 ] && grep -q "HTTP 401" "$TMP/err"; then
-		pass "escrow-graph: rejected token 401: exit 4"
+	if [ $rc -eq 14 ] && grep -q "HTTP 401" "$TMP/err"; then
+		pass "escrow-graph: rejected token 401: exit 14 (authentication failed)"
 	else
 		fail "escrow-graph: 401: rc=$rc $(cat "$TMP/err")"
 	fi

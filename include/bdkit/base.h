@@ -37,11 +37,14 @@ enum bd_error {
 	BD_ERR_EXISTS        = -12, /* target holds data and no force was given */
 	BD_ERR_STATE         = -13, /* the volume's conversion state forbids the operation */
 	BD_ERR_INTERRUPTED   = -14, /* stopped by the caller (signal, cancel) */
+	BD_ERR_NOT_FOUND     = -15, /* no such object: a protector ID, a directory entry, Graph 404 */
+	BD_ERR_AUTH          = -16, /* authentication failed: directory bind, sign-in, token rejected (HTTP 401) */
+	BD_ERR_DENIED        = -17, /* authenticated but not allowed (LDAP insufficient access, HTTP 403) */
 };
 
 /* Short fixed text for an error code ("wrong key", ...). */
 const char *bd_strerror(int code);
-/* The errno for an error code (EROFS, ENOMEM, EINVAL, EINTR, else EIO): FUSE and nbdkit answer
+/* The errno for an error code (EROFS, ENOMEM, EINVAL, EINTR, ENOENT, EACCES, EPERM, else EIO): FUSE and nbdkit answer
  * failed reads and writes with it. */
 int bd_errno(int code);
 /* The detailed message of the last failure in the calling thread ("" if none). */

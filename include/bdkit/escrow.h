@@ -25,10 +25,11 @@ extern "C" {
  *
  * Error codes of the directory calls (the message says more):
  *   BD_ERR_IO           server unreachable, timeout, TLS or HTTP transport error, HTTP 5xx
- *   BD_ERR_WRONG_KEY    authentication failed (bind credentials, token rejected: HTTP 401)
- *   BD_ERR_READONLY     authenticated but not allowed (LDAP insufficientAccessRights,
+ *   BD_ERR_AUTH         authentication failed (bind credentials, a bind the server refuses in clear,
+ *                       sign-in refused, token rejected: HTTP 401)
+ *   BD_ERR_DENIED       authenticated but not allowed (LDAP insufficientAccessRights,
  *                       Graph 403: missing BitLockerKey.Read.All or role)
- *   BD_ERR_NO_PROTECTOR nothing found (no object for that key ID, no such computer, Graph 404)
+ *   BD_ERR_NOT_FOUND    nothing found (no such computer or DN, Graph 404)
  *   BD_ERR_EXISTS       the object to add is already there
  *   BD_ERR_UNSUPPORTED  the directory cannot do it (schema without msFVE-*, no Graph backup)
  *   BD_ERR_CORRUPT      malformed reply (bad JSON, GUID not 16 bytes, ...)
@@ -73,6 +74,7 @@ int bd_escrow_match_protector(bd_volume *v, const char *rp, uint8_t guid[16]);
 /* ---- Active Directory over LDAP ---- */
 
 struct bd_ldap_opts {
+	size_t size;  /* sizeof(struct bd_ldap_opts): set by BD_LDAP_OPTS_INIT(...) */
 	const char *uri;              /* ldap://dc:389, ldaps://dc, ldapi://%2frun%2fslapd.sock */
 	const char *base;             /* search base; NULL: the RootDSE's defaultNamingContext or first namingContexts */
 	const char *bind_dn;          /* simple bind (NULL and no sasl_mech: anonymous) */
@@ -86,6 +88,7 @@ struct bd_ldap_opts {
 				         it a clear-text bind is refused (BD_ERR_INVALID) before anything
 				         is sent, and server certificates are always checked */
 };
+#define BD_LDAP_OPTS_INIT(...) { .size = sizeof(struct bd_ldap_opts), __VA_ARGS__ }
 typedef struct bd_ldap bd_ldap;
 int bd_ldap_connect(const struct bd_ldap_opts *opts, bd_ldap **out);
 void bd_ldap_close(bd_ldap *l);
@@ -95,7 +98,7 @@ const char *bd_ldap_base(const bd_ldap *l);
  * An empty list is a success; *out is always set on success. */
 int bd_ldap_find(bd_ldap *l, const struct bd_escrow_key_id *id, bd_escrow_list **out);
 /* Every msFVE-RecoveryInformation object of a computer: computer is its DN, or a name matched
- * against cn, sAMAccountName (NAME$) and dNSHostName. BD_ERR_NO_PROTECTOR: no such computer. */
+ * against cn, sAMAccountName (NAME$) and dNSHostName. BD_ERR_NOT_FOUND: no such computer. */
 int bd_ldap_find_computer(bd_ldap *l, const char *computer, bd_escrow_list **out);
 
 /* What a backup writes (§1.5). */
@@ -119,6 +122,7 @@ int bd_ldap_backup(bd_ldap *l, const char *computer_dn, const struct bd_escrow_r
 /* ---- Entra ID over Microsoft Graph ---- */
 
 struct bd_graph_opts {
+	size_t size;  /* sizeof(struct bd_graph_opts): set by BD_GRAPH_OPTS_INIT(...) */
 	const char *graph_url;        /* NULL: https://graph.microsoft.com/v1.0 */
 	const char *login_url;        /* NULL: https://login.microsoftonline.com */
 	const char *tenant;           /* NULL: "organizations" */
@@ -132,18 +136,19 @@ struct bd_graph_opts {
 	int timeout;                  /* seconds per HTTP request; 0: 60 */
 	int insecure;                 /* allow plain http:// to hosts other than the loopback address */
 };
+#define BD_GRAPH_OPTS_INIT(...) { .size = sizeof(struct bd_graph_opts), __VA_ARGS__ }
 typedef struct bd_graph bd_graph;
 int bd_graph_open(const struct bd_graph_opts *opts, bd_graph **out);
 void bd_graph_close(bd_graph *g);
 /* Device-code sign-in (RFC 8628). show() is called once with what the user must do
  * (verification URL, user code, Entra's message); the call then polls until the user
- * signed in, declined (BD_ERR_WRONG_KEY) or the code expired (BD_ERR_INTERRUPTED). */
+ * signed in, declined (BD_ERR_AUTH) or the code expired (BD_ERR_INTERRUPTED). */
 typedef void (*bd_graph_prompt_fn)(const char *verification_uri, const char *user_code,
 				   const char *message, void *userdata);
 int bd_graph_login_device_code(bd_graph *g, bd_graph_prompt_fn show, void *userdata);
 /* Client-credentials sign-in with opts->client_secret. */
 int bd_graph_login_client_secret(bd_graph *g);
-/* GET recoveryKeys/{id}?$select=key. BD_ERR_NO_PROTECTOR on 404. */
+/* GET recoveryKeys/{id}?$select=key. BD_ERR_NOT_FOUND on 404. */
 int bd_graph_get_key(bd_graph *g, const uint8_t guid[16], bd_escrow_list **out);
 /* List recoveryKeys (metadata only, all pages), optionally $filter=deviceId eq '...',
  * keeping those whose ID matches id (NULL: all); with_keys: also fetch each key. */

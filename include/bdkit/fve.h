@@ -23,6 +23,7 @@ extern "C" {
 typedef struct bd_volume bd_volume;
 
 struct bd_open_opts {
+	size_t size;  /* sizeof(struct bd_open_opts): set by BD_OPEN_OPTS_INIT(...) */
 	int64_t offset;     /* byte offset of the BitLocker volume in the input; -1 = detect */
 	int writable;       /* open the source read-write (only for commands that write) */
 	/* Salvage: unlock although no metadata copy passes its VMK-keyed SHA-256, although a raw
@@ -31,6 +32,7 @@ struct bd_open_opts {
 	 * BD_ERR_CORRUPT. bd_info.unverified then says what was trusted unchecked. */
 	int ignore_integrity;
 };
+#define BD_OPEN_OPTS_INIT(...) { .size = sizeof(struct bd_open_opts), __VA_ARGS__ }
 
 /* Open a bare volume, or a whole disk (MBR/GPT partitions are scanned). */
 int bd_volume_open(const char *path, const struct bd_open_opts *opts, bd_volume **out);
@@ -305,9 +307,10 @@ const char *bd_method_short_name(uint16_t method);
 #define BD_CREATE_TAIL_SIZE (256u << 10) /* bytes after the 64 KiB-rounded file system */
 
 struct bd_create_opts {
+	size_t size;  /* sizeof(struct bd_create_opts): set by BD_CREATE_OPTS_INIT(...) */
 	uint16_t method;            /* 0: BD_METHOD_AES_XTS_128 */
 	uint32_t sector_size;       /* 512 or 4096; 0: the source's, else 512 */
-	uint64_t size;              /* volume size; 0: whole target (blank) / minimum (with source) */
+	uint64_t volume_size;       /* volume size; 0: whole target (blank) / minimum (with source) */
 	const char *description;    /* UTF-8; NULL: "<hostname> bdkit <M/D/YYYY>" */
 	int force;                  /* overwrite a target whose first 64 KiB hold data */
 	struct bd_io *source;       /* plaintext file system to encrypt; NULL: zeros */
@@ -321,6 +324,7 @@ struct bd_create_opts {
 	bd_progress_fn progress;
 	void *progress_data;
 };
+#define BD_CREATE_OPTS_INIT(...) { .size = sizeof(struct bd_create_opts), __VA_ARGS__ }
 
 struct bd_create_result {
 	uint8_t volume_guid[16];
@@ -373,6 +377,7 @@ int bd_save_bek_file(const char *dir, const uint8_t guid[16], const uint8_t *bek
  */
 struct bd_protector_new;
 struct bd_change_opts {
+	size_t size;  /* sizeof(struct bd_change_opts): set by BD_CHANGE_OPTS_INIT(...) */
 	const char *backup_path;    /* write a metadata backup (bd_metadata_backup) here first; NULL: none */
 	int force;                  /* allow leaving only protectors bdkit cannot use (TPM, smart card) */
 	int *written;               /* optional out: 0 nothing written, 1 partly (see the backup), 2 complete */
@@ -383,6 +388,7 @@ struct bd_change_opts {
 	int (*before_write)(const struct bd_protector_new *n, void *userdata);
 	void *userdata;
 };
+#define BD_CHANGE_OPTS_INIT(...) { .size = sizeof(struct bd_change_opts), __VA_ARGS__ }
 struct bd_protector_new {
 	uint8_t guid[16];           /* the new protector's ID */
 	char recovery_password[56]; /* recovery password (secret) */
@@ -411,7 +417,7 @@ int bd_protector_remove(bd_volume *v, const uint8_t guid[16], const struct bd_ch
 int bd_protector_rotate(bd_volume *v, const uint8_t guid[16], const struct bd_change_opts *o,
 			struct bd_protector_new *out);
 void bd_protector_new_wipe(struct bd_protector_new *p);
-/* Index of the protector with this ID (BD_ERR_INVALID when none). */
+/* Index of the protector with this ID (BD_ERR_NOT_FOUND when none). */
 int bd_protector_find(bd_volume *v, const uint8_t guid[16], size_t *index);
 /* Suspend protection: add a clear-key protector (replacing one that exists). reboot_count 0 = until
  * resumed (datum version 3, as Windows writes); 1-15 = Windows' counted form (version N<<8|5,
@@ -484,6 +490,7 @@ int bd_keypackage_protector(const uint8_t *buf, size_t len, size_t i, struct bd_
  * case. opts (and the key package it points to) must outlive the session.
  */
 struct bd_salvage_opts {
+	size_t size;  /* sizeof(struct bd_salvage_opts): set by BD_SALVAGE_OPTS_INIT(...) */
 	int64_t offset;                 /* volume start in the input; -1: detect */
 	int writable;
 	const uint8_t *key_package;     /* optional, with its length */
@@ -493,6 +500,7 @@ struct bd_salvage_opts {
 					   lost (all-zero sectors were never written, hence plain) */
 	int ignore_integrity;           /* bd_open_opts.ignore_integrity for every source tried */
 };
+#define BD_SALVAGE_OPTS_INIT(...) { .size = sizeof(struct bd_salvage_opts), __VA_ARGS__ }
 struct bd_salvage_source {
 	int kind;                       /* 0 header copies, 1 scan, 2 key package */
 	uint64_t block_offset;          /* input offset of the block used (key package: its recorded one) */

@@ -28,30 +28,34 @@ extern "C" {
  */
 typedef struct bd_rpsearch bd_rpsearch;
 
-/* bd_rp_block_check() result bits (0 = a valid block). */
-enum { BD_RPB_NOT_MULT11 = 1, BD_RPB_TOO_LARGE = 2 };
+/* bd_rp_block_check() result bits (0 = a valid block). Prefixes: BD_RPB_CHECK_* these bits,
+ * BD_RPB_* (enum bd_rpb_status) how a block was read; BD_RPS_EDIT_* edit kinds, BD_RPS_* (enum
+ * bd_rps_status) the state of a run. */
+enum bd_rpb_check { BD_RPB_CHECK_NOT_MULT11 = 1, BD_RPB_CHECK_TOO_LARGE = 2 };
 int bd_rp_block_check(uint32_t value);
 /* Windows' check digit for the first five digits "d0..d4" of a block; -1 when it
  * would be 10 (no valid block starts with those five digits). */
 int bd_rp_check_digit(const char first5[5]);
 
 /* Kinds of change a search may assume (bd_rpsearch_opts.edits). */
-enum {
-	BD_RPS_MISREAD    = 0x01,  /* a digit replaced by one commonly confused with it */
-	BD_RPS_ANY_DIGIT  = 0x02,  /* a digit replaced by any other */
-	BD_RPS_TRANSPOSE  = 0x04,  /* two adjacent digits of a block swapped */
-	BD_RPS_SWAP_BLOCKS = 0x08, /* two blocks written in each other's place (one change) */
+enum bd_rps_edit {
+	BD_RPS_EDIT_MISREAD    = 0x01,  /* a digit replaced by one commonly confused with it */
+	BD_RPS_EDIT_ANY_DIGIT  = 0x02,  /* a digit replaced by any other */
+	BD_RPS_EDIT_TRANSPOSE  = 0x04,  /* two adjacent digits of a block swapped */
+	BD_RPS_EDIT_SWAP_BLOCKS = 0x08, /* two blocks written in each other's place (one change) */
 };
 /* The built-in confusion table: digit pairs "06 08 09 14 17 27 35 38 49 56 58 68 79 89". */
 extern const char bd_rps_default_confusions[];
 
 struct bd_rpsearch_opts {
-	unsigned edits;          /* BD_RPS_*; 0 = none, except that blocks failing the check are then
-				    searched with BD_RPS_ANY_DIGIT | BD_RPS_TRANSPOSE (auto) */
+	size_t size;  /* sizeof(struct bd_rpsearch_opts): set by BD_RPSEARCH_OPTS_INIT(...) */
+	unsigned edits;          /* BD_RPS_EDIT_*; 0 = none, except that blocks failing the check are then
+				    searched with BD_RPS_EDIT_ANY_DIGIT | BD_RPS_EDIT_TRANSPOSE (auto) */
 	int max_changes;         /* changed digits per searched block, 0..6; < 0 = default (1) */
 	uint8_t suspect;         /* bit i: search around block i+1 although it passes the check */
 	const char *confusions;  /* pairs of digits ("17,38"); NULL = bd_rps_default_confusions */
 };
+#define BD_RPSEARCH_OPTS_INIT(...) { .size = sizeof(struct bd_rpsearch_opts), __VA_ARGS__ }
 
 /* Parse the pattern and enumerate. BD_ERR_INVALID (message names the block) for a
  * pattern that is not 8 blocks of 5-7 digits/unknowns, BD_ERR_UNSUPPORTED when the
@@ -99,6 +103,7 @@ struct bd_rpsearch_progress {
 	double rate;           /* candidates per second in this run */
 };
 struct bd_rpsearch_run_opts {
+	size_t size;  /* sizeof(struct bd_rpsearch_run_opts): set by BD_RPSEARCH_RUN_OPTS_INIT(...) */
 	unsigned threads;      /* 0 = one per online CPU */
 	uint64_t start;        /* first index to try (a resumed search) */
 	const char *key_id;    /* only the recovery-password protector whose ID starts so; NULL = all */
@@ -108,6 +113,7 @@ struct bd_rpsearch_run_opts {
 	int (*progress)(const struct bd_rpsearch_progress *p, void *userdata);
 	void *userdata;
 };
+#define BD_RPSEARCH_RUN_OPTS_INIT(...) { .size = sizeof(struct bd_rpsearch_run_opts), __VA_ARGS__ }
 struct bd_rpsearch_result {
 	int found;
 	uint64_t index;        /* of the match */
@@ -191,6 +197,7 @@ int bd_memimage_address(const bd_memimage *m, uint64_t file_off, uint64_t *addr)
  * search only collects every AES key it sees (unproven).
  */
 struct bd_memkeys_opts {
+	size_t size;  /* sizeof(struct bd_memkeys_opts): set by BD_MEMKEYS_OPTS_INIT(...) */
 	unsigned threads;        /* 0: one per online CPU */
 	int no_raw;              /* skip raw 32-byte VMK candidates (schedules only) */
 	unsigned raw_align;      /* alignment of raw VMK candidates in the image; 0 = 8 */
@@ -202,6 +209,7 @@ struct bd_memkeys_opts {
 	bd_progress_fn progress; /* called from the calling thread every ~200 ms; nonzero cancels */
 	void *progress_data;
 };
+#define BD_MEMKEYS_OPTS_INIT(...) { .size = sizeof(struct bd_memkeys_opts), __VA_ARGS__ }
 enum bd_memkey_kind {
 	BD_MEMKEY_ENC_SCHEDULE = 1, BD_MEMKEY_DEC_SCHEDULE = 2, BD_MEMKEY_RAW = 3, BD_MEMKEY_GIVEN = 4,
 };

@@ -351,6 +351,7 @@ int bd_bootset_pick(const bd_bootset *s, size_t *good, size_t *bad);
 int bd_bootset_order(const bd_bootset *s, size_t *ids);
 
 struct bd_diag_opts {
+	size_t size;  /* sizeof(struct bd_diag_opts): set by BD_DIAG_OPTS_INIT(...) */
 	uint32_t pcr_mask;           /* bound PCRs; 0 = Windows default (7,11 with Secure Boot, else 0,2,4,11) */
 	uint16_t bank;               /* 0 = SHA-256 if both logs have it, else SHA-1, else the first common */
 	int protector_known;         /* the fields below come from the volume */
@@ -359,6 +360,7 @@ struct bd_diag_opts {
 	const bd_bootset *boots;     /* every boot of the folder (optional): volatile PCRs, boot counters */
 	size_t good_id, bad_id;      /* the compared boots' ids in boots ((size_t)-1 for none) */
 };
+#define BD_DIAG_OPTS_INIT(...) { .size = sizeof(struct bd_diag_opts), __VA_ARGS__ }
 
 struct bd_diagnosis {
 	uint16_t bank;               /* bank compared (0: none in common) */

@@ -248,7 +248,7 @@ int bd_graph_parse_token(const char *json, size_t len, struct bd_secret **token,
 	} else if (e) {
 		safe_copy(err, errlen, e);
 		const char *d = jstr(root, "error_description");
-		r = bd_err(BD_ERR_WRONG_KEY, "sign-in failed: %.80s%s%.300s", e, d ? ": " : "", d ? d : "");
+		r = bd_err(BD_ERR_AUTH, "sign-in failed: %.80s%s%.300s", e, d ? ": " : "", d ? d : "");
 	} else {
 		r = bd_err(BD_ERR_CORRUPT, "token endpoint reply has neither access_token nor error");
 	}
@@ -441,6 +441,8 @@ int bd_graph_open(const struct bd_graph_opts *o, bd_graph **out)
 	char lo[512];
 
 	*out = NULL;
+	if ((r = BD_SIZE_CHECK(o, struct bd_graph_opts, insecure, "BD_GRAPH_OPTS_INIT")))
+		return r;
 	pthread_once(&curl_once, curl_init);
 	g = calloc(1, sizeof(*g));
 	if (!g)
@@ -586,16 +588,16 @@ static int graph_status(long status, const struct buf *body, const char *what)
 	bd_graph_parse_error(body->p, body->len, e, sizeof(e));
 	switch (status) {
 	case 401:
-		return bd_err(BD_ERR_WRONG_KEY, "Graph rejected the token for %s (HTTP 401%s%s): it is expired or "
+		return bd_err(BD_ERR_AUTH, "Graph rejected the token for %s (HTTP 401%s%s): it is expired or "
 			      "issued for another resource; sign in again", what, e[0] ? ": " : "", e);
 	case 403:
-		return bd_err(BD_ERR_READONLY, "Graph refused %s (HTTP 403%s%s): the token needs the permission "
+		return bd_err(BD_ERR_DENIED, "Graph refused %s (HTTP 403%s%s): the token needs the permission "
 			      "BitLockerKey.Read.All (BitLockerKey.ReadBasic.All gives no key), and a signed-in user "
 			      "must own the device or hold a role such as Cloud Device Administrator, Helpdesk "
 			      "Administrator, Intune Administrator, Security Reader or Global Reader", what,
 			      e[0] ? ": " : "", e);
 	case 404:
-		return bd_err(BD_ERR_NO_PROTECTOR, "Entra ID has no %s (HTTP 404%s%s): the key was never backed up "
+		return bd_err(BD_ERR_NOT_FOUND, "Entra ID has no %s (HTTP 404%s%s): the key was never backed up "
 			      "to Entra ID, belongs to another tenant, or the device was deleted", what,
 			      e[0] ? ": " : "", e);
 	}
@@ -715,7 +717,7 @@ int bd_graph_login_device_code(bd_graph *g, bd_graph_prompt_fn show, void *userd
 	if (status != 200) {
 		char e[512];
 		bd_graph_parse_error(body.p, body.len, e, sizeof(e));
-		r = bd_err(status == 400 || status == 401 ? BD_ERR_WRONG_KEY : BD_ERR_IO,
+		r = bd_err(status == 400 || status == 401 ? BD_ERR_AUTH : BD_ERR_IO,
 			   "device-code sign-in refused by %s (HTTP %ld%s%s); check --tenant and --client-id (the "
 			   "app registration must allow public client flows)", url, status, e[0] ? ": " : "", e);
 		goto out;
@@ -735,7 +737,7 @@ int bd_graph_login_device_code(bd_graph *g, bd_graph_prompt_fn show, void *userd
 		r = token_request(g, f, err, sizeof(err));
 		if (!r)
 			break;
-		if (r != BD_ERR_WRONG_KEY)
+		if (r != BD_ERR_AUTH)
 			goto out;
 		if (!strcmp(err, "authorization_pending")) {
 			/* keep polling */

@@ -50,22 +50,22 @@ static int ldap_fail(struct bd_ldap *l, int rc, const char *what)
 				   : "check the URI, the port and that the server is up";
 		break;
 	case LDAP_INVALID_CREDENTIALS:
-		code = BD_ERR_WRONG_KEY;
+		code = BD_ERR_AUTH;
 		hint = "check the bind DN (or user@domain) and its password";
 		break;
 	case LDAP_INAPPROPRIATE_AUTH:
 	case LDAP_STRONG_AUTH_REQUIRED:
 	case LDAP_CONFIDENTIALITY_REQUIRED:
-		code = BD_ERR_WRONG_KEY;
+		code = BD_ERR_AUTH;
 		hint = "the server wants another bind: try ldaps://, --starttls or --sasl GSSAPI";
 		break;
 	case LDAP_INSUFFICIENT_ACCESS:
-		code = BD_ERR_READONLY;
+		code = BD_ERR_DENIED;
 		hint = "the account lacks the right (AD: Control Access on msFVE-RecoveryPassword to read, "
 		       "Create Child on the computer to write)";
 		break;
 	case LDAP_NO_SUCH_OBJECT:
-		code = BD_ERR_NO_PROTECTOR;
+		code = BD_ERR_NOT_FOUND;
 		hint = "check the DN";
 		break;
 	case LDAP_ALREADY_EXISTS:
@@ -161,6 +161,10 @@ int bd_ldap_connect(const struct bd_ldap_opts *o, bd_ldap **out)
 	struct timeval tv;
 
 	*out = NULL;
+	if (!o)
+		return bd_err(BD_ERR_INVALID, "no LDAP options");
+	if ((r = BD_SIZE_CHECK(o, struct bd_ldap_opts, insecure, "BD_LDAP_OPTS_INIT")))
+		return r;
 	if (!o->uri || !*o->uri)
 		return bd_err(BD_ERR_INVALID, "no LDAP URI given (ldap://dc.example.com)");
 	if (ldap_is_ldap_url(o->uri) == 0 && strncmp(o->uri, "ldapi://", 8) && strncmp(o->uri, "ldaps://", 8))
@@ -447,7 +451,7 @@ int bd_ldap_find_computer(bd_ldap *l, const char *computer, bd_escrow_list **out
 		ldap_memfree(dn);
 	}
 	if (!r && !n)
-		r = bd_err(BD_ERR_NO_PROTECTOR, "no computer object named %s under %s at %s (searched cn, "
+		r = bd_err(BD_ERR_NOT_FOUND, "no computer object named %s under %s at %s (searched cn, "
 			   "sAMAccountName and dNSHostName)", computer, l->base, l->uri);
 out:
 	ldap_msgfree(res);
@@ -508,7 +512,7 @@ int bd_ldap_backup(bd_ldap *l, const char *computer_dn, const struct bd_escrow_r
 		snprintf(what, sizeof(what), "adding %s at %s", dn, l->uri);
 		r = ldap_fail(l, rc, what);
 		if (rc == LDAP_NO_SUCH_OBJECT)
-			r = bd_err(BD_ERR_NO_PROTECTOR, "the computer object %s does not exist at %s (LDAP %d); "
+			r = bd_err(BD_ERR_NOT_FOUND, "the computer object %s does not exist at %s (LDAP %d); "
 				   "check --computer-dn", computer_dn, l->uri, rc);
 		goto out;
 	}

@@ -364,7 +364,7 @@ static int check_options(const struct bd_create_opts *o, struct bd_io *target, s
 	if (fs_size % ss)
 		return bd_err(BD_ERR_INVALID, "source size %llu is not a multiple of the %u-byte sector",
 			      (unsigned long long)fs_size, ss);
-	size = o->size;
+	size = o->volume_size;
 	if (!size)
 		size = fs_size ? bd_create_size_for(fs_size) : target->size;
 	size -= size % 4096;   /* whole 4 KiB units keep both sector sizes and the layout aligned */
@@ -397,6 +397,8 @@ int bd_create(struct bd_io *target, const struct bd_create_opts *o, struct bd_cr
 	int r;
 
 	memset(res, 0, sizeof(*res));
+	if ((r = BD_SIZE_CHECK(o, struct bd_create_opts, progress_data, "BD_CREATE_OPTS_INIT")))
+		return r;
 	memset(&c, 0, sizeof(c));
 	c.o = o;
 	c.target = target;

@@ -27,6 +27,9 @@ const char *bd_strerror(int code)
 	case BD_ERR_EXISTS: return "target holds data";
 	case BD_ERR_STATE: return "volume state forbids this";
 	case BD_ERR_INTERRUPTED: return "interrupted";
+	case BD_ERR_NOT_FOUND: return "not found";
+	case BD_ERR_AUTH: return "authentication failed";
+	case BD_ERR_DENIED: return "permission denied";
 	}
 	return "unknown error";
 }
@@ -38,6 +41,9 @@ int bd_errno(int code)
 	case BD_ERR_NOMEM: return ENOMEM;
 	case BD_ERR_INVALID: return EINVAL;
 	case BD_ERR_INTERRUPTED: return EINTR;
+	case BD_ERR_NOT_FOUND: return ENOENT;
+	case BD_ERR_AUTH: return EACCES;
+	case BD_ERR_DENIED: return EPERM;
 	}
 	return EIO;
 }

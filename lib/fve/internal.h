@@ -5,11 +5,21 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "bdkit/base.h"
 #include "bdkit/io.h"
+
+/* Public structs the caller allocates (options) start with size_t size, set by their BD_*_INIT
+ * macro, so that fields appended in a later version read as absent for an older caller:
+ * BD_HAS(p, type, f) says whether the caller's struct has field f. BD_SIZE_CHECK refuses a struct
+ * smaller than the first version (through field `last`, which stays the same when fields are added). */
+#define BD_HAS(p, type, f) ((p)->size >= offsetof(type, f) + sizeof(((type *)0)->f))
+#define BD_SIZE_CHECK(p, type, last, init) \
+	(!(p) || BD_HAS(p, type, last) ? 0 : \
+	 bd_err(BD_ERR_INVALID, "a " #type " of %zu bytes: make it with " init "(...)", (p)->size))
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))

@@ -499,6 +499,12 @@ out:
 	return r;
 }
 
+/* Where the caller wants to learn whether something was written (o->written), else dummy. */
+static int *written_of(const struct bd_change_opts *o, int *dummy)
+{
+	return o && BD_HAS(o, struct bd_change_opts, written) && o->written ? o->written : dummy;
+}
+
 static int change_begin(struct bd_volume *v, struct change *c, const struct bd_change_opts *o, int *written)
 {
 	int r = check_changeable(v);
@@ -506,6 +512,8 @@ static int change_begin(struct bd_volume *v, struct change *c, const struct bd_c
 	memset(c, 0, sizeof(*c));
 	*written = 0;
 	if (r)
+		return r;
+	if ((r = BD_SIZE_CHECK(o, struct bd_change_opts, userdata, "BD_CHANGE_OPTS_INIT")))
 		return r;
 	c->drop = calloc(v->n_prot ? v->n_prot : 1, sizeof(bool));
 	if (!c->drop)
@@ -551,7 +559,7 @@ int bd_protector_add(bd_volume *v, uint16_t type, const char *password, const st
 	int dummy, r;
 
 	memset(out, 0, sizeof(*out));
-	r = change_begin(v, &c, o, o && o->written ? o->written : &dummy);
+	r = change_begin(v, &c, o, written_of(o, &dummy));
 	if (r)
 		return r;
 	if (type == BD_PROT_CLEAR_KEY) {
@@ -627,7 +635,7 @@ int bd_protector_add_certificate(bd_volume *v, const char *cert_path, int dra, c
 		bd_cert_free(cert);
 		return r;
 	}
-	r = change_begin(v, &c, o, o && o->written ? o->written : &dummy);
+	r = change_begin(v, &c, o, written_of(o, &dummy));
 	if (r) {
 		bd_cert_free(cert);
 		return r;
@@ -657,7 +665,7 @@ int bd_protector_find(bd_volume *v, const uint8_t guid[16], size_t *index)
 			return 0;
 		}
 	bd_guid_format(guid, g);
-	return bd_err(BD_ERR_INVALID, "the volume has no protector with ID {%s}", g);
+	return bd_err(BD_ERR_NOT_FOUND, "the volume has no protector with ID {%s}", g);
 }
 
 int bd_protector_remove(bd_volume *v, const uint8_t guid[16], const struct bd_change_opts *o)
@@ -670,7 +678,7 @@ int bd_protector_remove(bd_volume *v, const uint8_t guid[16], const struct bd_ch
 	r = bd_protector_find(v, guid, &i);
 	if (r)
 		return r;
-	r = change_begin(v, &c, o, o && o->written ? o->written : &dummy);
+	r = change_begin(v, &c, o, written_of(o, &dummy));
 	if (r)
 		return r;
 	c.drop[i] = true;
@@ -698,7 +706,7 @@ int bd_protector_rotate(bd_volume *v, const uint8_t guid[16], const struct bd_ch
 	if (bd_protector_kind(v->prot[i].info.type) != BD_PROT_RECOVERY_PASSWORD)
 		return bd_err(BD_ERR_INVALID, "protector {%.8s...} is a %s protector; rotate replaces recovery "
 			      "passwords", v->prot[i].info.key_id, v->prot[i].info.type_name);
-	r = change_begin(v, &c, o, o && o->written ? o->written : &dummy);
+	r = change_begin(v, &c, o, written_of(o, &dummy));
 	if (r)
 		return r;
 	c.drop[i] = true;
@@ -733,7 +741,7 @@ int bd_volume_suspend(bd_volume *v, unsigned reboot_count, const struct bd_chang
 
 	if (reboot_count > 15)
 		return bd_err(BD_ERR_INVALID, "reboot count %u is out of range (0-15, 0 = until resumed)", reboot_count);
-	r = change_begin(v, &c, o, o && o->written ? o->written : &dummy);
+	r = change_begin(v, &c, o, written_of(o, &dummy));
 	if (r)
 		return r;
 	/* an existing clear key is replaced (new reboot count); everything else stays */
@@ -765,7 +773,7 @@ int bd_volume_resume(bd_volume *v, const struct bd_change_opts *o)
 	struct bd_nonce_src ns;
 	int dummy, r, n = 0;
 
-	r = change_begin(v, &c, o, o && o->written ? o->written : &dummy);
+	r = change_begin(v, &c, o, written_of(o, &dummy));
 	if (r)
 		return r;
 	for (size_t i = 0; i < v->n_prot; i++)

@@ -367,8 +367,8 @@ static int open_from_block(struct bd_io *io, const struct bd_salvage_opts *o, co
 {
 	struct bd_metadata m;
 	struct bd_header h;
-	struct bd_open_opts oo = { .offset = (int64_t)vol_off, .writable = o->writable,
-				   .ignore_integrity = o->ignore_integrity };
+	struct bd_open_opts oo = BD_OPEN_OPTS_INIT(.offset = (int64_t)vol_off, .writable = o->writable,
+				   .ignore_integrity = o->ignore_integrity);
 	uint64_t len_avail = io->size > vol_off ? io->size - vol_off : 0;
 	int r;
 
@@ -423,6 +423,11 @@ struct bd_salvage {
 
 int bd_salvage_new(const struct bd_salvage_opts *o, bd_salvage **out)
 {
+	int r;
+
+	*out = NULL;
+	if ((r = BD_SIZE_CHECK(o, struct bd_salvage_opts, ignore_integrity, "BD_SALVAGE_OPTS_INIT")))
+		return r;
 	*out = calloc(1, sizeof(**out));
 	if (!*out)
 		return bd_err(BD_ERR_NOMEM, "out of memory");
@@ -442,8 +447,8 @@ int bd_salvage_next(bd_salvage *s, struct bd_io *io, bd_volume **out, struct bd_
 {
 	const struct bd_salvage_opts *o = &s->o;
 	int attempt = s->attempt++;
-	struct bd_open_opts oo = { .offset = o->offset, .writable = o->writable,
-				   .ignore_integrity = o->ignore_integrity };
+	struct bd_open_opts oo = BD_OPEN_OPTS_INIT(.offset = o->offset, .writable = o->writable,
+				   .ignore_integrity = o->ignore_integrity);
 	struct cand *cs = NULL;
 	size_t ncs = 0;
 	struct bd_kp kp;

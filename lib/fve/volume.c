@@ -254,6 +254,10 @@ int bd_volume_open_io(struct bd_io *io, const struct bd_open_opts *opts, bd_volu
 	int r;
 
 	*out = NULL;
+	if ((r = BD_SIZE_CHECK(opts, struct bd_open_opts, ignore_integrity, "BD_OPEN_OPTS_INIT"))) {
+		bd_io_close(io);
+		return r;
+	}
 	v = volume_new(io, opts);
 	if (!v)
 		return bd_err(BD_ERR_NOMEM, "out of memory");
@@ -317,6 +321,8 @@ int bd_volume_open(const char *path, const struct bd_open_opts *opts, bd_volume 
 	int r;
 
 	*out = NULL;
+	if ((r = BD_SIZE_CHECK(opts, struct bd_open_opts, ignore_integrity, "BD_OPEN_OPTS_INIT")))
+		return r;
 	r = bd_io_open(path, opts && opts->writable ? BD_IO_RDWR : BD_IO_RDONLY, &io);
 	if (r)
 		return r;

@@ -458,7 +458,7 @@ static void free_entries(struct search *s)
 int bd_memkeys_search(bd_memimage *m, bd_volume *v, const struct bd_memkeys_opts *opts,
 		      struct bd_memkeys_result *res)
 {
-	static const struct bd_memkeys_opts defaults;
+	static const struct bd_memkeys_opts defaults = BD_MEMKEYS_OPTS_INIT();
 	struct search s;
 	struct bd_key_probe *probe;
 	pthread_t *tid = NULL;
@@ -469,6 +469,8 @@ int bd_memkeys_search(bd_memimage *m, bd_volume *v, const struct bd_memkeys_opts
 
 	memset(res, 0, sizeof(*res));
 	res->fvek_part[0] = res->fvek_part[1] = res->vmk_part = -1;
+	if ((r = BD_SIZE_CHECK(opts, struct bd_memkeys_opts, progress_data, "BD_MEMKEYS_OPTS_INIT")))
+		return r;
 	if (!opts)
 		opts = &defaults;
 	memset(&s, 0, sizeof(s));

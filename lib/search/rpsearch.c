@@ -76,9 +76,9 @@ int bd_rp_block_check(uint32_t v)
 	int r = 0;
 
 	if (v % 11)
-		r |= BD_RPB_NOT_MULT11;
+		r |= BD_RPB_CHECK_NOT_MULT11;
 	if (v >= 720896)
-		r |= BD_RPB_TOO_LARGE;
+		r |= BD_RPB_CHECK_TOO_LARGE;
 	return r;
 }
 
@@ -217,12 +217,12 @@ static int cost6(const bd_rpsearch *s, const char *p, const uint8_t t[6], int ba
 			dp[i + 1] = MIN(dp[i + 1], d);
 		} else {
 			int a = p[i] - '0';
-			if ((s->edits & BD_RPS_MISREAD) && s->confuse[a][t[i]])
+			if ((s->edits & BD_RPS_EDIT_MISREAD) && s->confuse[a][t[i]])
 				dp[i + 1] = MIN(dp[i + 1], d + 16);
-			else if (s->edits & BD_RPS_ANY_DIGIT)
+			else if (s->edits & BD_RPS_EDIT_ANY_DIGIT)
 				dp[i + 1] = MIN(dp[i + 1], d + 17);
 		}
-		if ((s->edits & BD_RPS_TRANSPOSE) && i < 5 && p[i] != '?' && p[i + 1] != '?' && p[i] != p[i + 1] &&
+		if ((s->edits & BD_RPS_EDIT_TRANSPOSE) && i < 5 && p[i] != '?' && p[i + 1] != '?' && p[i] != p[i + 1] &&
 		    p[i] - '0' == t[i + 1] && p[i + 1] - '0' == t[i])
 			dp[i + 2] = MIN(dp[i + 2], d + 16);
 	}
@@ -381,7 +381,7 @@ static void rec_groups(struct gbuild *g, int i, int rem, uint64_t count)
 static int build_groups(bd_rpsearch *s)
 {
 	struct gbuild g = { .s = s };
-	int nswap = (s->edits & BD_RPS_SWAP_BLOCKS) ? 28 : 0;
+	int nswap = (s->edits & BD_RPS_EDIT_SWAP_BLOCKS) ? 28 : 0;
 	int tmax = 0;
 
 	for (int b = 0; b < NB; b++) {
@@ -420,11 +420,13 @@ static int build_groups(bd_rpsearch *s)
 
 int bd_rpsearch_new(const char *pattern, const struct bd_rpsearch_opts *o, bd_rpsearch **out)
 {
-	struct bd_rpsearch_opts def = { .max_changes = -1 };
+	struct bd_rpsearch_opts def = BD_RPSEARCH_OPTS_INIT(.max_changes = -1);
 	bd_rpsearch *s;
 	int r, need_auto = 0;
 
 	*out = NULL;
+	if ((r = BD_SIZE_CHECK(o, struct bd_rpsearch_opts, confusions, "BD_RPSEARCH_OPTS_INIT")))
+		return r;
 	if (!o)
 		o = &def;
 	if (o->max_changes > MAX_CHANGES)
@@ -438,7 +440,7 @@ int bd_rpsearch_new(const char *pattern, const struct bd_rpsearch_opts *o, bd_rp
 	r = parse_pattern(s, pattern);
 	if (r)
 		goto fail;
-	s->edits = o->edits & (BD_RPS_MISREAD | BD_RPS_ANY_DIGIT | BD_RPS_TRANSPOSE | BD_RPS_SWAP_BLOCKS);
+	s->edits = o->edits & (BD_RPS_EDIT_MISREAD | BD_RPS_EDIT_ANY_DIGIT | BD_RPS_EDIT_TRANSPOSE | BD_RPS_EDIT_SWAP_BLOCKS);
 	s->maxc = o->max_changes < 0 ? 1 : o->max_changes;
 	s->suspect = o->suspect;
 	for (int b = 0; b < NB; b++) {
@@ -457,8 +459,8 @@ int bd_rpsearch_new(const char *pattern, const struct bd_rpsearch_opts *o, bd_rp
 		if (s->status[b] == BD_RPB_BAD || s->status[b] == BD_RPB_SUSPECT)
 			need_auto = 1;
 	}
-	if (!(s->edits & (BD_RPS_MISREAD | BD_RPS_ANY_DIGIT | BD_RPS_TRANSPOSE)) && need_auto && o->max_changes) {
-		s->edits |= BD_RPS_ANY_DIGIT | BD_RPS_TRANSPOSE;
+	if (!(s->edits & (BD_RPS_EDIT_MISREAD | BD_RPS_EDIT_ANY_DIGIT | BD_RPS_EDIT_TRANSPOSE)) && need_auto && o->max_changes) {
+		s->edits |= BD_RPS_EDIT_ANY_DIGIT | BD_RPS_EDIT_TRANSPOSE;
 		s->auto_edits = 1;
 	}
 	for (int b = 0; b < NB; b++)
@@ -766,7 +768,7 @@ static unsigned default_threads(void)
 int bd_rpsearch_run(const bd_rpsearch *s, bd_volume *v, const struct bd_rpsearch_run_opts *o,
 		    struct bd_rpsearch_result *res)
 {
-	struct bd_rpsearch_run_opts def = { 0 };
+	struct bd_rpsearch_run_opts def = BD_RPSEARCH_RUN_OPTS_INIT();
 	struct rps_run R;
 	pthread_t *th = NULL;
 	void **args = NULL;
@@ -775,9 +777,11 @@ int bd_rpsearch_run(const bd_rpsearch *s, bd_volume *v, const struct bd_rpsearch
 	double t0, last = 0;
 	int r = 0;
 
+	memset(res, 0, sizeof(*res));
+	if ((r = BD_SIZE_CHECK(o, struct bd_rpsearch_run_opts, userdata, "BD_RPSEARCH_RUN_OPTS_INIT")))
+		return r;
 	if (!o)
 		o = &def;
-	memset(res, 0, sizeof(*res));
 	memset(&R, 0, sizeof(R));
 	R.s = s;
 	R.next = o->start;

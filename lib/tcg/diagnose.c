@@ -510,6 +510,8 @@ int bd_diagnose(const bd_eventlog *good, const bd_eventlog *bad, const struct bd
 	int r = 0;
 
 	*out = NULL;
+	if ((r = BD_SIZE_CHECK(opts, struct bd_diag_opts, bad_id, "BD_DIAG_OPTS_INIT")))
+		return r;
 	if (!bad)
 		return bd_err(BD_ERR_INVALID, "diagnosis needs the log of the boot that went into recovery");
 	memset(&g, 0, sizeof(g));

@@ -63,20 +63,20 @@ int main(void)
 
 	/* refusals */
 	fill(0xA5, 4 << 20);
-	memset(&o, 0, sizeof(o));
+	o = (struct bd_create_opts)BD_CREATE_OPTS_INIT();
 	o.recovery_password = 1;
 	io = open_rw();
 	r = bd_create(io, &o, &res);
 	CHECK(r == BD_ERR_EXISTS && strstr(bd_last_error(), "already holds data"), "target with data refused: %s",
 	      bd_last_error());
 	o.force = 1;
-	o.size = 1 << 20;
+	o.volume_size = 1 << 20;
 	r = bd_create(io, &o, &res);
 	CHECK(r == BD_ERR_INVALID && strstr(bd_last_error(), "too small"), "1 MiB volume refused: %s", bd_last_error());
-	o.size = 8 << 20;
+	o.volume_size = 8 << 20;
 	r = bd_create(io, &o, &res);
 	CHECK(r == BD_ERR_INVALID, "volume larger than the target refused");
-	o.size = 0;
+	o.volume_size = 0;
 	o.recovery_password = 0;
 	r = bd_create(io, &o, &res);
 	CHECK(r == BD_ERR_INVALID && strstr(bd_last_error(), "no protector"), "no protector refused");
@@ -93,7 +93,7 @@ int main(void)
 
 	/* a write failure part-way: no volume header appears */
 	fill(0, 4 << 20);
-	memset(&o, 0, sizeof(o));
+	o = (struct bd_create_opts)BD_CREATE_OPTS_INIT();
 	o.recovery_password = 1;
 	io = open_rw();
 	r = bd_io_fault_wrap(io, NULL, 0, 3, &fio);
@@ -106,7 +106,7 @@ int main(void)
 
 	/* success, and the copies are identical */
 	io = open_rw();
-	memset(&o, 0, sizeof(o));
+	o = (struct bd_create_opts)BD_CREATE_OPTS_INIT();
 	o.recovery_password = 1;
 	o.method = BD_METHOD_AES_CBC_256_ELEPHANT;
 	o.force = 1;   /* the failed run above left data behind */

@@ -82,7 +82,7 @@ int main(void)
 	struct bd_secret *tok = NULL;
 	char err[64];
 	const char *pending = "{\"error\":\"authorization_pending\",\"error_description\":\"AADSTS70016\"}";
-	CHECK(bd_graph_parse_token(pending, strlen(pending), &tok, err, sizeof(err)) == BD_ERR_WRONG_KEY &&
+	CHECK(bd_graph_parse_token(pending, strlen(pending), &tok, err, sizeof(err)) == BD_ERR_AUTH &&
 	      !strcmp(err, "authorization_pending") && !tok, "token reply: pending");
 	CHECK_DONE();
 }

@@ -109,7 +109,7 @@ static void rewrite_says(void)
 {
 	struct bd_create_opts o;
 	struct bd_create_result cr;
-	struct bd_open_opts rw = { .offset = -1, .writable = 1 };
+	struct bd_open_opts rw = BD_OPEN_OPTS_INIT(.offset = -1, .writable = 1);
 	struct bd_io *io = NULL;
 	bd_volume *v = NULL;
 	struct bd_info in;
@@ -124,7 +124,7 @@ static void rewrite_says(void)
 		return;
 	}
 	fclose(f);
-	memset(&o, 0, sizeof(o));
+	o = (struct bd_create_opts)BD_CREATE_OPTS_INIT();
 	o.password = "inputs-test";
 	o.recovery_password = 1;
 	if (bd_io_open_file(path, BD_IO_RDWR, &io) || bd_create(io, &o, &cr)) {
@@ -149,7 +149,7 @@ static void rewrite_says(void)
 	struct bd_protector_new nw;
 	logged[0] = 0;
 	bd_set_log(capture, NULL);
-	int r = bd_protector_add(v, BD_PROT_PASSWORD, "second-password", &(struct bd_change_opts){ 0 }, &nw);
+	int r = bd_protector_add(v, BD_PROT_PASSWORD, "second-password", &(struct bd_change_opts)BD_CHANGE_OPTS_INIT(), &nw);
 	bd_set_log(NULL, NULL);
 	bd_protector_new_wipe(&nw);
 	CHECK(!r && strstr(logged, "conversion is not finished (state 3/1"), "a rewrite on an unfinished conversion says so (%.80s)",

@@ -107,7 +107,7 @@ int main(void)
 		SKIP("real key package: ../shared/testdata/bitlk not unpacked");
 		CHECK_DONE();
 	}
-	struct bd_open_opts ro = { .offset = -1 };
+	struct bd_open_opts ro = BD_OPEN_OPTS_INIT(.offset = -1);
 	bd_volume *v = NULL;
 	uint8_t *kp = NULL;
 	size_t kp_len = 0;

@@ -171,8 +171,8 @@ static void crash_test(const char *old_rp, const uint8_t data_hash[32])
 	}
 	for (long k = 0; k < 12 && completed < 2; k++) {
 		for (int tear = 0; tear < 2; tear++) {
-			struct bd_open_opts oo = { .offset = -1, .writable = 1 };
-			struct bd_change_opts co = { .backup_path = bak };
+			struct bd_open_opts oo = BD_OPEN_OPTS_INIT(.offset = -1, .writable = 1);
+			struct bd_change_opts co = BD_CHANGE_OPTS_INIT(.backup_path = bak);
 			struct bd_protector_new nw;
 			struct bd_protector_info p;
 			bd_volume *v = NULL;
@@ -244,8 +244,8 @@ static void crash_test(const char *old_rp, const uint8_t data_hash[32])
 static void refusals(const char *pw, const char *rp)
 {
 	struct bd_protector_new nw;
-	struct bd_change_opts co = { .backup_path = bak };
-	struct bd_open_opts ro = { .offset = -1, .writable = 0 }, rw = { .offset = -1, .writable = 1 };
+	struct bd_change_opts co = BD_CHANGE_OPTS_INIT(.backup_path = bak);
+	struct bd_open_opts ro = BD_OPEN_OPTS_INIT(.offset = -1, .writable = 0), rw = BD_OPEN_OPTS_INIT(.offset = -1, .writable = 1);
 	struct bd_protector_info p;
 	bd_volume *v = NULL;
 	int r;
@@ -305,7 +305,7 @@ static void pwrite_test(uint16_t method, uint32_t ss, const char *name)
 {
 	struct bd_create_opts o;
 	struct bd_create_result res;
-	struct bd_open_opts rw = { .offset = -1, .writable = 1 };
+	struct bd_open_opts rw = BD_OPEN_OPTS_INIT(.offset = -1, .writable = 1);
 	struct bd_io *io = NULL;
 	bd_volume *v = NULL;
 	char plain[300], out[300], cmd[2048], vimg[300];
@@ -325,7 +325,7 @@ static void pwrite_test(uint16_t method, uint32_t ss, const char *name)
 		return;
 	}
 	fclose(f);
-	memset(&o, 0, sizeof(o));
+	o = (struct bd_create_opts)BD_CREATE_OPTS_INIT();
 	o.method = method;
 	o.sector_size = ss;
 	o.password = "pwrite-test-pw";
@@ -435,7 +435,7 @@ int main(void)
 		return 1;
 	}
 	fclose(f);
-	memset(&o, 0, sizeof(o));
+	o = (struct bd_create_opts)BD_CREATE_OPTS_INIT();
 	o.password = "crash-test-pw";
 	o.recovery_password = 1;
 	if (bd_io_open_file(orig, BD_IO_RDWR, &io) || bd_create(io, &o, &res)) {
@@ -445,7 +445,7 @@ int main(void)
 	bd_io_close(io);
 	snprintf(rp, sizeof(rp), "%s", res.recovery_password);
 	bd_create_result_wipe(&res);
-	struct bd_open_opts rw = { .offset = -1, .writable = 1 };
+	struct bd_open_opts rw = BD_OPEN_OPTS_INIT(.offset = -1, .writable = 1);
 	bd_volume_open(orig, &rw, &v);
 	bd_unlock_password(v, o.password);
 	uint8_t sec[4096];

@@ -193,7 +193,7 @@ static void search(uint16_t method)
 		return;
 	}
 	fclose(f);
-	memset(&o, 0, sizeof(o));
+	o = (struct bd_create_opts)BD_CREATE_OPTS_INIT();
 	o.method = method;
 	o.password = "memkeys-test";
 	if (bd_io_open_file(path, BD_IO_RDWR, &io) || bd_create(io, &o, &cr)) {
@@ -227,7 +227,7 @@ static void search(uint16_t method)
 		memcpy(mem + 77777, method >= 0x8004 ? s : d, 16 * (half / 4 + 7));
 	}
 	memcpy(mem + 2500000, vmk, 32);
-	struct bd_memkeys_opts mo = { .threads = 2, .keep_going = 1 };
+	struct bd_memkeys_opts mo = BD_MEMKEYS_OPTS_INIT(.threads = 2, .keep_going = 1);
 	struct bd_memkeys_result res;
 	bd_memimage *m = NULL;
 	int r = bd_volume_open(path, NULL, &v) ? -1 : open_buf(mem, memlen, BD_MEM_RAW, &m);

@@ -244,7 +244,7 @@ static void test_volume(void)
 	const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
 	char src[200], img[200], cmd[800];
 	bd_volume *v;
-	struct bd_open_opts ro = { .offset = -1, .writable = 0 }, rw = { .offset = -1, .writable = 1 };
+	struct bd_open_opts ro = BD_OPEN_OPTS_INIT(.offset = -1, .writable = 0), rw = BD_OPEN_OPTS_INIT(.offset = -1, .writable = 1);
 	size_t big = 3u << 20;
 	uint8_t *a = malloc(big), *b = malloc(big), *c = malloc(big);
 	int r;

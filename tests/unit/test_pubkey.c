@@ -77,7 +77,7 @@ static void test_real_volume(void)
 	const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
 	char img[256], hex[129];
 	bd_volume *v = NULL;
-	struct bd_open_opts ro = { .offset = -1 };
+	struct bd_open_opts ro = BD_OPEN_OPTS_INIT(.offset = -1);
 	struct bd_pubkey_info pi;
 	struct bd_pk_prot pk;
 	struct bd_prot *p = NULL;
@@ -755,7 +755,7 @@ static void test_add_and_unlock(void)
 {
 	const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
 	char img[512], copy[512], p[512], cert[512];
-	struct bd_open_opts rw = { .offset = -1, .writable = 1 }, ro = { .offset = -1 };
+	struct bd_open_opts rw = BD_OPEN_OPTS_INIT(.offset = -1, .writable = 1), ro = BD_OPEN_OPTS_INIT(.offset = -1);
 	struct bd_protector_new nw;
 	uint8_t vmk_rp[32], vmk[32];
 	struct bd_privkey *k = NULL;

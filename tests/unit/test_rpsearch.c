@@ -53,7 +53,7 @@ static void with_block(int b, const char *text, char *out, size_t len)
 
 static uint64_t count_of(const char *pattern, unsigned edits, int maxc, uint8_t suspect)
 {
-	struct bd_rpsearch_opts o = { .edits = edits, .max_changes = maxc, .suspect = suspect };
+	struct bd_rpsearch_opts o = BD_RPSEARCH_OPTS_INIT(.edits = edits, .max_changes = maxc, .suspect = suspect);
 	bd_rpsearch *s;
 	uint64_t n;
 
@@ -100,10 +100,10 @@ int main(void)
 
 	/* ---- block checks ---- */
 	CHECK(bd_rp_block_check(235818) == 0, "235818 is a valid block");
-	CHECK(bd_rp_block_check(235878) == BD_RPB_NOT_MULT11, "235878 is not a multiple of 11");
-	CHECK(bd_rp_block_check(720896) == BD_RPB_TOO_LARGE, "720896 = 11 * 65536 is too large");
+	CHECK(bd_rp_block_check(235878) == BD_RPB_CHECK_NOT_MULT11, "235878 is not a multiple of 11");
+	CHECK(bd_rp_block_check(720896) == BD_RPB_CHECK_TOO_LARGE, "720896 = 11 * 65536 is too large");
 	CHECK(bd_rp_block_check(720885) == 0, "720885 = 11 * 65535 is the largest valid block");
-	CHECK(bd_rp_block_check(999998) == (BD_RPB_TOO_LARGE | BD_RPB_NOT_MULT11), "999998 fails both");
+	CHECK(bd_rp_block_check(999998) == (BD_RPB_CHECK_TOO_LARGE | BD_RPB_CHECK_NOT_MULT11), "999998 fails both");
 	CHECK(bd_rp_check_digit("23581") == 8, "check digit of 23581. is 8");
 	CHECK(bd_rp_check_digit("00010") == -1, "00010. would need check digit 10");
 	{
@@ -183,10 +183,10 @@ int main(void)
 					want_m++;
 		}
 		with_block(0, "235878", pat, sizeof(pat));
-		CHECK(count_of(pat, BD_RPS_MISREAD, 1, 0) == want_m, "misread 235878: %u repairs from the table", want_m);
-		CHECK(count_of(pat, BD_RPS_ANY_DIGIT, 1, 0) == want_a && want_a <= 6,
+		CHECK(count_of(pat, BD_RPS_EDIT_MISREAD, 1, 0) == want_m, "misread 235878: %u repairs from the table", want_m);
+		CHECK(count_of(pat, BD_RPS_EDIT_ANY_DIGIT, 1, 0) == want_a && want_a <= 6,
 		      "any digit 235878: %u repairs (at most one per position)", want_a);
-		struct bd_rpsearch_opts o = { .edits = BD_RPS_MISREAD, .max_changes = 1 };
+		struct bd_rpsearch_opts o = BD_RPSEARCH_OPTS_INIT(.edits = BD_RPS_EDIT_MISREAD, .max_changes = 1);
 		CHECK(bd_rpsearch_new(pat, &o, &s) == 0, "misread search built");
 		CHECK(scan(s, RP, &ok) && ok, "misread search holds the real password; candidates distinct and valid");
 		bd_rpsearch_free(s);
@@ -194,7 +194,7 @@ int main(void)
 		CHECK(bd_rpsearch_new(pat, NULL, &s) == 0, "default search built");
 		struct bd_rpsearch_summary sm;
 		bd_rpsearch_summary(s, &sm);
-		CHECK(sm.auto_edits && sm.edits == (BD_RPS_ANY_DIGIT | BD_RPS_TRANSPOSE), "failing block: automatic edits");
+		CHECK(sm.auto_edits && sm.edits == (BD_RPS_EDIT_ANY_DIGIT | BD_RPS_EDIT_TRANSPOSE), "failing block: automatic edits");
 		CHECK(scan(s, RP, &ok) && ok, "default search holds the real password");
 		bd_rpsearch_free(s);
 		/* a misread outside a custom table is not found */
@@ -205,10 +205,10 @@ int main(void)
 	}
 	/* two misreads in one block: max-changes 2 */
 	with_block(0, "285878", pat, sizeof(pat));   /* 3->8 and 1->7 */
-	CHECK(bd_rpsearch_new(pat, &(struct bd_rpsearch_opts){ .edits = BD_RPS_MISREAD, .max_changes = 1 }, &s) == 0, "285878 with --misread");
+	CHECK(bd_rpsearch_new(pat, &(struct bd_rpsearch_opts)BD_RPSEARCH_OPTS_INIT(.edits = BD_RPS_EDIT_MISREAD, .max_changes = 1), &s) == 0, "285878 with --misread");
 	CHECK(!scan(s, RP, &ok), "two misreads are not within one change");
 	bd_rpsearch_free(s);
-	CHECK(bd_rpsearch_new(pat, &(struct bd_rpsearch_opts){ .edits = BD_RPS_MISREAD, .max_changes = 2 }, &s) == 0, "285878 with --misread --max-changes 2");
+	CHECK(bd_rpsearch_new(pat, &(struct bd_rpsearch_opts)BD_RPSEARCH_OPTS_INIT(.edits = BD_RPS_EDIT_MISREAD, .max_changes = 2), &s) == 0, "285878 with --misread --max-changes 2");
 	CHECK(scan(s, RP, &ok) && ok, "two misreads found with --max-changes 2");
 	bd_rpsearch_free(s);
 
@@ -225,8 +225,8 @@ int main(void)
 			want += spec_valid((unsigned)atoi(x));
 		}
 		with_block(0, t, pat, sizeof(pat));
-		CHECK(count_of(pat, BD_RPS_TRANSPOSE, 1, 0) == want, "transpositions of 253818: %u valid", want);
-		CHECK(bd_rpsearch_new(pat, &(struct bd_rpsearch_opts){ .edits = BD_RPS_TRANSPOSE, .max_changes = 1 }, &s) == 0, "253818 with --transpose");
+		CHECK(count_of(pat, BD_RPS_EDIT_TRANSPOSE, 1, 0) == want, "transpositions of 253818: %u valid", want);
+		CHECK(bd_rpsearch_new(pat, &(struct bd_rpsearch_opts)BD_RPSEARCH_OPTS_INIT(.edits = BD_RPS_EDIT_TRANSPOSE, .max_changes = 1), &s) == 0, "253818 with --transpose");
 		CHECK(scan(s, RP, &ok) && ok, "transposition repaired");
 		bd_rpsearch_free(s);
 	}
@@ -246,22 +246,22 @@ int main(void)
 		int d;
 		for (unsigned v = 0; v < 1000000; v++)
 			want += spec_valid(v) && differs(v, "235818", &d) <= 2;
-		CHECK(count_of(RP, BD_RPS_ANY_DIGIT, 2, 0x01) == want, "suspect block, 2 changes: %u candidates", want);
-		CHECK(count_of(RP, BD_RPS_ANY_DIGIT, 1, 0x01) == 1, "a single change never keeps a block valid");
+		CHECK(count_of(RP, BD_RPS_EDIT_ANY_DIGIT, 2, 0x01) == want, "suspect block, 2 changes: %u candidates", want);
+		CHECK(count_of(RP, BD_RPS_EDIT_ANY_DIGIT, 1, 0x01) == 1, "a single change never keeps a block valid");
 	}
 
 	/* swapped blocks */
 	{
 		const char *sw = "235818-357951-013365-253979-241120-245575-342914-591910";
-		CHECK(count_of(sw, BD_RPS_SWAP_BLOCKS, -1, 0) == 29, "swap: the typed order plus 28 pairs");
-		CHECK(bd_rpsearch_new(sw, &(struct bd_rpsearch_opts){ .edits = BD_RPS_SWAP_BLOCKS, .max_changes = -1 }, &s) == 0, "swap search built");
+		CHECK(count_of(sw, BD_RPS_EDIT_SWAP_BLOCKS, -1, 0) == 29, "swap: the typed order plus 28 pairs");
+		CHECK(bd_rpsearch_new(sw, &(struct bd_rpsearch_opts)BD_RPSEARCH_OPTS_INIT(.edits = BD_RPS_EDIT_SWAP_BLOCKS, .max_changes = -1), &s) == 0, "swap search built");
 		CHECK(scan(s, RP, &ok) && ok, "swapped blocks 3 and 4 put back");
 		CHECK(bd_rpsearch_candidate(s, 0, c, &ch) == 0 && !strcmp(c, sw) && ch == 0, "candidate 0 is as typed");
 		bd_rpsearch_free(s);
 	}
 	/* bigger mixed search: distinct, valid, ordered */
 	CHECK(bd_rpsearch_new("2358xx-357951-25397?-013365-241120-245575-342914-591970",
-			      &(struct bd_rpsearch_opts){ .edits = BD_RPS_MISREAD | BD_RPS_TRANSPOSE, .max_changes = 1 }, &s) == 0,
+			      &(struct bd_rpsearch_opts)BD_RPSEARCH_OPTS_INIT(.edits = BD_RPS_EDIT_MISREAD | BD_RPS_EDIT_TRANSPOSE, .max_changes = 1), &s) == 0,
 	      "mixed search");
 	CHECK(scan(s, RP, &ok) && ok, "mixed search: holds the password, distinct, valid, fewest changes first");
 	bd_rpsearch_free(s);
@@ -289,7 +289,7 @@ int main(void)
 		snprintf(path, sizeof(path), "%s/state", dir);
 		bd_rpsearch_new("2???18-357951-253979-013365-241120-245575-342914-591910", NULL, &s);
 		bd_rpsearch_new("2???18-357951-253979-013365-241120-245575-342914-591910",
-				&(struct bd_rpsearch_opts){ .edits = BD_RPS_MISREAD, .max_changes = -1 }, &s2);
+				&(struct bd_rpsearch_opts)BD_RPSEARCH_OPTS_INIT(.edits = BD_RPS_EDIT_MISREAD, .max_changes = -1), &s2);
 		bd_rpsearch_state_id(s, g1, NULL, id1);
 		bd_rpsearch_state_id(s, g2, NULL, id2);
 		bd_rpsearch_state_id(s2, g1, NULL, id3);

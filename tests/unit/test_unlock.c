@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <stddef.h>
+
+#include "bdkit.h"
 #include "check.h"
 #include "volume.h"
 
@@ -12,7 +15,7 @@ static char dir[] = "/tmp/bdkit-unlock-XXXXXX";
 
 static bd_volume *reopen(const char *path)
 {
-	struct bd_open_opts ro = { .offset = -1 };
+	struct bd_open_opts ro = BD_OPEN_OPTS_INIT(.offset = -1);
 	bd_volume *v = NULL;
 
 	if (bd_volume_open(path, &ro, &v))
@@ -30,6 +33,35 @@ int main(void)
 	char path[300];
 	int r;
 
+	/* caller-allocated option structs carry their size (BD_*_INIT): a too small one is refused
+	 * before anything else is looked at */
+	{
+		struct bd_open_opts small = { .size = offsetof(struct bd_open_opts, ignore_integrity), .offset = -1 };
+		struct bd_open_opts zero = { .offset = -1 };
+		struct bd_create_opts csmall = { .size = 8 };
+		struct bd_rpsearch_opts rsmall = { .size = sizeof(size_t) };
+		struct bd_diag_opts dsmall = { .size = 1 };
+		struct bd_memkeys_result mres;
+		struct bd_memkeys_opts msmall = { .size = 0 };
+		bd_rpsearch *rs = NULL;
+		struct bd_diagnosis *dg = NULL;
+		bd_volume *sv = NULL;
+		CHECK(bd_volume_open("/nonexistent", &small, &sv) == BD_ERR_INVALID && !sv &&
+		      strstr(bd_last_error(), "BD_OPEN_OPTS_INIT"), "bd_open_opts too small: refused (%s)", bd_last_error());
+		CHECK(bd_volume_open("/nonexistent", &zero, &sv) == BD_ERR_INVALID, "bd_open_opts without size: refused");
+		CHECK(bd_create(NULL, &csmall, &cr) == BD_ERR_INVALID, "bd_create_opts too small: refused");
+		CHECK(bd_rpsearch_new("xxxxxx-xxxxxx-xxxxxx-xxxxxx-xxxxxx-xxxxxx-xxxxxx-xxxxxx", &rsmall, &rs) ==
+		      BD_ERR_INVALID && !rs, "bd_rpsearch_opts too small: refused");
+		CHECK(bd_diagnose(NULL, NULL, &dsmall, &dg) == BD_ERR_INVALID && strstr(bd_last_error(), "BD_DIAG_OPTS_INIT"),
+		      "bd_diag_opts too small: refused");
+		CHECK(bd_memkeys_search(NULL, NULL, &msmall, &mres) == BD_ERR_INVALID, "bd_memkeys_opts too small: refused");
+		struct bd_open_opts ok = BD_OPEN_OPTS_INIT(.offset = -1);
+		CHECK(ok.size == sizeof(ok) && bd_volume_open("/nonexistent", &ok, &sv) == BD_ERR_IO,
+		      "BD_OPEN_OPTS_INIT: accepted (then the missing file: I/O error)");
+	}
+	CHECK(bd_errno(BD_ERR_NOT_FOUND) == ENOENT && bd_errno(BD_ERR_AUTH) == EACCES && bd_errno(BD_ERR_DENIED) == EPERM &&
+	      !strcmp(bd_strerror(BD_ERR_NOT_FOUND), "not found") && !strcmp(bd_strerror(BD_ERR_AUTH), "authentication failed") &&
+	      !strcmp(bd_strerror(BD_ERR_DENIED), "permission denied"), "new error codes: errno and text");
 	CHECK(bd_errno(BD_ERR_LOCKED) == EROFS && bd_errno(BD_ERR_READONLY) == EROFS && bd_errno(BD_ERR_STATE) == EROFS &&
 	      bd_errno(BD_ERR_INTERRUPTED) == EINTR && bd_errno(BD_ERR_NOMEM) == ENOMEM &&
 	      bd_errno(BD_ERR_INVALID) == EINVAL && bd_errno(BD_ERR_IO) == EIO && bd_errno(BD_ERR_CORRUPT) == EIO,
@@ -45,7 +77,7 @@ int main(void)
 		CHECK_DONE();
 	}
 	fclose(f);
-	memset(&o, 0, sizeof(o));
+	o = (struct bd_create_opts)BD_CREATE_OPTS_INIT();
 	o.password = "door-test";
 	o.recovery_password = 1;
 	if (bd_io_open_file(path, BD_IO_RDWR, &io) || bd_create(io, &o, &cr)) {
@@ -131,12 +163,12 @@ int main(void)
 
 	/* a key package: export it, remove the recovery-password protector from the volume, and the
 	 * recovery password still opens the volume through the package's copy of that protector */
-	struct bd_open_opts rw = { .offset = -1, .writable = 1 };
+	struct bd_open_opts rw = BD_OPEN_OPTS_INIT(.offset = -1, .writable = 1);
 	uint8_t *kp = NULL;
 	size_t kplen = 0;
 	v = NULL;
 	r = bd_volume_open(path, &rw, &v) || bd_unlock_password(v, "door-test") || bd_keypackage_export(v, &kp, &kplen) ||
-	    bd_protector_remove(v, cr.recovery_guid, &(struct bd_change_opts){ 0 });
+	    bd_protector_remove(v, cr.recovery_guid, &(struct bd_change_opts)BD_CHANGE_OPTS_INIT());
 	CHECK(!r, "export a key package, then remove the recovery-password protector (%s)", r ? bd_last_error() : "");
 	bd_volume_close(v);
 	v = reopen(path);
