@@ -18,6 +18,7 @@
 #include "method.h"
 #include "crypto.h"
 #include "internal.h"
+#include "header.h"
 #include "writer.h"
 
 #define CHUNK (1u << 20)
@@ -57,15 +58,14 @@ static const char *fs_kind(const uint8_t bs[512], uint32_t *ss, uint32_t *hidden
 /* A BitLocker header: Vista/7+ signature, or the GUID where 7+ and To Go keep it (§1.1). */
 static bool is_bitlocker(const uint8_t bs[512])
 {
-	static const uint8_t guid[16] = {
-		0x3b, 0xd6, 0x67, 0x49, 0x29, 0x2e, 0xd8, 0x4a, 0x83, 0x99, 0xf6, 0xa3, 0x39, 0xe3, 0xd0, 0x01,
-	};
-	static const uint8_t guid_eow[16] = {
-		0x3b, 0x4d, 0xa8, 0x92, 0x80, 0xdd, 0x0e, 0x4d, 0x9e, 0x4e, 0xb1, 0xe3, 0x28, 0x4e, 0xae, 0xd8,
-	};
+	static const int at[2] = { FVE_VH_GUID, FVE_VH_TOGO_GUID };
 
-	return !memcmp(bs + 3, "-FVE-FS-", 8) || !memcmp(bs + 0xA0, guid, 16) || !memcmp(bs + 0x1A8, guid, 16) ||
-	       !memcmp(bs + 0xA0, guid_eow, 16) || !memcmp(bs + 0x1A8, guid_eow, 16);
+	if (!memcmp(bs + FVE_VH_OEM, "-FVE-FS-", 8))
+		return true;
+	for (int i = 0; i < 2; i++)
+		if (!memcmp(bs + at[i], bd_guid_bitlocker, 16) || !memcmp(bs + at[i], bd_guid_eow, 16))
+			return true;
+	return false;
 }
 
 /* What the target already holds, for the refusal message (NULL: nothing). */

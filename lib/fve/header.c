@@ -5,6 +5,7 @@
 
 #include "bdkit/fve.h"
 #include "header.h"
+#include "layout.h"
 
 const uint8_t bd_guid_bitlocker[16] = { 0x3b, 0xd6, 0x67, 0x49, 0x29, 0x2e, 0xd8, 0x4a,
 					0x83, 0x99, 0xf6, 0xa3, 0x39, 0xe3, 0xd0, 0x01 };
@@ -13,8 +14,8 @@ const uint8_t bd_guid_eow[16] = { 0x3b, 0x4d, 0xa8, 0x92, 0x80, 0xdd, 0x0e, 0x4d
 
 static int find_guid(const uint8_t bs[512], const uint8_t g[16])
 {
-	/* the offsets need 16 + 3*8 bytes after the GUID */
-	for (int i = 3; i + 16 + 24 <= 512; i++)
+	/* the metadata offsets follow the GUID */
+	for (int i = FVE_VH_OEM; i + FVE_VH_REL_METADATA_OFFSET + 24 <= FVE_VH_SIZE; i++)
 		if (!memcmp(bs + i, g, 16))
 			return i;
 	return -1;
@@ -26,15 +27,15 @@ int bd_header_parse(const uint8_t bs[512], struct bd_header *h)
 
 	memset(h, 0, sizeof(*h));
 	memcpy(h->raw, bs, 512);
-	h->sector_size = le16(bs + 11);
-	h->sectors_per_cluster = bs[13];
+	h->sector_size = le16(bs + FVE_VH_BYTES_PER_SECTOR);
+	h->sectors_per_cluster = bs[FVE_VH_SECTORS_PER_CLUSTER];
 	if (h->sector_size == 0)
 		h->sector_size = 512; /* exFAT To Go (§10.10) */
 	if ((p = find_guid(bs, bd_guid_eow)) >= 0) {
 		h->eow = 1;
-		if (p + 56 <= 512) {
-			h->eow_off[0] = le64(bs + p + 40);
-			h->eow_off[1] = le64(bs + p + 48);
+		if (p + FVE_VH_REL_END <= FVE_VH_SIZE) {
+			h->eow_off[0] = le64(bs + p + FVE_VH_REL_EOW_OFFSET);
+			h->eow_off[1] = le64(bs + p + FVE_VH_REL_EOW_OFFSET + 8);
 		}
 	} else {
 		p = find_guid(bs, bd_guid_bitlocker);
@@ -42,11 +43,12 @@ int bd_header_parse(const uint8_t bs[512], struct bd_header *h)
 	if (p >= 0) {
 		h->guid_pos = (uint32_t)p;
 		for (int i = 0; i < 3; i++)
-			h->meta_off[i] = le64(bs + p + 16 + 8 * i);
-		h->kind = memcmp(bs + 3, "-FVE-FS-", 8) ? BD_HDR_TOGO : BD_HDR_V2;
-	} else if (!memcmp(bs + 3, "-FVE-FS-", 8)) {
+			h->meta_off[i] = le64(bs + p + FVE_VH_REL_METADATA_OFFSET + 8 * i);
+		h->kind = memcmp(bs + FVE_VH_OEM, "-FVE-FS-", 8) ? BD_HDR_TOGO : BD_HDR_V2;
+	} else if (!memcmp(bs + FVE_VH_OEM, "-FVE-FS-", 8)) {
 		h->kind = BD_HDR_VISTA;
-		h->meta_off[0] = le64(bs + 0x38) * h->sector_size * (h->sectors_per_cluster ? h->sectors_per_cluster : 1);
+		h->meta_off[0] = le64(bs + FVE_VH_VISTA_METADATA_LCN) * h->sector_size *
+				 (h->sectors_per_cluster ? h->sectors_per_cluster : 1);
 	} else {
 		return BD_ERR_NOT_BITLOCKER;
 	}

@@ -801,9 +801,9 @@ int bd_metadata_repair(bd_volume *v, const uint8_t *kpbuf, size_t kplen, unsigne
 				spc = bs[13];
 			bd_build_volume_header(hdr, v->ss, spc, (uint32_t)(v->off / v->ss), u->copy_off);
 			if (v->hdr.eow) {
-				memcpy(hdr + 0xA0, bd_guid_eow, 16);
-				put_le64(hdr + 0xC8, v->hdr.eow_off[0]);
-				put_le64(hdr + 0xD0, v->hdr.eow_off[1]);
+				memcpy(hdr + FVE_VH_GUID, bd_guid_eow, 16);
+				put_le64(hdr + FVE_VH_GUID + FVE_VH_REL_EOW_OFFSET, v->hdr.eow_off[0]);
+				put_le64(hdr + FVE_VH_GUID + FVE_VH_REL_EOW_OFFSET + 8, v->hdr.eow_off[1]);
 			}
 			r = write_verified(v->io, hdr, 512, v->off, "the volume header (rebuilt from the metadata)");
 			if (!r)

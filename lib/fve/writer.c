@@ -11,6 +11,7 @@
 
 #include "crypto.h"
 #include "internal.h"
+#include "header.h"
 #include "writer.h"
 
 /* ---- (a) buffer ---- */
@@ -515,9 +516,6 @@ int bd_meta_serialise(const struct bd_meta_header *h, const uint8_t *entries, si
 void bd_build_volume_header(uint8_t out[512], uint32_t sector_size, uint8_t sectors_per_cluster,
 			    uint32_t hidden_sectors, const uint64_t offsets[3])
 {
-	static const uint8_t guid_bitlocker[16] = {
-		0x3b, 0xd6, 0x67, 0x49, 0x29, 0x2e, 0xd8, 0x4a, 0x83, 0x99, 0xf6, 0xa3, 0x39, 0xe3, 0xd0, 0x01,
-	};
 	/* Boot code: print the message at 0x100 via the BIOS, then wait forever. */
 	static const uint8_t boot[] = {
 		0x31, 0xc0, 0x8e, 0xd8, 0xbe, 0x00, 0x7d, /* xor ax,ax; mov ds,ax; mov si,0x7d00 */
@@ -527,30 +525,29 @@ void bd_build_volume_header(uint8_t out[512], uint32_t sector_size, uint8_t sect
 	};
 	static const char msg[] = "\r\nThis is a BitLocker-encrypted volume (bdkit). It is not bootable.\r\n";
 
-	memset(out, 0, 512);
-	out[0] = 0xEB; out[1] = 0x58; out[2] = 0x90;
-	memcpy(out + 3, "-FVE-FS-", 8);
-	put_le16(out + 0x0B, (uint16_t)sector_size);
-	out[0x0D] = sectors_per_cluster;
-	out[0x15] = 0xF8;                  /* media descriptor */
-	put_le16(out + 0x18, 0x3F);        /* sectors per track */
-	put_le16(out + 0x1A, 0xFF);        /* heads */
-	put_le32(out + 0x1C, hidden_sectors);
-	put_le32(out + 0x24, 0x1FE0);      /* FAT32 sectors per FAT: constant in Windows' header */
-	put_le16(out + 0x30, 1);           /* FSInfo sector */
-	put_le16(out + 0x32, 6);           /* backup boot sector */
-	out[0x40] = 0x80;
-	out[0x42] = 0x29;
-	memcpy(out + 0x47, "NO NAME    ", 11);
-	memcpy(out + 0x52, "FAT32   ", 8);
-	memcpy(out + 0x5A, boot, sizeof(boot));
-	memcpy(out + 0xA0, guid_bitlocker, 16);
-	put_le64(out + 0xB0, offsets[0]);
-	put_le64(out + 0xB8, offsets[1]);
-	put_le64(out + 0xC0, offsets[2]);
-	memcpy(out + 0x100, msg, sizeof(msg));
-	out[0x1FE] = 0x55;
-	out[0x1FF] = 0xAA;
+	memset(out, 0, FVE_VH_SIZE);
+	out[FVE_VH_JUMP] = 0xEB; out[FVE_VH_JUMP + 1] = 0x58; out[FVE_VH_JUMP + 2] = 0x90;
+	memcpy(out + FVE_VH_OEM, "-FVE-FS-", 8);
+	put_le16(out + FVE_VH_BYTES_PER_SECTOR, (uint16_t)sector_size);
+	out[FVE_VH_SECTORS_PER_CLUSTER] = sectors_per_cluster;
+	out[FVE_VH_MEDIA] = 0xF8;
+	put_le16(out + FVE_VH_SECTORS_PER_TRACK, 0x3F);
+	put_le16(out + FVE_VH_HEADS, 0xFF);
+	put_le32(out + FVE_VH_HIDDEN_SECTORS, hidden_sectors);
+	put_le32(out + FVE_VH_FAT32_SECTORS_PER_FAT, 0x1FE0); /* constant in Windows' header */
+	put_le16(out + FVE_VH_FAT32_FSINFO, 1);
+	put_le16(out + FVE_VH_FAT32_BACKUP_BOOT, 6);
+	out[FVE_VH_DRIVE_NUMBER] = 0x80;
+	out[FVE_VH_BOOT_SIGNATURE] = 0x29;
+	memcpy(out + FVE_VH_VOLUME_LABEL, "NO NAME    ", 11);
+	memcpy(out + FVE_VH_FS_TYPE, "FAT32   ", 8);
+	memcpy(out + FVE_VH_BOOT_CODE, boot, sizeof(boot));
+	memcpy(out + FVE_VH_GUID, bd_guid_bitlocker, 16);
+	for (int i = 0; i < 3; i++)
+		put_le64(out + FVE_VH_GUID + FVE_VH_REL_METADATA_OFFSET + 8 * i, offsets[i]);
+	memcpy(out + FVE_VH_BOOT_MESSAGE, msg, sizeof(msg));
+	out[FVE_VH_SIGNATURE_55AA] = 0x55;
+	out[FVE_VH_SIGNATURE_55AA + 1] = 0xAA;
 }
 
 void bd_build_togo_header(uint8_t out[512], uint32_t sector_size, uint8_t sectors_per_cluster,
@@ -560,15 +557,14 @@ void bd_build_togo_header(uint8_t out[512], uint32_t sector_size, uint8_t sector
 
 	/* the same FAT32-like BPB and boot code; the GUID block moves to 0x1A8 */
 	bd_build_volume_header(out, sector_size, sectors_per_cluster, hidden_sectors, offsets);
-	memcpy(guid, out + 0xA0, 16);
-	memset(out + 0xA0, 0, 0x28);
-	memcpy(out + 3, "MSWIN4.1", 8);
-	put_le32(out + 0x20, total_sectors > 0xFFFFFFFFu ? 0 : (uint32_t)total_sectors);
-	put_le32(out + 0x2C, 2);           /* FAT32 root directory cluster, as Windows writes it */
-	memcpy(out + 0x1A8, guid, 16);
-	put_le64(out + 0x1B8, offsets[0]);
-	put_le64(out + 0x1C0, offsets[1]);
-	put_le64(out + 0x1C8, offsets[2]);
+	memcpy(guid, out + FVE_VH_GUID, 16);
+	memset(out + FVE_VH_GUID, 0, FVE_VH_REL_EOW_OFFSET);
+	memcpy(out + FVE_VH_OEM, "MSWIN4.1", 8);
+	put_le32(out + FVE_VH_TOTAL_SECTORS32, total_sectors > 0xFFFFFFFFu ? 0 : (uint32_t)total_sectors);
+	put_le32(out + FVE_VH_FAT32_ROOT_CLUSTER, 2); /* as Windows writes it */
+	memcpy(out + FVE_VH_TOGO_GUID, guid, 16);
+	for (int i = 0; i < 3; i++)
+		put_le64(out + FVE_VH_TOGO_GUID + FVE_VH_REL_METADATA_OFFSET + 8 * i, offsets[i]);
 }
 
 /* ---- (c) the three copies ---- */

@@ -57,7 +57,7 @@ static void real_volumes(const char *build)
 	}
 	for (size_t i = 0; i < sizeof(vols) / sizeof(vols[0]); i++) {
 		char path[300], pw[200], uuid[64], want[64];
-		struct bd_open_opts o = { .offset = -1 };
+		struct bd_open_opts o = BD_OPEN_OPTS_INIT(.offset = -1);
 		bd_volume *v = NULL;
 		uint8_t bs[512];
 		struct bd_fs_info fi;
@@ -100,7 +100,7 @@ static void real_volumes(const char *build)
 		      (unsigned long long)fi.size, (unsigned long long)info.volume_size);
 		if (k == BD_FS_NTFS) {
 			/* $MFT's first record decrypts to "FILE": the probe's cluster arithmetic holds */
-			struct bd_open_opts o2 = { .offset = -1 };
+			struct bd_open_opts o2 = BD_OPEN_OPTS_INIT(.offset = -1);
 			uint8_t rec[4];
 			r = bd_volume_open(path, &o2, &v);
 			if (!r)
