@@ -154,14 +154,6 @@ static void evidence_ref(const struct bd_evidence *e, char *out, size_t outlen)
 				      e->bad_offset);
 }
 
-static void json_event_ref(long index, uint64_t offset)
-{
-	if (index < 0)
-		printf("null");
-	else
-		printf("{\"index\":%ld,\"offset\":%" PRIu64 "}", index, offset);
-}
-
 static void json_finding(const struct bd_finding *f)
 {
 	printf("{\"cause\":\"%s\",\"title\":", bd_cause_id(f->cause));
@@ -172,17 +164,12 @@ static void json_finding(const struct bd_finding *f)
 	printf("],\"evidence\":[");
 	for (size_t k = 0; k < f->n_evidence; k++) {
 		const struct bd_evidence *e = &f->evidence[k];
-		printf("%s{\"text\":", k ? "," : "");
-		cli_json_string(stdout, e->text);
-		printf(",\"pcr\":");
-		if (e->pcr < BD_PCR_COUNT)
-			printf("%u", e->pcr);
-		else
-			printf("null");
+		printf("%s", k ? "," : "");
+		elc_evidence_json_open(e);
 		printf(",\"good_event\":");
-		json_event_ref(e->good_index, e->good_offset);
+		elc_event_ref_json(e->good_index, e->good_offset);
 		printf(",\"bad_event\":");
-		json_event_ref(e->bad_index, e->bad_offset);
+		elc_event_ref_json(e->bad_index, e->bad_offset);
 		printf("}");
 	}
 	printf("],\"evidence_omitted\":%zu,\"advice\":", f->evidence_dropped);

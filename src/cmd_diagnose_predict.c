@@ -448,18 +448,10 @@ static void report_json(const struct pred *P)
 	printf("],\"notes\":[");
 	for (size_t i = 0; i < p[0]->n_notes; i++) {
 		const struct bd_evidence *e = &p[0]->notes[i];
-		printf("%s{\"text\":", i ? "," : "");
-		cli_json_string(stdout, e->text);
-		printf(",\"pcr\":");
-		if (e->pcr < BD_PCR_COUNT)
-			printf("%u", e->pcr);
-		else
-			printf("null");
+		printf("%s", i ? "," : "");
+		elc_evidence_json_open(e);
 		printf(",\"event\":");
-		if (e->good_index >= 0)
-			printf("{\"index\":%ld,\"offset\":%" PRIu64 "}", e->good_index, e->good_offset);
-		else
-			printf("null");
+		elc_event_ref_json(e->good_index, e->good_offset);
 		printf("}");
 	}
 	printf("],\"changed_pcrs\":[");

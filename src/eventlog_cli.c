@@ -218,3 +218,22 @@ void elc_quote_json(const struct bd_quote_check *q)
 	cli_json_string(stdout, q->detail);
 	printf("}");
 }
+
+void elc_evidence_json_open(const struct bd_evidence *e)
+{
+	printf("{\"text\":");
+	cli_json_string(stdout, e->text);
+	printf(",\"pcr\":");
+	if (e->pcr < BD_PCR_COUNT)
+		printf("%u", e->pcr);
+	else
+		printf("null");
+}
+
+void elc_event_ref_json(long index, uint64_t offset)
+{
+	if (index < 0)
+		printf("null");
+	else
+		printf("{\"index\":%ld,\"offset\":%" PRIu64 "}", index, offset);
+}

@@ -14,6 +14,10 @@ void elc_hex(FILE *f, const uint8_t *p, size_t n);
 void elc_pcr_list(uint32_t mask, char *out, size_t outlen);
 /* "7,11" or "0-4,7": the PCRs 0-23 named; 0 or -1 (malformed, out of range or none) */
 int elc_parse_pcr_list(const char *s, uint32_t *mask);
+/* JSON of a piece of evidence: opens the object with its "text" and "pcr" (null when none); the caller
+ * adds its event references and the closing brace. An event reference: {"index":N,"offset":N} or null. */
+void elc_evidence_json_open(const struct bd_evidence *e);
+void elc_event_ref_json(long index, uint64_t offset);
 /* The quote check of one log, as text lines (indent before each) or as a JSON value. */
 void elc_quote_text(const struct bd_quote_check *q, const char *indent);
 void elc_quote_json(const struct bd_quote_check *q);
