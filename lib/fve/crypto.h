@@ -82,7 +82,7 @@ void bd_diffuser_b_encrypt(uint8_t *sector, size_t size);
 /*
  * The whole Elephant layer of `count` sectors of ss bytes (512..4096) in place: decrypt = diffuser B,
  * diffuser A, xor with the sector key; encrypt = the inverse. keys: 32 bytes per sector. width 16
- * (AVX-512), 8 (AVX2) or 0 (one sector at a time); scratch: NULL (scalar) or ss * 16 bytes aligned
+ * (AVX-512), 8 (AVX2) or 0 (one sector at a time); scratch: NULL (scalar) or ss * 32 bytes aligned
  * to 64. The caller checks that the CPU has the width it asks for.
  */
 void bd_elephant_sectors(int width, uint8_t *buf, size_t count, size_t ss, const uint8_t *keys, bool enc,

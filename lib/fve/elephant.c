@@ -10,9 +10,11 @@
  *
  * Each word depends on the word two before it, so one sector leaves the ALUs mostly idle. For
  * runs of sectors (bd_elephant_*_sectors) the same passes run on vectors holding word i of 8
- * (AVX2) or 16 (AVX-512) sectors: the sectors are transposed into word-major order, diffused and
- * xored with their sector keys there, and transposed back. Written once as macros over the word
- * type, so the vector code is the scalar code (tests compare them on random data).
+ * (AVX2) or 16 (AVX-512) sectors: the sectors are transposed into word-major order, diffused there
+ * and transposed back, the sector keys xored on the way out (in for encryption). Diffuser A's chain
+ * (an xor then an add per word, through the word two before) leaves one such block latency-bound,
+ * so a group holds two blocks (16 or 32 sectors) whose chains run side by side. Written once as
+ * macros over the word type, so the vector code is the scalar code (tests compare them on random data).
  */
 #include <stdlib.h>
 
@@ -49,24 +51,28 @@ static void store(uint8_t *s, const uint32_t *d, size_t n)
 		put_le32(s + 4 * i, d[i]);
 }
 
-#define A_DECRYPT(T, d, n) do { \
+/*
+ * The passes, over words D(0) .. D(n-1): D is the name of a macro giving word k (an array element
+ * for one sector, a strided element of the transposed scratch for a block of sectors).
+ */
+#define A_DECRYPT(T, D, n) do { \
 	for (int c = 0; c < 5; c++) { \
 		size_t i = 0; \
 		for (; i < 8 || (n % 4 && i < n); i++) \
-			d[i] += d[wrap(i + n - 2, n)] ^ ROTL(d[wrap(i + n - 5, n)], ra[i & 3]); \
+			D(i) += D(wrap(i + n - 2, n)) ^ ROTL(D(wrap(i + n - 5, n)), ra[i & 3]); \
 		if (i >= n) \
 			continue; \
 		/* p1..p5 = d[i-1]..d[i-5], already updated: keep them in registers */ \
-		T p1 = d[i - 1], p2 = d[i - 2], p3 = d[i - 3], p4 = d[i - 4], p5 = d[i - 5]; \
+		T p1 = D(i - 1), p2 = D(i - 2), p3 = D(i - 3), p4 = D(i - 4), p5 = D(i - 5); \
 		for (; i < n; i += 4) { \
-			T x0 = d[i] + (p2 ^ ROTL(p5, 9)); \
-			T x1 = d[i + 1] + (p1 ^ p4); \
-			T x2 = d[i + 2] + (x0 ^ ROTL(p3, 13)); \
-			T x3 = d[i + 3] + (x1 ^ p2); \
-			d[i] = x0; \
-			d[i + 1] = x1; \
-			d[i + 2] = x2; \
-			d[i + 3] = x3; \
+			T x0 = D(i) + (p2 ^ ROTL(p5, 9)); \
+			T x1 = D(i + 1) + (p1 ^ p4); \
+			T x2 = D(i + 2) + (x0 ^ ROTL(p3, 13)); \
+			T x3 = D(i + 3) + (x1 ^ p2); \
+			D(i) = x0; \
+			D(i + 1) = x1; \
+			D(i + 2) = x2; \
+			D(i + 3) = x3; \
 			p5 = p1; \
 			p4 = x0; \
 			p3 = x1; \
@@ -76,58 +82,92 @@ static void store(uint8_t *s, const uint32_t *d, size_t n)
 	} \
 } while (0)
 
-#define A_ENCRYPT(T, d, n) do { \
+/* A_DECRYPT on two independent word arrays D0 and D1 at once (n % 4 == 0, n >= 8): each word hangs on
+ * the word two before it (an xor then an add), so one array alone waits on the vector latency; two
+ * chains side by side keep the units busy. */
+#define A_DECRYPT2(T, D0, D1, n) do { \
+	for (int c = 0; c < 5; c++) { \
+		for (size_t i = 0; i < 8; i++) { \
+			D0(i) += D0(wrap(i + n - 2, n)) ^ ROTL(D0(wrap(i + n - 5, n)), ra[i & 3]); \
+			D1(i) += D1(wrap(i + n - 2, n)) ^ ROTL(D1(wrap(i + n - 5, n)), ra[i & 3]); \
+		} \
+		T p1 = D0(7), p2 = D0(6), p3 = D0(5), p4 = D0(4), p5 = D0(3); \
+		T q1 = D1(7), q2 = D1(6), q3 = D1(5), q4 = D1(4), q5 = D1(3); \
+		for (size_t i = 8; i < n; i += 4) { \
+			T x0 = D0(i) + (p2 ^ ROTL(p5, 9)); \
+			T y0 = D1(i) + (q2 ^ ROTL(q5, 9)); \
+			T x1 = D0(i + 1) + (p1 ^ p4); \
+			T y1 = D1(i + 1) + (q1 ^ q4); \
+			T x2 = D0(i + 2) + (x0 ^ ROTL(p3, 13)); \
+			T y2 = D1(i + 2) + (y0 ^ ROTL(q3, 13)); \
+			T x3 = D0(i + 3) + (x1 ^ p2); \
+			T y3 = D1(i + 3) + (y1 ^ q2); \
+			D0(i) = x0; \
+			D1(i) = y0; \
+			D0(i + 1) = x1; \
+			D1(i + 1) = y1; \
+			D0(i + 2) = x2; \
+			D1(i + 2) = y2; \
+			D0(i + 3) = x3; \
+			D1(i + 3) = y3; \
+			p5 = p1; p4 = x0; p3 = x1; p2 = x2; p1 = x3; \
+			q5 = q1; q4 = y0; q3 = y1; q2 = y2; q1 = y3; \
+		} \
+	} \
+} while (0)
+
+#define A_ENCRYPT(T, D, n) do { \
 	for (int c = 0; c < 5; c++) { \
 		size_t i = n; \
 		if (n % 4 == 0) { \
 			for (; i >= 12; i -= 4) { \
 				/* words i-4 .. i-1, highest first */ \
-				d[i - 1] -= d[i - 3] ^ d[i - 6]; \
-				d[i - 2] -= d[i - 4] ^ ROTL(d[i - 7], 13); \
-				d[i - 3] -= d[i - 5] ^ d[i - 8]; \
-				d[i - 4] -= d[i - 6] ^ ROTL(d[i - 9], 9); \
+				D(i - 1) -= D(i - 3) ^ D(i - 6); \
+				D(i - 2) -= D(i - 4) ^ ROTL(D(i - 7), 13); \
+				D(i - 3) -= D(i - 5) ^ D(i - 8); \
+				D(i - 4) -= D(i - 6) ^ ROTL(D(i - 9), 9); \
 			} \
 		} \
 		while (i-- > 0) \
-			d[i] -= d[wrap(i + n - 2, n)] ^ ROTL(d[wrap(i + n - 5, n)], ra[i & 3]); \
+			D(i) -= D(wrap(i + n - 2, n)) ^ ROTL(D(wrap(i + n - 5, n)), ra[i & 3]); \
 	} \
 } while (0)
 
-#define B_DECRYPT(T, d, n) do { \
+#define B_DECRYPT(T, D, n) do { \
 	for (int c = 0; c < 3; c++) { \
 		size_t i = 0; \
 		if (n % 4 == 0) { \
 			for (; i + 8 <= n; i += 4) { \
-				d[i] += d[i + 2] ^ d[i + 5]; \
-				d[i + 1] += d[i + 3] ^ ROTL(d[i + 6], 10); \
-				d[i + 2] += d[i + 4] ^ d[i + 7]; \
-				d[i + 3] += d[i + 5] ^ ROTL(d[i + 8 < n ? i + 8 : i + 8 - n], 25); \
+				D(i) += D(i + 2) ^ D(i + 5); \
+				D(i + 1) += D(i + 3) ^ ROTL(D(i + 6), 10); \
+				D(i + 2) += D(i + 4) ^ D(i + 7); \
+				D(i + 3) += D(i + 5) ^ ROTL(D(i + 8 < n ? i + 8 : i + 8 - n), 25); \
 			} \
 		} \
 		for (; i < n; i++) \
-			d[i] += d[wrap(i + 2, n)] ^ ROTL(d[wrap(i + 5, n)], rb[i & 3]); \
+			D(i) += D(wrap(i + 2, n)) ^ ROTL(D(wrap(i + 5, n)), rb[i & 3]); \
 	} \
 } while (0)
 
-#define B_ENCRYPT(T, d, n) do { \
+#define B_ENCRYPT(T, D, n) do { \
 	for (int c = 0; c < 3; c++) { \
 		size_t i = n; \
 		/* undo b_decrypt's order: its generic tail first, then its groups downwards */ \
 		size_t stop = n % 4 == 0 ? n - 4 : 0; \
 		while (i-- > stop) \
-			d[i] -= d[wrap(i + 2, n)] ^ ROTL(d[wrap(i + 5, n)], rb[i & 3]); \
+			D(i) -= D(wrap(i + 2, n)) ^ ROTL(D(wrap(i + 5, n)), rb[i & 3]); \
 		if (n % 4 == 0) { \
 			/* q0..q4 = d[i]..d[i+4], already updated (d[n] wraps to d[0], not yet updated) */ \
-			T q0 = d[stop], q1 = d[stop + 1], q2 = d[stop + 2], q3 = d[stop + 3], q4 = d[0]; \
+			T q0 = D(stop), q1 = D(stop + 1), q2 = D(stop + 2), q3 = D(stop + 3), q4 = D(0); \
 			for (i = stop; i >= 4; i -= 4) { \
-				T y3 = d[i - 1] - (q1 ^ ROTL(q4, 25)); \
-				T y2 = d[i - 2] - (q0 ^ q3); \
-				T y1 = d[i - 3] - (y3 ^ ROTL(q2, 10)); \
-				T y0 = d[i - 4] - (y2 ^ q1); \
-				d[i - 1] = y3; \
-				d[i - 2] = y2; \
-				d[i - 3] = y1; \
-				d[i - 4] = y0; \
+				T y3 = D(i - 1) - (q1 ^ ROTL(q4, 25)); \
+				T y2 = D(i - 2) - (q0 ^ q3); \
+				T y1 = D(i - 3) - (y3 ^ ROTL(q2, 10)); \
+				T y0 = D(i - 4) - (y2 ^ q1); \
+				D(i - 1) = y3; \
+				D(i - 2) = y2; \
+				D(i - 3) = y1; \
+				D(i - 4) = y0; \
 				q4 = q0; \
 				q0 = y0; \
 				q1 = y1; \
@@ -138,10 +178,11 @@ static void store(uint8_t *s, const uint32_t *d, size_t n)
 	} \
 } while (0)
 
-static void a_decrypt(uint32_t *d, size_t n) { A_DECRYPT(uint32_t, d, n); }
-static void a_encrypt(uint32_t *d, size_t n) { A_ENCRYPT(uint32_t, d, n); }
-static void b_decrypt(uint32_t *d, size_t n) { B_DECRYPT(uint32_t, d, n); }
-static void b_encrypt(uint32_t *d, size_t n) { B_ENCRYPT(uint32_t, d, n); }
+#define DW(k) d[k]
+static void a_decrypt(uint32_t *d, size_t n) { A_DECRYPT(uint32_t, DW, n); }
+static void a_encrypt(uint32_t *d, size_t n) { A_ENCRYPT(uint32_t, DW, n); }
+static void b_decrypt(uint32_t *d, size_t n) { B_DECRYPT(uint32_t, DW, n); }
+static void b_encrypt(uint32_t *d, size_t n) { B_ENCRYPT(uint32_t, DW, n); }
 
 /* The words are sector data, never key material: no wipe needed.
  * size: multiple of 4, 32..4096 (checked by the sector cipher; out-of-range sizes are ignored here). */
@@ -244,73 +285,90 @@ T_AVX512 __attribute__((always_inline)) static inline void transpose16(__m512i r
 	}
 }
 
-/* kv[j] lane l = word j of sector l's key: the 8-word keys transposed like the data */
-#define KEYS8(kv, r, L) do { \
-	for (size_t l = 0; l < L; l++) \
-		r[l] = _mm256_loadu_si256((const void *)(keys + 32 * (l < m ? l : 0))); \
-	transpose8(r); \
-	for (int j = 0; j < 8; j++) \
-		memcpy(&kv[j], &r[j], sizeof(kv[j])); \
-} while (0)
-#define KEYS16(kv, r, L) do { \
-	for (size_t l = 0; l < L; l++) \
-		r[l] = _mm512_castsi256_si512(_mm256_loadu_si256((const void *)(keys + 32 * (l < m ? l : 0)))); \
-	transpose16(r); \
-	for (int j = 0; j < 8; j++) \
-		memcpy(&kv[j], &r[j], sizeof(kv[j])); \
-} while (0)
+/* a sector's 32-byte key as one register: twice over in 512 bits (16 words), once in 256 (8 words) */
+#define KEY512(p) _mm512_broadcast_i64x4(_mm256_loadu_si256((const void *)(p)))
+#define KEY256(p) _mm256_loadu_si256((const void *)(p))
 
 /*
- * One group of up to L sectors (lanes past m repeat sector 0 and are not written back):
- * transpose into t (n vectors), key xor + diffusers, transpose back.
+ * One group of up to 2 x L sectors (lanes past m repeat sector 0 and are not written back): two
+ * blocks of L sectors transposed into t, word k of block g at t[2k + g], diffused (diffuser A on both
+ * blocks at once: A_DECRYPT2), transposed back. The sector key is xored in the transposes (as the
+ * data leaves for decryption, as it comes in for encryption): no pass of its own. The body is
+ * inlined with enc constant and, for whole groups, m constant, so that the rows of a transpose stay
+ * in registers (no branch or lane clamp among them); the rows hold sector data, never a key.
  */
-#define GROUP(V, RAW, L, LOADU, STOREU, TRANSPOSE, KEYS) do { \
+#define T0(k) t[2 * (k)]
+#define T1(k) t[2 * (k) + 1]
+#define GROUP_BODY(name, V, RAW, L, LOADU, STOREU, TRANSPOSE, KEY, XOR, TARGET) \
+TARGET __attribute__((always_inline)) static inline void name(uint8_t *buf, size_t m, size_t ss, \
+							      const uint8_t *keys, const bool enc, V *t) \
+{ \
 	const size_t n = ss / 4; \
-	V kv[8]; \
-	RAW r[L]; \
-	KEYS(kv, r, L); \
-	for (size_t i0 = 0; i0 < n; i0 += L) { \
-		for (size_t l = 0; l < L; l++) \
-			r[l] = LOADU((const void *)(buf + (l < m ? l : 0) * ss + 4 * i0)); \
-		TRANSPOSE(r); \
-		for (size_t l = 0; l < L; l++) \
-			memcpy(&t[i0 + l], &r[l], sizeof(V)); \
-	} \
+	for (size_t g = 0; g < 2; g++) \
+		for (size_t i0 = 0; i0 < n; i0 += L) { \
+			RAW r[L]; \
+			for (size_t l = 0; l < L; l++) { \
+				size_t s = g * L + l < m ? g * L + l : 0; \
+				r[l] = LOADU((const void *)(buf + s * ss + 4 * i0)); \
+				if (enc) \
+					r[l] = XOR(r[l], KEY(keys + 32 * s)); \
+			} \
+			TRANSPOSE(r); \
+			for (size_t l = 0; l < L; l++) \
+				memcpy(&t[2 * (i0 + l) + g], &r[l], sizeof(V)); \
+		} \
 	if (enc) { \
-		for (size_t i = 0; i < n; i++) \
-			t[i] ^= kv[i & 7]; \
-		A_ENCRYPT(V, t, n); \
-		B_ENCRYPT(V, t, n); \
+		A_ENCRYPT(V, T0, n); \
+		B_ENCRYPT(V, T0, n); \
+		A_ENCRYPT(V, T1, n); \
+		B_ENCRYPT(V, T1, n); \
 	} else { \
-		B_DECRYPT(V, t, n); \
-		A_DECRYPT(V, t, n); \
-		for (size_t i = 0; i < n; i++) \
-			t[i] ^= kv[i & 7]; \
+		B_DECRYPT(V, T0, n); \
+		B_DECRYPT(V, T1, n); \
+		A_DECRYPT2(V, T0, T1, n); \
 	} \
-	for (size_t i0 = 0; i0 < n; i0 += L) { \
-		for (size_t l = 0; l < L; l++) \
-			memcpy(&r[l], &t[i0 + l], sizeof(V)); \
-		TRANSPOSE(r); \
-		for (size_t l = 0; l < m; l++) \
-			STOREU((void *)(buf + l * ss + 4 * i0), r[l]); \
-	} \
-	memset(kv, 0, sizeof(kv)); \
-	memset(r, 0, sizeof(r)); \
-	__asm__ volatile("" : : "m"(kv), "m"(r) : "memory"); \
-} while (0)
-
-T_AVX2 static void group8(uint8_t *buf, size_t m, size_t ss, const uint8_t *keys, bool enc, v8u *t)
-{
-	GROUP(v8u, __m256i, 8, _mm256_loadu_si256, _mm256_storeu_si256, transpose8, KEYS8);
+	for (size_t g = 0; g < 2 && g * L < m; g++) \
+		for (size_t i0 = 0; i0 < n; i0 += L) { \
+			RAW r[L]; \
+			for (size_t l = 0; l < L; l++) \
+				memcpy(&r[l], &t[2 * (i0 + l) + g], sizeof(V)); \
+			TRANSPOSE(r); \
+			for (size_t l = 0; l < L; l++) { \
+				if (g * L + l >= m) \
+					break; \
+				if (!enc) \
+					r[l] = XOR(r[l], KEY(keys + 32 * (g * L + l))); \
+				STOREU((void *)(buf + (g * L + l) * ss + 4 * i0), r[l]); \
+			} \
+		} \
 }
+
+#define GROUP_FN(name, body, V, L, TARGET) \
+TARGET static void name(uint8_t *buf, size_t m, size_t ss, const uint8_t *keys, bool enc, V *t) \
+{ \
+	if (m == 2 * L) { \
+		if (enc) \
+			body(buf, 2 * L, ss, keys, true, t); \
+		else \
+			body(buf, 2 * L, ss, keys, false, t); \
+	} else { \
+		if (enc) \
+			body(buf, m, ss, keys, true, t); \
+		else \
+			body(buf, m, ss, keys, false, t); \
+	} \
+}
+
+GROUP_BODY(group8_body, v8u, __m256i, 8, _mm256_loadu_si256, _mm256_storeu_si256, transpose8, KEY256,
+	   _mm256_xor_si256, T_AVX2)
+GROUP_FN(group8, group8_body, v8u, 8, T_AVX2)
 
 static inline void storeu512(void *p, __m512i v) __attribute__((target("avx512f"), always_inline));
 static inline void storeu512(void *p, __m512i v) { _mm512_storeu_si512(p, v); }
 
-T_AVX512 static void group16(uint8_t *buf, size_t m, size_t ss, const uint8_t *keys, bool enc, v16u *t)
-{
-	GROUP(v16u, __m512i, 16, _mm512_loadu_si512, storeu512, transpose16, KEYS16);
-}
+GROUP_BODY(group16_body, v16u, __m512i, 16, _mm512_loadu_si512, storeu512, transpose16, KEY512,
+	   _mm512_xor_si512, T_AVX512)
+GROUP_FN(group16, group16_body, v16u, 16, T_AVX512)
 #endif
 
 void bd_elephant_sectors(int width, uint8_t *buf, size_t count, size_t ss, const uint8_t *keys, bool enc,
@@ -319,13 +377,15 @@ void bd_elephant_sectors(int width, uint8_t *buf, size_t count, size_t ss, const
 	size_t i = 0;
 
 #ifdef HAVE_VEC
-	/* a group pays for all its lanes: worth it from a quarter of them on */
+	if (ss % 16 || ss < 32 || ss > 4096) /* the vector groups take whole 4-word steps */
+		scratch = NULL;
+	/* a group (2 blocks of the vector width) pays for all its lanes: worth it from an eighth of them on */
 	if (width >= 16 && scratch)
-		for (; count - i >= 4; i += MIN(count - i, (size_t)16))
-			group16(buf + i * ss, MIN(count - i, (size_t)16), ss, keys + 32 * i, enc, scratch);
+		for (; count - i >= 4; i += MIN(count - i, (size_t)32))
+			group16(buf + i * ss, MIN(count - i, (size_t)32), ss, keys + 32 * i, enc, scratch);
 	if (width >= 8 && scratch)
-		for (; count - i >= 2; i += MIN(count - i, (size_t)8))
-			group8(buf + i * ss, MIN(count - i, (size_t)8), ss, keys + 32 * i, enc, scratch);
+		for (; count - i >= 2; i += MIN(count - i, (size_t)16))
+			group8(buf + i * ss, MIN(count - i, (size_t)16), ss, keys + 32 * i, enc, scratch);
 #else
 	(void)width;
 	(void)scratch;

@@ -345,7 +345,7 @@ static int fast_crypt(struct bd_sector_cipher *c, int level, uint8_t *buf, size_
 	 * (no scratch: one sector at a time) */
 	int width = c->elephant ? bd_aes_simd_width(level) : 0;
 	void *scratch = NULL;
-	if (width && count > 1 && posix_memalign(&scratch, 64, (size_t)ss * 16))
+	if (width && count > 1 && posix_memalign(&scratch, 64, (size_t)ss * 32))
 		scratch = NULL;
 	for (size_t done = 0; done < count;) {
 		size_t nb = MIN(count - done, (size_t)BATCH);
