@@ -415,6 +415,38 @@ T_VAES static void cbc_dec_vaes(const struct bd_aes_key *k, uint8_t *buf, size_t
 	wipe_keys512(rk);
 }
 
+/* The CBC IVs and Elephant sector keys: 3 blocks per sector, ~40% of the CBC decryption's time
+ * when done 8 blocks at a time on 128-bit registers; here 16 at a time. */
+T_VAES static void ecb_enc_vaes(const struct bd_aes_key *k, uint8_t *buf, size_t n)
+{
+	__m512i rk[15];
+	const int nr = k->nr;
+	size_t i = 0;
+
+	load_keys512(rk, k->ek, nr);
+	for (; i + 16 <= n; i += 16) {
+		uint8_t *p = buf + 16 * i;
+		__m512i b0 = _mm512_loadu_si512(p), b1 = _mm512_loadu_si512(p + 64);
+		__m512i b2 = _mm512_loadu_si512(p + 128), b3 = _mm512_loadu_si512(p + 192);
+		ROUNDS16(rk, nr, 1, b0, b1, b2, b3);
+		_mm512_storeu_si512(p, b0);
+		_mm512_storeu_si512(p + 64, b1);
+		_mm512_storeu_si512(p + 128, b2);
+		_mm512_storeu_si512(p + 192, b3);
+	}
+	wipe_keys512(rk);
+	if (i < n)
+		bd_aes_ecb_encrypt(k, buf + 16 * i, n - i);
+}
+
+void bd_aes_ecb_encrypt_level(int level, const struct bd_aes_key *k, uint8_t *buf, size_t n)
+{
+	if (level >= BD_AES_VAES)
+		ecb_enc_vaes(k, buf, n);
+	else
+		bd_aes_ecb_encrypt(k, buf, n);
+}
+
 void bd_aes_xts(int level, const struct bd_aes_key *k1, const struct bd_aes_key *k2, uint8_t *dst,
 		const uint8_t *src, size_t n, size_t ss, uint64_t unit, bool enc)
 {
@@ -440,6 +472,10 @@ void bd_aes_scrub(void) { }
 int bd_aes_simd_width(int level) { (void)level; return 0; }
 void bd_aes_expand(struct bd_aes_key *k, const uint8_t *key, size_t klen) { (void)k; (void)key; (void)klen; }
 void bd_aes_ecb_encrypt(const struct bd_aes_key *k, uint8_t *buf, size_t n) { (void)k; (void)buf; (void)n; }
+void bd_aes_ecb_encrypt_level(int level, const struct bd_aes_key *k, uint8_t *buf, size_t n)
+{
+	(void)level; (void)k; (void)buf; (void)n;
+}
 void bd_aes_xts(int level, const struct bd_aes_key *k1, const struct bd_aes_key *k2, uint8_t *dst,
 		const uint8_t *src, size_t n, size_t ss, uint64_t unit, bool enc)
 {

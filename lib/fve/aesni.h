@@ -33,6 +33,8 @@ int bd_aes_simd_width(int level);
 void bd_aes_expand(struct bd_aes_key *k, const uint8_t *key, size_t klen);
 /* In-place AES-ECB encryption of n blocks. */
 void bd_aes_ecb_encrypt(const struct bd_aes_key *k, uint8_t *buf, size_t n);
+/* The same with the widest registers the level allows. */
+void bd_aes_ecb_encrypt_level(int level, const struct bd_aes_key *k, uint8_t *buf, size_t n);
 /* XTS over n sectors of ss bytes, data unit number of the first = unit (tweak = le128(unit + i)).
  * dst may equal src. */
 void bd_aes_xts(int level, const struct bd_aes_key *k1, const struct bd_aes_key *k2, uint8_t *dst,

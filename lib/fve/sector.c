@@ -353,7 +353,7 @@ static int fast_crypt(struct bd_sector_cipher *c, int level, uint8_t *buf, size_
 		memset(ivs, 0, nb * 16);
 		for (size_t i = 0; i < nb; i++)
 			put_le64(ivs + 16 * i, off + (done + i) * ss);
-		bd_aes_ecb_encrypt(&c->k1, ivs, nb);
+		bd_aes_ecb_encrypt_level(level, &c->k1, ivs, nb);
 		if (c->elephant) {
 			memset(keys, 0, nb * 32);
 			for (size_t i = 0; i < nb; i++) {
@@ -361,7 +361,7 @@ static int fast_crypt(struct bd_sector_cipher *c, int level, uint8_t *buf, size_
 				put_le64(keys + 32 * i + 16, off + (done + i) * ss);
 				keys[32 * i + 31] = 0x80;
 			}
-			bd_aes_ecb_encrypt(&c->k2, keys, nb * 2);
+			bd_aes_ecb_encrypt_level(level, &c->k2, keys, nb * 2);
 		}
 		if (enc) {
 			if (c->elephant)
