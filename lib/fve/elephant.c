@@ -116,6 +116,75 @@ static void store(uint8_t *s, const uint32_t *d, size_t n)
 	} \
 } while (0)
 
+/*
+ * B_DECRYPT's three passes in one sweep (n % 4 == 0, n >= 16), for the vector groups: a pass reads
+ * the words ahead of it as the previous pass left them, so pass 2 can follow pass 1 eight words
+ * behind and pass 3 follow pass 2, with the words in between held in registers (a0..a11: pass 1's
+ * words s-8 .. s+3; b0..b11: pass 2's words s-16 .. s-5) and only pass 3's words stored: a third of
+ * the stores, which set the pace of these passes. A pass's last words wrap to its own first five
+ * (s1, s2: passes 1 and 2's; pass 3's are in D by then).
+ */
+#define B_GRP(T, c0, c1, c2, c3, X, D, o0, o1, o2, o3) do { \
+	o0 = c0 + (X(D, 2) ^ X(D, 5)); \
+	o1 = c1 + (X(D, 3) ^ ROTL(X(D, 6), 10)); \
+	o2 = c2 + (X(D, 4) ^ X(D, 7)); \
+	o3 = c3 + (X(D, 5) ^ ROTL(X(D, 8), 25)); \
+} while (0)
+#define B_DECRYPT3(T, D, n) do { \
+	T a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0}, a8 = {0}, a9 = {0}, a10 = {0}, a11 = {0}; \
+	T b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0}, b4 = {0}, b5 = {0}, b6 = {0}, b7 = {0}, b8 = {0}, b9 = {0}, b10 = {0}, b11 = {0}; \
+	T s1[5], s2[5]; \
+	size_t s = 0; \
+	for (; s < n + 16; s += 4) { \
+		if (s < n) { \
+			if (s + 8 < n) \
+				B_GRP(T, D(s), D(s + 1), D(s + 2), D(s + 3), B3_X1F, D, a8, a9, a10, a11); \
+			else \
+				B_GRP(T, D(s), D(s + 1), D(s + 2), D(s + 3), B3_X1W, D, a8, a9, a10, a11); \
+			if (s == 0) { \
+				s1[0] = a8; s1[1] = a9; s1[2] = a10; s1[3] = a11; \
+			} else if (s == 4) \
+				s1[4] = a8; \
+		} \
+		if (s >= 8 && s - 8 < n) { \
+			const size_t g = s - 8; \
+			if (g + 8 < n) \
+				B_GRP(T, a0, a1, a2, a3, B3_X2F, D, b8, b9, b10, b11); \
+			else \
+				B_GRP(T, a0, a1, a2, a3, B3_X2W, D, b8, b9, b10, b11); \
+			if (g == 0) { \
+				s2[0] = b8; s2[1] = b9; s2[2] = b10; s2[3] = b11; \
+			} else if (g == 4) \
+				s2[4] = b8; \
+		} \
+		if (s >= 16) { \
+			const size_t g = s - 16; \
+			T o0, o1, o2, o3; \
+			if (g + 8 < n) \
+				B_GRP(T, b0, b1, b2, b3, B3_X3F, D, o0, o1, o2, o3); \
+			else \
+				B_GRP(T, b0, b1, b2, b3, B3_X3W, D, o0, o1, o2, o3); \
+			D(g) = o0; \
+			D(g + 1) = o1; \
+			D(g + 2) = o2; \
+			D(g + 3) = o3; \
+		} \
+		a0 = a4; a1 = a5; a2 = a6; a3 = a7; a4 = a8; a5 = a9; a6 = a10; a7 = a11; \
+		b0 = b4; b1 = b5; b2 = b6; b3 = b7; b4 = b8; b5 = b9; b6 = b10; b7 = b11; \
+	} \
+} while (0)
+/* sources of pass 1 (D as it was), 2 (pass 1's window a) and 3 (pass 2's window b) for word g + j of
+ * the group at g (pass 1: g = s); F: no word past n; W: words past n wrap to the pass's own first */
+#define B3_X1F(D, j) D(s + (j))
+#define B3_X1W(D, j) (s + (j) < n ? D(s + (j)) : s1[s + (j) - n])
+#define B3_X2F(D, j) B3_AW(j)
+#define B3_X2W(D, j) (g + (j) < n ? B3_AW(j) : s2[g + (j) - n])
+#define B3_X3F(D, j) B3_BW(j)
+#define B3_X3W(D, j) (g + (j) < n ? B3_BW(j) : D(g + (j) - n))
+#define B3_AW(j) B3_CAT(a, j)
+#define B3_BW(j) B3_CAT(b, j)
+#define B3_CAT(x, j) x##j
+
 #define A_ENCRYPT(T, D, n) do { \
 	for (int c = 0; c < 5; c++) { \
 		size_t i = n; \
@@ -299,7 +368,7 @@ T_AVX512 __attribute__((always_inline)) static inline void transpose16(__m512i r
  */
 #define T0(k) t[2 * (k)]
 #define T1(k) t[2 * (k) + 1]
-#define GROUP_BODY(name, V, RAW, L, LOADU, STOREU, TRANSPOSE, KEY, XOR, TARGET) \
+#define GROUP_BODY(name, V, RAW, L, LOADU, STOREU, TRANSPOSE, KEY, XOR, BDEC, TARGET) \
 TARGET __attribute__((always_inline)) static inline void name(uint8_t *buf, size_t m, size_t ss, \
 							      const uint8_t *keys, const bool enc, V *t) \
 { \
@@ -323,8 +392,8 @@ TARGET __attribute__((always_inline)) static inline void name(uint8_t *buf, size
 		A_ENCRYPT(V, T1, n); \
 		B_ENCRYPT(V, T1, n); \
 	} else { \
-		B_DECRYPT(V, T0, n); \
-		B_DECRYPT(V, T1, n); \
+		BDEC(V, T0, n); \
+		BDEC(V, T1, n); \
 		A_DECRYPT2(V, T0, T1, n); \
 	} \
 	for (size_t g = 0; g < 2 && g * L < m; g++) \
@@ -359,15 +428,16 @@ TARGET static void name(uint8_t *buf, size_t m, size_t ss, const uint8_t *keys, 
 	} \
 }
 
+/* B_DECRYPT3's windows need 24 registers: AVX-512 has 32, AVX2 16 (there it was 3-10% slower) */
 GROUP_BODY(group8_body, v8u, __m256i, 8, _mm256_loadu_si256, _mm256_storeu_si256, transpose8, KEY256,
-	   _mm256_xor_si256, T_AVX2)
+	   _mm256_xor_si256, B_DECRYPT, T_AVX2)
 GROUP_FN(group8, group8_body, v8u, 8, T_AVX2)
 
 static inline void storeu512(void *p, __m512i v) __attribute__((target("avx512f"), always_inline));
 static inline void storeu512(void *p, __m512i v) { _mm512_storeu_si512(p, v); }
 
 GROUP_BODY(group16_body, v16u, __m512i, 16, _mm512_loadu_si512, storeu512, transpose16, KEY512,
-	   _mm512_xor_si512, T_AVX512)
+	   _mm512_xor_si512, B_DECRYPT3, T_AVX512)
 GROUP_FN(group16, group16_body, v16u, 16, T_AVX512)
 #endif
 
@@ -377,7 +447,7 @@ void bd_elephant_sectors(int width, uint8_t *buf, size_t count, size_t ss, const
 	size_t i = 0;
 
 #ifdef HAVE_VEC
-	if (ss % 16 || ss < 32 || ss > 4096) /* the vector groups take whole 4-word steps */
+	if (ss % 16 || ss < 64 || ss > 4096) /* the vector groups: whole 4-word steps, B_DECRYPT3 n >= 16 */
 		scratch = NULL;
 	/* a group (2 blocks of the vector width) pays for all its lanes: worth it from an eighth of them on */
 	if (width >= 16 && scratch)
