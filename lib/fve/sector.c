@@ -32,6 +32,7 @@ enum { CTX_IV, CTX_TWEAK, CTX_DEC, CTX_ENC, CTX_ECBDEC, CTX_N };
 #define TC_SLOTS 4
 #define BATCH 64             /* at most this many sectors per IV batch */
 #define SCRATCH (64 * 1024)  /* per-thread buffer for batched CBC decryption */
+#define ESCRATCH (4096 * 32) /* per-thread buffer for the Elephant groups: ss * 32 (elephant.c) */
 
 struct bd_sector_cipher {
 	uint16_t method;
@@ -66,6 +67,9 @@ struct tcache {
 	struct tc_slot slot[TC_SLOTS];
 	unsigned next;
 	uint8_t *scratch; /* SCRATCH bytes, allocated on first CBC decryption */
+	void *escratch;   /* ESCRATCH bytes aligned to 64: the Elephant groups' transposed words, on first use
+			   * (allocated per call it was a 128 KiB block that malloc gave back to the kernel
+			   * each time: page faults on every call) */
 	/* The slots are this thread's, but bd_sector_cipher_free on any thread frees (and so
 	 * cleanses) the contexts of the cipher it frees in every thread's cache: under mu. */
 	pthread_mutex_t mu;
@@ -104,6 +108,7 @@ static void tc_destroy(void *p)
 	for (int i = 0; i < TC_SLOTS; i++)
 		slot_clear(&t->slot[i]);
 	free(t->scratch);
+	free(t->escratch);
 	free(t);
 }
 
@@ -345,8 +350,12 @@ static int fast_crypt(struct bd_sector_cipher *c, int level, uint8_t *buf, size_
 	 * (no scratch: one sector at a time) */
 	int width = c->elephant ? bd_aes_simd_width(level) : 0;
 	void *scratch = NULL;
-	if (width && count > 1 && posix_memalign(&scratch, 64, (size_t)ss * 32))
-		scratch = NULL;
+	if (width && count > 1) {
+		struct tcache *t = tc_get();
+		if (t && !t->escratch && posix_memalign(&t->escratch, 64, ESCRATCH))
+			t->escratch = NULL;
+		scratch = t ? t->escratch : NULL;
+	}
 	for (size_t done = 0; done < count;) {
 		size_t nb = MIN(count - done, (size_t)BATCH);
 
@@ -377,7 +386,6 @@ static int fast_crypt(struct bd_sector_cipher *c, int level, uint8_t *buf, size_
 	}
 	if (c->elephant)
 		bd_wipe(keys, sizeof(keys));
-	free(scratch);
 	return 0;
 }
 
