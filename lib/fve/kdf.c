@@ -415,12 +415,11 @@ kw1(const int t, __m512i *w, const __m512i *ik, const __m512i *c)
 	__m512i hk_ = ZADD(h[k], KW(k, t)); ZPIN(hk_); \
 	__m512i dk_ = ZADD(d[k], hk_); ZPIN(dk_); \
 	__m512i ch_ = ZCH(e[k], f[k], g[k]); \
-	__m512i u_ = ZADD(hk_, ch_); ZPIN(u_); \
 	__m512i v_ = ZADD(dk_, ch_); ZPIN(v_); \
-	__m512i s1_ = ZS1(e[k]); \
-	d[k] = ZADD(v_, s1_); \
-	__m512i y_ = ZADD(u_, ZMAJ(a[k], b[k], c[k])); ZPIN(y_); \
-	y_ = ZADD(y_, s1_); ZPIN(y_); \
+	__m512i ne_ = ZADD(v_, ZS1(e[k])); ZPIN(ne_); \
+	__m512i y_ = _mm512_sub_epi32(ne_, d[k]); ZPIN(y_); \
+	d[k] = ne_; \
+	y_ = ZADD(y_, ZMAJ(a[k], b[k], c[k])); ZPIN(y_); \
 	h[k] = ZADD(y_, ZS0(a[k])))
 #define ZRND8(t) do { \
 	ZRND((t) + 0, sa, sb, sc, sd, se, sf, sg, sh); ZRND((t) + 1, sh, sa, sb, sc, sd, se, sf, sg); \
@@ -544,17 +543,38 @@ stretch_z16(size_t n, const uint8_t (*initial)[32], const uint8_t salt[16], uint
  * group's round is a dependency chain of ~8 cycles with Zen 5's 2-cycle vector ops while its 18
  * operations need ~5 cycles of the 4 vector pipes: two independent groups fill the gaps.
  */
+/* Block 1's W[t], 16 <= t < 64, of one group into W[t] and W[t] + K[t] into kw[t], from W[] in memory
+ * (W[0..7] the previous digest; W[8..15], the same every iteration, are only read through c, as in
+ * kw1); t a constant once inlined */
 NO_SAN __attribute__((target("avx512f"), always_inline)) static inline void
-block1_kw(__m512i *kw, const __m512i *dg, const __m512i *c)
+sched1(const int t, __m512i *W, __m512i *kw, const __m512i *c)
 {
-	__m512i w[16];
+	__m512i x;
 
-	for (int t = 0; t < 8; t++)
-		w[t] = dg[t];
-	_Pragma("GCC unroll 8") for (int t = 1; t < 8; t++)
-		kw[t] = ZADD(dg[t], ZK(t));
-	_Pragma("GCC unroll 64") for (int t = 16; t < 64; t++)
-		kw[t] = kw1(t, w, NULL, c);
+	if (t < 18)
+		x = ZADD(ZADD(c[t - 16], Zs0(W[t - 15])), W[t - 16]);
+	else if (t < 23)
+		x = ZADD(ZADD(c[t - 16], Zs1(W[t - 2])), ZADD(Zs0(W[t - 15]), W[t - 16]));
+	else if (t == 23)
+		x = ZADD(ZADD(c[7], Zs1(W[21])), ZADD(W[16], W[7]));
+	else if (t < 31)
+		x = ZADD(ZADD(c[t - 16], Zs1(W[t - 2])), W[t - 7]);
+	else if (t == 31)
+		x = ZADD(ZADD(c[15], Zs1(W[29])), ZADD(W[24], Zs0(W[16])));
+	else
+		x = ZADD(ZADD(Zs1(W[t - 2]), W[t - 7]), ZADD(Zs0(W[t - 15]), W[t - 16]));
+	W[t] = x;
+	kw[t] = ZADD(x, ZK(t));
+}
+
+/* the same for 32 <= t < 64, t a variable */
+NO_SAN __attribute__((target("avx512f"), always_inline)) static inline void
+sched1g(int t, __m512i *W, __m512i *kw)
+{
+	__m512i x = ZADD(ZADD(Zs1(W[t - 2]), W[t - 7]), ZADD(Zs0(W[t - 15]), W[t - 16]));
+
+	W[t] = x;
+	kw[t] = ZADD(x, _mm512_set1_epi32((int)sha256_k[t]));
 }
 
 NO_SAN __attribute__((target("avx512f"), always_inline)) static inline void
@@ -565,7 +585,7 @@ stretch_zm_same_salt(const int G, size_t n, const uint8_t (*initial)[32], const 
 					0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
 	uint32_t lanes[16] __attribute__((aligned(64)));
 	uint32_t base[19], kw2[64][16] __attribute__((aligned(64)));
-	__m512i kwv[4][64], c[4][16], dg[4][8], ff[4][8];
+	__m512i wv[2][64], kwv[2][64], c[2][16], ff[2][8];      /* G <= 2 */
 	__m512i sa[4], sb[4], sc[4], sd[4], se[4], sf[4], sg[4], sh[4];
 
 	memset(base, 0, sizeof(base));
@@ -587,7 +607,7 @@ stretch_zm_same_salt(const int G, size_t n, const uint8_t (*initial)[32], const 
 			}
 			v[j] = _mm512_load_si512(lanes);         /* W[8 + j] */
 			kwv[k][8 + j] = ZADD(v[j], ZK(8 + j));
-			dg[k][j] = _mm512_setzero_si512();       /* the first round's W[0..7] */
+			wv[k][j] = _mm512_setzero_si512();       /* the first round's W[0..7] */
 		}
 		c[k][0] = ZADD(Zs1(v[6]), v[1]);                 /* 16: s1(W14) + W9 */
 		c[k][1] = ZADD(Zs1(v[7]), v[2]);                 /* 17: s1(W15) + W10 */
@@ -606,23 +626,39 @@ stretch_zm_same_salt(const int G, size_t n, const uint8_t (*initial)[32], const 
 	for (uint32_t i = 0; i < rounds; i++) {
 		if (!(i & 15))
 			block2_kw16(kw2, base, i);
-		_Pragma("GCC unroll 1") for (int k = 0; k < G; k++)
-			block1_kw(kwv[k], dg[k], c[k]);
 		/* ---- block 1: last | initial; round 0 from the initial value ---- */
+		EACHG(_Pragma("GCC unroll 8") for (int t = 1; t < 8; t++) kwv[k][t] = ZADD(wv[k][t], ZK(t)))
 		EACHG(sa[k] = _mm512_set1_epi32((int)iv[0]); sb[k] = _mm512_set1_epi32((int)iv[1]);
 		      sc[k] = _mm512_set1_epi32((int)iv[2]); se[k] = _mm512_set1_epi32((int)iv[4]);
 		      sf[k] = _mm512_set1_epi32((int)iv[5]); sg[k] = _mm512_set1_epi32((int)iv[6]);
-		      sd[k] = ZADD(_mm512_set1_epi32((int)(iv[3] + c1)), dg[k][0]);
-		      sh[k] = ZADD(_mm512_set1_epi32((int)c2), dg[k][0]))
+		      sd[k] = ZADD(_mm512_set1_epi32((int)(iv[3] + c1)), wv[k][0]);
+		      sh[k] = ZADD(_mm512_set1_epi32((int)c2), wv[k][0]))
+		/* the schedule word round t + 16 needs is made after round t, in memory, so that its
+		 * operations fill the rounds' gaps */
 #define KW(k, t) kwv[k][t]
-		ZRND(1, sh, sa, sb, sc, sd, se, sf, sg);
-		ZRND(2, sg, sh, sa, sb, sc, sd, se, sf); ZRND(3, sf, sg, sh, sa, sb, sc, sd, se);
-		ZRND(4, se, sf, sg, sh, sa, sb, sc, sd); ZRND(5, sd, se, sf, sg, sh, sa, sb, sc);
-		ZRND(6, sc, sd, se, sf, sg, sh, sa, sb); ZRND(7, sb, sc, sd, se, sf, sg, sh, sa);
-		/* a loop, not unrolled: the whole unrolled iteration for two groups (~8000 instructions)
+#define ZRNDS(t, ...) do { ZRND(t, __VA_ARGS__); EACHG(sched1((t) + 16, wv[k], kwv[k], c[k])) } while (0)
+#define ZRNDSG(t, ...) do { ZRND(t, __VA_ARGS__); EACHG(sched1g((t) + 16, wv[k], kwv[k])) } while (0)
+#define ZRND8S(R, t) do { \
+	R((t) + 0, sa, sb, sc, sd, se, sf, sg, sh); R((t) + 1, sh, sa, sb, sc, sd, se, sf, sg); \
+	R((t) + 2, sg, sh, sa, sb, sc, sd, se, sf); R((t) + 3, sf, sg, sh, sa, sb, sc, sd, se); \
+	R((t) + 4, se, sf, sg, sh, sa, sb, sc, sd); R((t) + 5, sd, se, sf, sg, sh, sa, sb, sc); \
+	R((t) + 6, sc, sd, se, sf, sg, sh, sa, sb); R((t) + 7, sb, sc, sd, se, sf, sg, sh, sa); \
+} while (0)
+		EACHG(sched1(16, wv[k], kwv[k], c[k]))
+		ZRNDS(1, sh, sa, sb, sc, sd, se, sf, sg);
+		ZRNDS(2, sg, sh, sa, sb, sc, sd, se, sf); ZRNDS(3, sf, sg, sh, sa, sb, sc, sd, se);
+		ZRNDS(4, se, sf, sg, sh, sa, sb, sc, sd); ZRNDS(5, sd, se, sf, sg, sh, sa, sb, sc);
+		ZRNDS(6, sc, sd, se, sf, sg, sh, sa, sb); ZRNDS(7, sb, sc, sd, se, sf, sg, sh, sa);
+		ZRND8S(ZRNDS, 8);
+		/* loops, not unrolled: the whole unrolled iteration for two groups (~8000 instructions)
 		 * overflowed the op cache and ran at half speed */
-		_Pragma("GCC unroll 1") for (int t = 8; t < 64; t += 8)
+		_Pragma("GCC unroll 1") for (int t = 16; t < 48; t += 8)
+			ZRND8S(ZRNDSG, t);
+		_Pragma("GCC unroll 1") for (int t = 48; t < 64; t += 8)
 			ZRND8(t);
+#undef ZRND8S
+#undef ZRNDSG
+#undef ZRNDS
 #undef KW
 		EACHG(ff[k][0] = sa[k] = ZADD(sa[k], _mm512_set1_epi32((int)iv[0]));
 		      ff[k][1] = sb[k] = ZADD(sb[k], _mm512_set1_epi32((int)iv[1]));
@@ -637,25 +673,25 @@ stretch_zm_same_salt(const int G, size_t n, const uint8_t (*initial)[32], const 
 		_Pragma("GCC unroll 1") for (int t = 0; t < 64; t += 8)
 			ZRND8(t);
 #undef KW
-		EACHG(dg[k][0] = ZADD(sa[k], ff[k][0]); dg[k][1] = ZADD(sb[k], ff[k][1]);
-		      dg[k][2] = ZADD(sc[k], ff[k][2]); dg[k][3] = ZADD(sd[k], ff[k][3]);
-		      dg[k][4] = ZADD(se[k], ff[k][4]); dg[k][5] = ZADD(sf[k], ff[k][5]);
-		      dg[k][6] = ZADD(sg[k], ff[k][6]); dg[k][7] = ZADD(sh[k], ff[k][7]))
+		EACHG(wv[k][0] = ZADD(sa[k], ff[k][0]); wv[k][1] = ZADD(sb[k], ff[k][1]);
+		      wv[k][2] = ZADD(sc[k], ff[k][2]); wv[k][3] = ZADD(sd[k], ff[k][3]);
+		      wv[k][4] = ZADD(se[k], ff[k][4]); wv[k][5] = ZADD(sf[k], ff[k][5]);
+		      wv[k][6] = ZADD(sg[k], ff[k][6]); wv[k][7] = ZADD(sh[k], ff[k][7]))
 	}
 	for (int k = 0; k < G; k++)
 		for (int j = 0; j < 8; j++) {
-			_mm512_store_si512(lanes, dg[k][j]);
+			_mm512_store_si512(lanes, wv[k][j]);
 			for (size_t l = 0; l < 16 && 16 * (size_t)k + l < n; l++)
 				put_be32(out[16 * k + l] + 4 * j, lanes[l]);
 		}
 	memset(lanes, 0, sizeof(lanes));
 	memset(kw2, 0, sizeof(kw2));
+	memset(wv, 0, sizeof(wv));
 	memset(kwv, 0, sizeof(kwv));
 	memset(c, 0, sizeof(c));
-	memset(dg, 0, sizeof(dg));
 	memset(ff, 0, sizeof(ff));
 	EACHG(sa[k] = sb[k] = sc[k] = sd[k] = se[k] = sf[k] = sg[k] = sh[k] = _mm512_setzero_si512())
-	__asm__ volatile("" : : "m"(lanes), "m"(kw2), "m"(kwv), "m"(c), "m"(dg), "m"(ff) : "memory");
+	__asm__ volatile("" : : "m"(lanes), "m"(kw2), "m"(wv), "m"(kwv), "m"(c), "m"(ff) : "memory");
 }
 
 /* n <= 32 stretches, all with one salt, in two interleaved groups of 16 lanes; lanes past n repeat
