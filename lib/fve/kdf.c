@@ -536,12 +536,16 @@ stretch_z16(size_t n, const uint8_t (*initial)[32], const uint8_t salt[16], uint
 }
 
 /*
- * The same computation with block 1's schedule in memory: each iteration first writes W[t] + K[t]
- * of block 1 (t = 1..63) for every group to a stack array, then both blocks' rounds read their
- * W + K as a memory operand (block 1) or a broadcast (block 2), so the rounds hold only the state
- * and their temporaries in registers and two groups (32 lanes) interleave without spills. One
- * group's round is a dependency chain of ~8 cycles with Zen 5's 2-cycle vector ops while its 18
- * operations need ~5 cycles of the 4 vector pipes: two independent groups fill the gaps.
+ * The same computation with block 1's schedule in memory: W[t] and W[t] + K[t] of block 1 go to
+ * stack arrays (each word made right after the round 16 before the one that needs it), and both
+ * blocks' rounds read their W + K as a memory operand (block 1) or a broadcast (block 2), so the
+ * rounds hold only the state and their temporaries in registers and two groups (32 lanes)
+ * interleave without spills. One group's round is a dependency chain of ~8 cycles with Zen 5's
+ * 2-cycle vector ops (measured: 8.2 cycles a round in a model of block 2's rounds alone) while its
+ * 17 operations need ~4.5 cycles of the 4 vector pipes (2 of them for rotates and shifts): two
+ * independent groups fill the gaps (the model: 5.3 cycles a round per group).
+ * Measured slower on Zen 5 (gcc 12 -O3, thread CPU time): three groups (48 lanes, spills: 46/s
+ * against 61/s), and the 16-operation round (T1 summed once, a longer chain: 55/s against 62/s).
  */
 /* Block 1's W[t], 16 <= t < 64, of one group into W[t] and W[t] + K[t] into kw[t], from W[] in memory
  * (W[0..7] the previous digest; W[8..15], the same every iteration, are only read through c, as in
