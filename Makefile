@@ -232,12 +232,15 @@ demo: deps all
 
 bench-deps:
 	@./scripts/install-deps.sh --bench
-bench: bench-deps all $(BUILD)/bench_kdf $(BUILD)/bench_randio
+bench: bench-deps all $(BUILD)/bench_kdf $(BUILD)/bench_randio $(BUILD)/bench_nullfuse
 	@./bench/run.sh $(BUILD)
 
 # Crypto micro-benchmarks (not part of all): make build/bench_kdf build/bench_sector
 $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libbdkit.a $(HDRS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbdkit.a $(CORE_LDLIBS)
+# the FUSE floor for the access bench: a libfuse3 server with no I/O and no cryptography
+$(BUILD)/bench_nullfuse: bench/bench_nullfuse.c
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(CLI_LDLIBS)
 
 # The tree must also build warning-free with clang (-Werror).
 clang-build:

@@ -17,7 +17,7 @@ RUNS=${BENCH_RUNS:-3}
 # the comparison is of the two FUSE/NBD servers, not of the disk's flush latency.
 W=$(mktemp -d "/dev/shm/bdkit-access-bench.XXXXXX" 2>/dev/null || mktemp -d "${TMPDIR:-/tmp}/bdkit-access-bench.XXXXXX")
 cleanup() {
-	for d in "$W/bd" "$W/dl"; do
+	for d in "$W/bd" "$W/dl" "$W/nf"; do
 		grep -q " $d " /proc/self/mounts 2>/dev/null && { "$BDKIT" umount "$d" 2>/dev/null || umount -l "$d"; }
 	done
 	rm -rf "$W"
@@ -87,11 +87,23 @@ if command -v nbdkit >/dev/null && command -v nbdcopy >/dev/null && [ -f "$PLUGI
    nbdkit -U "$W/s1" -P "$W/p1" "$PLUGIN" "$W/nbd.img" recovery-password-file="$W/rp" rw=true; then
 	contenders+=(nb)
 fi
+# The floors: servers that do no I/O and no cryptography (bench/bench_nullfuse.c, set up like bdkit's
+# mount; nbdkit's null plugin). What they reach is all the kernel's FUSE round trip or NBD's transport
+# allow on this machine, so they bound the ratio any server can reach.
+NULLFUSE="$TOP/$BUILD/bench_nullfuse"
+[ -x "$NULLFUSE" ] || make -s -C "$TOP" "$BUILD/bench_nullfuse" >/dev/null 2>&1
+mkdir -p "$W/nf"
+[ -x "$NULLFUSE" ] && "$NULLFUSE" "$SIZE" "$W/nf" -o clone_fd 2>/dev/null && contenders+=(nf)
+if command -v nbdkit >/dev/null && nbdkit -U "$W/s2" -P "$W/p2" null "$SIZE" 2>/dev/null; then
+	contenders+=(nn)
+fi
 target() {
 	case $1 in
 	bd) echo "$W/bd/bitlocker-volume" ;;
 	dl) echo "$W/dl/dislocker-file" ;;
 	nb) echo "nbd+unix:///?socket=$W/s1" ;;
+	nf) echo "$W/nf/zero" ;;
+	nn) echo "nbd+unix:///?socket=$W/s2" ;;
 	esac
 }
 for m in seqread seqwrite randread randwrite; do
@@ -103,7 +115,9 @@ for m in seqread seqwrite randread randwrite; do
 done
 grep -q " $W/bd " /proc/self/mounts && "$BDKIT" umount "$W/bd"
 grep -q " $W/dl " /proc/self/mounts && umount "$W/dl"
+grep -q " $W/nf " /proc/self/mounts && { fusermount3 -u "$W/nf" 2>/dev/null || umount "$W/nf"; }
 [ -f "$W/p1" ] && kill "$(cat "$W/p1")"
+[ -f "$W/p2" ] && kill "$(cat "$W/p2")"
 
 # rate C METRIC BYTES: MB/s of the best (shortest) successful run, 0 when none
 rate() {
@@ -113,7 +127,7 @@ rate() {
 }
 result() { echo "$(rate "$1" seqread "$SIZE") $(rate "$1" seqwrite $WLEN) $(rate "$1" randread $((NR * 4096)))" \
 	"$(rate "$1" randwrite $((NW * 4096)))"; }
-bd=$(result bd) dl=$(result dl) nb=$(result nb)
+bd=$(result bd) dl=$(result dl) nb=$(result nb) nf=$(result nf) nn=$(result nn)
 
 echo
 echo "4. Access: $NAME ($((SIZE >> 20)) MiB, on $(df --output=fstype "$W" | tail -1)) on $(nproc) cores; MB/s, best of $RUNS;"
@@ -129,4 +143,12 @@ row "random read 4 KiB" "$b3" "$n3" "$d3"
 row "random write 4 KiB" "$b4" "$n4" "$d4"
 echo "(targets: FUSE sequential read >= 5x, sequential write >= 8x, random read >= 2x, random write >= 1.5x"
 echo " dislocker-fuse; NBD random read >= FUSE random read: $(ratio "$n3" "$b3")"
+set -- $nf; f3=$3 f4=$4
+set -- $nn; z3=$3 z4=$4
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.0f%%", 100 * a / b; else printf "n/a" }'; }
+echo "   The floors, servers that do no I/O and no cryptography (MB/s, 4 KiB random read / write):"
+echo "   null FUSE server (bench_nullfuse, set up like bdkit mount): $f3 / $f4, $(ratio "$f3" "$d3") / $(ratio "$f4" "$d4")"
+echo "   of dislocker-fuse (the most any FUSE server can reach here); bdkit FUSE is at $(pct "$b3" "$f3") / $(pct "$b4" "$f4") of it."
+echo "   nbdkit null plugin: $z3 / $z4, $(ratio "$z3" "$f3") of the null FUSE server's random read; bdkit NBD is at"
+echo "   $(pct "$n3" "$z3") / $(pct "$n4" "$z4") of it."
 exit 0

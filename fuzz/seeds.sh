@@ -8,7 +8,7 @@ BUILD=${1:-build}
 OUT=${2:-build-fuzz/seeds}
 cd "$(dirname "$0")/.." || exit 1
 BDKIT=$BUILD/bdkit
-mkdir -p "$OUT/metadata" "$OUT/bek" "$OUT/keypackage" "$OUT/eventlog" "$OUT/pubkey" "$OUT/volume" "$OUT/pe" "$OUT/siglist" "$OUT/quote" "$OUT/memimage" "$OUT/keyfile"
+mkdir -p "$OUT/metadata" "$OUT/bek" "$OUT/keypackage" "$OUT/eventlog" "$OUT/pubkey" "$OUT/volume" "$OUT/pe" "$OUT/siglist" "$OUT/quote" "$OUT/memimage" "$OUT/keyfile" "$OUT/fsprobe"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
@@ -73,6 +73,10 @@ if [ -f "$SH/bitlk/bitlk-images.tar.xz" ]; then
 		 bitlk-togo-aes-xts-128 bitlk-aes-xts-128-eow bitlk-partially-encrypted-aes-cbc-128; do
 		[ -f "$I/$i.img" ] && vseed "$I/$i.img" rp "$(rp_of $i)" "$i"
 	done
+	# boot sectors for fuzz_fsprobe: the BitLocker volume header of each kind (an "-FVE-FS-" FAT-like BPB)
+	for i in bitlk-aes-xts-128 bitlk-aes-cbc-elephant-128 bitlk-aes-xts-128-4k bitlk-togo-aes-xts-128; do
+		[ -f "$I/$i.img" ] && head -c 4096 "$I/$i.img" >"$OUT/fsprobe/$i-header"
+	done
 	[ -f "$I/bitlk-aes-xts-128-clearkey-only.img" ] && vseed "$I/bitlk-aes-xts-128-clearkey-only.img" clear - clearkey
 	# the hostile images of the hardening audit, made by ../shared/security's generators
 	if [ -f ../shared/security/make_repros.py ] && command -v python3 >/dev/null &&
@@ -91,6 +95,14 @@ if [ -d "$SH/eventlogs" ]; then
 		[ -f "$f" ] && [ "$(stat -c %s "$f")" -le 80000 ] && cp "$f" "$OUT/eventlog/"
 	done
 fi
+# boot sectors made by the file-system tools (fuzz_fsprobe)
+for fs in "ntfs:mkntfs -F -Q -q" "fat12:mkfs.vfat -F 12" "fat16:mkfs.vfat -F 16" "fat32:mkfs.vfat -F 32" "exfat:mkfs.exfat"; do
+	name=${fs%%:*} cmd=${fs#*:}
+	command -v "${cmd%% *}" >/dev/null || continue
+	truncate -s 0 "$T/fs.img" && truncate -s 64M "$T/fs.img"
+	$cmd "$T/fs.img" >/dev/null 2>&1 && head -c 4096 "$T/fs.img" >"$OUT/fsprobe/$name"
+done
+rm -f "$T/fs.img"
 # PE/EFI images: a minimal PE32+ EFI application made here, signed with sbsign when it is installed,
 # and the first 64 KiB of the Debian EFI binaries (headers, section table, start of the code)
 python3 - "$OUT/pe/tiny.efi" <<'EOF'
