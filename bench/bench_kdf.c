@@ -64,6 +64,7 @@ int main(int argc, char **argv)
 		{ BD_STRETCH_MANY_AVX2, "AVX2, 8 lanes", 8, 0 },
 		{ BD_STRETCH_MANY_AVX512, "AVX-512, 16 lanes, a salt each", 16, 0 },
 		{ BD_STRETCH_MANY_AVX512, "AVX-512, 16 lanes, one salt (the search)", 16, 1 },
+		{ BD_STRETCH_MANY_AVX512X2, "AVX-512, 2 x 16 lanes interleaved, one salt", 32, 1 },
 	};
 	static uint8_t mi[32][32], ms[32][16], ms1[32][16], mo[32][32], ref[32][32], ref1[32][32];
 	for (int l = 0; l < 32; l++) {

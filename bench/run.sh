@@ -244,7 +244,7 @@ fi
 [ -x "$TOP/$BUILD/bench_kdf" ] || make -s -C "$TOP" "$BUILD/bench_kdf" >/dev/null 2>&1
 [ -x "$TOP/$BUILD/bench_kdf" ] && "$TOP/$BUILD/bench_kdf" 3 | sed 's/^/   /'
 # the search itself, all threads: blocks 2 and 3 partly unknown (91 x 9 = 819 candidates, none right: block 7
-# replaced by another valid block). Enough batches per thread (16 AVX-512 lanes or 4 SHA-NI streams each) that
+# replaced by another valid block). Enough batches per thread (32 AVX-512 lanes or 4 SHA-NI streams each) that
 # the last, partly empty one and the start-up weigh little: the steady rate.
 sr="" hc=""
 RPIMG="$W/bitlk-images/bitlk-aes-xts-128.img"

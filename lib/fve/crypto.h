@@ -46,8 +46,8 @@ int bd_stretch_impl(enum bd_stretch_impl impl, const uint8_t initial[32], const 
 bool bd_stretch_has_shani(void);
 /*
  * n independent stretches (initial[i], salt[i]) -> out[i], each bit-identical to bd_stretch():
- * with SHA-NI 2-4 streams interleaved per call, else one per lane of AVX-512 (16) or AVX2 (8)
- * registers, else one after the other. bd_stretch_batch(): how many to pass per call for full speed.
+ * with SHA-NI 2-4 streams interleaved per call, else one per lane of AVX-512 (16, or 2 x 16 when all
+ * have one salt) or AVX2 (8) registers, else one after the other. bd_stretch_batch(): how many to pass per call for full speed.
  */
 void bd_stretch_many(size_t n, const uint8_t (*initial)[32], const uint8_t (*salt)[16], uint8_t (*out)[32]);
 size_t bd_stretch_batch(void);
@@ -60,6 +60,7 @@ enum bd_stretch_many {
 	BD_STRETCH_MANY_SHANI4,
 	BD_STRETCH_MANY_AVX2,    /* 8 lanes */
 	BD_STRETCH_MANY_AVX512,  /* 16 lanes */
+	BD_STRETCH_MANY_AVX512X2, /* 32 lanes: two groups of 16 interleaved where all have one salt */
 };
 int bd_stretch_many_impl(enum bd_stretch_many impl, size_t n, const uint8_t (*initial)[32],
 			 const uint8_t (*salt)[16], uint8_t (*out)[32]);

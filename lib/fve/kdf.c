@@ -332,7 +332,7 @@ stretch_avx512(size_t n, const uint8_t (*initial)[32], const uint8_t (*salt)[16]
 
 /*
  * The search's case, the same salt in every lane: AVX-512 with the ISA's rotate and three-input
- * logic (vprord, vpternlogd), G groups of 16 lanes (G = 1 in use, see stretch_z16). Block 2's message (salt | count | padding) is the same in every lane, so its schedule W[0..63] + K
+ * logic (vprord, vpternlogd), G groups of 16 lanes (G = 1 in use, see stretch_z16; stretch_zm32 interleaves two). Block 2's message (salt | count | padding) is the same in every lane, so its schedule W[0..63] + K
  * is computed once per round in scalar registers (other execution ports) and each round adds it as
  * a broadcast. In block 1, W[8..15] (the initial hash) never change: W[8..15] + K and the parts of
  * W[16..31] made of them alone are computed once per call, and round 0 (from the initial value) has
@@ -415,12 +415,11 @@ kw1(const int t, __m512i *w, const __m512i *ik, const __m512i *c)
 	__m512i hk_ = ZADD(h[k], KW(k, t)); ZPIN(hk_); \
 	__m512i dk_ = ZADD(d[k], hk_); ZPIN(dk_); \
 	__m512i ch_ = ZCH(e[k], f[k], g[k]); \
-	__m512i u_ = ZADD(hk_, ch_); ZPIN(u_); \
 	__m512i v_ = ZADD(dk_, ch_); ZPIN(v_); \
-	__m512i s1_ = ZS1(e[k]); \
-	d[k] = ZADD(v_, s1_); \
-	__m512i y_ = ZADD(u_, ZMAJ(a[k], b[k], c[k])); ZPIN(y_); \
-	y_ = ZADD(y_, s1_); ZPIN(y_); \
+	__m512i ne_ = ZADD(v_, ZS1(e[k])); ZPIN(ne_); \
+	__m512i y_ = _mm512_sub_epi32(ne_, d[k]); ZPIN(y_); \
+	d[k] = ne_; \
+	y_ = ZADD(y_, ZMAJ(a[k], b[k], c[k])); ZPIN(y_); \
 	h[k] = ZADD(y_, ZS0(a[k])))
 #define ZRND8(t) do { \
 	ZRND((t) + 0, sa, sb, sc, sd, se, sf, sg, sh); ZRND((t) + 1, sh, sa, sb, sc, sd, se, sf, sg); \
@@ -526,15 +525,187 @@ stretch_z_same_salt(const int G, size_t n, const uint8_t (*initial)[32], const u
 	__asm__ volatile("" : : "m"(lanes), "m"(kw2), "m"(ik), "m"(c), "m"(w), "m"(ff) : "memory");
 }
 
-/* n <= 16 G stretches, all with the same salt; lanes past n repeat lane 0 and are dropped */
 /* n <= 16 stretches, all with one salt; lanes past n repeat lane 0 and are dropped. Two groups of 16
- * interleaved (32 lanes) measured slower on Zen 5 (31-33/s: register spills), and so did 2-8 SHA-NI
- * streams interleaved with the 16 lanes (the times added up: no overlap). */
+ * interleaved in this form (32 lanes) measured slower on Zen 5 (31-33/s: the unrolled code and
+ * register spills; stretch_zm32 below does it), and so did 2-8 SHA-NI streams interleaved with the
+ * 16 lanes (the times added up: no overlap). */
 NO_SAN __attribute__((target("avx512f"))) static void
 stretch_z16(size_t n, const uint8_t (*initial)[32], const uint8_t salt[16], uint8_t (*out)[32], uint32_t rounds)
 {
 	stretch_z_same_salt(1, n, initial, salt, out, rounds);
 }
+
+/*
+ * The same computation with block 1's schedule in memory: W[t] and W[t] + K[t] of block 1 go to
+ * stack arrays (each word made right after the round 16 before the one that needs it), and both
+ * blocks' rounds read their W + K as a memory operand (block 1) or a broadcast (block 2), so the
+ * rounds hold only the state and their temporaries in registers and two groups (32 lanes)
+ * interleave without spills. One group's round is a dependency chain of ~8 cycles with Zen 5's
+ * 2-cycle vector ops (measured: 8.2 cycles a round in a model of block 2's rounds alone) while its
+ * 17 operations need ~4.5 cycles of the 4 vector pipes (2 of them for rotates and shifts): two
+ * independent groups fill the gaps (the model: 5.3 cycles a round per group).
+ * Measured slower on Zen 5 (gcc 12 -O3, thread CPU time): three groups (48 lanes, spills: 46/s
+ * against 61/s), and the 16-operation round (T1 summed once, a longer chain: 55/s against 62/s).
+ */
+/* Block 1's W[t], 16 <= t < 64, of one group into W[t] and W[t] + K[t] into kw[t], from W[] in memory
+ * (W[0..7] the previous digest; W[8..15], the same every iteration, are only read through c, as in
+ * kw1); t a constant once inlined */
+NO_SAN __attribute__((target("avx512f"), always_inline)) static inline void
+sched1(const int t, __m512i *W, __m512i *kw, const __m512i *c)
+{
+	__m512i x;
+
+	if (t < 18)
+		x = ZADD(ZADD(c[t - 16], Zs0(W[t - 15])), W[t - 16]);
+	else if (t < 23)
+		x = ZADD(ZADD(c[t - 16], Zs1(W[t - 2])), ZADD(Zs0(W[t - 15]), W[t - 16]));
+	else if (t == 23)
+		x = ZADD(ZADD(c[7], Zs1(W[21])), ZADD(W[16], W[7]));
+	else if (t < 31)
+		x = ZADD(ZADD(c[t - 16], Zs1(W[t - 2])), W[t - 7]);
+	else if (t == 31)
+		x = ZADD(ZADD(c[15], Zs1(W[29])), ZADD(W[24], Zs0(W[16])));
+	else
+		x = ZADD(ZADD(Zs1(W[t - 2]), W[t - 7]), ZADD(Zs0(W[t - 15]), W[t - 16]));
+	W[t] = x;
+	kw[t] = ZADD(x, ZK(t));
+}
+
+/* the same for 32 <= t < 64, t a variable */
+NO_SAN __attribute__((target("avx512f"), always_inline)) static inline void
+sched1g(int t, __m512i *W, __m512i *kw)
+{
+	__m512i x = ZADD(ZADD(Zs1(W[t - 2]), W[t - 7]), ZADD(Zs0(W[t - 15]), W[t - 16]));
+
+	W[t] = x;
+	kw[t] = ZADD(x, _mm512_set1_epi32((int)sha256_k[t]));
+}
+
+NO_SAN __attribute__((target("avx512f"), always_inline)) static inline void
+stretch_zm_same_salt(const int G, size_t n, const uint8_t (*initial)[32], const uint8_t salt[16],
+		     uint8_t (*out)[32], uint32_t rounds)
+{
+	static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+					0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+	uint32_t lanes[16] __attribute__((aligned(64)));
+	uint32_t base[19], kw2[64][16] __attribute__((aligned(64)));
+	__m512i wv[2][64], kwv[2][64], c[2][16], ff[2][8];      /* G <= 2 */
+	__m512i sa[4], sb[4], sc[4], sd[4], se[4], sf[4], sg[4], sh[4];
+
+	memset(base, 0, sizeof(base));
+	for (int t = 0; t < 4; t++)
+		base[t] = be32(salt + 4 * t);
+	base[6] = 0x80000000u;
+	base[15] = 88 * 8;
+	for (int t = 16; t < 19; t++)
+		base[t] = SS1(base[t - 2]) + base[t - 7] + SS0(base[t - 15]) + base[t - 16];
+	for (int t = 0; t < 19; t++)
+		for (int j = 0; j < 16; j++)
+			kw2[t][j] = base[t] + sha256_k[t];
+	for (int k = 0; k < G; k++) {
+		__m512i v[8];
+		for (int j = 0; j < 8; j++) {
+			for (size_t l = 0; l < 16; l++) {
+				size_t s = 16 * (size_t)k + l;
+				lanes[l] = be32(initial[s < n ? s : 0] + 4 * j);
+			}
+			v[j] = _mm512_load_si512(lanes);         /* W[8 + j] */
+			kwv[k][8 + j] = ZADD(v[j], ZK(8 + j));
+			wv[k][j] = _mm512_setzero_si512();       /* the first round's W[0..7] */
+		}
+		c[k][0] = ZADD(Zs1(v[6]), v[1]);                 /* 16: s1(W14) + W9 */
+		c[k][1] = ZADD(Zs1(v[7]), v[2]);                 /* 17: s1(W15) + W10 */
+		for (int t = 18; t < 23; t++)
+			c[k][t - 16] = v[t - 15];                /* W[t-7] = W11..W15 */
+		c[k][7] = Zs0(v[0]);                             /* 23: s0(W8) */
+		for (int t = 24; t < 31; t++)
+			c[k][t - 16] = ZADD(Zs0(v[t - 23]), v[t - 24]); /* s0(W[t-15]) + W[t-16] */
+		c[k][15] = v[7];                                 /* 31: W15 */
+	}
+	const uint32_t c1 = iv[7] + (S32R(iv[4], 6) ^ S32R(iv[4], 11) ^ S32R(iv[4], 25)) +
+			    ((iv[4] & iv[5]) ^ (~iv[4] & iv[6])) + sha256_k[0];
+	const uint32_t c2 = c1 + (S32R(iv[0], 2) ^ S32R(iv[0], 13) ^ S32R(iv[0], 22)) +
+			    ((iv[0] & iv[1]) ^ (iv[0] & iv[2]) ^ (iv[1] & iv[2]));
+
+	for (uint32_t i = 0; i < rounds; i++) {
+		if (!(i & 15))
+			block2_kw16(kw2, base, i);
+		/* ---- block 1: last | initial; round 0 from the initial value ---- */
+		EACHG(_Pragma("GCC unroll 8") for (int t = 1; t < 8; t++) kwv[k][t] = ZADD(wv[k][t], ZK(t)))
+		EACHG(sa[k] = _mm512_set1_epi32((int)iv[0]); sb[k] = _mm512_set1_epi32((int)iv[1]);
+		      sc[k] = _mm512_set1_epi32((int)iv[2]); se[k] = _mm512_set1_epi32((int)iv[4]);
+		      sf[k] = _mm512_set1_epi32((int)iv[5]); sg[k] = _mm512_set1_epi32((int)iv[6]);
+		      sd[k] = ZADD(_mm512_set1_epi32((int)(iv[3] + c1)), wv[k][0]);
+		      sh[k] = ZADD(_mm512_set1_epi32((int)c2), wv[k][0]))
+		/* the schedule word round t + 16 needs is made after round t, in memory, so that its
+		 * operations fill the rounds' gaps */
+#define KW(k, t) kwv[k][t]
+#define ZRNDS(t, ...) do { ZRND(t, __VA_ARGS__); EACHG(sched1((t) + 16, wv[k], kwv[k], c[k])) } while (0)
+#define ZRNDSG(t, ...) do { ZRND(t, __VA_ARGS__); EACHG(sched1g((t) + 16, wv[k], kwv[k])) } while (0)
+#define ZRND8S(R, t) do { \
+	R((t) + 0, sa, sb, sc, sd, se, sf, sg, sh); R((t) + 1, sh, sa, sb, sc, sd, se, sf, sg); \
+	R((t) + 2, sg, sh, sa, sb, sc, sd, se, sf); R((t) + 3, sf, sg, sh, sa, sb, sc, sd, se); \
+	R((t) + 4, se, sf, sg, sh, sa, sb, sc, sd); R((t) + 5, sd, se, sf, sg, sh, sa, sb, sc); \
+	R((t) + 6, sc, sd, se, sf, sg, sh, sa, sb); R((t) + 7, sb, sc, sd, se, sf, sg, sh, sa); \
+} while (0)
+		EACHG(sched1(16, wv[k], kwv[k], c[k]))
+		ZRNDS(1, sh, sa, sb, sc, sd, se, sf, sg);
+		ZRNDS(2, sg, sh, sa, sb, sc, sd, se, sf); ZRNDS(3, sf, sg, sh, sa, sb, sc, sd, se);
+		ZRNDS(4, se, sf, sg, sh, sa, sb, sc, sd); ZRNDS(5, sd, se, sf, sg, sh, sa, sb, sc);
+		ZRNDS(6, sc, sd, se, sf, sg, sh, sa, sb); ZRNDS(7, sb, sc, sd, se, sf, sg, sh, sa);
+		ZRND8S(ZRNDS, 8);
+		/* loops, not unrolled: the whole unrolled iteration for two groups (~8000 instructions)
+		 * overflowed the op cache and ran at half speed */
+		_Pragma("GCC unroll 1") for (int t = 16; t < 48; t += 8)
+			ZRND8S(ZRNDSG, t);
+		_Pragma("GCC unroll 1") for (int t = 48; t < 64; t += 8)
+			ZRND8(t);
+#undef ZRND8S
+#undef ZRNDSG
+#undef ZRNDS
+#undef KW
+		EACHG(ff[k][0] = sa[k] = ZADD(sa[k], _mm512_set1_epi32((int)iv[0]));
+		      ff[k][1] = sb[k] = ZADD(sb[k], _mm512_set1_epi32((int)iv[1]));
+		      ff[k][2] = sc[k] = ZADD(sc[k], _mm512_set1_epi32((int)iv[2]));
+		      ff[k][3] = sd[k] = ZADD(sd[k], _mm512_set1_epi32((int)iv[3]));
+		      ff[k][4] = se[k] = ZADD(se[k], _mm512_set1_epi32((int)iv[4]));
+		      ff[k][5] = sf[k] = ZADD(sf[k], _mm512_set1_epi32((int)iv[5]));
+		      ff[k][6] = sg[k] = ZADD(sg[k], _mm512_set1_epi32((int)iv[6]));
+		      ff[k][7] = sh[k] = ZADD(sh[k], _mm512_set1_epi32((int)iv[7])))
+		/* ---- block 2: salt | count | padding, the same in every lane ---- */
+#define KW(k, t) _mm512_set1_epi32((int)kw2[(t)][i & 15])
+		_Pragma("GCC unroll 1") for (int t = 0; t < 64; t += 8)
+			ZRND8(t);
+#undef KW
+		EACHG(wv[k][0] = ZADD(sa[k], ff[k][0]); wv[k][1] = ZADD(sb[k], ff[k][1]);
+		      wv[k][2] = ZADD(sc[k], ff[k][2]); wv[k][3] = ZADD(sd[k], ff[k][3]);
+		      wv[k][4] = ZADD(se[k], ff[k][4]); wv[k][5] = ZADD(sf[k], ff[k][5]);
+		      wv[k][6] = ZADD(sg[k], ff[k][6]); wv[k][7] = ZADD(sh[k], ff[k][7]))
+	}
+	for (int k = 0; k < G; k++)
+		for (int j = 0; j < 8; j++) {
+			_mm512_store_si512(lanes, wv[k][j]);
+			for (size_t l = 0; l < 16 && 16 * (size_t)k + l < n; l++)
+				put_be32(out[16 * k + l] + 4 * j, lanes[l]);
+		}
+	memset(lanes, 0, sizeof(lanes));
+	memset(kw2, 0, sizeof(kw2));
+	memset(wv, 0, sizeof(wv));
+	memset(kwv, 0, sizeof(kwv));
+	memset(c, 0, sizeof(c));
+	memset(ff, 0, sizeof(ff));
+	EACHG(sa[k] = sb[k] = sc[k] = sd[k] = se[k] = sf[k] = sg[k] = sh[k] = _mm512_setzero_si512())
+	__asm__ volatile("" : : "m"(lanes), "m"(kw2), "m"(wv), "m"(kwv), "m"(c), "m"(ff) : "memory");
+}
+
+/* n <= 32 stretches, all with one salt, in two interleaved groups of 16 lanes; lanes past n repeat
+ * lane 0 and are dropped */
+NO_SAN __attribute__((target("avx512f"))) static void
+stretch_zm32(size_t n, const uint8_t (*initial)[32], const uint8_t salt[16], uint8_t (*out)[32], uint32_t rounds)
+{
+	stretch_zm_same_salt(2, n, initial, salt, out, rounds);
+}
+
 
 static bool cpu_has_avx(int which)
 {
@@ -637,30 +808,34 @@ static double thread_seconds(void)
 /* Stretches per CPU-second of a short run (2^12 rounds, best of 3) of one multi-stream kind. */
 static double calibrate(int impl)
 {
-	static const uint8_t in[16][32], salt[16][16];
-	uint8_t out[16][32];
+	static const uint8_t in[32][32], salt[32][16];
+	uint8_t out[32][32];
 	double best = 1e9;
 
 	for (int r = 0; r < 3; r++) {
 		double t0 = thread_seconds();
 		if (impl == BD_STRETCH_MANY_SHANI4)
 			stretch_shani_x4(in, salt, out, 4096);
-		else if (impl == BD_STRETCH_MANY_AVX512) /* one salt: the search's kernel */
+		else if (impl == BD_STRETCH_MANY_AVX512) /* one salt: the search's kernels */
 			stretch_z16(16, in, salt[0], out, 4096);
+		else if (impl == BD_STRETCH_MANY_AVX512X2)
+			stretch_zm32(32, in, salt[0], out, 4096);
 		else
 			stretch_avx2(8, in, salt, out, 4096);
 		double t = thread_seconds() - t0;
 		best = t < best ? t : best;
 	}
 	bd_wipe(out, sizeof(out));
-	return (impl == BD_STRETCH_MANY_SHANI4 ? 4 : impl == BD_STRETCH_MANY_AVX512 ? 16 : 8) / (best > 0 ? best : 1e-9);
+	return (impl == BD_STRETCH_MANY_SHANI4 ? 4 : impl == BD_STRETCH_MANY_AVX512 ? 16 :
+		impl == BD_STRETCH_MANY_AVX512X2 ? 32 : 8) / (best > 0 ? best : 1e-9);
 }
 #endif
 
 /*
  * What bd_stretch_many uses: SHA-NI streams or AVX lanes, whichever did more stretches per second
  * in a short run on this CPU (on an AMD EPYC (Zen 5) with both, 16 AVX-512 lanes with one salt did
- * ~2.3x four SHA-NI streams: 38-43 against 17-21 stretches/s per thread).
+ * ~2.3x four SHA-NI streams: 38-43 against 17-21 stretches/s per thread, and 2 x 16 interleaved
+ * lanes (stretch_zm32) 53-58).
  */
 static int multi_level(void)
 {
@@ -675,9 +850,18 @@ static int multi_level(void)
 			v = BD_STRETCH_MANY_SHANI4;
 			best = calibrate(v);
 		}
-		int vec = cpu_has_avx(512) ? BD_STRETCH_MANY_AVX512 : cpu_has_avx(2) ? BD_STRETCH_MANY_AVX2 : 0;
-		if (vec && (!best || calibrate(vec) > best))
-			v = vec;
+		if (cpu_has_avx(512)) {
+			static const int z[] = { BD_STRETCH_MANY_AVX512, BD_STRETCH_MANY_AVX512X2 };
+			for (size_t j = 0; j < ARRAY_SIZE(z); j++) {
+				double r = calibrate(z[j]);
+				if (r > best) {
+					best = r;
+					v = z[j];
+				}
+			}
+		} else if (cpu_has_avx(2) && (!best || calibrate(BD_STRETCH_MANY_AVX2) > best)) {
+			v = BD_STRETCH_MANY_AVX2;
+		}
 #endif
 		__atomic_store_n(&cached, v, __ATOMIC_RELAXED);
 	}
@@ -689,6 +873,7 @@ size_t bd_stretch_batch(void)
 	switch (multi_level()) {
 	case BD_STRETCH_MANY_SHANI4: return 4;
 	case BD_STRETCH_MANY_AVX512: return 16;
+	case BD_STRETCH_MANY_AVX512X2: return 32;
 	case BD_STRETCH_MANY_AVX2: return 8;
 	}
 	return 1;
@@ -720,12 +905,16 @@ static int many(enum bd_stretch_many impl, size_t n, const uint8_t (*initial)[32
 			stretch_shani_x1(initial + i, salt + i, out + i, rounds);
 		return 0;
 	}
-	if (impl == BD_STRETCH_MANY_AVX512 && cpu_has_avx(512)) {
+	if ((impl == BD_STRETCH_MANY_AVX512 || impl == BD_STRETCH_MANY_AVX512X2) && cpu_has_avx(512)) {
 		for (size_t i = 0; i < n; i += 16) {
 			size_t m = MIN(n - i, (size_t)16), same = 1;
-			while (same < m && !memcmp(salt[i + same], salt[i], 16))
+			size_t m2 = impl == BD_STRETCH_MANY_AVX512X2 ? MIN(n - i, (size_t)32) : m;
+			while (same < m2 && !memcmp(salt[i + same], salt[i], 16))
 				same++;
-			if (same == m) /* the search: one protector's salt */
+			if (same == m2 && m2 > 16) { /* the search, 32 at a time */
+				stretch_zm32(m2, initial + i, salt[i], out + i, rounds);
+				i += 16;
+			} else if (same >= m) /* the search: one protector's salt */
 				stretch_z16(m, initial + i, salt[i], out + i, rounds);
 			else
 				stretch_avx512(m, initial + i, salt + i, out + i, rounds);
@@ -754,8 +943,8 @@ int bd_stretch_many_impl(enum bd_stretch_many impl, size_t n, const uint8_t (*in
 
 double bd_stretch_many_time(void)
 {
-	static const uint8_t in[16][32], salt[16][16];
-	uint8_t out[16][32];
+	static const uint8_t in[32][32], salt[32][16];
+	uint8_t out[32][32];
 	size_t n = bd_stretch_batch();
 	double t0 = thread_seconds_any();
 

@@ -599,7 +599,7 @@ struct rps_run {
  * Each worker takes a batch of consecutive candidates (as many as one bd_stretch_many call runs at
  * full speed: interleaved SHA-NI streams or AVX lanes) and stretches them together per protector.
  */
-#define MAX_BATCH 16
+#define MAX_BATCH 32
 
 static void *worker(void *arg)
 {
