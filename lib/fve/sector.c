@@ -107,6 +107,12 @@ static void tc_destroy(void *p)
 	pthread_mutex_destroy(&t->mu);
 	for (int i = 0; i < TC_SLOTS; i++)
 		slot_clear(&t->slot[i]);
+	/* the scratch buffers held this thread's last plaintext (and, for Elephant, words xored with
+	 * sector keys): cleansed before they go back to the heap */
+	if (t->scratch)
+		bd_wipe(t->scratch, SCRATCH);
+	if (t->escratch)
+		bd_wipe(t->escratch, ESCRATCH);
 	free(t->scratch);
 	free(t->escratch);
 	free(t);
