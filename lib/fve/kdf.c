@@ -428,19 +428,15 @@ kw1(const int t, __m512i *w, const __m512i *ik, const __m512i *c)
 	ZRND((t) + 6, sc, sd, se, sf, sg, sh, sa, sb); ZRND((t) + 7, sb, sc, sd, se, sf, sg, sh, sa); \
 } while (0)
 
-NO_SAN __attribute__((target("avx512f"), always_inline)) static inline void
-stretch_z_same_salt(const int G, size_t n, const uint8_t (*initial)[32], const uint8_t salt[16],
-		    uint8_t (*out)[32], uint32_t rounds)
-{
-	static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-					0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
-	uint32_t lanes[16] __attribute__((aligned(64)));
-	uint32_t base[19], kw2[64][16] __attribute__((aligned(64)));
-	__m512i ik[4][8], c[4][16], w[4][16], ff[4][8];
-	__m512i sa[4], sb[4], sc[4], sd[4], se[4], sf[4], sg[4], sh[4];
+/* The one-salt kernels' common parts (stretch_z_same_salt, stretch_zm_same_salt). */
+static const uint32_t sha256_iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+				       0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
 
-	/* block 2's schedule for count 0 */
-	memset(base, 0, sizeof(base));
+/* Block 2's schedule for count 0 (base; block2_kw16 makes the words that depend on the count) and its
+ * W + K for rounds 0..18, the same in every lane */
+static void same_salt_block2(const uint8_t salt[16], uint32_t base[19], uint32_t (*kw2)[16])
+{
+	memset(base, 0, 19 * sizeof(*base));
 	for (int t = 0; t < 4; t++)
 		base[t] = be32(salt + 4 * t);
 	base[6] = 0x80000000u;
@@ -450,41 +446,108 @@ stretch_z_same_salt(const int G, size_t n, const uint8_t (*initial)[32], const u
 	for (int t = 0; t < 19; t++)
 		for (int j = 0; j < 16; j++)
 			kw2[t][j] = base[t] + sha256_k[t];
-	for (int k = 0; k < G; k++) {
-		__m512i v[8];
-		for (int j = 0; j < 8; j++) {
-			for (size_t l = 0; l < 16; l++) {
-				size_t s = 16 * (size_t)k + l;
-				lanes[l] = be32(initial[s < n ? s : 0] + 4 * j);
-			}
-			v[j] = _mm512_load_si512(lanes);         /* W[8 + j] */
-			ik[k][j] = ZADD(v[j], ZK(8 + j));
-			w[k][j] = _mm512_setzero_si512();        /* the first round's W[0..7] */
+}
+
+/* Group k's block-1 words that depend only on its passwords' hashes (W[8..15], lanes past n repeat
+ * lane 0): W[8 + j] + K into ik[j], and c[t - 16], the part of W[t], t = 16..31, made of them (kw1) */
+NO_SAN __attribute__((target("avx512f"), always_inline)) static inline void
+same_salt_group(int k, size_t n, const uint8_t (*initial)[32], __m512i ik[8], __m512i c[16])
+{
+	uint32_t lanes[16] __attribute__((aligned(64)));
+	__m512i v[8];
+
+	for (int j = 0; j < 8; j++) {
+		for (size_t l = 0; l < 16; l++) {
+			size_t s = 16 * (size_t)k + l;
+			lanes[l] = be32(initial[s < n ? s : 0] + 4 * j);
 		}
-		c[k][0] = ZADD(Zs1(v[6]), v[1]);                 /* 16: s1(W14) + W9 */
-		c[k][1] = ZADD(Zs1(v[7]), v[2]);                 /* 17: s1(W15) + W10 */
-		for (int t = 18; t < 23; t++)
-			c[k][t - 16] = v[t - 15];                /* W[t-7] = W11..W15 */
-		c[k][7] = Zs0(v[0]);                             /* 23: s0(W8) */
-		for (int t = 24; t < 31; t++)
-			c[k][t - 16] = ZADD(Zs0(v[t - 23]), v[t - 24]); /* s0(W[t-15]) + W[t-16] */
-		c[k][15] = v[7];                                 /* 31: W15 */
+		v[j] = _mm512_load_si512(lanes);                 /* W[8 + j] */
+		ik[j] = ZADD(v[j], ZK(8 + j));
 	}
-	/* round 0 of block 1 from the initial value: T1 = c1 + W0, e = d + T1, a = T1 + S0(a) + Maj */
-	const uint32_t c1 = iv[7] + (S32R(iv[4], 6) ^ S32R(iv[4], 11) ^ S32R(iv[4], 25)) +
-			    ((iv[4] & iv[5]) ^ (~iv[4] & iv[6])) + sha256_k[0];
-	const uint32_t c2 = c1 + (S32R(iv[0], 2) ^ S32R(iv[0], 13) ^ S32R(iv[0], 22)) +
-			    ((iv[0] & iv[1]) ^ (iv[0] & iv[2]) ^ (iv[1] & iv[2]));
+	c[0] = ZADD(Zs1(v[6]), v[1]);                            /* 16: s1(W14) + W9 */
+	c[1] = ZADD(Zs1(v[7]), v[2]);                            /* 17: s1(W15) + W10 */
+	for (int t = 18; t < 23; t++)
+		c[t - 16] = v[t - 15];                           /* W[t-7] = W11..W15 */
+	c[7] = Zs0(v[0]);                                        /* 23: s0(W8) */
+	for (int t = 24; t < 31; t++)
+		c[t - 16] = ZADD(Zs0(v[t - 23]), v[t - 24]);     /* s0(W[t-15]) + W[t-16] */
+	c[15] = v[7];                                            /* 31: W15 */
+	memset(lanes, 0, sizeof(lanes));
+	memset(v, 0, sizeof(v));
+	__asm__ volatile("" : : "m"(lanes), "m"(v) : "memory");
+}
+
+/* Round 0 of block 1 from the initial value: T1 = c1 + W0, e = d + T1, a = c2 + W0 */
+static void same_salt_round0(uint32_t *c1, uint32_t *c2)
+{
+	const uint32_t *iv = sha256_iv;
+
+	*c1 = iv[7] + (S32R(iv[4], 6) ^ S32R(iv[4], 11) ^ S32R(iv[4], 25)) +
+	      ((iv[4] & iv[5]) ^ (~iv[4] & iv[6])) + sha256_k[0];
+	*c2 = *c1 + (S32R(iv[0], 2) ^ S32R(iv[0], 13) ^ S32R(iv[0], 22)) +
+	      ((iv[0] & iv[1]) ^ (iv[0] & iv[2]) ^ (iv[1] & iv[2]));
+}
+
+/* Group k's digests, w[0..7], to out[16 k ..] (lanes up to n) */
+NO_SAN __attribute__((target("avx512f"), always_inline)) static inline void
+same_salt_store(int k, size_t n, const __m512i w[8], uint8_t (*out)[32])
+{
+	uint32_t lanes[16] __attribute__((aligned(64)));
+
+	for (int j = 0; j < 8; j++) {
+		_mm512_store_si512(lanes, w[j]);
+		for (size_t l = 0; l < 16 && 16 * (size_t)k + l < n; l++)
+			put_be32(out[16 * k + l] + 4 * j, lanes[l]);
+	}
+	memset(lanes, 0, sizeof(lanes));
+	__asm__ volatile("" : : "m"(lanes) : "memory");
+}
+
+/* Block 1's feed-forward (kept in ff for block 2's) and block 2's, into the next iteration's W[0..7] */
+#define ZFEED1() EACHG( \
+	ff[k][0] = sa[k] = ZADD(sa[k], _mm512_set1_epi32((int)sha256_iv[0])); \
+	ff[k][1] = sb[k] = ZADD(sb[k], _mm512_set1_epi32((int)sha256_iv[1])); \
+	ff[k][2] = sc[k] = ZADD(sc[k], _mm512_set1_epi32((int)sha256_iv[2])); \
+	ff[k][3] = sd[k] = ZADD(sd[k], _mm512_set1_epi32((int)sha256_iv[3])); \
+	ff[k][4] = se[k] = ZADD(se[k], _mm512_set1_epi32((int)sha256_iv[4])); \
+	ff[k][5] = sf[k] = ZADD(sf[k], _mm512_set1_epi32((int)sha256_iv[5])); \
+	ff[k][6] = sg[k] = ZADD(sg[k], _mm512_set1_epi32((int)sha256_iv[6])); \
+	ff[k][7] = sh[k] = ZADD(sh[k], _mm512_set1_epi32((int)sha256_iv[7])))
+#define ZFEED2(w) EACHG( \
+	w[k][0] = ZADD(sa[k], ff[k][0]); w[k][1] = ZADD(sb[k], ff[k][1]); \
+	w[k][2] = ZADD(sc[k], ff[k][2]); w[k][3] = ZADD(sd[k], ff[k][3]); \
+	w[k][4] = ZADD(se[k], ff[k][4]); w[k][5] = ZADD(sf[k], ff[k][5]); \
+	w[k][6] = ZADD(sg[k], ff[k][6]); w[k][7] = ZADD(sh[k], ff[k][7]))
+/* block 1's first state, round 0 folded in (same_salt_round0) */
+#define ZINIT1(w) EACHG( \
+	sa[k] = _mm512_set1_epi32((int)sha256_iv[0]); sb[k] = _mm512_set1_epi32((int)sha256_iv[1]); \
+	sc[k] = _mm512_set1_epi32((int)sha256_iv[2]); se[k] = _mm512_set1_epi32((int)sha256_iv[4]); \
+	sf[k] = _mm512_set1_epi32((int)sha256_iv[5]); sg[k] = _mm512_set1_epi32((int)sha256_iv[6]); \
+	sd[k] = ZADD(_mm512_set1_epi32((int)(sha256_iv[3] + c1)), w[k][0]); \
+	sh[k] = ZADD(_mm512_set1_epi32((int)c2), w[k][0]))
+
+NO_SAN __attribute__((target("avx512f"), always_inline)) static inline void
+stretch_z_same_salt(const int G, size_t n, const uint8_t (*initial)[32], const uint8_t salt[16],
+		    uint8_t (*out)[32], uint32_t rounds)
+{
+	uint32_t base[19], kw2[64][16] __attribute__((aligned(64)));
+	__m512i ik[4][8], c[4][16], w[4][16], ff[4][8];
+	__m512i sa[4], sb[4], sc[4], sd[4], se[4], sf[4], sg[4], sh[4];
+	uint32_t c1, c2;
+
+	same_salt_block2(salt, base, kw2);
+	for (int k = 0; k < G; k++) {
+		same_salt_group(k, n, initial, ik[k], c[k]);
+		for (int j = 0; j < 8; j++)
+			w[k][j] = _mm512_setzero_si512();        /* the first round's W[0..7] */
+	}
+	same_salt_round0(&c1, &c2);
 
 	for (uint32_t i = 0; i < rounds; i++) {
 		if (!(i & 15))
 			block2_kw16(kw2, base, i);
 		/* ---- block 1: last | initial ---- */
-		EACHG(sa[k] = _mm512_set1_epi32((int)iv[0]); sb[k] = _mm512_set1_epi32((int)iv[1]);
-		      sc[k] = _mm512_set1_epi32((int)iv[2]); se[k] = _mm512_set1_epi32((int)iv[4]);
-		      sf[k] = _mm512_set1_epi32((int)iv[5]); sg[k] = _mm512_set1_epi32((int)iv[6]);
-		      sd[k] = ZADD(_mm512_set1_epi32((int)(iv[3] + c1)), w[k][0]);
-		      sh[k] = ZADD(_mm512_set1_epi32((int)c2), w[k][0]))
+		ZINIT1(w);
 #define KW(k, t) kw1((t), w[k], ik[k], c[k])
 		ZRND(1, sh, sa, sb, sc, sd, se, sf, sg);
 		ZRND(2, sg, sh, sa, sb, sc, sd, se, sf); ZRND(3, sf, sg, sh, sa, sb, sc, sd, se);
@@ -492,37 +555,22 @@ stretch_z_same_salt(const int G, size_t n, const uint8_t (*initial)[32], const u
 		ZRND(6, sc, sd, se, sf, sg, sh, sa, sb); ZRND(7, sb, sc, sd, se, sf, sg, sh, sa);
 		ZRND8(8); ZRND8(16); ZRND8(24); ZRND8(32); ZRND8(40); ZRND8(48); ZRND8(56);
 #undef KW
-		EACHG(ff[k][0] = sa[k] = ZADD(sa[k], _mm512_set1_epi32((int)iv[0]));
-		      ff[k][1] = sb[k] = ZADD(sb[k], _mm512_set1_epi32((int)iv[1]));
-		      ff[k][2] = sc[k] = ZADD(sc[k], _mm512_set1_epi32((int)iv[2]));
-		      ff[k][3] = sd[k] = ZADD(sd[k], _mm512_set1_epi32((int)iv[3]));
-		      ff[k][4] = se[k] = ZADD(se[k], _mm512_set1_epi32((int)iv[4]));
-		      ff[k][5] = sf[k] = ZADD(sf[k], _mm512_set1_epi32((int)iv[5]));
-		      ff[k][6] = sg[k] = ZADD(sg[k], _mm512_set1_epi32((int)iv[6]));
-		      ff[k][7] = sh[k] = ZADD(sh[k], _mm512_set1_epi32((int)iv[7])))
+		ZFEED1();
 		/* ---- block 2: salt | count | padding, the same in every lane ---- */
 #define KW(k, t) _mm512_set1_epi32((int)kw2[(t)][i & 15])
 		ZRND8(0); ZRND8(8); ZRND8(16); ZRND8(24); ZRND8(32); ZRND8(40); ZRND8(48); ZRND8(56);
 #undef KW
-		EACHG(w[k][0] = ZADD(sa[k], ff[k][0]); w[k][1] = ZADD(sb[k], ff[k][1]);
-		      w[k][2] = ZADD(sc[k], ff[k][2]); w[k][3] = ZADD(sd[k], ff[k][3]);
-		      w[k][4] = ZADD(se[k], ff[k][4]); w[k][5] = ZADD(sf[k], ff[k][5]);
-		      w[k][6] = ZADD(sg[k], ff[k][6]); w[k][7] = ZADD(sh[k], ff[k][7]))
+		ZFEED2(w);
 	}
 	for (int k = 0; k < G; k++)
-		for (int j = 0; j < 8; j++) {
-			_mm512_store_si512(lanes, w[k][j]);
-			for (size_t l = 0; l < 16 && 16 * (size_t)k + l < n; l++)
-				put_be32(out[16 * k + l] + 4 * j, lanes[l]);
-		}
-	memset(lanes, 0, sizeof(lanes));
+		same_salt_store(k, n, w[k], out);
 	memset(kw2, 0, sizeof(kw2));
 	memset(ik, 0, sizeof(ik));
 	memset(c, 0, sizeof(c));
 	memset(w, 0, sizeof(w));
 	memset(ff, 0, sizeof(ff));
 	EACHG(sa[k] = sb[k] = sc[k] = sd[k] = se[k] = sf[k] = sg[k] = sh[k] = _mm512_setzero_si512())
-	__asm__ volatile("" : : "m"(lanes), "m"(kw2), "m"(ik), "m"(c), "m"(w), "m"(ff) : "memory");
+	__asm__ volatile("" : : "m"(kw2), "m"(ik), "m"(c), "m"(w), "m"(ff) : "memory");
 }
 
 /* n <= 16 stretches, all with one salt; lanes past n repeat lane 0 and are dropped. Two groups of 16
@@ -585,58 +633,25 @@ NO_SAN __attribute__((target("avx512f"), always_inline)) static inline void
 stretch_zm_same_salt(const int G, size_t n, const uint8_t (*initial)[32], const uint8_t salt[16],
 		     uint8_t (*out)[32], uint32_t rounds)
 {
-	static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-					0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
-	uint32_t lanes[16] __attribute__((aligned(64)));
 	uint32_t base[19], kw2[64][16] __attribute__((aligned(64)));
 	__m512i wv[2][64], kwv[2][64], c[2][16], ff[2][8];      /* G <= 2 */
 	__m512i sa[4], sb[4], sc[4], sd[4], se[4], sf[4], sg[4], sh[4];
+	uint32_t c1, c2;
 
-	memset(base, 0, sizeof(base));
-	for (int t = 0; t < 4; t++)
-		base[t] = be32(salt + 4 * t);
-	base[6] = 0x80000000u;
-	base[15] = 88 * 8;
-	for (int t = 16; t < 19; t++)
-		base[t] = SS1(base[t - 2]) + base[t - 7] + SS0(base[t - 15]) + base[t - 16];
-	for (int t = 0; t < 19; t++)
-		for (int j = 0; j < 16; j++)
-			kw2[t][j] = base[t] + sha256_k[t];
+	same_salt_block2(salt, base, kw2);
 	for (int k = 0; k < G; k++) {
-		__m512i v[8];
-		for (int j = 0; j < 8; j++) {
-			for (size_t l = 0; l < 16; l++) {
-				size_t s = 16 * (size_t)k + l;
-				lanes[l] = be32(initial[s < n ? s : 0] + 4 * j);
-			}
-			v[j] = _mm512_load_si512(lanes);         /* W[8 + j] */
-			kwv[k][8 + j] = ZADD(v[j], ZK(8 + j));
+		same_salt_group(k, n, initial, &kwv[k][8], c[k]);
+		for (int j = 0; j < 8; j++)
 			wv[k][j] = _mm512_setzero_si512();       /* the first round's W[0..7] */
-		}
-		c[k][0] = ZADD(Zs1(v[6]), v[1]);                 /* 16: s1(W14) + W9 */
-		c[k][1] = ZADD(Zs1(v[7]), v[2]);                 /* 17: s1(W15) + W10 */
-		for (int t = 18; t < 23; t++)
-			c[k][t - 16] = v[t - 15];                /* W[t-7] = W11..W15 */
-		c[k][7] = Zs0(v[0]);                             /* 23: s0(W8) */
-		for (int t = 24; t < 31; t++)
-			c[k][t - 16] = ZADD(Zs0(v[t - 23]), v[t - 24]); /* s0(W[t-15]) + W[t-16] */
-		c[k][15] = v[7];                                 /* 31: W15 */
 	}
-	const uint32_t c1 = iv[7] + (S32R(iv[4], 6) ^ S32R(iv[4], 11) ^ S32R(iv[4], 25)) +
-			    ((iv[4] & iv[5]) ^ (~iv[4] & iv[6])) + sha256_k[0];
-	const uint32_t c2 = c1 + (S32R(iv[0], 2) ^ S32R(iv[0], 13) ^ S32R(iv[0], 22)) +
-			    ((iv[0] & iv[1]) ^ (iv[0] & iv[2]) ^ (iv[1] & iv[2]));
+	same_salt_round0(&c1, &c2);
 
 	for (uint32_t i = 0; i < rounds; i++) {
 		if (!(i & 15))
 			block2_kw16(kw2, base, i);
 		/* ---- block 1: last | initial; round 0 from the initial value ---- */
 		EACHG(_Pragma("GCC unroll 8") for (int t = 1; t < 8; t++) kwv[k][t] = ZADD(wv[k][t], ZK(t)))
-		EACHG(sa[k] = _mm512_set1_epi32((int)iv[0]); sb[k] = _mm512_set1_epi32((int)iv[1]);
-		      sc[k] = _mm512_set1_epi32((int)iv[2]); se[k] = _mm512_set1_epi32((int)iv[4]);
-		      sf[k] = _mm512_set1_epi32((int)iv[5]); sg[k] = _mm512_set1_epi32((int)iv[6]);
-		      sd[k] = ZADD(_mm512_set1_epi32((int)(iv[3] + c1)), wv[k][0]);
-		      sh[k] = ZADD(_mm512_set1_epi32((int)c2), wv[k][0]))
+		ZINIT1(wv);
 		/* the schedule word round t + 16 needs is made after round t, in memory, so that its
 		 * operations fill the rounds' gaps */
 #define KW(k, t) kwv[k][t]
@@ -664,38 +679,23 @@ stretch_zm_same_salt(const int G, size_t n, const uint8_t (*initial)[32], const 
 #undef ZRNDSG
 #undef ZRNDS
 #undef KW
-		EACHG(ff[k][0] = sa[k] = ZADD(sa[k], _mm512_set1_epi32((int)iv[0]));
-		      ff[k][1] = sb[k] = ZADD(sb[k], _mm512_set1_epi32((int)iv[1]));
-		      ff[k][2] = sc[k] = ZADD(sc[k], _mm512_set1_epi32((int)iv[2]));
-		      ff[k][3] = sd[k] = ZADD(sd[k], _mm512_set1_epi32((int)iv[3]));
-		      ff[k][4] = se[k] = ZADD(se[k], _mm512_set1_epi32((int)iv[4]));
-		      ff[k][5] = sf[k] = ZADD(sf[k], _mm512_set1_epi32((int)iv[5]));
-		      ff[k][6] = sg[k] = ZADD(sg[k], _mm512_set1_epi32((int)iv[6]));
-		      ff[k][7] = sh[k] = ZADD(sh[k], _mm512_set1_epi32((int)iv[7])))
+		ZFEED1();
 		/* ---- block 2: salt | count | padding, the same in every lane ---- */
 #define KW(k, t) _mm512_set1_epi32((int)kw2[(t)][i & 15])
 		_Pragma("GCC unroll 1") for (int t = 0; t < 64; t += 8)
 			ZRND8(t);
 #undef KW
-		EACHG(wv[k][0] = ZADD(sa[k], ff[k][0]); wv[k][1] = ZADD(sb[k], ff[k][1]);
-		      wv[k][2] = ZADD(sc[k], ff[k][2]); wv[k][3] = ZADD(sd[k], ff[k][3]);
-		      wv[k][4] = ZADD(se[k], ff[k][4]); wv[k][5] = ZADD(sf[k], ff[k][5]);
-		      wv[k][6] = ZADD(sg[k], ff[k][6]); wv[k][7] = ZADD(sh[k], ff[k][7]))
+		ZFEED2(wv);
 	}
 	for (int k = 0; k < G; k++)
-		for (int j = 0; j < 8; j++) {
-			_mm512_store_si512(lanes, wv[k][j]);
-			for (size_t l = 0; l < 16 && 16 * (size_t)k + l < n; l++)
-				put_be32(out[16 * k + l] + 4 * j, lanes[l]);
-		}
-	memset(lanes, 0, sizeof(lanes));
+		same_salt_store(k, n, wv[k], out);
 	memset(kw2, 0, sizeof(kw2));
 	memset(wv, 0, sizeof(wv));
 	memset(kwv, 0, sizeof(kwv));
 	memset(c, 0, sizeof(c));
 	memset(ff, 0, sizeof(ff));
 	EACHG(sa[k] = sb[k] = sc[k] = sd[k] = se[k] = sf[k] = sg[k] = sh[k] = _mm512_setzero_si512())
-	__asm__ volatile("" : : "m"(lanes), "m"(kw2), "m"(wv), "m"(kwv), "m"(c), "m"(ff) : "memory");
+	__asm__ volatile("" : : "m"(kw2), "m"(wv), "m"(kwv), "m"(c), "m"(ff) : "memory");
 }
 
 /* n <= 32 stretches, all with one salt, in two interleaved groups of 16 lanes; lanes past n repeat
