@@ -3,7 +3,8 @@
  * bdkit decrypt: write the whole decrypted volume to a file or stdout, in parallel, sparse.
  * Regular files: each worker reads, decrypts and writes its own chunks at their offsets and starts
  * their writeback at once (sync_file_range), so the final fsync has little left (2x faster, measured).
- * Stdout: workers fill a ring of slots, the main thread writes them in order.
+ * Stdout: workers fill a ring of slots; the worker that completes the next chunk to be written
+ * writes it and the ready ones after it, in order (no hand-off to another thread).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -68,16 +69,61 @@ struct job {
 	uint64_t next;           /* next chunk to hand out */
 	uint64_t written;        /* chunks written so far (in order, or in any order when direct) */
 	bool direct;             /* regular file: workers write their own chunks at their offsets */
+	bool writing;            /* stdout: a worker is writing the ready chunks in order */
+	int waiting;             /* stdout: workers waiting for a free slot */
+	long active;             /* workers not yet finished */
 	int fd;
+	EVP_MD_CTX *md;          /* stdout with --audit: the stream's SHA-256, updated by the writer */
 	int err;                 /* BD_ERR_* of a failed read; BD_ERR_IO with werrno for a failed write */
 	int werrno;
 	uint64_t errchunk;
 	char errmsg[512];
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t slot_cv;  /* a slot was freed (or the run stops): for waiting workers */
+	pthread_cond_t done_cv;  /* the last chunk is written, an error, or a worker finished: for the main thread */
 };
 
 static int emit(int fd, const uint8_t *p, size_t len, uint64_t off, bool sparse);
+
+static bool job_stopped(const struct job *j)
+{
+	return j->err || interrupted;
+}
+
+/*
+ * Stdout: write the ready chunks from the next one to be written on, in order, until one is not
+ * ready yet. Called with the lock held by the worker that completed that next chunk; whichever
+ * worker completes it takes the turn, so no thread wakes another to write (a hand-off per chunk
+ * cost a wake-up and a context switch on a core that was decrypting).
+ */
+static void write_in_order(struct job *j)
+{
+	j->writing = true;
+	while (!job_stopped(j) && j->written < j->nchunks && j->ready[j->written % j->nslots]) {
+		uint64_t k = j->written;
+		size_t slot = (size_t)(k % j->nslots);
+		uint64_t off = k * CHUNK;
+		size_t len = (size_t)MIN((uint64_t)CHUNK, j->size - off);
+		pthread_mutex_unlock(&j->mu);
+		if (j->md)
+			EVP_DigestUpdate(j->md, j->buf[slot], len);
+		int r = emit(j->fd, j->buf[slot], len, off, false), e = errno;
+		pthread_mutex_lock(&j->mu);
+		if (r) {
+			if (!j->err) {
+				j->err = BD_ERR_IO;
+				j->werrno = e ? e : EIO;
+				j->errchunk = k;
+			}
+			break;
+		}
+		j->ready[slot] = 0;
+		j->written = k + 1;
+		if (j->waiting)
+			pthread_cond_signal(&j->slot_cv);
+	}
+	j->writing = false;
+}
 
 static void *worker(void *arg)
 {
@@ -90,10 +136,12 @@ static void *worker(void *arg)
 		snprintf(j->errmsg, sizeof(j->errmsg), "out of memory");
 	}
 	for (;;) {
-		while (!j->direct && !j->err && !interrupted && j->next < j->nchunks &&
-		       j->next >= j->written + j->nslots)
-			pthread_cond_wait(&j->cv, &j->mu);
-		if (j->err || interrupted || j->next >= j->nchunks)
+		while (!j->direct && !job_stopped(j) && j->next < j->nchunks && j->next >= j->written + j->nslots) {
+			j->waiting++;
+			pthread_cond_wait(&j->slot_cv, &j->mu);
+			j->waiting--;
+		}
+		if (job_stopped(j) || j->next >= j->nchunks)
 			break;
 		uint64_t i = j->next++;
 		size_t slot = (size_t)(i % j->nslots);
@@ -119,13 +167,19 @@ static void *worker(void *arg)
 			j->werrno = werr;
 			j->errchunk = i;
 		}
-		if (j->direct)
+		if (j->direct) {
 			j->written++;
-		else
+		} else if (!j->err) {
 			j->ready[slot] = 1;
-		pthread_cond_broadcast(&j->cv);
+			if (!j->writing && j->written == i)
+				write_in_order(j);
+		}
+		if (j->err || j->written == j->nchunks)
+			pthread_cond_signal(&j->done_cv);
 	}
-	pthread_cond_broadcast(&j->cv);
+	j->active--;
+	pthread_cond_broadcast(&j->slot_cv);  /* the others stop too, if this was an error */
+	pthread_cond_signal(&j->done_cv);
 	pthread_mutex_unlock(&j->mu);
 	free(own);
 	return NULL;
@@ -311,7 +365,8 @@ static int start_workers(struct dec *D, struct job *j, pthread_t **tids, long *s
 	j->ready = calloc(j->nslots, sizeof(*j->ready));
 	*tids = calloc((size_t)D->threads, sizeof(**tids));
 	pthread_mutex_init(&j->mu, NULL);
-	pthread_cond_init(&j->cv, NULL);
+	pthread_cond_init(&j->slot_cv, NULL);
+	pthread_cond_init(&j->done_cv, NULL);
 	if (!j->buf || !j->ready || !*tids) {
 		cli_error("out of memory");
 		return EXIT_FAILURE_OTHER;
@@ -323,24 +378,27 @@ static int start_workers(struct dec *D, struct job *j, pthread_t **tids, long *s
 			cli_error("out of memory");
 			return EXIT_FAILURE_OTHER;
 		}
-	for (; *started < D->threads; (*started)++)
-		if (pthread_create(&(*tids)[*started], NULL, worker, j))
-			break;
-	if (!*started) {
-		cli_error("cannot start worker threads");
-		return EXIT_FAILURE_OTHER;
-	}
 	if (D->audit.path && !j->direct && (!(D->md = EVP_MD_CTX_new()) ||
 					    !EVP_DigestInit_ex(D->md, EVP_sha256(), NULL))) {
 		cli_error("out of memory");
+		return EXIT_FAILURE_OTHER;
+	}
+	j->md = D->md;
+	pthread_mutex_lock(&j->mu);
+	for (; *started < D->threads; (*started)++, j->active++)
+		if (pthread_create(&(*tids)[*started], NULL, worker, j))
+			break;
+	pthread_mutex_unlock(&j->mu);
+	if (!*started) {
+		cli_error("cannot start worker threads");
 		return EXIT_FAILURE_OTHER;
 	}
 	return 0;
 }
 
 /* Decrypt every chunk with the worker threads: workers write their own chunks to a regular file
- * (direct), else they are written here in order; an error or an interruption stops them all.
- * 0 or an exit code. */
+ * (direct), else the ready chunks in order to stdout; an error or an interruption stops them all.
+ * The main thread only follows them for the progress bar. 0 or an exit code. */
 static int decrypt_chunks(struct dec *D, struct cli_progress *prog_out)
 {
 	struct job j;
@@ -348,91 +406,65 @@ static int decrypt_chunks(struct dec *D, struct cli_progress *prog_out)
 	long started = 0;
 	const struct bd_info in = D->in;
 	const char *out = D->out;
-	int fd = D->fd;
-	bool sparse = D->sparse;
-	EVP_MD_CTX *md;
 	int rc;
 
 	memset(&j, 0, sizeof(j));
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	if ((rc = start_workers(D, &j, &tids, &started)))
-		goto out_threads;
-	md = D->md;
 	struct cli_progress prog;
 	cli_progress_start(&prog, "decrypt", in.size);
-	rc = EXIT_OK;
-	if (j.direct) {
-		/* workers write their chunks themselves; follow them for the progress bar */
-		pthread_mutex_lock(&j.mu);
-		while (j.written < j.nchunks && !j.err && !interrupted) {
-			uint64_t w = j.written;
-			pthread_mutex_unlock(&j.mu);
-			cli_progress_update(&prog, MIN(w * CHUNK, in.size));
-			pthread_mutex_lock(&j.mu);
-			while (j.written == w && !j.err && !interrupted)
-				pthread_cond_wait(&j.cv, &j.mu);
-		}
-		pthread_mutex_unlock(&j.mu);
-		/* wait for the workers, so that an error is final and no write is in flight */
-		for (long t = 0; t < started; t++)
-			pthread_join(tids[t], NULL);
-		started = 0;
-		if (interrupted) {
-			cli_error("interrupted; %s is incomplete", out);
-			rc = EXIT_INTERRUPTED;
-		} else if (j.err && j.werrno) {
-			cli_error("writing %s failed: %s", out, strerror(j.werrno));
-			rc = EXIT_FAILURE_OTHER;
-		} else if (j.err) {
-			cli_error("decrypt: reading the volume at chunk %llu failed: %s",
-				  (unsigned long long)j.errchunk, j.errmsg);
-			rc = cli_exit_code(j.err);
-		}
-	}
-	for (uint64_t i = 0; !j.direct && i < j.nchunks; i++) {
-		size_t slot = (size_t)(i % j.nslots);
-		pthread_mutex_lock(&j.mu);
-		while (!j.ready[slot] && !j.err && !interrupted)
-			pthread_cond_wait(&j.cv, &j.mu);
-		int err = j.err;
-		pthread_mutex_unlock(&j.mu);
-		if (interrupted) {
-			cli_error("interrupted; %s is incomplete", out);
-			rc = EXIT_INTERRUPTED;
-			break;
-		}
-		if (err) {
-			cli_error("decrypt: reading the volume at chunk %llu failed: %s", (unsigned long long)i, j.errmsg);
-			rc = cli_exit_code(err);
-			break;
-		}
-		uint64_t off = i * CHUNK;
-		size_t len = (size_t)MIN((uint64_t)CHUNK, in.size - off);
-		if (md)
-			EVP_DigestUpdate(md, j.buf[slot], len);
-		if (emit(fd, j.buf[slot], len, off, sparse)) {
-			cli_error("writing %s failed: %s", out, strerror(errno));
-			rc = EXIT_FAILURE_OTHER;
-			break;
-		}
-		pthread_mutex_lock(&j.mu);
-		j.ready[slot] = 0;
-		j.written = i + 1;
-		pthread_cond_broadcast(&j.cv);
-		pthread_mutex_unlock(&j.mu);
-		cli_progress_update(&prog, off + len);
-	}
+	if ((rc = start_workers(D, &j, &tids, &started)))
+		goto out_threads;
+	/* woken at the end or on an error; else five times a second for the progress bar and ^C */
 	pthread_mutex_lock(&j.mu);
-	if (!j.err && rc)
-		j.err = BD_ERR_INTERRUPTED;
-	pthread_cond_broadcast(&j.cv);
+	while (j.active && j.written < j.nchunks && !job_stopped(&j)) {
+		uint64_t w = j.written;
+		pthread_mutex_unlock(&j.mu);
+		cli_progress_update(&prog, MIN(w * CHUNK, in.size));
+		pthread_mutex_lock(&j.mu);
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (j.active && j.written < j.nchunks && !job_stopped(&j))
+			pthread_cond_timedwait(&j.done_cv, &j.mu, &ts);
+	}
+	pthread_cond_broadcast(&j.slot_cv);  /* ^C: wake workers waiting for a slot */
 	pthread_mutex_unlock(&j.mu);
+	/* wait for the workers, so that an error is final and no write is in flight */
 	for (long t = 0; t < started; t++)
 		pthread_join(tids[t], NULL);
-	*prog_out = prog;
+	started = 0;
+	if (interrupted) {
+		cli_error("interrupted; %s is incomplete", out);
+		rc = EXIT_INTERRUPTED;
+	} else if (j.err && j.werrno) {
+		cli_error("writing %s failed: %s", out, strerror(j.werrno));
+		rc = EXIT_FAILURE_OTHER;
+	} else if (j.err) {
+		cli_error("decrypt: reading the volume at chunk %llu failed: %s",
+			  (unsigned long long)j.errchunk, j.errmsg);
+		rc = cli_exit_code(j.err);
+	} else if (j.written != j.nchunks) {
+		cli_error("decrypt: internal: %llu of %llu chunks written", (unsigned long long)j.written,
+			  (unsigned long long)j.nchunks);
+		rc = EXIT_FAILURE_OTHER;
+	}
 out_threads:
+	if (started) {  /* workers started before a later one failed: stop and wait for them */
+		pthread_mutex_lock(&j.mu);
+		if (!j.err)
+			j.err = BD_ERR_INTERRUPTED;
+		pthread_cond_broadcast(&j.slot_cv);
+		pthread_mutex_unlock(&j.mu);
+		for (long t = 0; t < started; t++)
+			pthread_join(tids[t], NULL);
+	}
+	*prog_out = prog;
 	if (j.buf)
 		for (size_t i = 0; i < j.nslots; i++)
 			free(j.buf[i]);
@@ -440,7 +472,8 @@ out_threads:
 	free(j.ready);
 	free(tids);
 	pthread_mutex_destroy(&j.mu);
-	pthread_cond_destroy(&j.cv);
+	pthread_cond_destroy(&j.slot_cv);
+	pthread_cond_destroy(&j.done_cv);
 	return rc;
 }
 

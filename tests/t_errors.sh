@@ -185,4 +185,27 @@ done
 [ $lies = 0 ] && pass "bit flips: never wrong data presented as success" || fail "bit flips: $lies silent failure(s)"
 rm -f "$TMP/f.img" "$TMP/t.img" "$TMP/x"
 
+# ---- decrypt to stdout: the workers write the ready chunks in order themselves ----
+# any number of workers (more than cores, more than the 25 chunks' slots) gives the published bytes
+for j in 1 3 7 32; do
+	[ "$(sha_of "$SRC" --password-file "$TMP/pw" -j $j)" = "0 $SUM" ] && pass "decrypt -o - -j $j: published sha256" ||
+		fail "decrypt -o - -j $j: $(cat "$TMP/rc") $(head -2 "$TMP/err")"
+done
+# the reader goes away after 1 MB: a write error with its cause, no hang, no crash
+{ timeout 60 "$BDKIT" -q decrypt "$SRC" -o - --password-file "$TMP/pw" -j 3 2>"$TMP/err"; echo $? >"$TMP/rc"; } |
+	head -c 1000000 >/dev/null
+rc=$(cat "$TMP/rc")
+[ "$rc" = 1 ] && grep -q "Broken pipe" "$TMP/err" && pass "decrypt -o - into a closed pipe: exit 1, 'Broken pipe'" ||
+	fail "decrypt -o - into a closed pipe: exit $rc: $(head -2 "$TMP/err")"
+# ^C while the writer waits on a slow reader: exit 12 once the chunk in flight is written
+rm -f "$TMP/pid"
+{ sh -c 'echo $$ >"$1"; exec timeout 60 "$2" -q decrypt "$3" -o - --password-file "$4" -j 2' sh "$TMP/pid" "$BDKIT" \
+	"$SRC" "$TMP/pw" 2>"$TMP/err"; echo $? >"$TMP/rc"; } | { sleep 1; cat >/dev/null; } &
+sleep 0.5
+kill -INT "$(cat "$TMP/pid")" 2>/dev/null
+wait
+rc=$(cat "$TMP/rc")
+[ "$rc" = 12 ] && grep -q "interrupted" "$TMP/err" && pass "decrypt -o - interrupted: exit 12, says so" ||
+	fail "decrypt -o - interrupted: exit $rc: $(head -2 "$TMP/err")"
+
 [ "$(sha256sum <"$SRC")" = "$before" ] && pass "the source image was never modified" || fail "the source image changed!"

@@ -209,6 +209,11 @@ assert d['start'] <= d['end']
 EOF
 [ $rc = 0 ] && [ ! -s "$W/err" ] && pass "decrypt --audit: output sha256 and size, protector ID and kind, no secret" ||
 	fail "decrypt --audit: $(tail -2 "$W/err")"
+# to stdout, the record holds the SHA-256 of the stream as written (several workers write it in turn)
+got=$("$BDKIT" -q decrypt "$SRC" --recovery-password "$RP" -o - -j 3 --audit "$W/b.json" 2>"$W/err" | sha256sum | cut -c1-64)
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["output"]["sha256"] == sys.argv[2] == sys.argv[3], d["output"]' \
+	"$W/b.json" "$SUM" "$got" 2>>"$W/err" && pass "decrypt -o - --audit: the record's sha256 is the stream's, the published one" ||
+	fail "decrypt -o - --audit: $(tail -2 "$W/err")"
 [ "$(stat -c %a "$W/a.json")" = 600 ] && pass "audit record is mode 0600" || fail "audit mode $(stat -c %a "$W/a.json")"
 expect "an existing audit record is never replaced" 11 "never replaced" -- decrypt "$SRC" --recovery-password "$RP" -o "$W/out2.img" --audit "$W/a.json"
 rm -f "$W/out.img" "$W/out2.img"
