@@ -9,7 +9,8 @@
 # All decryptions start from the same raw FVEK (dumped by cryptsetup), so they compare decryption, not key
 # derivation. Volumes: bdkit-made NTFS volumes of BENCH_SIZE MiB (default 512; BENCH_DEC_SIZE, default 2048, for
 # section 1) 85% full of random data, and the real Windows images from ../shared. Best of BENCH_REPEAT runs
-# (default 3). The machine should be idle: the load average is printed at the start and the end.
+# (default 3; section 1's runs are short and take BENCH_DEC_REPEAT, default 3 x BENCH_REPEAT). The machine should
+# be idle: the load average is printed at the start and the end.
 set -u
 BUILD=${1:-build}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +23,7 @@ SHM=""
 trap 'rm -rf "$W" ${SHM:+"$SHM"}' EXIT
 SIZE=${BENCH_SIZE:-512}
 REPEAT=${BENCH_REPEAT:-3}
+DREPEAT=${BENCH_DEC_REPEAT:-$((REPEAT * 3))}
 NCPU=$(nproc)
 
 now() { date +%s.%N; }
@@ -154,18 +156,28 @@ echo "   openssl speed -evp (4 KiB, one core: aes-128-xts ${o_xts:-?} MB/s, aes-
 echo "   and -j $NCPU against -j 1, to /dev/null and to a file in tmpfs (target: >= 50% of openssl x cores; >= 1.8x)."
 echo "   openssl itself on all $NCPU cores at once (speed -multi $NCPU): aes-128-xts $m_xts MB/s ($(ratio "$m_xts" "$o_xts") of one core),"
 echo "   aes-128-cbc decrypt $m_cbc MB/s ($(ratio "$m_cbc" "$o_cbc")): the machine's own ceiling for the scaling; 'of multi' is bdkit -j $NCPU against it."
-echo "   Rates net of the process start and unlock (the time of decrypt --test with the same key, shown as 'start')"
-printf '   %-32s %7s %10s %10s %10s %8s %8s %11s %11s %9s\n' volume start "-j 1" "-j $NCPU" "openssl" "of ossl" "of multi" \
-	"file -j 1" "file -j $NCPU" "scaling"
+echo "   Rates net of the process start and unlock (the time of decrypt --test with the same key, shown as 'start');"
+echo "   best of $DREPEAT runs (BENCH_DEC_REPEAT). 'bound': what -j $NCPU to the file could reach at most, file -j 1's time"
+echo "   over the time the same bytes take just to be written to a new file there (bench/bench_write, 1 or $NCPU threads,"
+echo "   the faster): a tmpfs file takes one write at a time (its lock is held for each write's copy)."
+printf '   %-32s %7s %10s %10s %10s %8s %8s %11s %11s %9s %6s\n' volume start "-j 1" "-j $NCPU" "openssl" "of ossl" "of multi" \
+	"file -j 1" "file -j $NCPU" "scaling" "bound"
+BWRITE="$TOP/$BUILD/bench_write"
+[ -x "$BWRITE" ] || make -s -C "$TOP" "$BUILD/bench_write" >/dev/null 2>&1
+wfloor=()
 for img in "${dvols[@]}"; do
 	[ -f "$img.fvek" ] || continue
 	bytes=$(stat -c %s "$img")
 	case ${method[$img]} in 32772|32773) o=$o_xts om=$m_xts ;; *) o=$o_cbc om=$m_cbc ;; esac
 	cat "$img" > /dev/null
 	out=${SHM:-$W}/out
-	t1="" tn="" f1="" fn="" t0=""
-	for i in $(seq "$REPEAT"); do
+	t1="" tn="" f1="" fn="" t0="" w1="" wn=""
+	for i in $(seq "$DREPEAT"); do
 		t0=$(best "$t0" "$(once "$BDKIT" -q decrypt "$img" --fvek "$img.fvek" --test)")
+		if [ -x "$BWRITE" ]; then
+			w1=$(best "$w1" "$("$BWRITE" "$out" "$bytes" 1 2>/dev/null || echo FAIL)")
+			wn=$(best "$wn" "$("$BWRITE" "$out" "$bytes" "$NCPU" 2>/dev/null || echo FAIL)")
+		fi
 		t1=$(best "$t1" "$(once sh -c '"$1" -q decrypt "$2" --fvek "$3" -j 1 -o - > /dev/null' sh "$BDKIT" "$img" "$img.fvek")")
 		tn=$(best "$tn" "$(once sh -c '"$1" -q decrypt "$2" --fvek "$3" -j "$4" -o - > /dev/null' sh "$BDKIT" "$img" \
 			"$img.fvek" "$NCPU")")
@@ -175,12 +187,20 @@ for img in "${dvols[@]}"; do
 	net() { [ "$1" != FAIL ] && [ "$t0" != FAIL ] && awk -v a="$1" -v b="$t0" 'BEGIN { print (a > b) ? a - b : 0 }' || echo FAIL; }
 	r1=$(rate_of "$bytes" "$(net "$t1")"); rn=$(rate_of "$bytes" "$(net "$tn")")
 	q1=$(rate_of "$bytes" "$(net "$f1")"); qn=$(rate_of "$bytes" "$(net "$fn")")
-	printf '   %-32s %5.2fs %5s MB/s %5s MB/s %5s MB/s %8s %8s %6s MB/s %6s MB/s %4s %4s\n' \
+	# the output side's bound: file -j 1 (net) over the faster of one or N threads only writing the same bytes
+	wb=$(best "${w1:-FAIL}" "${wn:-FAIL}")
+	bound=$(awk -v f="$(net "$f1")" -v w="$wb" 'BEGIN { if (f + 0 > 0 && w + 0 > 0) printf "%.2fx", f / w; else printf "n/a" }')
+	printf '   %-32s %5.2fs %5s MB/s %5s MB/s %5s MB/s %8s %8s %6s MB/s %6s MB/s %4s %4s %5s\n' \
 		"$(basename "$img" .img) ($((bytes >> 20)) MiB)" "$t0" \
 		"$r1" "$rn" "$((${o:-0} * NCPU))" "$(pct "$rn" "$((${o:-0} * NCPU))")" "$(pct "$rn" "${om:-0}")" "$q1" "$qn" \
-		"$(ratio "$rn" "$r1")" "$(ratio "$qn" "$q1")"
+		"$(ratio "$rn" "$r1")" "$(ratio "$qn" "$q1")" "$bound"
+	wfloor+=("$(basename "$img" .img): $(rate_of "$bytes" "${w1:-FAIL}") MB/s with 1 thread, $(rate_of "$bytes" "${wn:-FAIL}") MB/s with $NCPU ($(ratio "${w1:-0}" "${wn:-0}"))")
 done
 rm -f ${SHM:+"$SHM/out"}
+if [ ${#wfloor[@]} -gt 0 ]; then
+	echo "   The output side alone (bench_write, the same bytes in 4 MiB writes to a new file in ${SHM:-$W}, no reading, no cipher):"
+	for l in "${wfloor[@]}"; do echo "     $l"; done
+fi
 echo
 
 # ---- 2. tmpfs to tmpfs against dislocker-file ----
