@@ -3,9 +3,9 @@
  * The output side's floor for section 1 of bench/run.sh: write SIZE bytes to a new file in 4 MiB
  * blocks from THREADS threads (block i from thread i mod THREADS, each block written once, the way
  * `bdkit decrypt -o FILE` writes its chunks), with no reading and no cipher, and print the seconds.
- * What a decryptor writing the same file can reach is bounded by it: when two threads write one
- * tmpfs file no faster than one (the file's lock is held for each write's copy), `decrypt -j N` to a
- * file cannot take less time than this.
+ * When two threads write one tmpfs file no faster than one (tmpfs holds the file's lock for each
+ * write's copy), a decryptor writing that file from N threads cannot take much less time than this
+ * (bdkit leaves all-zero blocks as holes, so it writes a little less).
  *   bench_write FILE SIZE THREADS
  */
 #include <fcntl.h>

@@ -157,11 +157,9 @@ echo "   and -j $NCPU against -j 1, to /dev/null and to a file in tmpfs (target:
 echo "   openssl itself on all $NCPU cores at once (speed -multi $NCPU): aes-128-xts $m_xts MB/s ($(ratio "$m_xts" "$o_xts") of one core),"
 echo "   aes-128-cbc decrypt $m_cbc MB/s ($(ratio "$m_cbc" "$o_cbc")): the machine's own ceiling for the scaling; 'of multi' is bdkit -j $NCPU against it."
 echo "   Rates net of the process start and unlock (the time of decrypt --test with the same key, shown as 'start');"
-echo "   best of $DREPEAT runs (BENCH_DEC_REPEAT). 'bound': what -j $NCPU to the file could reach at most, file -j 1's time"
-echo "   over the time the same bytes take just to be written to a new file there (bench/bench_write, 1 or $NCPU threads,"
-echo "   the faster): a tmpfs file takes one write at a time (its lock is held for each write's copy)."
-printf '   %-32s %7s %10s %10s %10s %8s %8s %11s %11s %9s %6s\n' volume start "-j 1" "-j $NCPU" "openssl" "of ossl" "of multi" \
-	"file -j 1" "file -j $NCPU" "scaling" "bound"
+echo "   best of $DREPEAT runs (BENCH_DEC_REPEAT)."
+printf '   %-32s %7s %10s %10s %10s %8s %8s %11s %11s %9s\n' volume start "-j 1" "-j $NCPU" "openssl" "of ossl" "of multi" \
+	"file -j 1" "file -j $NCPU" "scaling"
 BWRITE="$TOP/$BUILD/bench_write"
 [ -x "$BWRITE" ] || make -s -C "$TOP" "$BUILD/bench_write" >/dev/null 2>&1
 wfloor=()
@@ -187,18 +185,18 @@ for img in "${dvols[@]}"; do
 	net() { [ "$1" != FAIL ] && [ "$t0" != FAIL ] && awk -v a="$1" -v b="$t0" 'BEGIN { print (a > b) ? a - b : 0 }' || echo FAIL; }
 	r1=$(rate_of "$bytes" "$(net "$t1")"); rn=$(rate_of "$bytes" "$(net "$tn")")
 	q1=$(rate_of "$bytes" "$(net "$f1")"); qn=$(rate_of "$bytes" "$(net "$fn")")
-	# the output side's bound: file -j 1 (net) over the faster of one or N threads only writing the same bytes
-	wb=$(best "${w1:-FAIL}" "${wn:-FAIL}")
-	bound=$(awk -v f="$(net "$f1")" -v w="$wb" 'BEGIN { if (f + 0 > 0 && w + 0 > 0) printf "%.2fx", f / w; else printf "n/a" }')
-	printf '   %-32s %5.2fs %5s MB/s %5s MB/s %5s MB/s %8s %8s %6s MB/s %6s MB/s %4s %4s %5s\n' \
+	printf '   %-32s %5.2fs %5s MB/s %5s MB/s %5s MB/s %8s %8s %6s MB/s %6s MB/s %4s %4s\n' \
 		"$(basename "$img" .img) ($((bytes >> 20)) MiB)" "$t0" \
 		"$r1" "$rn" "$((${o:-0} * NCPU))" "$(pct "$rn" "$((${o:-0} * NCPU))")" "$(pct "$rn" "${om:-0}")" "$q1" "$qn" \
-		"$(ratio "$rn" "$r1")" "$(ratio "$qn" "$q1")" "$bound"
+		"$(ratio "$rn" "$r1")" "$(ratio "$qn" "$q1")"
 	wfloor+=("$(basename "$img" .img): $(rate_of "$bytes" "${w1:-FAIL}") MB/s with 1 thread, $(rate_of "$bytes" "${wn:-FAIL}") MB/s with $NCPU ($(ratio "${w1:-0}" "${wn:-0}"))")
 done
 rm -f ${SHM:+"$SHM/out"}
 if [ ${#wfloor[@]} -gt 0 ]; then
-	echo "   The output side alone (bench_write, the same bytes in 4 MiB writes to a new file in ${SHM:-$W}, no reading, no cipher):"
+	echo "   The output side alone (bench_write: as many bytes in 4 MiB writes to a new file in ${SHM:-$W}, no reading, no"
+	echo "   cipher), from 1 and $NCPU threads: where $NCPU writers are no faster than one, the file takes one write at a time"
+	echo "   (tmpfs holds the file's lock for each write's copy) and 'file -j $NCPU' cannot scale past the share of the"
+	echo "   writing in 'file -j 1' (bdkit leaves all-zero 4 KiB blocks as holes, so it writes a little less than this):"
 	for l in "${wfloor[@]}"; do echo "     $l"; done
 fi
 echo
