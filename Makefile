@@ -232,7 +232,7 @@ demo: deps all
 
 bench-deps:
 	@./scripts/install-deps.sh --bench
-bench: bench-deps all $(BUILD)/bench_kdf $(BUILD)/bench_randio $(BUILD)/bench_nullfuse $(BUILD)/bench_write
+bench: bench-deps all $(BUILD)/bench_kdf $(BUILD)/bench_randio $(BUILD)/bench_nullfuse $(BUILD)/bench_rw
 	@./bench/run.sh $(BUILD)
 
 # Crypto micro-benchmarks (not part of all): make build/bench_kdf build/bench_sector

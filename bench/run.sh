@@ -160,21 +160,23 @@ echo "   Rates net of the process start and unlock (the time of decrypt --test w
 echo "   best of $DREPEAT runs (BENCH_DEC_REPEAT)."
 printf '   %-32s %7s %10s %10s %10s %8s %8s %11s %11s %9s\n' volume start "-j 1" "-j $NCPU" "openssl" "of ossl" "of multi" \
 	"file -j 1" "file -j $NCPU" "scaling"
-BWRITE="$TOP/$BUILD/bench_write"
-[ -x "$BWRITE" ] || make -s -C "$TOP" "$BUILD/bench_write" >/dev/null 2>&1
-wfloor=()
+BRW="$TOP/$BUILD/bench_rw"
+[ -x "$BRW" ] || make -s -C "$TOP" "$BUILD/bench_rw" >/dev/null 2>&1
+rfloor=() wfloor=()
 for img in "${dvols[@]}"; do
 	[ -f "$img.fvek" ] || continue
 	bytes=$(stat -c %s "$img")
 	case ${method[$img]} in 32772|32773) o=$o_xts om=$m_xts ;; *) o=$o_cbc om=$m_cbc ;; esac
 	cat "$img" > /dev/null
 	out=${SHM:-$W}/out
-	t1="" tn="" f1="" fn="" t0="" w1="" wn=""
+	t1="" tn="" f1="" fn="" t0="" w1="" wn="" p1="" pn=""
 	for i in $(seq "$DREPEAT"); do
 		t0=$(best "$t0" "$(once "$BDKIT" -q decrypt "$img" --fvek "$img.fvek" --test)")
-		if [ -x "$BWRITE" ]; then
-			w1=$(best "$w1" "$("$BWRITE" "$out" "$bytes" 1 2>/dev/null || echo FAIL)")
-			wn=$(best "$wn" "$("$BWRITE" "$out" "$bytes" "$NCPU" 2>/dev/null || echo FAIL)")
+		if [ -x "$BRW" ]; then
+			p1=$(best "$p1" "$("$BRW" r "$img" 1 2>/dev/null || echo FAIL)")
+			pn=$(best "$pn" "$("$BRW" r "$img" "$NCPU" 2>/dev/null || echo FAIL)")
+			w1=$(best "$w1" "$("$BRW" w "$out" "$bytes" 1 2>/dev/null || echo FAIL)")
+			wn=$(best "$wn" "$("$BRW" w "$out" "$bytes" "$NCPU" 2>/dev/null || echo FAIL)")
 		fi
 		t1=$(best "$t1" "$(once sh -c '"$1" -q decrypt "$2" --fvek "$3" -j 1 -o - > /dev/null' sh "$BDKIT" "$img" "$img.fvek")")
 		tn=$(best "$tn" "$(once sh -c '"$1" -q decrypt "$2" --fvek "$3" -j "$4" -o - > /dev/null' sh "$BDKIT" "$img" \
@@ -189,11 +191,17 @@ for img in "${dvols[@]}"; do
 		"$(basename "$img" .img) ($((bytes >> 20)) MiB)" "$t0" \
 		"$r1" "$rn" "$((${o:-0} * NCPU))" "$(pct "$rn" "$((${o:-0} * NCPU))")" "$(pct "$rn" "${om:-0}")" "$q1" "$qn" \
 		"$(ratio "$rn" "$r1")" "$(ratio "$qn" "$q1")"
+	rfloor+=("$(basename "$img" .img): $(rate_of "$bytes" "${p1:-FAIL}") MB/s with 1 thread, $(rate_of "$bytes" "${pn:-FAIL}") MB/s with $NCPU ($(ratio "${p1:-0}" "${pn:-0}"))")
 	wfloor+=("$(basename "$img" .img): $(rate_of "$bytes" "${w1:-FAIL}") MB/s with 1 thread, $(rate_of "$bytes" "${wn:-FAIL}") MB/s with $NCPU ($(ratio "${w1:-0}" "${wn:-0}"))")
 done
 rm -f ${SHM:+"$SHM/out"}
+if [ ${#rfloor[@]} -gt 0 ]; then
+	echo "   The input side alone (bench_rw r: the volume read in 4 MiB blocks from the page cache, no cipher; about half"
+	echo "   of decrypt's CPU time is this copy, so where $NCPU readers are less than ${NCPU}x one, -j $NCPU shares the limit):"
+	for l in "${rfloor[@]}"; do echo "     $l"; done
+fi
 if [ ${#wfloor[@]} -gt 0 ]; then
-	echo "   The output side alone (bench_write: as many bytes in 4 MiB writes to a new file in ${SHM:-$W}, no reading, no"
+	echo "   The output side alone (bench_rw w: as many bytes in 4 MiB writes to a new file in ${SHM:-$W}, no reading, no"
 	echo "   cipher), from 1 and $NCPU threads: where $NCPU writers are no faster than one, the file takes one write at a time"
 	echo "   (tmpfs holds the file's lock for each write's copy) and 'file -j $NCPU' cannot scale past the share of the"
 	echo "   writing in 'file -j 1' (bdkit leaves all-zero 4 KiB blocks as holes, so it writes a little less than this):"
