@@ -191,13 +191,19 @@ for img in "${dvols[@]}"; do
 		"$(basename "$img" .img) ($((bytes >> 20)) MiB)" "$t0" \
 		"$r1" "$rn" "$((${o:-0} * NCPU))" "$(pct "$rn" "$((${o:-0} * NCPU))")" "$(pct "$rn" "${om:-0}")" "$q1" "$qn" \
 		"$(ratio "$rn" "$r1")" "$(ratio "$qn" "$q1")"
-	rfloor+=("$(basename "$img" .img): $(rate_of "$bytes" "${p1:-FAIL}") MB/s with 1 thread, $(rate_of "$bytes" "${pn:-FAIL}") MB/s with $NCPU ($(ratio "${p1:-0}" "${pn:-0}"))")
+	# Amdahl with a part that scales only as the copy does: the copy's share c of -j 1's net time at the
+	# readers' own scaling, the rest at N (more than the cipher gets: openssl -multi is below N too)
+	ceil=$(awk -v p1="${p1:-0}" -v pn="${pn:-0}" -v t="$(net "$t1")" -v n="$NCPU" 'BEGIN {
+		if (p1 + 0 <= 0 || pn + 0 <= 0 || t + 0 <= 0) { printf "n/a"; exit }
+		c = p1 / t; if (c > 1) c = 1
+		printf "%.0f%% of -j 1'"'"'s time, so -j %d can reach at most %.2fx", 100 * c, n, 1 / (c / (p1 / pn) + (1 - c) / n) }')
+	rfloor+=("$(basename "$img" .img): $(rate_of "$bytes" "${p1:-FAIL}") MB/s with 1 thread, $(rate_of "$bytes" "${pn:-FAIL}") MB/s with $NCPU ($(ratio "${p1:-0}" "${pn:-0}")); the copy is $ceil")
 	wfloor+=("$(basename "$img" .img): $(rate_of "$bytes" "${w1:-FAIL}") MB/s with 1 thread, $(rate_of "$bytes" "${wn:-FAIL}") MB/s with $NCPU ($(ratio "${w1:-0}" "${wn:-0}"))")
 done
 rm -f ${SHM:+"$SHM/out"}
 if [ ${#rfloor[@]} -gt 0 ]; then
-	echo "   The input side alone (bench_rw r: the volume read in 4 MiB blocks from the page cache, no cipher; about half"
-	echo "   of decrypt's CPU time is this copy, so where $NCPU readers are less than ${NCPU}x one, -j $NCPU shares the limit):"
+	echo "   The input side alone (bench_rw r: the volume read in 4 MiB blocks from the page cache, no cipher). Decrypt makes"
+	echo "   the same copy, so -j $NCPU can scale at most as the copy does for the copy's share of -j 1 and ${NCPU}x for the rest:"
 	for l in "${rfloor[@]}"; do echo "     $l"; done
 fi
 if [ ${#wfloor[@]} -gt 0 ]; then
