@@ -196,14 +196,14 @@ for img in "${dvols[@]}"; do
 	ceil=$(awk -v p1="${p1:-0}" -v pn="${pn:-0}" -v t="$(net "$t1")" -v n="$NCPU" 'BEGIN {
 		if (p1 + 0 <= 0 || pn + 0 <= 0 || t + 0 <= 0) { printf "n/a"; exit }
 		c = p1 / t; if (c > 1) c = 1
-		printf "%.0f%% of -j 1'"'"'s time, so -j %d can reach at most %.2fx", 100 * c, n, 1 / (c / (p1 / pn) + (1 - c) / n) }')
+		printf "%.0f%% of -j 1'"'"'s time, so -j %d would reach about %.2fx", 100 * c, n, 1 / (c / (p1 / pn) + (1 - c) / n) }')
 	rfloor+=("$(basename "$img" .img): $(rate_of "$bytes" "${p1:-FAIL}") MB/s with 1 thread, $(rate_of "$bytes" "${pn:-FAIL}") MB/s with $NCPU ($(ratio "${p1:-0}" "${pn:-0}")); the copy is $ceil")
 	wfloor+=("$(basename "$img" .img): $(rate_of "$bytes" "${w1:-FAIL}") MB/s with 1 thread, $(rate_of "$bytes" "${wn:-FAIL}") MB/s with $NCPU ($(ratio "${w1:-0}" "${wn:-0}"))")
 done
 rm -f ${SHM:+"$SHM/out"}
 if [ ${#rfloor[@]} -gt 0 ]; then
 	echo "   The input side alone (bench_rw r: the volume read in 4 MiB blocks from the page cache, no cipher). Decrypt makes"
-	echo "   the same copy, so -j $NCPU can scale at most as the copy does for the copy's share of -j 1 and ${NCPU}x for the rest:"
+	echo "   the same copy, so -j $NCPU scales about as the copy does for the copy's share of -j 1 and at most ${NCPU}x for the rest:"
 	for l in "${rfloor[@]}"; do echo "     $l"; done
 fi
 if [ ${#wfloor[@]} -gt 0 ]; then
