@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -366,7 +367,11 @@ static int start_workers(struct dec *D, struct job *j, pthread_t **tids, long *s
 	*tids = calloc((size_t)D->threads, sizeof(**tids));
 	pthread_mutex_init(&j->mu, NULL);
 	pthread_cond_init(&j->slot_cv, NULL);
-	pthread_cond_init(&j->done_cv, NULL);
+	pthread_condattr_t ca;  /* the main thread's timed waits: immune to changes of the wall clock */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&j->done_cv, &ca);
+	pthread_condattr_destroy(&ca);
 	if (!j->buf || !j->ready || !*tids) {
 		cli_error("out of memory");
 		return EXIT_FAILURE_OTHER;
@@ -423,13 +428,8 @@ static int decrypt_chunks(struct dec *D, struct cli_progress *prog_out)
 		pthread_mutex_unlock(&j.mu);
 		cli_progress_update(&prog, MIN(w * CHUNK, in.size));
 		pthread_mutex_lock(&j.mu);
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		double at = cli_now() + 0.2;  /* done_cv runs on CLOCK_MONOTONIC, cli_now's clock */
+		struct timespec ts = { .tv_sec = (time_t)at, .tv_nsec = (long)((at - (double)(time_t)at) * 1e9) };
 		if (j.active && j.written < j.nchunks && !job_stopped(&j))
 			pthread_cond_timedwait(&j.done_cv, &j.mu, &ts);
 	}

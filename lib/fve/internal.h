@@ -125,5 +125,9 @@ uint32_t bd_crc32(const void *buf, size_t len);
 void bd_utf16le_to_utf8(const uint8_t *in, size_t len, char *out, size_t outlen);
 /* UTF-8 to UTF-16LE without terminator; returns bytes written or -1 on bad UTF-8 / overflow. */
 long bd_utf8_to_utf16le(const char *in, uint8_t *out, size_t outlen);
+/* The time ms milliseconds from now on clock clk (the clock of the condition variable it is for),
+ * as pthread_cond_timedwait wants it. */
+struct timespec;
+void bd_deadline_ms(int clk, unsigned ms, struct timespec *ts);
 
 #endif /* BDKIT_INTERNAL_H */

@@ -157,3 +157,14 @@ long bd_utf8_to_utf16le(const char *in, uint8_t *out, size_t outlen)
 	}
 	return (long)o;
 }
+
+void bd_deadline_ms(int clk, unsigned ms, struct timespec *ts)
+{
+	clock_gettime((clockid_t)clk, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}

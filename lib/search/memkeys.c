@@ -538,12 +538,7 @@ int bd_memkeys_search(bd_memimage *m, bd_volume *v, const struct bd_memkeys_opts
 	}
 	for (;;) {
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		bd_deadline_ms(CLOCK_REALTIME, 200, &ts);
 		if (s.running && confirmed == s.nc)
 			pthread_cond_timedwait(&s.cond, &s.lock, &ts);
 		while (v && confirmed < s.nc) {

@@ -831,12 +831,7 @@ int bd_rpsearch_run(const bd_rpsearch *s, bd_volume *v, const struct bd_rpsearch
 	unsigned iv = o->interval_ms ? o->interval_ms : 500;
 	while (R.running) {
 		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += 50 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		bd_deadline_ms(CLOCK_MONOTONIC, 50, &ts);
 		pthread_cond_timedwait(&R.cv, &R.mu, &ts);
 		if (o->stop && *o->stop)
 			R.stop = 1;
