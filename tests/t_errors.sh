@@ -197,11 +197,14 @@ done
 rc=$(cat "$TMP/rc")
 [ "$rc" = 1 ] && grep -q "Broken pipe" "$TMP/err" && pass "decrypt -o - into a closed pipe: exit 1, 'Broken pipe'" ||
 	fail "decrypt -o - into a closed pipe: exit $rc: $(head -2 "$TMP/err")"
-# ^C while the writer waits on a slow reader: exit 12 once the chunk in flight is written
-rm -f "$TMP/pid"
+# ^C while the writer waits on a slow reader: exit 12 once the chunk in flight is written. The reader
+# takes one byte (so the output has begun and the handler is in place: unlocking takes a while under
+# ASan), then stops reading for a second while the ^C comes.
+rm -f "$TMP/pid" "$TMP/first"
 { sh -c 'echo $$ >"$1"; exec timeout 60 "$2" -q decrypt "$3" -o - --password-file "$4" -j 2' sh "$TMP/pid" "$BDKIT" \
-	"$SRC" "$TMP/pw" 2>"$TMP/err"; echo $? >"$TMP/rc"; } | { sleep 1; cat >/dev/null; } &
-sleep 0.5
+	"$SRC" "$TMP/pw" 2>"$TMP/err"; echo $? >"$TMP/rc"; } |
+	{ dd bs=1 count=1 of="$TMP/first" 2>/dev/null; sleep 1; cat >/dev/null; } &
+for i in $(seq 300); do [ -s "$TMP/first" ] && break; sleep 0.1; done
 kill -INT "$(cat "$TMP/pid")" 2>/dev/null
 wait
 rc=$(cat "$TMP/rc")
