@@ -91,6 +91,12 @@ static bool job_stopped(const struct job *j)
 	return j->err || interrupted;
 }
 
+/* For the main thread: workers are left and chunks still to be written. */
+static bool job_running(const struct job *j)
+{
+	return j->active && j->written < j->nchunks && !job_stopped(j);
+}
+
 /*
  * Stdout: write the ready chunks from the next one to be written on, in order, until one is not
  * ready yet. Called with the lock held by the worker that completed that next chunk; whichever
@@ -423,14 +429,14 @@ static int decrypt_chunks(struct dec *D, struct cli_progress *prog_out)
 		goto out_threads;
 	/* woken at the end or on an error; else five times a second for the progress bar and ^C */
 	pthread_mutex_lock(&j.mu);
-	while (j.active && j.written < j.nchunks && !job_stopped(&j)) {
+	while (job_running(&j)) {
 		uint64_t w = j.written;
 		pthread_mutex_unlock(&j.mu);
 		cli_progress_update(&prog, MIN(w * CHUNK, in.size));
 		pthread_mutex_lock(&j.mu);
 		double at = cli_now() + 0.2;  /* done_cv runs on CLOCK_MONOTONIC, cli_now's clock */
 		struct timespec ts = { .tv_sec = (time_t)at, .tv_nsec = (long)((at - (double)(time_t)at) * 1e9) };
-		if (j.active && j.written < j.nchunks && !job_stopped(&j))
+		if (job_running(&j))  /* else the last signal came while the lock was free */
 			pthread_cond_timedwait(&j.done_cv, &j.mu, &ts);
 	}
 	pthread_cond_broadcast(&j.slot_cv);  /* ^C: wake workers waiting for a slot */
@@ -438,7 +444,6 @@ static int decrypt_chunks(struct dec *D, struct cli_progress *prog_out)
 	/* wait for the workers, so that an error is final and no write is in flight */
 	for (long t = 0; t < started; t++)
 		pthread_join(tids[t], NULL);
-	started = 0;
 	if (interrupted) {
 		cli_error("interrupted; %s is incomplete", out);
 		rc = EXIT_INTERRUPTED;
@@ -454,16 +459,7 @@ static int decrypt_chunks(struct dec *D, struct cli_progress *prog_out)
 			  (unsigned long long)j.nchunks);
 		rc = EXIT_FAILURE_OTHER;
 	}
-out_threads:
-	if (started) {  /* workers started before a later one failed: stop and wait for them */
-		pthread_mutex_lock(&j.mu);
-		if (!j.err)
-			j.err = BD_ERR_INTERRUPTED;
-		pthread_cond_broadcast(&j.slot_cv);
-		pthread_mutex_unlock(&j.mu);
-		for (long t = 0; t < started; t++)
-			pthread_join(tids[t], NULL);
-	}
+out_threads:  /* start_workers fails only before any worker runs */
 	*prog_out = prog;
 	if (j.buf)
 		for (size_t i = 0; i < j.nslots; i++)
